@@ -1,0 +1,308 @@
+"""The ``shulian`` command: run the platform, one service, mint tokens, tail streams."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from shulian_common.settings import Settings
+
+BASE_PORT = 8000
+PORTS_PER_NODE = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """One service process of one node, as ``shulian up`` starts it."""
+
+    node: str
+    service: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        """Base URL of the process."""
+        return f"http://127.0.0.1:{self.port}"
+
+
+def plan(nodes: Sequence[str], services: Sequence[str], base_port: int) -> list[Planned]:
+    """Ports for every (node, service): ``base + node_index * 10 + service offset``."""
+    from shulian_common.service import installed_services
+
+    defs = installed_services()
+    return [
+        Planned(node, name, base_port + i * PORTS_PER_NODE + defs[name].port_offset)
+        for i, node in enumerate(nodes)
+        for name in services
+    ]
+
+
+def _settings_for(node: str, service: str, data_dir: Path, **extra: object) -> Settings:
+    return Settings(node_id=node, service=service, data_dir=data_dir, **extra)  # type: ignore[arg-type]
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run one service in the foreground, as a container would."""
+    import uvicorn
+
+    from shulian_common.service import installed_services
+
+    services = installed_services()
+    if args.service not in services:
+        print(f"unknown service {args.service!r}; installed: {', '.join(services)}", file=sys.stderr)
+        return 2
+    settings = Settings(service=args.service)
+    if args.port is not None:
+        settings = settings.model_copy(update={"port": args.port})
+    app = services[args.service].create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    """Print a bearer token and nothing else."""
+    from shulian_common.auth import Role, mint_token
+
+    settings = Settings(node_id=args.node)
+    token = mint_token(
+        settings,
+        role=Role(args.role),
+        node=args.node,
+        division=args.division or _default_division(Role(args.role), args.node),
+        sub=args.sub,
+        supplier_id=args.supplier_id,
+        enterprise_id=args.enterprise_id,
+        ttl_seconds=args.ttl,
+    )
+    print(token)
+    return 0
+
+
+def _default_division(role: object, node: str) -> str | None:
+    from shulian_common.auth import Role
+
+    operators = {Role.PROVINCE_ADMIN, Role.CITY_OPERATOR, Role.COUNTY_OPERATOR}
+    return node if role in operators else None
+
+
+async def _tail(topic: str, from_beginning: bool, limit: int | None) -> int:
+    from shulian_common.bus import bus_from_url
+    from shulian_common.envelope import CloudEvent, EnvelopeError
+
+    settings = Settings()
+    bus = bus_from_url(settings.resolved_bus_url, settings)
+    # A throwaway group: tailing never moves anyone else's offsets.
+    subscriber = bus.subscriber(topics=[topic], group_id=f"tail-{uuid.uuid4().hex[:12]}")
+    seen = 0
+    async with subscriber:
+        if not from_beginning:
+            await _skip_to_end(subscriber)
+        while limit is None or seen < limit:
+            for record in await subscriber.poll(timeout=1.0):
+                try:
+                    event = CloudEvent.from_record(record.headers, record.value, record.key)
+                    line = json.dumps(event.to_structured(), ensure_ascii=False)
+                except EnvelopeError as exc:
+                    line = json.dumps({"error": str(exc), "offset": record.offset})
+                print(line, flush=True)
+                seen += 1
+    await bus.close()
+    return 0
+
+
+async def _skip_to_end(subscriber: object) -> None:
+    from shulian_common.bus import Subscriber
+
+    assert isinstance(subscriber, Subscriber)
+    while await subscriber.poll(timeout=0.2):
+        pass
+
+
+def cmd_tail(args: argparse.Namespace) -> int:
+    """Print a stream's events as structured CloudEvents JSON, one per line."""
+    try:
+        return asyncio.run(_tail(args.topic, args.from_beginning, args.limit))
+    except KeyboardInterrupt:
+        return 0
+
+
+def cmd_asyncapi(args: argparse.Namespace) -> int:
+    """Print the AsyncAPI 3 document of every installed service's events."""
+    from shulian_common.catalogue import catalogue
+    from shulian_common.service import installed_services
+
+    installed_services()  # importing each service registers its events
+    print(json.dumps(catalogue.asyncapi(), ensure_ascii=False, indent=2))
+    return 0
+
+
+async def _seed(nodes: Sequence[str], services: Sequence[str], data_dir: Path) -> None:
+    from shulian_common.service import installed_services
+
+    defs = installed_services()
+    for node in nodes:
+        for name in services:
+            seed = defs[name].seed_demo
+            if seed is not None:
+                count = await seed(_settings_for(node, name, data_dir))
+                print(f"  demo data: {node} {name}: {count} records")
+
+
+def _wait_healthy(planned: Sequence[Planned], procs: Sequence[subprocess.Popen[bytes]]) -> bool:
+    deadline = time.monotonic() + 60
+    pending = list(planned)
+    while pending and time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs):
+            return False
+        still = []
+        for item in pending:
+            try:
+                ok = httpx.get(f"{item.url}/healthz", timeout=0.5).status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            if not ok:
+                still.append(item)
+        pending = still
+        time.sleep(0.2)
+    return not pending
+
+
+def _print_tokens(nodes: Sequence[str]) -> None:
+    from shulian_common.auth import Role, mint_token
+
+    for node in nodes:
+        role = Role.PROVINCE_ADMIN if node == "510000" else Role.CITY_OPERATOR
+        settings = Settings(node_id=node)
+        operator = mint_token(settings, role=role, node=node, division=node, sub=f"ops-{node}")
+        partner = mint_token(settings, role=Role.PARTNER, node=node, sub=f"partner-{node}")
+        print(f"  {node} {role.value}: {operator}")
+        print(f"  {node} partner (read-only): {partner}")
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """Start every installed service for each node on the embedded default."""
+    from shulian_common.service import installed_services
+
+    nodes = [n.strip() for n in args.nodes.split(",") if n.strip()]
+    for node in nodes:
+        Settings(node_id=node)  # validates the code before anything starts
+    services = list(installed_services())
+    if not services:
+        print("no services installed", file=sys.stderr)
+        return 2
+    data_dir = Path(args.data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    print(f"Shulian (蜀联) — nodes {', '.join(nodes)}; data in {data_dir}")
+    if args.demo:
+        asyncio.run(_seed(nodes, services, data_dir))
+    planned = plan(nodes, services, args.base_port)
+    procs = [_spawn(item, data_dir) for item in planned]
+    try:
+        if not _wait_healthy(planned, procs):
+            print("a service failed to start; stopping", file=sys.stderr)
+            return 1
+        _print_ready(planned, nodes)
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+        print("a service exited; stopping the others", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping…")
+        return 0
+    finally:
+        _stop_all(procs)
+
+
+def _spawn(item: Planned, data_dir: Path) -> subprocess.Popen[bytes]:
+    env = os.environ | {
+        "SHULIAN_NODE_ID": item.node,
+        "SHULIAN_SERVICE": item.service,
+        "SHULIAN_DATA_DIR": str(data_dir),
+        "SHULIAN_PORT": str(item.port),
+    }
+    (data_dir / item.node).mkdir(parents=True, exist_ok=True)
+    log = (data_dir / item.node / f"{item.service}.log").open("ab")
+    cmd = [sys.executable, "-m", "shulian_common.cli", "serve", item.service]
+    return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _print_ready(planned: Sequence[Planned], nodes: Sequence[str]) -> None:
+    print("\nReady:")
+    for item in planned:
+        print(f"  {item.node} {item.service:<10} {item.url}  (Swagger UI: {item.url}/docs)")
+    print("\nDev tokens (Authorization: Bearer …):")
+    _print_tokens(nodes)
+    print("\nLogs: <data-dir>/<node>/<service>.log — Ctrl-C stops everything.")
+
+
+def _stop_all(procs: Sequence[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``shulian``."""
+    parser = argparse.ArgumentParser(prog="shulian", description="Shulian (蜀联) platform")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="run every service for each node (embedded default)")
+    up.add_argument("--nodes", default="510000", help="comma-separated GB/T 2260 node codes")
+    up.add_argument("--data-dir", default=os.environ.get("SHULIAN_DATA_DIR", "./var"))
+    up.add_argument("--demo", action="store_true", help="seed deterministic demo data")
+    up.add_argument("--base-port", type=int, default=BASE_PORT)
+    up.set_defaults(func=cmd_up)
+
+    serve = sub.add_parser("serve", help="run one service (SHULIAN_* settings)")
+    serve.add_argument("service")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    token = sub.add_parser("token", help="print a dev bearer token")
+    token.add_argument("--role", required=True)
+    token.add_argument("--node", default=os.environ.get("SHULIAN_NODE_ID", "510000"))
+    token.add_argument("--division", help="scope code (defaults to the node for operators)")
+    token.add_argument("--sub")
+    token.add_argument("--supplier-id")
+    token.add_argument("--enterprise-id")
+    token.add_argument("--ttl", type=int)
+    token.set_defaults(func=cmd_token)
+
+    tail = sub.add_parser("tail", help="print a topic's events as they arrive")
+    tail.add_argument("topic")
+    tail.add_argument("--from-beginning", action="store_true")
+    tail.add_argument("--limit", type=int)
+    tail.set_defaults(func=cmd_tail)
+
+    asyncapi = sub.add_parser("asyncapi", help="print the AsyncAPI document")
+    asyncapi.set_defaults(func=cmd_asyncapi)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``shulian`` command."""
+    args = build_parser().parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

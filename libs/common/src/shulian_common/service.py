@@ -1,0 +1,34 @@
+"""How a service plugs into the ``shulian`` CLI: an entry point in group ``shulian.services``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+
+from fastapi import FastAPI
+
+from shulian_common.settings import Settings
+
+ENTRY_POINT_GROUP = "shulian.services"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceDefinition:
+    """One service: its name, app factory, start-up order and optional demo seeding."""
+
+    name: str
+    create_app: Callable[[Settings], FastAPI]
+    port_offset: int
+    seed_demo: Callable[[Settings], Awaitable[int]] | None = None
+
+
+def installed_services() -> dict[str, ServiceDefinition]:
+    """Every service installed in this environment, by name, in start-up order."""
+    found: list[ServiceDefinition] = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        definition = ep.load()
+        if not isinstance(definition, ServiceDefinition):
+            raise TypeError(f"entry point {ep.name} is not a ServiceDefinition")
+        found.append(definition)
+    return {d.name: d for d in sorted(found, key=lambda d: d.port_offset)}

@@ -1,0 +1,95 @@
+"""Settings shared by every service, read from ``SHULIAN_*`` environment variables."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "shulian-dev-secret-change-me-0123456789"  # noqa: S105 - refused outside dev
+_NODE_ID = re.compile(r"^51\d{4}$")
+
+
+class Environment(StrEnum):
+    """Where a process runs; secrets at their defaults are refused outside ``dev``/``test``."""
+
+    DEV = "dev"
+    TEST = "test"
+    STAGING = "staging"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """The settings every service reads, with the same names everywhere."""
+
+    model_config = SettingsConfigDict(env_prefix="SHULIAN_", extra="ignore")
+
+    env: Environment = Environment.DEV
+    node_id: str = Field(default="510000", description="GB/T 2260 code of this node")
+    service: str = Field(default="common", description="service name, set by each service")
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    bus_url: str | None = None
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_issuer: str = "shulian"
+    jwt_ttl_seconds: int = 8 * 3600
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    log_json: bool = True
+    # Bus tuning (Kafka): idempotence is off for brokers without InitProducerId (Tansu).
+    kafka_enable_idempotence: bool = True
+    kafka_acks: str = "all"
+    kafka_linger_ms: int = 5
+    bus_partitions: int = 3
+    # Outbox relay and consumers.
+    relay_batch_size: int = 500
+    relay_poll_interval: float = 0.05
+    relay_max_backoff: float = 5.0
+    consumer_max_retries: int = 3
+    consumer_retry_backoff: float = 0.2
+    telemetry_enabled: bool = True
+    demo: bool = Field(default=False, description="seed deterministic demo data at start-up")
+
+    @field_validator("node_id")
+    @classmethod
+    def _node_is_sichuan_division(cls, value: str) -> str:
+        if not _NODE_ID.match(value):
+            raise ValueError("node_id must be a GB/T 2260 code in Sichuan (51xxxx)")
+        from shulian_common.reference import is_division
+
+        if not is_division(value):
+            raise ValueError(f"node_id {value} is not a known GB/T 2260 division")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Self:
+        if self.env not in (Environment.DEV, Environment.TEST) and (
+            self.jwt_secret.get_secret_value() == DEV_JWT_SECRET
+        ):
+            raise ValueError("SHULIAN_JWT_SECRET must be set outside dev/test")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to one SQLite file per node and service."""
+        if self.database_url:
+            return self.database_url
+        path = (self.data_dir / self.node_id / f"{self.service}.db").resolve()
+        return f"sqlite+aiosqlite:///{path}"
+
+    @property
+    def resolved_bus_url(self) -> str:
+        """The bus URL, defaulting to the embedded local log shared by all nodes."""
+        if self.bus_url:
+            return self.bus_url
+        return f"local://{(self.data_dir / 'bus.db').resolve()}"
+
+    @property
+    def source(self) -> str:
+        """The CloudEvents ``source`` of this node's service."""
+        return f"/nodes/{self.node_id}/{self.service}"

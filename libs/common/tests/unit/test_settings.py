@@ -1,0 +1,35 @@
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from shulian_common.settings import Settings
+
+
+def test_defaults_follow_the_design(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SHULIAN_DATABASE_URL", raising=False)
+    monkeypatch.delenv("SHULIAN_BUS_URL", raising=False)
+    settings = Settings(data_dir=tmp_path, node_id="510100", service="registry")
+    assert settings.resolved_database_url == f"sqlite+aiosqlite:///{tmp_path}/510100/registry.db"
+    assert settings.resolved_bus_url == f"local://{tmp_path}/bus.db"
+    assert settings.source == "/nodes/510100/registry"
+
+
+def test_environment_variables_use_the_shulian_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHULIAN_NODE_ID", "511500")
+    monkeypatch.setenv("SHULIAN_BUS_URL", "kafka://k1:9092,k2:9092")
+    settings = Settings()
+    assert settings.node_id == "511500"
+    assert settings.resolved_bus_url == "kafka://k1:9092,k2:9092"
+
+
+@pytest.mark.parametrize("node", ["110000", "5101", "519999", "abcdef"])
+def test_node_must_be_a_sichuan_division(node: str) -> None:
+    with pytest.raises(ValidationError, match="node_id"):
+        Settings(node_id=node)
+
+
+def test_default_secret_is_refused_outside_dev() -> None:
+    with pytest.raises(ValidationError, match="SHULIAN_JWT_SECRET"):
+        Settings(env="production")
+    assert Settings(env="production", jwt_secret="a-real-secret-from-the-vault").env == "production"
