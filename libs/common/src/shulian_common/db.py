@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, event, make_url, pool
+from sqlalchemy import MetaData, event, make_url, pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -67,6 +67,9 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+_LOCK = 0x5348_554C_4D49  # "SHULMI": the migration lock, one per database
+
+
 def _alembic_config(script_location: Path, url: str) -> Any:
     from alembic.config import Config
 
@@ -87,6 +90,9 @@ async def migrate(engine: AsyncEngine, script_location: Path, revision: str = "h
         command.upgrade(config, revision)
 
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Replicas starting together migrate one at a time; the others then find it done.
+            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
         await connection.run_sync(_upgrade)
 
 
