@@ -1,0 +1,120 @@
+"""The service app factory: one FastAPI app per service, with its runtime started by the lifespan.
+
+The lifespan opens the database (and migrates it), connects the bus, and runs the outbox relay
+and the consumers as background tasks until shutdown. A broker that is down at start does not
+stop the service: writes only append to the outbox, so they keep succeeding, and the background
+tasks keep trying to connect and drain the backlog when it returns. ``/readyz`` says so meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+from shulian_common.app.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
+from shulian_common.app.runtime import (
+    ServiceRuntime,
+    StartupHook,
+    runtime_of,
+    start_runtime,
+    stop_runtime,
+)
+from shulian_common.app.system import SYSTEM_TAGS, Readiness, check_readiness, system_router
+from shulian_common.auth import BEARER_SCHEME
+from shulian_common.consumer import Subscription
+from shulian_common.errors import install_error_handlers
+from shulian_common.logs import bind_service, configure_logging, reset_service
+from shulian_common.settings import Settings
+from shulian_common.telemetry import configure_telemetry
+
+__all__ = [
+    "REQUEST_ID_HEADER",
+    "Readiness",
+    "RequestContextMiddleware",
+    "ServiceRuntime",
+    "StartupHook",
+    "check_readiness",
+    "create_service_app",
+    "runtime_of",
+    "start_runtime",
+    "stop_runtime",
+]
+
+
+def create_service_app(
+    *,
+    settings: Settings,
+    title: str,
+    description: str,
+    version: str = "0.1.0",
+    routers: Sequence[APIRouter] = (),
+    migrations: Path | None = None,
+    subscriptions: Sequence[Subscription] = (),
+    on_startup: StartupHook | None = None,
+    openapi_tags: Sequence[dict[str, Any]] = (),
+) -> FastAPI:
+    """A service's FastAPI app: error handling, request ids, tracing, probes, event catalogue."""
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        openapi_tags=[*SYSTEM_TAGS, *openapi_tags],
+        lifespan=_lifespan(settings, migrations, subscriptions, on_startup),
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    _document_bearer_scheme(app)
+    app.add_middleware(RequestContextMiddleware, service=settings.service, node=settings.node_id)
+    app.include_router(system_router(settings))
+    for router in routers:
+        app.include_router(router)
+    # Instrument now: the middleware stack is built on the first ASGI call, the lifespan's.
+    configure_telemetry(settings, app=app)
+    return app
+
+
+def _lifespan(
+    settings: Settings,
+    migrations: Path | None,
+    subscriptions: Sequence[Subscription],
+    on_startup: StartupHook | None,
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings)
+        service_token = bind_service(settings.service, settings.node_id)
+        telemetry = configure_telemetry(settings)
+        runtime = await start_runtime(settings, migrations=migrations, subscriptions=subscriptions)
+        app.state.runtime = runtime
+        try:
+            if on_startup is not None:
+                await on_startup(runtime)
+            yield
+        finally:
+            del app.state.runtime
+            await stop_runtime(runtime)
+            if telemetry is not None:
+                telemetry.force_flush()
+            reset_service(service_token)
+
+    return lifespan
+
+
+def _document_bearer_scheme(app: FastAPI) -> None:
+    """Always list the bearer scheme, even before any route requires it."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        doc = build()
+        schemes = doc.setdefault("components", {}).setdefault("securitySchemes", {})
+        schemes.setdefault(
+            BEARER_SCHEME,
+            {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+        )
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,238 @@
+"""The runtime of a running service: database, bus, outbox relay and consumers, and their tasks.
+
+A broker that is down at start does not stop the service: writes only append to the outbox, so
+they keep succeeding, and the background tasks keep trying to connect and drain the backlog when
+it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from shulian_common import db
+from shulian_common.bus import Bus, Publisher, bus_from_url
+from shulian_common.catalogue import catalogue
+from shulian_common.consumer import ConsumerRunner, Subscription
+from shulian_common.errors import ServiceUnavailableError
+from shulian_common.outbox import OutboxRelay
+from shulian_common.settings import Settings
+from shulian_common.telemetry import configure_telemetry, observe_outbox_backlog
+from shulian_common.uow import UnitOfWorkFactory
+
+logger = logging.getLogger(__name__)
+
+# Safety nets against hangs, longer than the bus clients' own connect timeouts (5 s for Kafka) so
+# that those fire first and clean up after themselves.
+BUS_CONNECT_TIMEOUT = 30.0  # seconds one attempt to reach the broker may take
+STOP_TIMEOUT = 10.0  # seconds background tasks get to finish on shutdown
+BACKLOG_SAMPLE_INTERVAL = 10.0  # seconds between outbox backlog samples for the metric
+
+StartupHook = Callable[["ServiceRuntime"], Awaitable[None]]
+
+
+@dataclass
+class ServiceRuntime:
+    """What a running service holds: database, unit-of-work factory, bus and background workers."""
+
+    settings: Settings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    uow_factory: UnitOfWorkFactory
+    bus: Bus
+    publisher: Publisher
+    relay: OutboxRelay
+    consumers: ConsumerRunner | None = None
+    stop_event: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    bus_connected: bool = False
+    outbox_backlog: int | None = None
+
+
+def runtime_of(app: FastAPI) -> ServiceRuntime:
+    """The runtime the lifespan started; 503 ``not_started`` outside it."""
+    runtime = getattr(app.state, "runtime", None)
+    if not isinstance(runtime, ServiceRuntime):
+        raise ServiceUnavailableError("服务尚未启动完成", code="not_started")
+    return runtime
+
+
+async def start_runtime(
+    settings: Settings,
+    *,
+    migrations: Path | None = None,
+    subscriptions: Sequence[Subscription] = (),
+) -> ServiceRuntime:
+    """Open the database, connect the bus (or keep trying) and start relay and consumers."""
+    engine = db.create_engine(settings.resolved_database_url)
+    configure_telemetry(settings, engine=engine)
+    if migrations is not None:
+        try:
+            await db.migrate(engine, migrations)
+        except BaseException:
+            await engine.dispose()
+            raise
+    session_factory = db.create_session_factory(engine)
+    bus = bus_from_url(settings.resolved_bus_url, settings)
+    publisher = bus.publisher()
+    runtime = ServiceRuntime(
+        settings=settings,
+        engine=engine,
+        session_factory=session_factory,
+        uow_factory=UnitOfWorkFactory(session_factory, source=settings.source),
+        bus=bus,
+        publisher=publisher,
+        relay=_relay(settings, engine, session_factory, publisher),
+    )
+    if subscriptions:
+        runtime.consumers = _consumers(settings, runtime, subscriptions)
+    runtime.bus_connected = await _connect_bus(runtime)
+    _start_tasks(runtime)
+    return runtime
+
+
+def _relay(
+    settings: Settings,
+    engine: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    publisher: Publisher,
+) -> OutboxRelay:
+    return OutboxRelay(
+        engine=engine,
+        session_factory=session_factory,
+        publisher=publisher,
+        batch_size=settings.relay_batch_size,
+        poll_interval=settings.relay_poll_interval,
+        max_backoff=settings.relay_max_backoff,
+    )
+
+
+def _consumers(
+    settings: Settings, runtime: ServiceRuntime, subscriptions: Sequence[Subscription]
+) -> ConsumerRunner:
+    return ConsumerRunner(
+        name=f"{settings.service}-{settings.node_id}",
+        bus=runtime.bus,
+        uow_factory=runtime.uow_factory,
+        subscriptions=subscriptions,
+        publisher=runtime.publisher,
+        max_retries=settings.consumer_max_retries,
+        retry_backoff=settings.consumer_retry_backoff,
+    )
+
+
+async def _connect_bus(runtime: ServiceRuntime) -> bool:
+    """Create this service's topics and start the publisher; ``False`` if the bus is down."""
+    try:
+        async with asyncio.timeout(BUS_CONNECT_TIMEOUT):
+            await runtime.bus.ensure_topics(catalogue.topics(runtime.settings.service))
+            await runtime.publisher.start()
+    # Whatever the client library raises (BusError, OSError, Kafka errors, timeouts), the cure
+    # is the same: carry on without the bus and try again later.
+    except Exception as exc:
+        logger.warning("bus %s unavailable: %s: %s", _bus_name(runtime), type(exc).__name__, exc)
+        with suppress(Exception):
+            await runtime.publisher.stop()
+        return False
+    return True
+
+
+def _bus_name(runtime: ServiceRuntime) -> str:
+    return runtime.settings.resolved_bus_url.split("://", 1)[0]
+
+
+def _start_tasks(runtime: ServiceRuntime) -> None:
+    runtime.tasks.append(_spawn("outbox relay", _run_relay, runtime))
+    if runtime.consumers is not None:
+        runtime.tasks.append(_spawn("consumers", _run_consumers, runtime))
+    if runtime.settings.telemetry_enabled:
+        runtime.tasks.append(_spawn("backlog sampler", _sample_backlog, runtime))
+
+
+def _spawn(
+    name: str, work: Callable[[ServiceRuntime], Awaitable[None]], runtime: ServiceRuntime
+) -> asyncio.Task[None]:
+    return asyncio.create_task(_supervise(name, work, runtime), name=f"shulian {name}")
+
+
+async def _supervise(
+    name: str, work: Callable[[ServiceRuntime], Awaitable[None]], runtime: ServiceRuntime
+) -> None:
+    """Run ``work`` until stop, restarting it with back-off when it fails (e.g. bus down)."""
+    settings, stop = runtime.settings, runtime.stop_event
+    failures = 0
+    while not stop.is_set():
+        try:
+            await work(runtime)
+            return
+        except Exception as exc:
+            failures += 1
+            delay = min(settings.relay_max_backoff, settings.relay_poll_interval * 2**failures)
+            # The traceback once per outage is enough; a broker down for an hour is not news.
+            logger.warning(
+                "%s failed: %s: %s; restarting in %.2fs",
+                name,
+                type(exc).__name__,
+                exc,
+                delay,
+                exc_info=failures == 1,
+            )
+            await _wait(stop, delay)
+
+
+async def _run_relay(runtime: ServiceRuntime) -> None:
+    stop = runtime.stop_event
+    delay = runtime.settings.relay_poll_interval
+    while not runtime.bus_connected and not stop.is_set():
+        await _wait(stop, delay)
+        delay = min(runtime.settings.relay_max_backoff, delay * 2)
+        runtime.bus_connected = await _connect_bus(runtime)
+    await runtime.relay.run(stop)
+
+
+async def _run_consumers(runtime: ServiceRuntime) -> None:
+    if runtime.consumers is not None:
+        await runtime.consumers.run(runtime.stop_event)
+
+
+async def _sample_backlog(runtime: ServiceRuntime) -> None:
+    """Keep ``runtime.outbox_backlog`` fresh for the metric (its callback cannot query)."""
+    settings, stop = runtime.settings, runtime.stop_event
+    unregister = observe_outbox_backlog(
+        lambda: runtime.outbox_backlog, service=settings.service, node=settings.node_id
+    )
+    try:
+        while not stop.is_set():
+            with suppress(Exception):  # the relay reports database trouble; keep the last sample
+                runtime.outbox_backlog = await runtime.relay.backlog()
+            await _wait(stop, BACKLOG_SAMPLE_INTERVAL)
+    finally:
+        unregister()
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+async def stop_runtime(runtime: ServiceRuntime) -> None:
+    """Stop the background tasks, then release the bus and the database."""
+    runtime.stop_event.set()
+    if runtime.tasks:
+        _, pending = await asyncio.wait(runtime.tasks, timeout=STOP_TIMEOUT)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+    for close in (runtime.publisher.stop, runtime.bus.close):
+        try:
+            await close()
+        except Exception as exc:
+            logger.warning("closing the bus: %s: %s", type(exc).__name__, exc)
+    await runtime.engine.dispose()

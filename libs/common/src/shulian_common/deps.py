@@ -1,0 +1,107 @@
+"""FastAPI dependencies shared by every service, with typed ``Annotated`` aliases.
+
+Routes declare what they need by type: ``principal: PrincipalDep``, ``writer: WriterDep``,
+``session: SessionDep`` (read-only), ``uow_factory: UowFactoryDep`` (writes go through a
+handler's unit of work, never through the request's session).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shulian_common.app.runtime import ServiceRuntime, runtime_of
+from shulian_common.auth import BEARER_SCHEME, Principal, Role, decode_token
+from shulian_common.errors import ForbiddenError, UnauthorizedError
+from shulian_common.settings import Settings
+from shulian_common.uow import UnitOfWorkFactory
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name=BEARER_SCHEME,
+    bearerFormat="JWT",
+    description="A JWT carrying role and node scope (`shulian token` mints one for dev).",
+)
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings the app was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_runtime(request: Request) -> ServiceRuntime:
+    """The running service's runtime (503 before the lifespan has started it)."""
+    return runtime_of(request.app)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
+
+
+def get_uow_factory(runtime: RuntimeDep) -> UnitOfWorkFactory:
+    """The factory of units of work, for handlers that write."""
+    return runtime.uow_factory
+
+
+def _refuse_writes(*_: Any) -> None:
+    raise RuntimeError("the request session is read-only: write through a unit of work")
+
+
+async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    """A read-only session for this request: a flush raises, and it is closed, never committed."""
+    async with runtime.session_factory() as session:
+        event.listen(session.sync_session, "before_flush", _refuse_writes)
+        yield session
+
+
+UowFactoryDep = Annotated[UnitOfWorkFactory, Depends(get_uow_factory)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def get_principal(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller named by the bearer token; 401 problem (with a challenge) otherwise."""
+    if credentials is None:
+        raise UnauthorizedError("需要 Bearer 令牌")
+    return decode_token(settings, credentials.credentials)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency letting only ``roles`` through (403 ``forbidden_role``)."""
+    allowed = frozenset(roles)
+    names = "、".join(str(role) for role in roles)
+
+    async def principal_with_role(principal: PrincipalDep) -> Principal:
+        if principal.role not in allowed:
+            raise ForbiddenError(f"此操作仅限以下角色：{names}", code="forbidden_role")
+        return principal
+
+    return principal_with_role
+
+
+async def require_writer(request: Request, principal: PrincipalDep) -> Principal:
+    """The caller, refused (403 ``read_only_principal``) when a read-only one asks to change
+    anything; safe methods pass, so it can guard a whole router."""
+    if principal.is_read_only and request.method not in SAFE_METHODS:
+        raise ForbiddenError("合作平台只有只读权限", code="read_only_principal")
+    return principal
+
+
+WriterDep = Annotated[Principal, Depends(require_writer)]
+OperatorDep = Annotated[
+    Principal,
+    Depends(require_roles(Role.PROVINCE_ADMIN, Role.CITY_OPERATOR, Role.COUNTY_OPERATOR)),
+]

@@ -1,0 +1,299 @@
+"""A service from ``create_service_app``, run through its lifespan on SQLite and the local bus."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import APIRouter, status
+from pydantic import BaseModel
+from sqlalchemy import column, func, insert, select, table
+
+from shulian_common.app import ServiceRuntime, create_service_app
+from shulian_common.auth import Role, mint_token
+from shulian_common.catalogue import EventModel, catalogue
+from shulian_common.consumer import Subscription
+from shulian_common.deps import OperatorDep, PrincipalDep, SessionDep, UowFactoryDep, WriterDep
+from shulian_common.envelope import CloudEvent
+from shulian_common.errors import NotFoundError
+from shulian_common.settings import Settings
+from shulian_common.uow import UnitOfWork
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+SERVICE = "apptest"
+NODE = "510100"
+ITEM_CREATED = "cn.sichuan.shulian.apptest.item.created.v1"
+ITEMS_TOPIC = "shulian.apptest.items.v1"
+
+items = table("items", column("id"), column("name"))
+applied = table("applied", column("consumer"), column("event_id"), column("key"), column("n"))
+
+
+class ItemCreated(EventModel):
+    """An item was created."""
+
+    id: str
+    name: str
+
+
+catalogue.register(ItemCreated, type=ITEM_CREATED, topic=ITEMS_TOPIC)
+
+
+class ItemIn(BaseModel):
+    name: str
+
+
+def _router() -> APIRouter:
+    router = APIRouter(prefix="/v1")
+
+    @router.post("/items", status_code=status.HTTP_201_CREATED)
+    async def create_item(body: ItemIn, _: WriterDep, uows: UowFactoryDep) -> dict[str, str]:
+        item_id = uuid.uuid4().hex
+        async with uows() as uow:
+            await uow.session.execute(insert(items).values(id=item_id, name=body.name))
+            uow.record(ItemCreated(id=item_id, name=body.name), key=item_id)
+            await uow.commit()
+        return {"id": item_id}
+
+    @router.get("/items/{item_id}")
+    async def read_item(item_id: str, _: PrincipalDep, session: SessionDep) -> dict[str, str]:
+        row = (await session.execute(select(items).where(items.c.id == item_id))).first()
+        if row is None:
+            raise NotFoundError(f"条目 {item_id} 不存在")
+        return {"id": row.id, "name": row.name}
+
+    @router.post("/sneaky-items")
+    async def write_through_read_session(session: SessionDep) -> dict[str, str]:
+        await session.execute(insert(items).values(id="sneaky", name="x"))
+        return {"id": "sneaky"}
+
+    @router.get("/admin")
+    async def admin_only(principal: OperatorDep) -> dict[str, str]:
+        return {"role": principal.role}
+
+    @router.get("/crash")
+    async def crash() -> None:
+        raise RuntimeError("connection string postgres://u:hunter2@db")
+
+    return router
+
+
+async def _apply_item(uow: UnitOfWork, event: CloudEvent, data: BaseModel) -> None:
+    assert isinstance(data, ItemCreated)
+    await uow.session.execute(
+        insert(applied).values(consumer="apptest", event_id=event.id, key=data.id, n=1)
+    )
+
+
+def _settings(tmp_path: Path, **extra: Any) -> Settings:
+    return Settings(env="test", service=SERVICE, node_id=NODE, data_dir=tmp_path, **extra)
+
+
+def _app(settings: Settings, **extra: Any) -> Any:
+    return create_service_app(
+        settings=settings,
+        title="测试服务",
+        description="create_service_app under test",
+        routers=[_router()],
+        migrations=MIGRATIONS,
+        **extra,
+    )
+
+
+@asynccontextmanager
+async def running(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan started, and a client talking to it in-process."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+            yield client
+
+
+def _bearer(settings: Settings, role: Role, division: str | None = None) -> dict[str, str]:
+    if role is Role.CITY_OPERATOR:
+        division = division or NODE
+    token = mint_token(settings, role=role, node=NODE, division=division)
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def _until(check: Callable[[], Awaitable[bool]], seconds: float = 15.0) -> None:
+    """Wait until ``check()`` holds (the relay and consumer run in the background)."""
+    deadline = time.monotonic() + seconds
+    while not await check():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(0.02)
+
+
+async def test_healthz_needs_nothing_and_readyz_waits_for_the_lifespan(tmp_path: Path) -> None:
+    app = _app(_settings(tmp_path))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        health = await client.get("/healthz")
+        ready = await client.get("/readyz")
+    assert (health.status_code, health.json()) == (200, {"status": "ok"})
+    assert (ready.status_code, ready.json()["code"]) == (503, "not_started")
+
+
+async def test_ready_on_the_database_and_local_bus(tmp_path: Path, database_url: str) -> None:
+    started: list[ServiceRuntime] = []
+
+    async def on_startup(runtime: ServiceRuntime) -> None:
+        started.append(runtime)
+
+    app = _app(_settings(tmp_path, database_url=database_url), on_startup=on_startup)
+    async with running(app) as client:
+        response = await client.get("/readyz")
+        assert started == [app.state.runtime]
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ready",
+        "database": "ok",
+        "bus": "ok",
+        "outbox_backlog": 0,
+    }
+
+
+async def test_a_write_is_relayed_to_the_bus_and_consumed(
+    tmp_path: Path, database_url: str
+) -> None:
+    settings = _settings(tmp_path, database_url=database_url)
+    subscription = Subscription(topic=ITEMS_TOPIC, handlers={ITEM_CREATED: _apply_item})
+    app = _app(settings, subscriptions=[subscription])
+    async with running(app) as client:
+        created = await client.post(
+            "/v1/items", json={"name": "桌子"}, headers=_bearer(settings, Role.CITY_OPERATOR)
+        )
+        assert created.status_code == 201
+        item_id = created.json()["id"]
+        runtime: ServiceRuntime = app.state.runtime
+
+        async def consumed() -> bool:
+            async with runtime.engine.connect() as connection:
+                query = select(func.count()).select_from(applied).where(applied.c.key == item_id)
+                return (await connection.execute(query)).scalar_one() == 1
+
+        await _until(consumed)
+        ready = await client.get("/readyz")
+        read = await client.get(f"/v1/items/{item_id}", headers=_bearer(settings, Role.TALENT))
+    assert ready.json()["outbox_backlog"] == 0
+    assert read.json() == {"id": item_id, "name": "桌子"}
+
+
+async def test_writes_succeed_and_readyz_fails_while_the_bus_is_down(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, bus_url="kafka://127.0.0.1:1")
+    app = _app(settings)
+    async with running(app) as client:
+        ready = await client.get("/readyz")
+        created = await client.post(
+            "/v1/items", json={"name": "椅子"}, headers=_bearer(settings, Role.CITY_OPERATOR)
+        )
+        backlog = await app.state.runtime.relay.backlog()
+    assert ready.status_code == 503
+    body = ready.json()
+    assert body["code"] == "not_ready"
+    assert body["checks"] == {"database": "ok", "bus": "unavailable"}
+    assert "事件总线" in body["detail"]
+    assert created.status_code == 201
+    assert backlog == 1
+
+
+async def test_missing_or_bad_token_is_401(tmp_path: Path) -> None:
+    async with running(_app(_settings(tmp_path))) as client:
+        missing = await client.get("/v1/items/x")
+        bad = await client.get("/v1/items/x", headers={"Authorization": "Bearer nope"})
+        basic = await client.get("/v1/items/x", headers={"Authorization": "Basic dTpw"})
+    assert (missing.status_code, missing.json()["code"]) == (401, "unauthorized")
+    assert missing.headers["www-authenticate"] == 'Bearer realm="shulian"'
+    assert (bad.status_code, bad.json()["code"]) == (401, "invalid_token")
+    assert (basic.status_code, basic.json()["code"]) == (401, "unauthorized")
+
+
+async def test_partners_read_but_never_write(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    partner = _bearer(settings, Role.PARTNER)
+    async with running(_app(settings)) as client:
+        write = await client.post("/v1/items", json={"name": "x"}, headers=partner)
+        read = await client.get("/v1/items/none", headers=partner)
+    assert (write.status_code, write.json()["code"]) == (403, "read_only_principal")
+    assert (read.status_code, read.json()["code"]) == (404, "not_found")
+
+
+async def test_roles_are_enforced(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    async with running(_app(settings)) as client:
+        supplier = await client.get("/v1/admin", headers=_bearer(settings, Role.SUPPLIER))
+        county = await client.get(
+            "/v1/admin", headers=_bearer(settings, Role.COUNTY_OPERATOR, "510104")
+        )
+    assert (supplier.status_code, supplier.json()["code"]) == (403, "forbidden_role")
+    assert (county.status_code, county.json()) == (200, {"role": "county_operator"})
+
+
+async def test_the_request_session_never_commits(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    async with running(_app(settings)) as client:
+        await client.post("/v1/sneaky-items")
+        read = await client.get("/v1/items/sneaky", headers=_bearer(settings, Role.TALENT))
+    assert read.status_code == 404
+
+
+async def test_request_id_is_kept_when_sane_and_generated_otherwise(tmp_path: Path) -> None:
+    async with running(_app(_settings(tmp_path))) as client:
+        kept = await client.get("/v1/items/x", headers={"X-Request-ID": "abc-123"})
+        replaced = await client.get("/healthz", headers={"X-Request-ID": "<script>" + "x" * 200})
+        fresh = await client.get("/healthz")
+    assert kept.headers["x-request-id"] == "abc-123"
+    assert kept.json()["request_id"] == "abc-123"
+    for response in (replaced, fresh):
+        generated = response.headers["x-request-id"]
+        assert re.fullmatch(r"[0-9a-f]{32}", generated)
+
+
+async def test_an_unhandled_error_is_a_500_problem_with_the_request_id(tmp_path: Path) -> None:
+    async with running(_app(_settings(tmp_path))) as client:
+        response = await client.get("/v1/crash", headers={"X-Request-ID": "crash-1"})
+    assert response.status_code == 500
+    assert response.headers["x-request-id"] == "crash-1"
+    body = response.json()
+    assert (body["code"], body["request_id"], body["instance"]) == (
+        "internal_error",
+        "crash-1",
+        "/v1/crash",
+    )
+    assert "hunter2" not in response.text
+
+
+async def test_event_catalogue_and_openapi(tmp_path: Path) -> None:
+    app = _app(_settings(tmp_path))
+    async with running(app) as client:
+        schemas = (await client.get("/v1/events/catalogue")).json()
+        asyncapi = (await client.get("/v1/events/asyncapi.json")).json()
+        openapi = (await client.get("/openapi.json")).json()
+    assert list(schemas) == [ITEM_CREATED]
+    assert schemas[ITEM_CREATED]["required"] == ["id", "name"]
+    assert [c["address"] for c in asyncapi["channels"].values()] == [ITEMS_TOPIC]
+    assert openapi["info"]["title"] == "测试服务"
+    assert openapi["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert {"system", "events"} <= {tag["name"] for tag in openapi["tags"]}
+    readyz = openapi["paths"]["/readyz"]["get"]["responses"]["503"]
+    assert "application/problem+json" in readyz["content"]
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+async def test_probes_answer_after_shutdown_as_not_started(tmp_path: Path, path: str) -> None:
+    app = _app(_settings(tmp_path))
+    async with running(app):
+        pass
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        response = await client.get(path)
+    assert response.status_code == (200 if path == "/healthz" else 503)
