@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     kafka_enable_idempotence: bool = True
     kafka_acks: str = "all"
     kafka_linger_ms: int = 5
+    kafka_replication_factor: int = 1
     bus_partitions: int = 3
     # Outbox relay and consumers.
     relay_batch_size: int = 500

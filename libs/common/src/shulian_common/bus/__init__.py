@@ -45,5 +45,6 @@ def bus_from_url(url: str, settings: Settings | None = None) -> Bus:
             acks=settings.kafka_acks,
             linger_ms=settings.kafka_linger_ms,
             partitions=settings.bus_partitions,
+            replication_factor=settings.kafka_replication_factor,
         )
     raise ValueError(f"unsupported bus URL {url!r}: use local://PATH or kafka://HOST:PORT")

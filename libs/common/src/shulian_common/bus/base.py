@@ -105,7 +105,12 @@ class Subscriber(abc.ABC):
         """Leave the group without committing anything."""
 
     @abc.abstractmethod
-    async def poll(self, *, timeout: float = 1.0, max_records: int = 500) -> list[Record]:
+    async def poll(
+        self,
+        *,
+        timeout: float = 1.0,  # noqa: ASYNC109 - a poll window, not a cancellation deadline
+        max_records: int = 500,
+    ) -> list[Record]:
         """Records after the committed (or already polled) positions, in log order per partition."""
 
     @abc.abstractmethod

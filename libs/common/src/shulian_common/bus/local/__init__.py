@@ -1,0 +1,15 @@
+"""The embedded bus: a durable local log in one SQLite file, shared by every process on the machine.
+
+Each service runs in its own process and all of them open the same ``bus.db``: SQLite in WAL mode
+lets readers run beside one writer, and every write is a short ``BEGIN IMMEDIATE`` transaction so
+writers queue on the busy timeout instead of failing on a lock upgrade. Records are never deleted
+(no retention): the log is the durable history that new consumer groups replay from the start.
+
+``store`` holds the log's SQL, ``groups`` the consumer-group leases, ``client`` the async API.
+"""
+
+from __future__ import annotations
+
+from shulian_common.bus.local.client import LocalBus, LocalPublisher, LocalSubscriber
+
+__all__ = ["LocalBus", "LocalPublisher", "LocalSubscriber"]
