@@ -156,3 +156,23 @@ async def test_each_group_reads_everything_independently(harness: Harness) -> No
     second = await harness.subscribe(harness.group())
 
     assert sorted(map(int, values(await harness.drain(second, 50)))) == list(range(50))
+
+
+async def test_lag_counts_the_records_between_the_position_and_the_log_end(
+    harness: Harness,
+) -> None:
+    total, taken = 40, 15
+    await harness.publish([harness.message(f"order-{i % 8}", str(i)) for i in range(total)])
+    member = await harness.subscribe(harness.group())
+    assert member.assignment() == harness.partitions  # a lone member owns the whole topic
+
+    first: list[Record] = []
+    while len(first) < taken:  # exactly ``taken``: the position is what was handed out
+        first += await member.poll(timeout=0.2, max_records=taken - len(first))
+    await member.commit(harness.next_offsets(first))
+    lag = await member.lag()
+
+    assert lag.keys() == harness.partitions
+    assert sum(lag.values()) == total - taken
+    await harness.drain(member, total - taken, commit=True)
+    assert await member.lag() == dict.fromkeys(harness.partitions, 0)

@@ -75,9 +75,7 @@ class Catalogue:
         self._by_model[model] = spec
         return model
 
-    def event(
-        self, *, type: str, topic: str
-    ) -> Callable[[builtins.type[E]], builtins.type[E]]:
+    def event(self, *, type: str, topic: str) -> Callable[[builtins.type[E]], builtins.type[E]]:
         """Class decorator form of ``register``."""
 
         def decorate(model: builtins.type[E]) -> builtins.type[E]:

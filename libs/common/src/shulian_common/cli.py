@@ -61,7 +61,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     services = installed_services()
     if args.service not in services:
-        print(f"unknown service {args.service!r}; installed: {', '.join(services)}", file=sys.stderr)
+        known = ", ".join(services)
+        print(f"unknown service {args.service!r}; installed: {known}", file=sys.stderr)
         return 2
     settings = Settings(service=args.service)
     if args.port is not None:
@@ -138,7 +139,7 @@ def cmd_tail(args: argparse.Namespace) -> int:
         return 0
 
 
-def cmd_asyncapi(args: argparse.Namespace) -> int:
+def cmd_asyncapi(_args: argparse.Namespace) -> int:
     """Print the AsyncAPI 3 document of every installed service's events."""
     from shulian_common.catalogue import catalogue
     from shulian_common.service import installed_services

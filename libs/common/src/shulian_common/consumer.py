@@ -44,6 +44,7 @@ from shulian_common.catalogue import Catalogue, EventDataError
 from shulian_common.catalogue import catalogue as default_catalogue
 from shulian_common.envelope import CloudEvent, EnvelopeError
 from shulian_common.messaging import inbox
+from shulian_common.telemetry import instruments, set_consumer_lag
 from shulian_common.uow import UnitOfWork, UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
     ConnectionError,
 )
 DLT_ERROR_LIMIT = 512  # characters of the error kept in the dlt_error header
+LAG_INTERVAL = 5.0  # seconds between lag readings: each costs the bus a round trip
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ class ConsumerRunner:
         catalogue: Catalogue = default_catalogue,
         max_retries: int = 3,
         retry_backoff: float = 0.2,
+        lag_interval: float = LAG_INTERVAL,
     ) -> None:
         self.name = name
         self._bus = bus
@@ -121,6 +124,8 @@ class ConsumerRunner:
         self._catalogue = catalogue
         self._max_retries = max(1, max_retries)
         self._retry_backoff = retry_backoff
+        self._lag_interval = lag_interval
+        self._lag_read_at: float | None = None
         self._handlers = self._index(subscriptions)
         self._subscriber: Subscriber | None = None
         # Counters for /readyz and logs.
@@ -129,6 +134,7 @@ class ConsumerRunner:
         self.skipped = 0
         self.dead_lettered = 0
         self.failed_attempts = 0
+        self.lag: dict[TopicPartition, int] = {}  # the last reading, per owned partition
 
     def _index(self, subscriptions: Sequence[Subscription]) -> dict[str, dict[str, Handler]]:
         handlers: dict[str, dict[str, Handler]] = {}
@@ -147,13 +153,14 @@ class ConsumerRunner:
         return sorted(self._handlers)
 
     def stats(self) -> dict[str, int]:
-        """The counters, for ``/readyz`` and logs."""
+        """The counters and the last total lag, for ``/readyz`` and logs."""
         return {
             "processed": self.processed,
             "duplicates": self.duplicates,
             "skipped": self.skipped,
             "dead_lettered": self.dead_lettered,
             "failed_attempts": self.failed_attempts,
+            "lag": sum(self.lag.values()),
         }
 
     async def start(self) -> None:
@@ -219,6 +226,7 @@ class ConsumerRunner:
             raise
         if done:
             await subscriber.commit(done)
+        await self._report_lag(subscriber)
         return len(done)
 
     async def drain(
@@ -241,6 +249,20 @@ class ConsumerRunner:
             handled += count
             idle = idle + 1 if count == 0 and subscriber.assignment() else 0
         return handled
+
+    async def _report_lag(self, subscriber: Subscriber) -> None:
+        """Read the lag and report it per partition, at most once every ``lag_interval``."""
+        now = time.monotonic()
+        if self._lag_read_at is not None and now - self._lag_read_at < self._lag_interval:
+            return
+        self._lag_read_at = now
+        try:
+            self.lag = await subscriber.lag()
+        except Exception as exc:  # a metric must never stop consumption
+            logger.debug("consumer %s: lag not read: %r", self.name, exc)
+            return
+        for tp, lag in self.lag.items():
+            set_consumer_lag(group=self.name, topic=tp.topic, partition=tp.partition, lag=lag)
 
     def _require_started(self) -> Subscriber:
         if self._subscriber is None:
@@ -357,6 +379,7 @@ class ConsumerRunner:
         )
         await self._publisher.publish([message])
         self.dead_lettered += 1
+        instruments().dlt_messages.add(1, {"topic": record.topic, "consumer": self.name})
         logger.warning(
             "consumer %s: %s[%d]@%d dead-lettered: %s",
             self.name,

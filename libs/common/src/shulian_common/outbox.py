@@ -34,6 +34,7 @@ import asyncio
 import logging
 import time
 import zlib
+from collections import Counter
 from collections.abc import Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
@@ -47,6 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from shulian_common.bus.base import BusError, OutgoingMessage, Publisher
 from shulian_common.envelope import CloudEvent
 from shulian_common.messaging import outbox
+from shulian_common.telemetry import instruments
 from shulian_common.uow import SessionFactory
 
 logger = logging.getLogger(__name__)
@@ -138,6 +140,8 @@ class OutboxRelay:
             await self._publisher.publish([outgoing_message(row) for row in rows])
             await self._mark(session, [row.seq for row in rows])
         self.published += len(rows)
+        for topic, count in Counter(row.topic for row in rows).items():
+            instruments().events_published.add(count, {"topic": topic})
         return len(rows)
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -10,7 +10,7 @@ from typing import Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_JWT_SECRET = "shulian-dev-secret-change-me-0123456789"  # noqa: S105 - refused outside dev
+DEV_JWT_SECRET = "shulian-dev-secret-change-me-0123456789"  # refused outside dev/test
 _NODE_ID = re.compile(r"^51\d{4}$")
 
 

@@ -18,6 +18,7 @@ from shulian_common.catalogue import Catalogue, EventModel, UnknownEventTypeErro
 from shulian_common.consumer import ConsumerRunner, Handler, Subscription
 from shulian_common.envelope import CloudEvent
 from shulian_common.messaging import outbox
+from shulian_common.telemetry import consumer_lag
 from shulian_common.testing.reliability import (
     FaultyBus,
     FlakyPublisher,
@@ -103,7 +104,8 @@ async def publish(publisher: Publisher, topic: str, events: Sequence[CloudEvent]
 
 def handled(runner: ConsumerRunner, count: int) -> Callable[[], bool]:
     """Whether the runner disposed of ``count`` records one way or another."""
-    return lambda: sum(runner.stats().values()) - runner.failed_attempts >= count
+    disposed = ("processed", "duplicates", "skipped", "dead_lettered")
+    return lambda: sum(runner.stats()[k] for k in disposed) >= count
 
 
 async def test_each_event_applies_once_and_redelivered_copies_are_noops(
@@ -340,3 +342,45 @@ def test_a_handler_for_a_type_missing_from_the_catalogue_is_refused(
             publisher=bus.publisher(),
             catalogue=Catalogue(),
         )
+
+
+async def test_the_runner_reports_its_lag_per_partition_through_telemetry(
+    uow_factory: UnitOfWorkFactory,
+    events: Catalogue,
+    applier: Handler,
+    publisher: Publisher,
+    local_bus: LocalBus,
+    stream: str,
+    consumer_name: str,
+) -> None:
+    async def more_arrive_meanwhile(uow: UnitOfWork, event: CloudEvent, data: object) -> None:
+        await applier(uow, event, data)  # type: ignore[arg-type]
+        if event.data["n"] == 0:
+            await publish(publisher, stream, [step(key, n) for n, key in enumerate("abc", 1)])
+
+    def reported() -> dict[str, float]:
+        return {
+            attributes["partition"]: value
+            for value, attributes in consumer_lag.values()
+            if attributes["group"] == consumer_name and attributes["topic"] == stream
+        }
+
+    await publish(publisher, stream, [step("a", 0)])
+    runner = ConsumerRunner(
+        name=consumer_name,
+        bus=local_bus,
+        uow_factory=uow_factory,
+        subscriptions=[Subscription(stream, {STEP: more_arrive_meanwhile})],
+        publisher=publisher,
+        catalogue=events,
+        lag_interval=0,
+    )
+    async with runner:
+        await runner.drain(until=lambda: runner.processed >= 1)
+        assert reported().keys() == {"0", "1", "2"}
+        assert sum(reported().values()) == runner.stats()["lag"] == 3
+
+        await runner.drain(until=lambda: runner.processed >= 4)
+
+    assert reported() == {"0": 0, "1": 0, "2": 0}
+    assert runner.stats()["lag"] == 0

@@ -125,6 +125,13 @@ class Subscriber(abc.ABC):
     def assignment(self) -> set[TopicPartition]:
         """The partitions this member currently owns."""
 
+    async def lag(self) -> dict[TopicPartition, int]:
+        """Records between this member's position and the log end, per owned partition.
+
+        The default knows no lag (an empty map); the real buses override it.
+        """
+        return {}
+
     async def __aenter__(self) -> Self:
         await self.start()
         return self

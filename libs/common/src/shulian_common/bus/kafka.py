@@ -224,6 +224,25 @@ class KafkaSubscriber(Subscriber):
                 else:
                     consumer.seek(tp, offset)
 
+    async def lag(self) -> dict[TopicPartition, int]:
+        """Log end (one ``ListOffsets`` round trip) minus this member's position, per partition."""
+        consumer = self._started()
+        owned = sorted(consumer.assignment(), key=lambda tp: (tp.topic, tp.partition))
+        if not owned:
+            return {}
+        async with _mapped_errors("lag", self._options.request_timeout_ms / 1000):
+            ends = await consumer.end_offsets(owned)
+            # position() is local, unless a partition still awaits its offset after a join.
+            positions = {tp: await consumer.position(tp) for tp in owned}
+        still_owned = consumer.assignment()  # a rebalance may have run during the awaits
+        return {
+            TopicPartition(tp.topic, tp.partition): max(
+                0, _log_end(consumer, tp, ends[tp]) - positions[tp]
+            )
+            for tp in owned
+            if tp in still_owned
+        }
+
     def assignment(self) -> set[TopicPartition]:
         """The partitions the group coordinator gave this member."""
         if self._consumer is None:
@@ -324,6 +343,17 @@ class KafkaBus(Bus):
 
 def _kafka_tp(tp: TopicPartition) -> KafkaTopicPartition:
     return KafkaTopicPartition(tp.topic, tp.partition)
+
+
+def _log_end(consumer: AIOKafkaConsumer, tp: KafkaTopicPartition, listed: int) -> int:
+    """The further of the listed end offset and the high watermark of the last fetch.
+
+    Both are lower bounds of the log end. Tansu answers ``ListOffsets(latest)`` with the base
+    offset of the partition's last batch plus one, while its fetch responses carry the true
+    high watermark; Kafka's listed offset is never behind, so the max changes nothing there.
+    """
+    highwater = consumer.highwater(tp)
+    return listed if highwater is None else max(listed, int(highwater))
 
 
 def _record(message: Any) -> Record:

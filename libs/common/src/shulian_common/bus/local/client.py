@@ -196,6 +196,12 @@ class LocalSubscriber(Subscriber):
             self._positions[tp] = found.get(tp, 0)
         self._seen_version = None
 
+    async def lag(self) -> dict[TopicPartition, int]:
+        """Log end minus this member's position, per leased partition (one query)."""
+        positions = dict(self._positions)
+        ends = await self._db.run(store.log_ends, list(positions))
+        return {tp: max(0, ends[tp] - position) for tp, position in positions.items()}
+
     def assignment(self) -> set[TopicPartition]:
         """The partitions this member leases, as of its last heartbeat."""
         return set(self._positions)

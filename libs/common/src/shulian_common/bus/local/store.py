@@ -106,6 +106,24 @@ def _log_end(conn: sqlite3.Connection, topic: str, partition: int) -> int:
     return 0 if row is None else int(row[0]) + 1
 
 
+def log_ends(
+    conn: sqlite3.Connection, partitions: Sequence[TopicPartition]
+) -> dict[TopicPartition, int]:
+    """The next offset to be written of each of ``partitions``, in one statement."""
+    if not partitions:
+        return {}
+    # A correlated max() per partition is one seek on the primary key; a GROUP BY over the
+    # records would scan the whole history, which is never deleted.
+    owned = ", ".join("(?, ?)" for _ in partitions)
+    rows = conn.execute(
+        f"WITH owned (topic, partition) AS (VALUES {owned})"
+        " SELECT topic, partition, (SELECT max(r.offset) FROM records r"
+        " WHERE r.topic = owned.topic AND r.partition = owned.partition) FROM owned",
+        [value for tp in partitions for value in (tp.topic, tp.partition)],
+    )
+    return {TopicPartition(t, p): 0 if last is None else int(last) + 1 for t, p, last in rows}
+
+
 def append(
     conn: sqlite3.Connection, messages: Sequence[OutgoingMessage], default_partitions: int
 ) -> None:
