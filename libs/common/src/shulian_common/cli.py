@@ -111,7 +111,8 @@ async def _tail(topic: str, from_beginning: bool, limit: int | None) -> int:
         if not from_beginning:
             await _skip_to_end(subscriber)
         while limit is None or seen < limit:
-            for record in await subscriber.poll(timeout=1.0):
+            wanted = 500 if limit is None else min(500, limit - seen)
+            for record in await subscriber.poll(timeout=1.0, max_records=wanted):
                 try:
                     event = CloudEvent.from_record(record.headers, record.value, record.key)
                     line = json.dumps(event.to_structured(), ensure_ascii=False)
