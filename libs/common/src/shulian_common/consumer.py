@@ -72,6 +72,19 @@ class Subscription:
     handlers: Mapping[str, Handler]
 
 
+class UntrustedEventError(ValueError):
+    """An event about an aggregate was not published by the aggregate's owner node."""
+
+
+def _check_owner(event: CloudEvent, data: BaseModel) -> None:
+    # Only the owner node writes an aggregate: an event naming another owner is untrusted input.
+    owner = getattr(data, "owner_node", None)
+    if owner is not None and event.node != owner:
+        raise UntrustedEventError(
+            f"{event.type} {event.id} from {event.source} is about an aggregate owned by {owner}"
+        )
+
+
 def _error_text(exc: BaseException) -> str:
     """``Type: message`` without input values or SQL parameters (personal data), truncated."""
     cause = exc.__cause__
@@ -297,7 +310,8 @@ class ConsumerRunner:
             return
         try:
             data = self._catalogue.parse(event)
-        except EventDataError as exc:
+            _check_owner(event, data)
+        except (EventDataError, UntrustedEventError) as exc:
             await self._dead_letter(record, exc)
             return
         with self._span(record, event):

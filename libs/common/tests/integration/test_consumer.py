@@ -384,3 +384,47 @@ async def test_the_runner_reports_its_lag_per_partition_through_telemetry(
 
     assert reported() == {"0": 0, "1": 0, "2": 0}
     assert runner.stats()["lag"] == 0
+
+
+class OwnedStepRecorded(EventModel):
+    """Step ``n`` of an aggregate owned by ``owner_node`` happened."""
+
+    n: int
+    owner_node: str
+
+
+async def test_an_event_about_an_aggregate_not_owned_by_its_source_node_is_dead_lettered(
+    uow_factory: UnitOfWorkFactory,
+    applier: Handler,
+    fetch_applied: Applied,
+    publisher: Publisher,
+    local_bus: LocalBus,
+    events: Catalogue,
+    stream: str,
+    consumer_name: str,
+) -> None:
+    owned = "cn.sichuan.shulian.test.owned_step.recorded.v1"
+    events.register(OwnedStepRecorded, type=owned, topic=stream)
+
+    def owned_step(key: str, n: int, owner: str) -> CloudEvent:
+        data = {"n": n, "owner_node": owner}
+        return CloudEvent(source=PRODUCER, type=owned, partitionkey=key, data=data)
+
+    # PRODUCER is node 510100: it may speak of its own aggregates, not of Yibin's.
+    await publish(publisher, stream, [owned_step("a", 1, "510100"), owned_step("b", 2, "511500")])
+    runner = ConsumerRunner(
+        name=consumer_name,
+        bus=local_bus,
+        uow_factory=uow_factory,
+        subscriptions=[Subscription(stream, {owned: applier})],
+        publisher=publisher,
+        catalogue=events,
+        retry_backoff=0.001,
+    )
+    async with runner:
+        await runner.drain(until=handled(runner, 2))
+
+    assert await fetch_applied() == [("a", 1)]
+    assert runner.dead_lettered == 1
+    [dead] = await read_topic(local_bus, dlt_topic(stream), count=1)
+    assert b"UntrustedEventError" in dict(dead.headers)["dlt_error"]
