@@ -1,0 +1,183 @@
+"""HTTP plumbing shared by the registry's routes: ETags, If-Match, Idempotency-Key, cursors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from shulian_common.auth import Principal
+from shulian_common.deps import PrincipalDep, WriterDep, get_principal
+from shulian_common.errors import (
+    BadRequestError,
+    PreconditionFailedError,
+    PreconditionRequiredError,
+)
+from shulian_registry.handlers import Created, Idempotency
+from shulian_registry.orm import Record
+from shulian_registry.schemas import Page
+from shulian_registry.settings import RegistrySettings, registry_settings
+
+R = TypeVar("R", bound=Record)
+T = TypeVar("T")
+# Every registry route needs a valid token (everyone authenticated reads).
+Authenticated = Depends(get_principal)
+_ETAG = re.compile(r'^\s*(?:W/)?"(\d+)"\s*$')
+IDEMPOTENT_REPLAYED = "Idempotent-Replayed"
+
+
+def etag(version: int) -> str:
+    """The entity tag of a record version."""
+    return f'"{version}"'
+
+
+def expected_versions(if_match: str | None) -> frozenset[int] | None:
+    """Versions an ``If-Match`` accepts; ``None`` for ``*``. Missing → 428, unparseable → 412."""
+    if if_match is None:
+        raise PreconditionRequiredError("修改须带 If-Match 请求头（取自 GET 返回的 ETag）")
+    if if_match.strip() == "*":
+        return None
+    versions = set()
+    for tag in if_match.split(","):
+        match = _ETAG.match(tag)
+        if match is None:
+            raise PreconditionFailedError(f"If-Match 值 {if_match!r} 不是本服务签发的 ETag")
+        versions.add(int(match.group(1)))
+    return frozenset(versions)
+
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description='The ETag of the version the change is based on, e.g. `"3"`',
+    ),
+]
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Retry-safe creation: the same key and body replay the first response",
+    ),
+]
+
+
+def idempotency_of(
+    request: Request, principal: Principal, key: str | None, body: BaseModel
+) -> Idempotency | None:
+    """The idempotency key scoped to the caller, with a fingerprint of method, path and body."""
+    if key is None:
+        return None
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    digest = hashlib.sha256(f"{request.method} {request.url.path}\n{canonical}".encode())
+    return Idempotency(key=key, principal_sub=principal.sub, fingerprint=digest.hexdigest())
+
+
+def created_response(created: Created, *, location: str, version: int) -> JSONResponse:
+    """201 with the record, its ETag and Location; replays say so in a header."""
+    headers = {"Location": location, "ETag": etag(version)}
+    if created.replayed:
+        headers[IDEMPOTENT_REPLAYED] = "true"
+    return JSONResponse(created.body, status_code=created.status, headers=headers)
+
+
+def record_response(body: BaseModel, *, version: int, status: int = 200) -> JSONResponse:
+    """A record with its ETag."""
+    return JSONResponse(
+        body.model_dump(mode="json"), status_code=status, headers={"ETag": etag(version)}
+    )
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+
+def encode_cursor(last_id: str) -> str:
+    """An opaque cursor pointing after ``last_id``."""
+    raw = json.dumps({"after": last_id}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    """The id a cursor points after; 400 ``invalid_cursor`` when it is not one of ours."""
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        after = json.loads(raw)["after"]
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        raise BadRequestError("分页游标无效", code="invalid_cursor") from None
+    if not isinstance(after, str):
+        raise BadRequestError("分页游标无效", code="invalid_cursor")
+    return after
+
+
+async def get_registry_settings(request: Request) -> RegistrySettings:
+    """The registry's settings (the app is created with them).
+
+    ``async`` on purpose, like every dependency here: FastAPI runs plain ``def`` dependencies in
+    a worker thread, a hop that costs more than the rest of a typical search.
+    """
+    settings = request.app.state.settings
+    if isinstance(settings, RegistrySettings):
+        return settings
+    return registry_settings(settings)
+
+
+RegistrySettingsDep = Annotated[RegistrySettings, Depends(get_registry_settings)]
+
+
+@dataclass(frozen=True, slots=True)
+class PageParams:
+    """Where a page starts (after which id) and how many rows it holds."""
+
+    after: str | None
+    limit: int
+
+    @property
+    def fetch(self) -> int:
+        """Rows to ask for: one more than a page tells whether another page follows."""
+        return self.limit + 1
+
+    def build(self, rows: Sequence[R], render: Callable[[R], T]) -> Page[T]:
+        """The page of ``rows`` (fetched with ``fetch``), rendered, with the next cursor."""
+        shown = rows[: self.limit]
+        more = len(rows) > self.limit and bool(shown)
+        return Page[T](
+            items=[render(row) for row in shown],
+            next_cursor=encode_cursor(shown[-1].id) if more else None,
+        )
+
+
+async def page_params(
+    settings: RegistrySettingsDep,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
+    limit: Annotated[
+        int | None, Query(ge=1, description="page size (default 20, capped at 100)")
+    ] = None,
+) -> PageParams:
+    """``cursor`` and ``limit`` query parameters, the limit capped by the settings."""
+    wanted = limit or settings.page_limit_default
+    return PageParams(after=decode_cursor(cursor), limit=min(wanted, settings.page_limit_max))
+
+
+PageDep = Annotated[PageParams, Depends(page_params)]
+__all__ = [
+    "Authenticated",
+    "IdempotencyKeyHeader",
+    "IfMatch",
+    "PageDep",
+    "PrincipalDep",
+    "RegistrySettingsDep",
+    "WriterDep",
+]

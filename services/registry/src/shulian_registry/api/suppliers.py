@@ -1,0 +1,277 @@
+"""Routes of the supplier directory: register, read, change, search; the listing workflow."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shulian_common.auth import Principal
+from shulian_common.deps import SessionDep, UowFactoryDep
+from shulian_common.errors import NotFoundError, problem_responses
+from shulian_common.reference import Region
+from shulian_common.uow import UnitOfWorkFactory
+from shulian_registry import domain, handlers, orm, repository
+from shulian_registry.api.http import (
+    Authenticated,
+    IdempotencyKeyHeader,
+    IfMatch,
+    PageDep,
+    PrincipalDep,
+    RegistrySettingsDep,
+    WriterDep,
+    created_response,
+    expected_versions,
+    idempotency_of,
+    record_response,
+)
+from shulian_registry.domain import ListingAction, ListingStatus
+from shulian_registry.schemas import (
+    IndustryCode,
+    ListingApplication,
+    ListingDecisionIn,
+    ListingRead,
+    Page,
+    ServiceLineCode,
+    SupplierCreate,
+    SupplierRead,
+    SupplierUpdate,
+)
+from shulian_registry.settings import RegistrySettings
+from shulian_registry.terms import filter_groups, parse_query
+
+router = APIRouter(prefix="/v1/suppliers", tags=["suppliers"], dependencies=[Authenticated])
+
+_WRITE_ERRORS = problem_responses(401, 403, 404, 409, 412, 422, 428)
+
+
+def _view(principal: Principal, row: orm.Supplier) -> SupplierRead:
+    show = domain.may_see_contact(principal, row.id, row.county_code)
+    return SupplierRead.from_row(row, show_contact=show)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=SupplierRead,
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def register_supplier(
+    body: SupplierCreate,
+    request: Request,
+    principal: WriterDep,
+    uow_factory: UowFactoryDep,
+    settings: RegistrySettingsDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Register a supplier (operators whose division holds its county, on the owner node)."""
+    created = await handlers.register_supplier(
+        uow_factory,
+        principal=principal,
+        node_id=settings.node_id,
+        fields=body.model_dump(),
+        idempotency=idempotency_of(request, principal, idempotency_key, body),
+        render=lambda row: _view(principal, row).model_dump(mode="json"),
+    )
+    record_id = created.body["id"]
+    return created_response(
+        created, location=f"/v1/suppliers/{record_id}", version=created.body["version"]
+    )
+
+
+@router.get("", response_model=Page[SupplierRead], responses=problem_responses(400, 401, 422))
+# Returns a ready JSONResponse: FastAPI would otherwise validate the page a second time.
+async def search_suppliers(
+    principal: PrincipalDep,
+    session: SessionDep,
+    page: PageDep,
+    q: Annotated[
+        str | None,
+        Query(max_length=100, description="free Chinese text, e.g. `猎头` or `宜宾 动力电池`"),
+    ] = None,
+    city: Annotated[list[str], Query(description="city codes, e.g. 511500")] = [],  # noqa: B006
+    county: Annotated[list[str], Query(description="county codes")] = [],  # noqa: B006
+    region: Annotated[list[Region], Query()] = [],  # noqa: B006
+    industry: Annotated[list[IndustryCode], Query()] = [],  # noqa: B006
+    service_line: Annotated[list[ServiceLineCode], Query()] = [],  # noqa: B006
+    status: Annotated[list[ListingStatus], Query(description="listing status")] = [],  # noqa: B006
+    high_end: bool | None = None,
+) -> JSONResponse:
+    """Search the directory; filters of different kinds all apply, values of one kind are
+    alternatives. Ordered by registration (id), paged by cursor."""
+    text = parse_query(q or "")
+    groups = filter_groups(
+        city=city,
+        county=county,
+        region=region,
+        industry=industry,
+        service_line=service_line,
+        status=status,
+        high_end=high_end,
+    )
+    rows = await repository.search_suppliers(
+        session,
+        groups=[*groups, *text.groups],
+        name_fragments=text.name_fragments,
+        after=page.after,
+        limit=page.fetch,
+    )
+    body = page.build(rows, lambda row: _view(principal, row))
+    return JSONResponse(body.model_dump(mode="json"))
+
+
+async def _supplier(session: AsyncSession, supplier_id: str) -> orm.Supplier:
+    row = await repository.get(session, orm.Supplier, supplier_id)
+    if row is None:
+        raise NotFoundError(f"供应商 {supplier_id} 不存在")
+    return row
+
+
+@router.get("/{supplier_id}", response_model=SupplierRead, responses=problem_responses(401, 404))
+async def read_supplier(
+    supplier_id: str, principal: PrincipalDep, session: SessionDep
+) -> JSONResponse:
+    """One supplier; contact details unmasked only for itself and operators who may write it."""
+    row = await _supplier(session, supplier_id)
+    return record_response(_view(principal, row), version=row.version)
+
+
+@router.patch("/{supplier_id}", response_model=SupplierRead, responses=_WRITE_ERRORS)
+async def update_supplier(
+    supplier_id: str,
+    body: SupplierUpdate,
+    principal: WriterDep,
+    uow_factory: UowFactoryDep,
+    settings: RegistrySettingsDep,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    """Change a supplier's profile: the supplier itself, or operators of its county. Needs
+    ``If-Match`` with the ETag the change is based on."""
+    row = await handlers.update_supplier(
+        uow_factory,
+        principal=principal,
+        node_id=settings.node_id,
+        supplier_id=supplier_id,
+        expected_version=expected_versions(if_match),
+        changes=body.model_dump(exclude_unset=True),
+    )
+    return record_response(_view(principal, row), version=row.version)
+
+
+# --- listing --------------------------------------------------------------------------------
+
+
+def _listing_body(outcome: handlers.ListingOutcome) -> dict[str, Any]:
+    return ListingRead.from_rows(outcome.supplier, outcome.history).model_dump(mode="json")
+
+
+@router.get(
+    "/{supplier_id}/listing",
+    response_model=ListingRead,
+    tags=["listing"],
+    responses=problem_responses(401, 404),
+)
+async def read_listing(supplier_id: str, session: SessionDep) -> JSONResponse:
+    """A supplier's key-directory listing: status, industries, fields and full history."""
+    row = await _supplier(session, supplier_id)
+    history = await repository.listing_history(session, supplier_id)
+    return record_response(ListingRead.from_rows(row, history), version=row.version)
+
+
+async def _step(
+    request: Request,
+    *,
+    supplier_id: str,
+    change: handlers.ListingChange,
+    body: ListingApplication | ListingDecisionIn,
+    principal: Principal,
+    uow_factory: UnitOfWorkFactory,
+    settings: RegistrySettings,
+    if_match: str | None,
+    idempotency_key: str | None,
+) -> JSONResponse:
+    created = await handlers.change_listing(
+        uow_factory,
+        principal=principal,
+        node_id=settings.node_id,
+        supplier_id=supplier_id,
+        change=change,
+        expected_version=expected_versions(if_match) if if_match is not None else None,
+        idempotency=idempotency_of(request, principal, idempotency_key, body),
+        render=_listing_body,
+    )
+    location = f"/v1/suppliers/{supplier_id}/listing"
+    return created_response(created, location=location, version=created.body["version"])
+
+
+@router.post(
+    "/{supplier_id}/listing",
+    status_code=201,
+    response_model=ListingRead,
+    tags=["listing"],
+    responses=_WRITE_ERRORS,
+)
+async def apply_for_listing(
+    supplier_id: str,
+    body: ListingApplication,
+    request: Request,
+    principal: WriterDep,
+    uow_factory: UowFactoryDep,
+    settings: RegistrySettingsDep,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Apply for the key directory in chosen industries and fields (the supplier itself or
+    operators of its county). ``If-Match`` is optional here."""
+    change = handlers.ListingChange(
+        action=ListingAction.APPLY,
+        reason=body.reason,
+        industries=tuple(body.industries),
+        fields=tuple(body.fields),
+    )
+    return await _step(
+        request,
+        supplier_id=supplier_id,
+        change=change,
+        body=body,
+        principal=principal,
+        uow_factory=uow_factory,
+        settings=settings,
+        if_match=if_match,
+        idempotency_key=idempotency_key,
+    )
+
+
+@router.post(
+    "/{supplier_id}/listing/decisions",
+    status_code=201,
+    response_model=ListingRead,
+    tags=["listing"],
+    responses=_WRITE_ERRORS,
+)
+async def decide_listing(
+    supplier_id: str,
+    body: ListingDecisionIn,
+    request: Request,
+    principal: WriterDep,
+    uow_factory: UowFactoryDep,
+    settings: RegistrySettingsDep,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> JSONResponse:
+    """Review, approve, reject, suspend, reinstate or delist (city operators of the owner node,
+    or the province); reject, suspend and delist need a reason."""
+    change = handlers.ListingChange(action=body.action, reason=body.reason)
+    return await _step(
+        request,
+        supplier_id=supplier_id,
+        change=change,
+        body=body,
+        principal=principal,
+        uow_factory=uow_factory,
+        settings=settings,
+        if_match=if_match,
+        idempotency_key=idempotency_key,
+    )

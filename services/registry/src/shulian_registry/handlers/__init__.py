@@ -1,0 +1,42 @@
+"""One function per command; the only place a transaction commits.
+
+Each write runs in one unit of work: the state change, the search terms, the idempotency record
+and the event snapshot (into the outbox) commit together or not at all.
+"""
+
+from shulian_registry.handlers.common import Created, Idempotency, Versions
+from shulian_registry.handlers.listing import ListingChange, ListingOutcome, change_listing
+from shulian_registry.handlers.network import (
+    ENTERPRISES,
+    MARKETS,
+    PAIRINGS,
+    PARKS,
+    PLATFORMS,
+    SCENARIOS,
+    STATIONS,
+    RecordKind,
+    create_record,
+    update_record,
+)
+from shulian_registry.handlers.suppliers import register_supplier, update_supplier
+
+__all__ = [
+    "ENTERPRISES",
+    "MARKETS",
+    "PAIRINGS",
+    "PARKS",
+    "PLATFORMS",
+    "SCENARIOS",
+    "STATIONS",
+    "Created",
+    "Idempotency",
+    "ListingChange",
+    "ListingOutcome",
+    "RecordKind",
+    "Versions",
+    "change_listing",
+    "create_record",
+    "register_supplier",
+    "update_record",
+    "update_supplier",
+]

@@ -1,0 +1,39 @@
+"""Every query of the registry, and only queries: repositories flush, never commit."""
+
+from shulian_registry.repository.bulk import bulk_insert
+from shulian_registry.repository.records import (
+    add,
+    add_terms,
+    enterprise_by_uscc,
+    exists_with_id,
+    get,
+    holds_any_record,
+    idempotency_record,
+    last_listing_seq,
+    list_records,
+    listing_history,
+    remove_terms,
+    sharing_station_in,
+    supplier_by_uscc,
+)
+from shulian_registry.repository.search import Search, search, search_suppliers
+
+__all__ = [
+    "Search",
+    "add",
+    "add_terms",
+    "bulk_insert",
+    "enterprise_by_uscc",
+    "exists_with_id",
+    "get",
+    "holds_any_record",
+    "idempotency_record",
+    "last_listing_seq",
+    "list_records",
+    "listing_history",
+    "remove_terms",
+    "search",
+    "search_suppliers",
+    "sharing_station_in",
+    "supplier_by_uscc",
+]

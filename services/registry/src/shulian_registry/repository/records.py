@@ -1,0 +1,136 @@
+"""Queries on records: by id, by USCC, lists, listing history, idempotency keys, search terms.
+
+Repositories flush, never commit: the handlers' units of work do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import delete, exists, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shulian_registry import orm
+from shulian_registry.orm import Record, SupplierTerm
+
+R = TypeVar("R", bound=Record)
+
+
+async def get(session: AsyncSession, model: type[R], record_id: str) -> R | None:
+    """One record by id."""
+    return await session.get(model, record_id)
+
+
+async def exists_with_id(session: AsyncSession, model: type[Record], record_id: str) -> bool:
+    """Whether a record with this id exists."""
+    found = await session.scalar(select(exists().where(model.id == record_id)))
+    return bool(found)
+
+
+async def supplier_by_uscc(session: AsyncSession, uscc: str) -> orm.Supplier | None:
+    """The supplier with this USCC."""
+    return await session.scalar(select(orm.Supplier).where(orm.Supplier.uscc == uscc))
+
+
+async def enterprise_by_uscc(session: AsyncSession, uscc: str) -> orm.Enterprise | None:
+    """The enterprise with this USCC."""
+    return await session.scalar(select(orm.Enterprise).where(orm.Enterprise.uscc == uscc))
+
+
+async def holds_any_record(session: AsyncSession) -> bool:
+    """Whether the database holds any supplier or network record."""
+    kinds = (orm.Supplier, orm.Park, orm.Market, orm.Station, orm.Enterprise, orm.Scenario)
+    for model in (*kinds, orm.Pairing, orm.Platform):
+        if await session.scalar(select(exists().where(model.id.isnot(None)))):
+            return True
+    return False
+
+
+async def add(session: AsyncSession, row: object) -> None:
+    """Stage a new row and flush it (so defaults and the version are set)."""
+    session.add(row)
+    await session.flush()
+
+
+# --- search terms ---------------------------------------------------------------------------
+
+
+async def add_terms(session: AsyncSession, supplier_id: str, terms: Iterable[str]) -> None:
+    """Index a supplier under ``terms``."""
+    rows = [{"term": term, "supplier_id": supplier_id} for term in sorted(terms)]
+    if rows:
+        await session.execute(insert(SupplierTerm), rows)
+
+
+async def remove_terms(session: AsyncSession, supplier_id: str, terms: Iterable[str]) -> None:
+    """Drop ``terms`` from a supplier's index entries."""
+    wanted = sorted(terms)
+    if wanted:
+        await session.execute(
+            delete(SupplierTerm).where(
+                SupplierTerm.supplier_id == supplier_id, SupplierTerm.term.in_(wanted)
+            )
+        )
+
+
+# --- listing --------------------------------------------------------------------------------
+
+
+async def listing_history(session: AsyncSession, supplier_id: str) -> list[orm.ListingStep]:
+    """Every listing step of a supplier, oldest first."""
+    stmt = (
+        select(orm.ListingStep)
+        .where(orm.ListingStep.supplier_id == supplier_id)
+        .order_by(orm.ListingStep.seq)
+    )
+    return list(await session.scalars(stmt))
+
+
+async def last_listing_seq(session: AsyncSession, supplier_id: str) -> int:
+    """The seq of the supplier's latest listing step (0 when none)."""
+    stmt = select(func.max(orm.ListingStep.seq)).where(orm.ListingStep.supplier_id == supplier_id)
+    return int(await session.scalar(stmt) or 0)
+
+
+# --- the network ----------------------------------------------------------------------------
+
+
+async def list_records(
+    session: AsyncSession,
+    model: type[R],
+    *,
+    filters: Mapping[str, Sequence[Any]],
+    after: str | None,
+    limit: int,
+) -> list[R]:
+    """Records whose columns take one of the given values, in id order after ``after``."""
+    stmt = select(model)
+    for column, values in filters.items():
+        if values:
+            stmt = stmt.where(getattr(model, column).in_(list(values)))
+    if after is not None:
+        stmt = stmt.where(model.id > after)
+    return list(await session.scalars(stmt.order_by(model.id).limit(limit)))
+
+
+async def sharing_station_in(
+    session: AsyncSession, county_code: str, *, other_than: str | None
+) -> bool:
+    """Whether the county already has a sharing station (other than ``other_than``)."""
+    stmt = select(orm.Station.id).where(
+        orm.Station.county_code == county_code, orm.Station.kind == "sharing_station"
+    )
+    if other_than is not None:
+        stmt = stmt.where(orm.Station.id != other_than)
+    return (await session.scalar(stmt.limit(1))) is not None
+
+
+# --- idempotency ----------------------------------------------------------------------------
+
+
+async def idempotency_record(
+    session: AsyncSession, principal_sub: str, key: str
+) -> orm.IdempotencyKey | None:
+    """The stored outcome of an earlier request with this key by this principal."""
+    return await session.get(orm.IdempotencyKey, (principal_sub, key))

@@ -1,0 +1,30 @@
+"""Settings of the registry service on top of the common ``SHULIAN_*`` ones."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from shulian_common.settings import Settings
+
+SERVICE = "registry"
+
+
+class RegistrySettings(Settings):
+    """The common settings plus the registry's page sizes."""
+
+    service: str = SERVICE
+    page_limit_default: int = Field(default=20, ge=1, le=100)
+    page_limit_max: int = Field(default=100, ge=1, le=1000)
+    # "all": the province node's demo seeds every city; "own": only province-level records,
+    # for when city nodes run beside it and seed their own.
+    demo_province_scope: Literal["all", "own"] = "all"
+    demo_suppliers: int = Field(default=600, ge=0, description="suppliers the demo generates")
+
+
+def registry_settings(settings: Settings) -> RegistrySettings:
+    """The registry's settings built on settings handed over by the CLI or a test."""
+    values = settings.model_dump()
+    values["service"] = SERVICE
+    return RegistrySettings(**values)
