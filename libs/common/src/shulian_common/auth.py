@@ -15,7 +15,7 @@ from typing import Any, Self
 import jwt
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from shulian_common.errors import UnauthorizedError
+from shulian_common.errors.base import UnauthorizedError
 from shulian_common.reference import (
     PROVINCE_CODE,
     DivisionLevel,

@@ -31,13 +31,13 @@ _bearer = HTTPBearer(
 )
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The settings the app was created with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_runtime(request: Request) -> ServiceRuntime:
+async def get_runtime(request: Request) -> ServiceRuntime:
     """The running service's runtime (503 before the lifespan has started it)."""
     return runtime_of(request.app)
 
@@ -46,7 +46,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
 
 
-def get_uow_factory(runtime: RuntimeDep) -> UnitOfWorkFactory:
+async def get_uow_factory(runtime: RuntimeDep) -> UnitOfWorkFactory:
     """The factory of units of work, for handlers that write."""
     return runtime.uow_factory
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shulian_common.errors import ConflictError, ForbiddenError, ValidationFailedError
+from shulian_common.errors.base import ConflictError, ForbiddenError, ValidationFailedError
 
 
 class InvalidUSCC(ValidationFailedError):

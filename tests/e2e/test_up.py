@@ -1,0 +1,92 @@
+"""The README run command: `shulian up --demo` starts the platform, serves demo data, stops."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def _free_base_port() -> int:
+    # A block of ten free ports: the launcher numbers each node's services from its base.
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1] // 10 * 10
+        if base + 20 < 65535 and all(_is_free(base + i) for i in range(20)):
+            return base
+    raise RuntimeError("no free block of ports")
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _read_until_ready(proc: subprocess.Popen[str], deadline: float) -> list[str]:
+    assert proc.stdout is not None
+    lines: list[str] = []
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip("\n"))
+        if line.startswith("Logs:"):
+            return lines
+    raise AssertionError("shulian up never became ready:\n" + "\n".join(lines))
+
+
+def test_up_runs_two_nodes_with_demo_data_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    base = _free_base_port()
+    env = os.environ | {"PYTHONUNBUFFERED": "1", "SHULIAN_LOG_LEVEL": "WARNING"}
+    env.pop("SHULIAN_DATABASE_URL", None)
+    env.pop("SHULIAN_BUS_URL", None)
+    cmd = [
+        sys.executable, "-m", "shulian_common.cli", "up", "--demo",
+        "--nodes", "510000,511500", "--data-dir", str(tmp_path), "--base-port", str(base),
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        lines = _read_until_ready(proc, time.monotonic() + 180)
+        text = "\n".join(lines)
+        urls = re.findall(
+            r"^\s+(\d{6}) registry\s+(http://\S+)\s+\(Swagger UI: (\S+)\)", text, re.M
+        )
+        assert {node for node, _, _ in urls} == {"510000", "511500"}
+        tokens = dict(
+            re.findall(r"^\s+(\d{6}) (?:province_admin|city_operator): (\S+)$", text, re.M)
+        )
+        assert set(tokens) == {"510000", "511500"}
+        for node, url, docs in urls:
+            assert httpx.get(docs, timeout=5).status_code == 200
+            ready = httpx.get(f"{url}/readyz", timeout=5)
+            assert ready.status_code == 200, ready.text
+            headers = {"Authorization": f"Bearer {tokens[node]}"}
+            found = httpx.get(
+                f"{url}/v1/suppliers", params={"limit": 5}, headers=headers, timeout=10
+            )
+            assert found.status_code == 200, found.text
+            assert found.json()["items"], f"node {node} has no demo suppliers"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, out
+    for _node, url, _ in urls:
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{url}/healthz", timeout=2)
