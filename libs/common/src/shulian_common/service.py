@@ -19,6 +19,8 @@ class ServiceDefinition:
 
     name: str
     create_app: Callable[[Settings], FastAPI]
+    # Port of the service within its node's block of ten (registry 0, events 1, matching 2,
+    # reporting 3), the same layout as docker-compose.yml.
     port_offset: int
     seed_demo: Callable[[Settings], Awaitable[int]] | None = None
 
