@@ -50,7 +50,10 @@ def _read_until_ready(proc: subprocess.Popen[str], deadline: float) -> list[str]
     raise AssertionError("shulian up never became ready:\n" + "\n".join(lines))
 
 
-def test_up_runs_two_nodes_with_demo_data_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_up_runs_two_nodes_with_demo_data_and_stops_cleanly(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
     base = _free_base_port()
     env = os.environ | {"PYTHONUNBUFFERED": "1", "SHULIAN_LOG_LEVEL": "WARNING"}
     env.pop("SHULIAN_DATABASE_URL", None)
@@ -84,7 +87,7 @@ def test_up_runs_two_nodes_with_demo_data_and_stops_on_ctrl_c(tmp_path: Path) ->
             assert found.status_code == 200, found.text
             assert found.json()["items"], f"node {node} has no demo suppliers"
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
     for _node, url, _ in urls:

@@ -210,6 +210,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     if args.demo:
         asyncio.run(_seed(nodes, services, data_dir))
     planned = plan(nodes, services, args.base_port)
+    _stop_on_signals()
     procs = [_spawn(item, data_dir) for item in planned]
     try:
         if not _wait_healthy(planned, procs):
@@ -225,6 +226,17 @@ def cmd_up(args: argparse.Namespace) -> int:
         return 0
     finally:
         _stop_all(procs)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_on_signals() -> None:
+    # Ctrl-C and a supervisor's SIGTERM both stop the children cleanly, even when the launcher
+    # was started from a shell that ignores SIGINT in background jobs.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
 
 
 def _spawn(item: Planned, data_dir: Path) -> subprocess.Popen[bytes]:
