@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shulian_common.auth import Principal
@@ -25,6 +26,7 @@ from shulian_registry.api.http import (
     created_response,
     expected_versions,
     idempotency_of,
+    model_response,
     record_response,
 )
 from shulian_registry.domain import ListingAction, ListingStatus
@@ -38,6 +40,7 @@ from shulian_registry.schemas import (
     SupplierCreate,
     SupplierRead,
     SupplierUpdate,
+    supplier_fields,
 )
 from shulian_registry.settings import RegistrySettings
 from shulian_registry.terms import filter_groups, parse_query
@@ -45,11 +48,17 @@ from shulian_registry.terms import filter_groups, parse_query
 router = APIRouter(prefix="/v1/suppliers", tags=["suppliers"], dependencies=[Authenticated])
 
 _WRITE_ERRORS = problem_responses(401, 403, 404, 409, 412, 422, 428)
+SupplierPage = Page[SupplierRead]
 
 
 def _view(principal: Principal, row: orm.Supplier) -> SupplierRead:
     show = domain.may_see_contact(principal, row.id, row.county_code)
     return SupplierRead.from_row(row, show_contact=show)
+
+
+def _fields(principal: Principal, row: Row[Any]) -> dict[str, Any]:
+    show = domain.may_see_contact(principal, row.id, row.county_code)
+    return supplier_fields(row, show_contact=show)
 
 
 @router.post(
@@ -81,8 +90,9 @@ async def register_supplier(
     )
 
 
-@router.get("", response_model=Page[SupplierRead], responses=problem_responses(400, 401, 422))
-# Returns a ready JSONResponse: FastAPI would otherwise validate the page a second time.
+@router.get("", response_model=SupplierPage, responses=problem_responses(400, 401, 422))
+# Returns a ready Response: FastAPI would otherwise validate the page a second time. The page
+# is validated once, as a whole, and serialised by pydantic straight to JSON.
 async def search_suppliers(
     principal: PrincipalDep,
     session: SessionDep,
@@ -98,7 +108,7 @@ async def search_suppliers(
     service_line: Annotated[list[ServiceLineCode], Query()] = [],  # noqa: B006
     status: Annotated[list[ListingStatus], Query(description="listing status")] = [],  # noqa: B006
     high_end: bool | None = None,
-) -> JSONResponse:
+) -> Response:
     """Search the directory; filters of different kinds all apply, values of one kind are
     alternatives. Ordered by registration (id), paged by cursor."""
     text = parse_query(q or "")
@@ -118,8 +128,9 @@ async def search_suppliers(
         after=page.after,
         limit=page.fetch,
     )
-    body = page.build(rows, lambda row: _view(principal, row))
-    return JSONResponse(body.model_dump(mode="json"))
+    shown, next_cursor = page.split(rows)
+    items = [_fields(principal, row) for row in shown]
+    return model_response(SupplierPage.model_validate({"items": items, "next_cursor": next_cursor}))
 
 
 async def _supplier(session: AsyncSession, supplier_id: str) -> orm.Supplier:

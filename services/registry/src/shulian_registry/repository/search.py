@@ -3,7 +3,9 @@
 A statement depends only on the *shape* of a search (how many terms each group has, how many
 name fragments, whether it continues after a cursor); the terms themselves are bound parameters.
 Statements are built once per shape and cached, so a search costs an execution, not the
-construction and compilation of a dozen nested selects.
+construction and compilation of a dozen nested selects. They select the table's columns, not
+the ORM entity: a page is rendered once and discarded, so identity-mapped objects would only
+add cost.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from sqlalchemy import (
     BindParameter,
     Integer,
+    Row,
     Select,
     String,
     bindparam,
@@ -36,6 +39,7 @@ from shulian_registry.orm import SupplierTerm
 # The rarest group drives the walk; the others are probed per candidate through the primary key.
 _KIND_RANK = {kind: rank for rank, kind in enumerate("undilcrhs")}
 _LIKE_ESCAPE = "/"
+_SUPPLIERS = orm.Supplier.__table__
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +56,7 @@ class Shape:
 class Search:
     """A search statement and the values of its parameters."""
 
-    statement: Select[orm.Supplier]
+    statement: Select[Any]
     params: dict[str, Any]
 
 
@@ -104,25 +108,25 @@ def search(
 
 
 @lru_cache(maxsize=512)
-def _statement(shape: Shape) -> Select[orm.Supplier]:
+def _statement(shape: Shape) -> Select[Any]:
     if shape.driver == 0:
         return _scan(shape)
     page = _page_ids(shape).subquery("page")
     return (
-        select(orm.Supplier)
-        .join(page, orm.Supplier.id == page.c.supplier_id)
-        .order_by(orm.Supplier.id)
+        select(_SUPPLIERS)
+        .join(page, _SUPPLIERS.c.id == page.c.supplier_id)
+        .order_by(_SUPPLIERS.c.id)
     )
 
 
-def _scan(shape: Shape) -> Select[orm.Supplier]:
+def _scan(shape: Shape) -> Select[Any]:
     """No term to walk: suppliers in id order, filtered by name fragments."""
-    stmt = select(orm.Supplier)
+    stmt = select(_SUPPLIERS)
     for k in range(shape.fragments):
-        stmt = stmt.where(orm.Supplier.name.like(_text(f"f{k}"), escape=_LIKE_ESCAPE))
+        stmt = stmt.where(_SUPPLIERS.c.name.like(_text(f"f{k}"), escape=_LIKE_ESCAPE))
     if shape.paged:
-        stmt = stmt.where(orm.Supplier.id > _text("after"))
-    return stmt.order_by(orm.Supplier.id).limit(_limit())
+        stmt = stmt.where(_SUPPLIERS.c.id > _text("after"))
+    return stmt.order_by(_SUPPLIERS.c.id).limit(_limit())
 
 
 def _page_ids(shape: Shape) -> Select[str]:
@@ -175,11 +179,12 @@ async def search_suppliers(
     name_fragments: Sequence[str] = (),
     after: str | None = None,
     limit: int,
-) -> list[orm.Supplier]:
-    """Run a ``search``."""
+) -> Sequence[Row[Any]]:
+    """Run a ``search``: rows of the ``suppliers`` table, not ORM objects."""
     found = search(groups=groups, name_fragments=name_fragments, after=after, limit=limit)
     if session.get_bind().dialect.name == "postgresql":
         # A term's share of suppliers ranges from 0.01 % (a brand) to 45 % (a status): a cached
         # generic plan, blind to the values, is often ten times slower than a planned one.
         await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    return list(await session.scalars(found.statement, found.params))
+    rows: Sequence[Row[Any]] = (await session.execute(found.statement, found.params)).all()
+    return rows

@@ -63,6 +63,7 @@ from shulian_registry.schemas.suppliers import (
     SupplierCreate,
     SupplierRead,
     SupplierUpdate,
+    supplier_fields,
 )
 
 __all__ = [
@@ -118,4 +119,5 @@ __all__ = [
     "Text",
     "distinct",
     "partial_of",
+    "supplier_fields",
 ]

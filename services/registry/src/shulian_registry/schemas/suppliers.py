@@ -12,6 +12,7 @@ from pydantic import (
     Field,
     WithJsonSchema,
 )
+from sqlalchemy import Row
 
 from shulian_common.reference import get_division, is_division
 from shulian_registry import orm
@@ -136,21 +137,27 @@ class SupplierRead(RecordRead):
     description: str | None
 
     @classmethod
-    def from_row(cls, row: orm.Supplier, *, show_contact: bool) -> SupplierRead:
+    def from_row(cls, row: orm.Supplier | Row[Any], *, show_contact: bool) -> SupplierRead:
         """The view of ``row``; contact details masked unless ``show_contact``."""
-        contact = Contact(row.contact_name, row.contact_phone, row.contact_email)
-        shown = contact if show_contact else contact.masked()
-        return cls.model_validate(
-            {
-                **{name: getattr(row, name) for name in _SUPPLIER_COLUMNS},
-                "uscc_region_name": _division_name(row.uscc_region_code),
-                "county_name": get_division(row.county_code).name,
-                "city_name": get_division(row.city_code).name,
-                "contact": ContactRead(
-                    name=shown.name, phone=shown.phone, email=shown.email, masked=not show_contact
-                ),
-            }
-        )
+        return cls.model_validate(supplier_fields(row, show_contact=show_contact))
+
+
+def supplier_fields(row: orm.Supplier | Row[Any], *, show_contact: bool) -> dict[str, Any]:
+    """The input of ``SupplierRead`` for a supplier object or ``suppliers`` row, unvalidated."""
+    contact = Contact(row.contact_name, row.contact_phone, row.contact_email)
+    shown = contact if show_contact else contact.masked()
+    return {
+        **{name: getattr(row, name) for name in _SUPPLIER_COLUMNS},
+        "uscc_region_name": _division_name(row.uscc_region_code),
+        "county_name": get_division(row.county_code).name,
+        "city_name": get_division(row.city_code).name,
+        "contact": {
+            "name": shown.name,
+            "phone": shown.phone,
+            "email": shown.email,
+            "masked": not show_contact,
+        },
+    }
 
 
 _SUPPLIER_COLUMNS = (
