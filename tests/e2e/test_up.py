@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -9,12 +10,17 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
+from shulian_common.bus.local import LocalBus
+from shulian_common.envelope import CloudEvent
+
 pytestmark = pytest.mark.slow
+SUPPLIERS_TOPIC = "shulian.registry.suppliers.v1"
 
 
 def _free_base_port() -> int:
@@ -35,6 +41,19 @@ def _is_free(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+async def _sources_on(bus_file: Path, topic: str) -> set[str]:
+    bus = LocalBus(str(bus_file))
+    sources: set[str] = set()
+    deadline = time.monotonic() + 60
+    async with bus.subscriber(topics=[topic], group_id=f"e2e-{uuid.uuid4().hex}") as subscriber:
+        while len(sources) < 2 and time.monotonic() < deadline:
+            for record in await subscriber.poll(timeout=1.0):
+                event = CloudEvent.from_record(record.headers, record.value, record.key)
+                sources.add(event.source)
+    await bus.close()
+    return sources
 
 
 def _read_until_ready(proc: subprocess.Popen[str], deadline: float) -> list[str]:
@@ -86,6 +105,11 @@ def test_up_runs_two_nodes_with_demo_data_and_stops_cleanly(
             )
             assert found.status_code == 200, found.text
             assert found.json()["items"], f"node {node} has no demo suppliers"
+        # Both nodes publish into the one backbone, where anyone can subscribe to everyone.
+        assert asyncio.run(_sources_on(tmp_path / "bus.db", SUPPLIERS_TOPIC)) >= {
+            "/nodes/510000/registry",
+            "/nodes/511500/registry",
+        }
     finally:
         proc.send_signal(stop)
         out, _ = proc.communicate(timeout=60)
