@@ -9,6 +9,7 @@ from shulian_common.service import ServiceDefinition
 from shulian_common.settings import Settings
 from shulian_registry import contracts  # noqa: F401 - registers the events in the catalogue
 from shulian_registry.api import routers
+from shulian_registry.consumers import subscriptions
 from shulian_registry.demo import seed_demo
 from shulian_registry.orm import MIGRATIONS
 from shulian_registry.settings import SERVICE, registry_settings
@@ -39,13 +40,15 @@ TAGS = [
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The registry's FastAPI app; its lifespan migrates the database and runs the relay."""
+    """The registry's FastAPI app; its lifespan migrates the database, runs relay and consumer."""
+    registry = registry_settings(settings or Settings(service=SERVICE))
     return create_service_app(
-        settings=registry_settings(settings or Settings(service=SERVICE)),
+        settings=registry,
         title="Shulian registry (蜀联·名录库)",
         description=DESCRIPTION,
         routers=routers(),
         migrations=MIGRATIONS,
+        subscriptions=subscriptions(registry.node_id),
         openapi_tags=TAGS,
     )
 

@@ -96,6 +96,22 @@ class Supplier(Record, Base):
     description: Mapped[str | None] = mapped_column(Text)
 
 
+class RemoteSupplier(Base):
+    """A supplier another node owns, as its latest snapshot event told us (a replica)."""
+
+    __tablename__ = "remote_suppliers"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    owner_node: Mapped[str] = mapped_column(String(6))
+    name: Mapped[str] = mapped_column(String(200))
+    county_code: Mapped[str] = mapped_column(String(6))
+    city_code: Mapped[str] = mapped_column(String(6))
+    listing_status: Mapped[str] = mapped_column(String(20))
+    # The owner's version of the snapshot held: an event applies only when it carries a newer one.
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class SupplierTerm(Base):
     """One search term of one supplier (see ``terms.py``)."""
 
@@ -173,7 +189,9 @@ class Station(Record, Base):
     host_platform: Mapped[str] = mapped_column(String(200))
     county_code: Mapped[str] = mapped_column(String(6))
     city_code: Mapped[str] = mapped_column(String(6), index=True)
-    supplier_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), ForeignKey("suppliers.id"))
+    # No foreign key here nor on scenarios, pairings, platforms: the supplier may be another
+    # node's, known from ``remote_suppliers``; the handlers check the reference.
+    supplier_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     industries: Mapped[list[str]] = mapped_column(Json)
     opened_on: Mapped[date | None] = mapped_column(Date)
     description: Mapped[str | None] = mapped_column(Text)
@@ -209,7 +227,7 @@ class Scenario(Record, Base):
     __tablename__ = "scenarios"
 
     title: Mapped[str] = mapped_column(String(200))
-    supplier_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("suppliers.id"))
+    supplier_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     host_kind: Mapped[str] = mapped_column(String(30))
     host_name: Mapped[str] = mapped_column(String(200))
     enterprise_id: Mapped[str | None] = mapped_column(
@@ -230,7 +248,7 @@ class Pairing(Record, Base):
     __tablename__ = "pairings"
 
     kind: Mapped[str] = mapped_column(String(30))
-    supplier_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), ForeignKey("suppliers.id"))
+    supplier_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     division_code: Mapped[str] = mapped_column(String(6))
     city_code: Mapped[str | None] = mapped_column(String(6), index=True)
     area_kinds: Mapped[list[str]] = mapped_column(Json)
@@ -249,7 +267,7 @@ class Platform(Record, Base):
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(30))
     operator_kind: Mapped[str] = mapped_column(String(20))
-    supplier_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), ForeignKey("suppliers.id"))
+    supplier_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
     division_code: Mapped[str] = mapped_column(String(6))
     city_code: Mapped[str | None] = mapped_column(String(6), index=True)
     url: Mapped[str | None] = mapped_column(String(500))

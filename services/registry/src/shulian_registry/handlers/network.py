@@ -50,9 +50,8 @@ class RecordKind(Generic[R]):
 
 
 async def _supplier_exists(session: AsyncSession, supplier_id: str | None) -> None:
-    if supplier_id is not None and not await repository.exists_with_id(
-        session, orm.Supplier, supplier_id
-    ):
+    # Held here, or owned by another node and known from its replica.
+    if supplier_id is not None and not await repository.supplier_known(session, supplier_id):
         raise domain.UnknownReference(
             f"供应商 {supplier_id} 不存在", extra={"supplier_id": supplier_id}
         )

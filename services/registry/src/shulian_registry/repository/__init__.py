@@ -15,6 +15,8 @@ from shulian_registry.repository.records import (
     remove_terms,
     sharing_station_in,
     supplier_by_uscc,
+    supplier_known,
+    upsert_remote_supplier,
 )
 from shulian_registry.repository.search import Search, search, search_suppliers
 
@@ -36,4 +38,6 @@ __all__ = [
     "search_suppliers",
     "sharing_station_in",
     "supplier_by_uscc",
+    "supplier_known",
+    "upsert_remote_supplier",
 ]

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, exists, func, insert, select
+from sqlalchemy import delete, exists, func, insert, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shulian_registry import orm
@@ -26,6 +27,28 @@ async def exists_with_id(session: AsyncSession, model: type[Record], record_id: 
     """Whether a record with this id exists."""
     found = await session.scalar(select(exists().where(model.id == record_id)))
     return bool(found)
+
+
+async def supplier_known(session: AsyncSession, supplier_id: str) -> bool:
+    """Whether a supplier with this id is held here or replicated from the node owning it."""
+    local = exists().where(orm.Supplier.id == supplier_id)
+    remote = exists().where(orm.RemoteSupplier.id == supplier_id)
+    return bool(await session.scalar(select(or_(local, remote))))
+
+
+async def upsert_remote_supplier(session: AsyncSession, values: Mapping[str, Any]) -> bool:
+    """Insert or replace a replicated supplier unless one as new is held; ``True`` if written."""
+    table = orm.RemoteSupplier.__table__
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table).values(**values)
+    # Only a newer snapshot wins, so redeliveries, replays and late old events change nothing.
+    upsert = stmt.on_conflict_do_update(
+        index_elements=[table.c.id],
+        set_={name: stmt.excluded[name] for name in values if name != "id"},
+        where=table.c.version < stmt.excluded.version,
+    )
+    result = await session.execute(upsert)
+    return bool(getattr(result, "rowcount", 0))
 
 
 async def supplier_by_uscc(session: AsyncSession, uscc: str) -> orm.Supplier | None:
