@@ -7,6 +7,7 @@ import json
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any, Protocol
 
 import pytest
 from sqlalchemy import select
@@ -32,6 +33,12 @@ PRODUCER = "/nodes/510100/producer"
 STEP = "cn.sichuan.shulian.test.step.recorded.v1"
 ECHO = "cn.sichuan.shulian.test.step.echoed.v1"
 Applied = Callable[[], Awaitable[list[tuple[str, int]]]]
+
+
+class MakeRunner(Protocol):
+    def __call__(
+        self, bus: Bus, handler: Handler, *, event_type: str = ..., **options: Any
+    ) -> ConsumerRunner: ...
 
 
 class StepRecorded(EventModel):
@@ -74,17 +81,19 @@ def make_runner(
     events: Catalogue,
     stream: str,
     consumer_name: str,
-) -> Callable[[Bus, Handler], ConsumerRunner]:
-    def make(bus: Bus, handler: Handler) -> ConsumerRunner:
+) -> MakeRunner:
+    def make(
+        bus: Bus, handler: Handler, *, event_type: str = STEP, **options: Any
+    ) -> ConsumerRunner:
+        settings: dict[str, Any] = {"max_retries": 3, "retry_backoff": 0.001} | options
         return ConsumerRunner(
             name=consumer_name,
             bus=bus,
             uow_factory=uow_factory,
-            subscriptions=[Subscription(stream, {STEP: handler})],
+            subscriptions=[Subscription(stream, {event_type: handler})],
             publisher=publisher,
             catalogue=events,
-            max_retries=3,
-            retry_backoff=0.001,
+            **settings,
         )
 
     return make
@@ -109,7 +118,7 @@ def handled(runner: ConsumerRunner, count: int) -> Callable[[], bool]:
 
 
 async def test_each_event_applies_once_and_redelivered_copies_are_noops(
-    make_runner: Callable[[Bus, Handler], ConsumerRunner],
+    make_runner: MakeRunner,
     applier: Handler,
     fetch_applied: Applied,
     publisher: Publisher,
@@ -128,7 +137,7 @@ async def test_each_event_applies_once_and_redelivered_copies_are_noops(
 
 
 async def test_poison_event_goes_to_the_dlt_after_max_retries_and_the_partition_moves_on(
-    make_runner: Callable[[Bus, Handler], ConsumerRunner],
+    make_runner: MakeRunner,
     applier: Handler,
     fetch_applied: Applied,
     publisher: Publisher,
@@ -165,7 +174,7 @@ async def test_poison_event_goes_to_the_dlt_after_max_retries_and_the_partition_
 
 
 async def test_unusable_records_go_to_the_dlt_at_once_and_unknown_types_are_skipped(
-    make_runner: Callable[[Bus, Handler], ConsumerRunner],
+    make_runner: MakeRunner,
     applier: Handler,
     fetch_applied: Applied,
     publisher: Publisher,
@@ -243,7 +252,7 @@ async def test_while_the_dlt_cannot_be_written_the_runner_holds_the_poison_recor
 
 
 async def test_crash_after_the_db_commit_before_the_offset_commit_applies_nothing_twice(
-    make_runner: Callable[[Bus, Handler], ConsumerRunner],
+    make_runner: MakeRunner,
     applier: Handler,
     fetch_applied: Applied,
     publisher: Publisher,
@@ -269,7 +278,7 @@ async def test_crash_after_the_db_commit_before_the_offset_commit_applies_nothin
 
 
 async def test_crash_inside_the_transaction_redelivers_that_event(
-    make_runner: Callable[[Bus, Handler], ConsumerRunner],
+    make_runner: MakeRunner,
     applier: Handler,
     fetch_applied: Applied,
     publisher: Publisher,
@@ -299,7 +308,7 @@ async def test_crash_inside_the_transaction_redelivers_that_event(
 
 
 async def test_events_a_handler_records_commit_only_with_its_successful_attempt(
-    make_runner: Callable[[Bus, Handler], ConsumerRunner],
+    make_runner: MakeRunner,
     fetch_applied: Applied,
     engine: AsyncEngine,
     publisher: Publisher,
@@ -345,8 +354,7 @@ def test_a_handler_for_a_type_missing_from_the_catalogue_is_refused(
 
 
 async def test_the_runner_reports_its_lag_per_partition_through_telemetry(
-    uow_factory: UnitOfWorkFactory,
-    events: Catalogue,
+    make_runner: MakeRunner,
     applier: Handler,
     publisher: Publisher,
     local_bus: LocalBus,
@@ -366,15 +374,7 @@ async def test_the_runner_reports_its_lag_per_partition_through_telemetry(
         }
 
     await publish(publisher, stream, [step("a", 0)])
-    runner = ConsumerRunner(
-        name=consumer_name,
-        bus=local_bus,
-        uow_factory=uow_factory,
-        subscriptions=[Subscription(stream, {STEP: more_arrive_meanwhile})],
-        publisher=publisher,
-        catalogue=events,
-        lag_interval=0,
-    )
+    runner = make_runner(local_bus, more_arrive_meanwhile, lag_interval=0)
     async with runner:
         await runner.drain(until=lambda: runner.processed >= 1)
         assert reported().keys() == {"0", "1", "2"}
@@ -394,7 +394,7 @@ class OwnedStepRecorded(EventModel):
 
 
 async def test_an_event_about_an_aggregate_not_owned_by_its_source_node_is_dead_lettered(
-    uow_factory: UnitOfWorkFactory,
+    make_runner: MakeRunner,
     applier: Handler,
     fetch_applied: Applied,
     publisher: Publisher,
@@ -412,15 +412,7 @@ async def test_an_event_about_an_aggregate_not_owned_by_its_source_node_is_dead_
 
     # PRODUCER is node 510100: it may speak of its own aggregates, not of Yibin's.
     await publish(publisher, stream, [owned_step("a", 1, "510100"), owned_step("b", 2, "511500")])
-    runner = ConsumerRunner(
-        name=consumer_name,
-        bus=local_bus,
-        uow_factory=uow_factory,
-        subscriptions=[Subscription(stream, {owned: applier})],
-        publisher=publisher,
-        catalogue=events,
-        retry_backoff=0.001,
-    )
+    runner = make_runner(local_bus, applier, event_type=owned)
     async with runner:
         await runner.drain(until=handled(runner, 2))
 
