@@ -36,8 +36,8 @@ from sqlalchemy.pool import NullPool
 
 from shulian_common.auth import Role, mint_token
 from shulian_common.db import create_engine, create_session_factory, migrate
+from shulian_common.http import decode_cursor, encode_cursor
 from shulian_registry import repository
-from shulian_registry.api.http import decode_cursor, encode_cursor
 from shulian_registry.demo import bulk_load, generate
 from shulian_registry.main import create_app
 from shulian_registry.orm import MIGRATIONS

@@ -1,9 +1,11 @@
-"""The outbox and inbox tables every service database holds, and the migration helpers for them.
+"""The kit's tables every service database holds (outbox, inbox, idempotency keys), and the
+migration helpers for them.
 
-Each service's first Alembic revision calls ``create_messaging_tables(op)`` (and its downgrade
-``drop_messaging_tables(op)``), so the tables come from migrations like every other table. The
+Each service's first Alembic revision calls ``create_kit_tables(op)`` (and its downgrade
+``drop_kit_tables(op)``), so the tables come from migrations like every other table. The
 ``Table`` objects below are built from the same column factories, so code and schema cannot drift
-(a test compares them on SQLite and PostgreSQL).
+(a test compares them on SQLite and PostgreSQL). ``create_messaging_tables`` is the older half of
+it (outbox and inbox) that registry's first revision calls beside its own idempotency table.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from shulian_common.db import new_metadata
 
 OUTBOX = "outbox"
 INBOX = "inbox"
+IDEMPOTENCY_KEYS = "idempotency_keys"
 UNSENT_INDEX = "ix_outbox_unsent"
 # Partial index: the relay only ever scans rows not yet published, in seq order.
 _UNSENT = "published_at IS NULL"
@@ -68,12 +71,30 @@ def _inbox_items() -> list[SchemaItem]:
     ]
 
 
+def _idempotency_items() -> list[SchemaItem]:
+    # The schema registry's 0001 revision created before the kit existed, column for column.
+    return [
+        Column("principal_sub", String(200), nullable=False),
+        Column("key", String(200), nullable=False),
+        # sha256 of method, path and canonical body: the same key with another request is refused.
+        Column("fingerprint", String(64), nullable=False),
+        Column("status_code", Integer(), nullable=False),
+        # What the first request created, by reference ({"id", "version"}), for the route to
+        # render again on a replay (rows written before the kit hold a rendered body with "id").
+        Column("body", JSON().with_variant(JSONB(), "postgresql"), nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        # Keys are scoped to their caller: two principals may use the same key independently.
+        PrimaryKeyConstraint("principal_sub", "key", name="pk_idempotency_keys"),
+    ]
+
+
 _TABLE_KW: dict[str, Any] = {"sqlite_autoincrement": True}
 _INDEX_KW: dict[str, Any] = {"postgresql_where": text(_UNSENT), "sqlite_where": text(_UNSENT)}
 
 metadata = new_metadata()
 outbox = Table(OUTBOX, metadata, *_outbox_items(), **_TABLE_KW)
 inbox = Table(INBOX, metadata, *_inbox_items())
+idempotency_keys = Table(IDEMPOTENCY_KEYS, metadata, *_idempotency_items())
 Index(UNSENT_INDEX, outbox.c.seq, **_INDEX_KW)
 
 
@@ -89,3 +110,15 @@ def drop_messaging_tables(op: Any) -> None:
     op.drop_table(INBOX)
     op.drop_index(UNSENT_INDEX, table_name=OUTBOX)
     op.drop_table(OUTBOX)
+
+
+def create_kit_tables(op: Any) -> None:
+    """Create the outbox, inbox and idempotency keys (call from a service's first revision)."""
+    create_messaging_tables(op)
+    op.create_table(IDEMPOTENCY_KEYS, *_idempotency_items())
+
+
+def drop_kit_tables(op: Any) -> None:
+    """Drop the kit's tables (the downgrade of ``create_kit_tables``)."""
+    op.drop_table(IDEMPOTENCY_KEYS)
+    drop_messaging_tables(op)

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     consumer_max_retries: int = 3
     consumer_retry_backoff: float = 0.2
     telemetry_enabled: bool = True
+    # Cursor pages of every list route: the size when none is asked for, and the cap.
+    page_limit_default: int = Field(default=20, ge=1, le=100)
+    page_limit_max: int = Field(default=100, ge=1, le=1000)
     demo: bool = Field(default=False, description="seed deterministic demo data at start-up")
 
     @field_validator("node_id")

@@ -2,73 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Date,
-    DateTime,
-    Dialect,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    TypeDecorator,
-    text,
-)
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shulian_common.db import new_metadata
+from shulian_common.records import ID_LENGTH, Json, Record, UTCDateTime
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-ID_LENGTH = 32
-Json = JSON().with_variant(JSONB(), "postgresql")
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC timestamp on both backends (SQLite stores no offset)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:  # noqa: ARG002
-        return value.astimezone(UTC) if value is not None else None
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:  # noqa: ARG002
-        if value is None or value.tzinfo is not None:
-            return value
-        return value.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
     """Declarative base bound to the project's naming convention."""
 
     metadata = new_metadata()
-
-
-class Record:
-    """Columns of every aggregate; ``version`` is the optimistic-concurrency counter (ETag)."""
-
-    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
-    owner_node: Mapped[str] = mapped_column(String(6))
-    version: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-    if TYPE_CHECKING:
-        # The declarative constructor of the mapped subclasses, as seen through the mixin.
-        def __init__(self, **kwargs: Any) -> None: ...
-
-    # SQLAlchemy bumps ``version`` on every UPDATE and adds ``WHERE version = <loaded>``, so a
-    # concurrent writer between our read and our write makes the flush fail instead of winning.
-    @declared_attr.directive
-    def __mapper_args__(cls) -> dict[str, Any]:
-        return {"version_id_col": cls.version}
 
 
 class Supplier(Record, Base):
@@ -273,19 +223,6 @@ class Platform(Record, Base):
     url: Mapped[str | None] = mapped_column(String(500))
     launched_on: Mapped[date | None] = mapped_column(Date)
     description: Mapped[str | None] = mapped_column(Text)
-
-
-class IdempotencyKey(Base):
-    """The response a create gave for ``(principal, Idempotency-Key)``, to replay on retries."""
-
-    __tablename__ = "idempotency_keys"
-
-    principal_sub: Mapped[str] = mapped_column(String(200), primary_key=True)
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    fingerprint: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int] = mapped_column(Integer)
-    body: Mapped[dict[str, Any]] = mapped_column(Json)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 metadata = Base.metadata

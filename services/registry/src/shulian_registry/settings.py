@@ -12,11 +12,9 @@ SERVICE = "registry"
 
 
 class RegistrySettings(Settings):
-    """The common settings plus the registry's page sizes."""
+    """The common settings plus the registry's demo seeding."""
 
     service: str = SERVICE
-    page_limit_default: int = Field(default=20, ge=1, le=100)
-    page_limit_max: int = Field(default=100, ge=1, le=1000)
     # "all": the province node's demo seeds every city; "own": only province-level records,
     # for when city nodes run beside it and seed their own.
     demo_province_scope: Literal["all", "own"] = "all"

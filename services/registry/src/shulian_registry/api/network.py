@@ -11,21 +11,21 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from shulian_common.deps import SessionDep, UowFactoryDep
-from shulian_common.errors import BadRequestError, NotFoundError, problem_responses
-from shulian_registry import handlers, repository, schemas
-from shulian_registry.api.http import (
+from shulian_common.deps import SessionDep, SettingsDep, UowFactoryDep, WriterDep
+from shulian_common.errors import BadRequestError, problem_responses
+from shulian_common.http import (
     Authenticated,
     IdempotencyKeyHeader,
     IfMatch,
     PageDep,
-    RegistrySettingsDep,
-    WriterDep,
     created_response,
     expected_versions,
     idempotency_of,
     record_response,
 )
+from shulian_common.records import load
+from shulian_common.schemas import Page
+from shulian_registry import handlers, repository, schemas
 
 
 @dataclass(frozen=True)
@@ -53,9 +53,6 @@ def record_router(resource: Resource) -> APIRouter:
     record_kind, read = resource.kind, resource.read
     create_model, update_model = resource.create, resource.update
 
-    def render(row: Any) -> dict[str, Any]:
-        return read.model_validate(row).model_dump(mode="json")
-
     label, tag = record_kind.label, resource.tag
 
     @router.post(
@@ -72,7 +69,7 @@ def record_router(resource: Resource) -> APIRouter:
         request: Request,
         principal: WriterDep,
         uow_factory: UowFactoryDep,
-        settings: RegistrySettingsDep,
+        settings: SettingsDep,
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> JSONResponse:
         created = await handlers.create_record(
@@ -82,14 +79,14 @@ def record_router(resource: Resource) -> APIRouter:
             node_id=settings.node_id,
             fields=body.model_dump(),  # type: ignore[attr-defined]
             idempotency=idempotency_of(request, principal, idempotency_key, body),
-            render=render,
         )
-        location = f"/v1/{resource.path}/{created.body['id']}"
-        return created_response(created, location=location, version=created.body["version"])
+        row = created.record
+        location = f"/v1/{resource.path}/{row.id}"
+        return created_response(created, read.model_validate(row), location=location)
 
     @router.get(
         "",
-        response_model=schemas.Page[read],  # type: ignore[valid-type]
+        response_model=Page[read],  # type: ignore[valid-type]
         responses=problem_responses(400, 401),
         summary=f"List {resource.path}",
         description=f"List {resource.path} ({label}) in id order, by cursor. Filters: city"
@@ -121,9 +118,7 @@ def record_router(resource: Resource) -> APIRouter:
         description=f"One {tag} ({label}), with its ETag.",
     )
     async def read_one(record_id: str, session: SessionDep) -> JSONResponse:
-        row = await repository.get(session, record_kind.model, record_id)
-        if row is None:
-            raise NotFoundError(f"{label} {record_id} 不存在")
+        row = await load(session, record_kind.model, record_id, label)
         return record_response(read.model_validate(row), version=row.version)
 
     @router.patch(
@@ -139,7 +134,7 @@ def record_router(resource: Resource) -> APIRouter:
         body: update_model,  # type: ignore[valid-type]
         principal: WriterDep,
         uow_factory: UowFactoryDep,
-        settings: RegistrySettingsDep,
+        settings: SettingsDep,
         if_match: IfMatch = None,
     ) -> JSONResponse:
         row = await handlers.update_record(

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from shulian_common.http import Authenticated
 from shulian_common.reference import DivisionLevel, Region, all_divisions, region_of
-from shulian_registry.api.http import Authenticated
 from shulian_registry.schemas import DivisionRead, IndustryRead, ServiceLineRead
 from shulian_registry.taxonomy import INDUSTRIES, SERVICE_LINES
 

@@ -10,39 +10,37 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shulian_common.auth import Principal
-from shulian_common.deps import SessionDep, UowFactoryDep
-from shulian_common.errors import NotFoundError, problem_responses
-from shulian_common.reference import Region
-from shulian_common.uow import UnitOfWorkFactory
-from shulian_registry import domain, handlers, orm, repository
-from shulian_registry.api.http import (
+from shulian_common.deps import PrincipalDep, SessionDep, SettingsDep, UowFactoryDep, WriterDep
+from shulian_common.errors import problem_responses
+from shulian_common.http import (
     Authenticated,
     IdempotencyKeyHeader,
     IfMatch,
     PageDep,
-    PrincipalDep,
-    RegistrySettingsDep,
-    WriterDep,
     created_response,
     expected_versions,
     idempotency_of,
     model_response,
     record_response,
 )
+from shulian_common.records import load
+from shulian_common.reference import Region
+from shulian_common.schemas import Page
+from shulian_common.settings import Settings
+from shulian_common.uow import UnitOfWorkFactory
+from shulian_registry import domain, handlers, orm, repository
 from shulian_registry.domain import ListingAction, ListingStatus
 from shulian_registry.schemas import (
     IndustryCode,
     ListingApplication,
     ListingDecisionIn,
     ListingRead,
-    Page,
     ServiceLineCode,
     SupplierCreate,
     SupplierRead,
     SupplierUpdate,
     supplier_fields,
 )
-from shulian_registry.settings import RegistrySettings
 from shulian_registry.terms import filter_groups, parse_query
 
 router = APIRouter(prefix="/v1/suppliers", tags=["suppliers"], dependencies=[Authenticated])
@@ -72,7 +70,7 @@ async def register_supplier(
     request: Request,
     principal: WriterDep,
     uow_factory: UowFactoryDep,
-    settings: RegistrySettingsDep,
+    settings: SettingsDep,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Register a supplier (operators whose division holds its county, on the owner node)."""
@@ -82,12 +80,9 @@ async def register_supplier(
         node_id=settings.node_id,
         fields=body.model_dump(),
         idempotency=idempotency_of(request, principal, idempotency_key, body),
-        render=lambda row: _view(principal, row).model_dump(mode="json"),
     )
-    record_id = created.body["id"]
-    return created_response(
-        created, location=f"/v1/suppliers/{record_id}", version=created.body["version"]
-    )
+    row = created.record
+    return created_response(created, _view(principal, row), location=f"/v1/suppliers/{row.id}")
 
 
 @router.get("", response_model=SupplierPage, responses=problem_responses(400, 401, 422))
@@ -133,19 +128,12 @@ async def search_suppliers(
     return model_response(SupplierPage.model_validate({"items": items, "next_cursor": next_cursor}))
 
 
-async def _supplier(session: AsyncSession, supplier_id: str) -> orm.Supplier:
-    row = await repository.get(session, orm.Supplier, supplier_id)
-    if row is None:
-        raise NotFoundError(f"供应商 {supplier_id} 不存在")
-    return row
-
-
 @router.get("/{supplier_id}", response_model=SupplierRead, responses=problem_responses(401, 404))
 async def read_supplier(
     supplier_id: str, principal: PrincipalDep, session: SessionDep
 ) -> JSONResponse:
     """One supplier; contact details unmasked only for itself and operators who may write it."""
-    row = await _supplier(session, supplier_id)
+    row = await load(session, orm.Supplier, supplier_id, "供应商")
     return record_response(_view(principal, row), version=row.version)
 
 
@@ -155,7 +143,7 @@ async def update_supplier(
     body: SupplierUpdate,
     principal: WriterDep,
     uow_factory: UowFactoryDep,
-    settings: RegistrySettingsDep,
+    settings: SettingsDep,
     if_match: IfMatch = None,
 ) -> JSONResponse:
     """Change a supplier's profile: the supplier itself, or operators of its county. Needs
@@ -174,8 +162,8 @@ async def update_supplier(
 # --- listing --------------------------------------------------------------------------------
 
 
-def _listing_body(outcome: handlers.ListingOutcome) -> dict[str, Any]:
-    return ListingRead.from_rows(outcome.supplier, outcome.history).model_dump(mode="json")
+async def _listing(session: AsyncSession, row: orm.Supplier) -> ListingRead:
+    return ListingRead.from_rows(row, await repository.listing_history(session, row.id))
 
 
 @router.get(
@@ -186,9 +174,8 @@ def _listing_body(outcome: handlers.ListingOutcome) -> dict[str, Any]:
 )
 async def read_listing(supplier_id: str, session: SessionDep) -> JSONResponse:
     """A supplier's key-directory listing: status, industries, fields and full history."""
-    row = await _supplier(session, supplier_id)
-    history = await repository.listing_history(session, supplier_id)
-    return record_response(ListingRead.from_rows(row, history), version=row.version)
+    row = await load(session, orm.Supplier, supplier_id, "供应商")
+    return record_response(await _listing(session, row), version=row.version)
 
 
 async def _step(
@@ -199,7 +186,8 @@ async def _step(
     body: ListingApplication | ListingDecisionIn,
     principal: Principal,
     uow_factory: UnitOfWorkFactory,
-    settings: RegistrySettings,
+    session: AsyncSession,
+    settings: Settings,
     if_match: str | None,
     idempotency_key: str | None,
 ) -> JSONResponse:
@@ -211,10 +199,10 @@ async def _step(
         change=change,
         expected_version=expected_versions(if_match) if if_match is not None else None,
         idempotency=idempotency_of(request, principal, idempotency_key, body),
-        render=_listing_body,
     )
-    location = f"/v1/suppliers/{supplier_id}/listing"
-    return created_response(created, location=location, version=created.body["version"])
+    # Read after the handler's commit, so the history includes the step just taken.
+    listing = await _listing(session, created.record)
+    return created_response(created, listing, location=f"/v1/suppliers/{supplier_id}/listing")
 
 
 @router.post(
@@ -230,7 +218,8 @@ async def apply_for_listing(
     request: Request,
     principal: WriterDep,
     uow_factory: UowFactoryDep,
-    settings: RegistrySettingsDep,
+    session: SessionDep,
+    settings: SettingsDep,
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
@@ -249,6 +238,7 @@ async def apply_for_listing(
         body=body,
         principal=principal,
         uow_factory=uow_factory,
+        session=session,
         settings=settings,
         if_match=if_match,
         idempotency_key=idempotency_key,
@@ -268,7 +258,8 @@ async def decide_listing(
     request: Request,
     principal: WriterDep,
     uow_factory: UowFactoryDep,
-    settings: RegistrySettingsDep,
+    session: SessionDep,
+    settings: SettingsDep,
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
@@ -282,6 +273,7 @@ async def decide_listing(
         body=body,
         principal=principal,
         uow_factory=uow_factory,
+        session=session,
         settings=settings,
         if_match=if_match,
         idempotency_key=idempotency_key,

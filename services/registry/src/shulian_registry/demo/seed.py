@@ -20,7 +20,7 @@ from shulian_registry import handlers, repository
 from shulian_registry.demo.network import NetworkSeed, network
 from shulian_registry.demo.suppliers import SupplierSeed, generate
 from shulian_registry.domain import ListingAction
-from shulian_registry.orm import MIGRATIONS, Record
+from shulian_registry.orm import MIGRATIONS
 from shulian_registry.settings import registry_settings
 
 DEMO_SUPPLIERS = 600
@@ -131,17 +131,13 @@ class _Ids:
         return fields
 
 
-def _id_of(row: Record) -> dict[str, Any]:
-    return {"id": row.id}
-
-
 async def _register(
     uow_factory: UnitOfWorkFactory, actor: Principal, supplier: SupplierSeed
 ) -> str:
     created = await handlers.register_supplier(
-        uow_factory, principal=actor, node_id=actor.node, fields=supplier.fields(), render=_id_of
+        uow_factory, principal=actor, node_id=actor.node, fields=supplier.fields()
     )
-    return str(created.body["id"])
+    return created.record.id
 
 
 async def _walk_listing(
@@ -162,7 +158,6 @@ async def _walk_listing(
             node_id=actor.node,
             supplier_id=supplier_id,
             change=change,
-            render=lambda outcome: {"id": outcome.supplier.id},
         )
 
 
@@ -175,6 +170,5 @@ async def _create(
         principal=actor,
         node_id=actor.node,
         fields=fields,
-        render=_id_of,
     )
-    return str(created.body["id"])
+    return str(created.record.id)

@@ -4,8 +4,7 @@ Each write runs in one unit of work: the state change, the search terms, the ide
 and the event snapshot (into the outbox) commit together or not at all.
 """
 
-from shulian_registry.handlers.common import Created, Idempotency, Versions
-from shulian_registry.handlers.listing import ListingChange, ListingOutcome, change_listing
+from shulian_registry.handlers.listing import ListingChange, change_listing
 from shulian_registry.handlers.network import (
     ENTERPRISES,
     MARKETS,
@@ -28,12 +27,8 @@ __all__ = [
     "PLATFORMS",
     "SCENARIOS",
     "STATIONS",
-    "Created",
-    "Idempotency",
     "ListingChange",
-    "ListingOutcome",
     "RecordKind",
-    "Versions",
     "change_listing",
     "create_record",
     "register_supplier",

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from shulian_common.auth import Principal
+from shulian_common.idempotency import Created, Idempotency, create_once
+from shulian_common.records import Versions, check_version, flush_update, load, utc_now
 from shulian_common.uow import UnitOfWork, UnitOfWorkFactory
 from shulian_registry import contracts, domain, orm, repository
 from shulian_registry.domain import ListingAction, ListingStatus
-from shulian_registry.handlers.common import (
-    Created,
-    Idempotency,
-    Versions,
-    check_version,
-    create_once,
-    flush_update,
-    load,
-    utc_now,
-)
 from shulian_registry.handlers.suppliers import facts, reindex, snapshot
 from shulian_registry.terms import supplier_terms
 
@@ -32,14 +22,6 @@ class ListingChange:
     reason: str | None = None
     industries: tuple[str, ...] = ()
     fields: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class ListingOutcome:
-    """A supplier after a listing step, with its whole history."""
-
-    supplier: orm.Supplier
-    history: list[orm.ListingStep]
 
 
 def _authorise_listing(principal: Principal, row: orm.Supplier, action: ListingAction) -> None:
@@ -76,7 +58,7 @@ async def _apply_step(
     supplier_id: str,
     change: ListingChange,
     expected_version: Versions,
-) -> ListingOutcome:
+) -> orm.Supplier:
     row = await load(uow.session, orm.Supplier, supplier_id, "供应商")
     _authorise_listing(principal, row, change.action)
     domain.ensure_node_owns(node_id, row.county_code)
@@ -100,7 +82,7 @@ async def _apply_step(
     decision = contracts.ListingDecision.model_validate(step, from_attributes=True)
     event = contracts.SupplierListingChanged(**snapshot(row), decision=decision)
     uow.record(event, key=row.id, subject=row.id)
-    return ListingOutcome(row, await repository.listing_history(uow.session, row.id))
+    return row
 
 
 async def change_listing(
@@ -112,12 +94,11 @@ async def change_listing(
     change: ListingChange,
     expected_version: Versions = None,
     idempotency: Idempotency | None = None,
-    render: Callable[[ListingOutcome], dict[str, Any]],
-) -> Created:
+) -> Created[orm.Supplier]:
     """Take one listing step: ``apply`` (the supplier or its operators) or a decision (the
-    owner node's city operators or the province)."""
+    owner node's city operators or the province); returns the supplier after it."""
 
-    async def work(uow: UnitOfWork) -> ListingOutcome:
+    async def work(uow: UnitOfWork) -> orm.Supplier:
         return await _apply_step(
             uow,
             principal=principal,
@@ -127,4 +108,4 @@ async def change_listing(
             expected_version=expected_version,
         )
 
-    return await create_once(uow_factory, idempotency=idempotency, work=work, render=render)
+    return await create_once(uow_factory, orm.Supplier, idempotency=idempotency, work=work)

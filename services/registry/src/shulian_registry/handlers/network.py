@@ -10,24 +10,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shulian_common.auth import Principal
 from shulian_common.catalogue import EventModel
-from shulian_common.uow import UnitOfWork, UnitOfWorkFactory
-from shulian_registry import contracts, domain, orm, repository
-from shulian_registry.handlers.common import (
-    Created,
-    Idempotency,
+from shulian_common.idempotency import Created, Idempotency, create_once
+from shulian_common.records import (
     R,
+    Record,
     Versions,
-    authorise_place,
+    add,
     changed_fields,
     check_version,
-    create_once,
+    exists_with_id,
     flush_update,
     load,
-    place,
     unchanged,
     utc_now,
 )
-from shulian_registry.orm import Record
+from shulian_common.uow import UnitOfWork, UnitOfWorkFactory
+from shulian_registry import contracts, domain, orm, repository
+from shulian_registry.handlers.common import authorise_place, place
 
 Check = Callable[[AsyncSession, Any], Awaitable[None]]
 
@@ -69,7 +68,7 @@ async def _check_station(session: AsyncSession, row: orm.Station) -> None:
 
 async def _check_scenario(session: AsyncSession, row: orm.Scenario) -> None:
     await _supplier_exists(session, row.supplier_id)
-    if row.enterprise_id is not None and not await repository.exists_with_id(
+    if row.enterprise_id is not None and not await exists_with_id(
         session, orm.Enterprise, row.enterprise_id
     ):
         raise domain.UnknownReference(
@@ -161,7 +160,7 @@ async def _new_record(
     )
     place(row, division)
     await kind.check(uow.session, row)
-    await repository.add(uow.session, row)
+    await add(uow.session, row)
     _record_event(uow, kind.created, row)
     return row
 
@@ -174,14 +173,13 @@ async def create_record(
     node_id: str,
     fields: Mapping[str, Any],
     idempotency: Idempotency | None = None,
-    render: Callable[[R], dict[str, Any]],
-) -> Created:
+) -> Created[R]:
     """Record a park, market, station, scenario, pairing, platform or enterprise."""
 
     async def work(uow: UnitOfWork) -> R:
         return await _new_record(uow, kind, principal=principal, node_id=node_id, fields=fields)
 
-    return await create_once(uow_factory, idempotency=idempotency, work=work, render=render)
+    return await create_once(uow_factory, kind.model, idempotency=idempotency, work=work)
 
 
 async def update_record(

@@ -2,30 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shulian_common.auth import Principal
+from shulian_common.idempotency import Created, Idempotency, create_once
+from shulian_common.records import (
+    Versions,
+    add,
+    changed_fields,
+    check_version,
+    flush_update,
+    load,
+    unchanged,
+    utc_now,
+)
 from shulian_common.reference import region_of
 from shulian_common.uow import UnitOfWork, UnitOfWorkFactory
 from shulian_registry import contracts, domain, orm, repository
 from shulian_registry.domain import ListingStatus
-from shulian_registry.handlers.common import (
-    Created,
-    Idempotency,
-    Versions,
-    authorise_place,
-    changed_fields,
-    check_version,
-    create_once,
-    flush_update,
-    load,
-    place,
-    unchanged,
-    utc_now,
-)
+from shulian_registry.handlers.common import authorise_place, place
 from shulian_registry.terms import SupplierFacts, supplier_terms
 
 
@@ -91,7 +89,7 @@ async def _new_supplier(
         updated_at=now,
     )
     _set_profile(row, {k: v for k, v in fields.items() if k != "uscc"})
-    await repository.add(uow.session, row)
+    await add(uow.session, row)
     await repository.add_terms(uow.session, row.id, supplier_terms(facts(row)))
     uow.record(contracts.SupplierRegistered(**snapshot(row)), key=row.id, subject=row.id)
     return row
@@ -104,14 +102,13 @@ async def register_supplier(
     node_id: str,
     fields: Mapping[str, Any],
     idempotency: Idempotency | None = None,
-    render: Callable[[orm.Supplier], dict[str, Any]],
-) -> Created:
+) -> Created[orm.Supplier]:
     """Register a supplier (operators of its county's jurisdiction, on its owner node)."""
 
     async def work(uow: UnitOfWork) -> orm.Supplier:
         return await _new_supplier(uow, principal=principal, node_id=node_id, fields=fields)
 
-    return await create_once(uow_factory, idempotency=idempotency, work=work, render=render)
+    return await create_once(uow_factory, orm.Supplier, idempotency=idempotency, work=work)
 
 
 async def update_supplier(

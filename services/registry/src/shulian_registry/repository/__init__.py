@@ -2,13 +2,9 @@
 
 from shulian_registry.repository.bulk import bulk_insert
 from shulian_registry.repository.records import (
-    add,
     add_terms,
     enterprise_by_uscc,
-    exists_with_id,
-    get,
     holds_any_record,
-    idempotency_record,
     last_listing_seq,
     list_records,
     listing_history,
@@ -22,14 +18,10 @@ from shulian_registry.repository.search import Search, search, search_suppliers
 
 __all__ = [
     "Search",
-    "add",
     "add_terms",
     "bulk_insert",
     "enterprise_by_uscc",
-    "exists_with_id",
-    "get",
     "holds_any_record",
-    "idempotency_record",
     "last_listing_seq",
     "list_records",
     "listing_history",

@@ -1,32 +1,21 @@
-"""Queries on records: by id, by USCC, lists, listing history, idempotency keys, search terms.
+"""Queries on records: by USCC, lists, listing history, search terms, the supplier replica.
 
-Repositories flush, never commit: the handlers' units of work do.
+By-id reads and inserts are the kit's (``shulian_common.records``). Repositories flush, never
+commit: the handlers' units of work do.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import delete, exists, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shulian_common.records import R
 from shulian_registry import orm
-from shulian_registry.orm import Record, SupplierTerm
-
-R = TypeVar("R", bound=Record)
-
-
-async def get(session: AsyncSession, model: type[R], record_id: str) -> R | None:
-    """One record by id."""
-    return await session.get(model, record_id)
-
-
-async def exists_with_id(session: AsyncSession, model: type[Record], record_id: str) -> bool:
-    """Whether a record with this id exists."""
-    found = await session.scalar(select(exists().where(model.id == record_id)))
-    return bool(found)
+from shulian_registry.orm import SupplierTerm
 
 
 async def supplier_known(session: AsyncSession, supplier_id: str) -> bool:
@@ -68,12 +57,6 @@ async def holds_any_record(session: AsyncSession) -> bool:
         if await session.scalar(select(exists().where(model.id.isnot(None)))):
             return True
     return False
-
-
-async def add(session: AsyncSession, row: object) -> None:
-    """Stage a new row and flush it (so defaults and the version are set)."""
-    session.add(row)
-    await session.flush()
 
 
 # --- search terms ---------------------------------------------------------------------------
@@ -147,13 +130,3 @@ async def sharing_station_in(
     if other_than is not None:
         stmt = stmt.where(orm.Station.id != other_than)
     return (await session.scalar(stmt.limit(1))) is not None
-
-
-# --- idempotency ----------------------------------------------------------------------------
-
-
-async def idempotency_record(
-    session: AsyncSession, principal_sub: str, key: str
-) -> orm.IdempotencyKey | None:
-    """The stored outcome of an earlier request with this key by this principal."""
-    return await session.get(orm.IdempotencyKey, (principal_sub, key))

@@ -14,6 +14,7 @@ from pydantic import (
 )
 
 from shulian_common.reference import AreaKind
+from shulian_common.schemas import RecordRead, Strict, partial_of
 from shulian_registry.domain import (
     Level,
     MarketKind,
@@ -29,12 +30,9 @@ from shulian_registry.schemas.common import (
     Industries,
     IndustryCode,
     Name,
-    RecordRead,
     ServiceLines,
-    Strict,
     Text,
     distinct,
-    partial_of,
 )
 
 

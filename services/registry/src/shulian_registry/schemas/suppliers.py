@@ -15,18 +15,16 @@ from pydantic import (
 from sqlalchemy import Row
 
 from shulian_common.reference import get_division, is_division
+from shulian_common.schemas import RecordRead, Strict, partial_of
 from shulian_registry import orm
 from shulian_registry.domain import DECISIONS, Contact, ListingAction, ListingStatus
 from shulian_registry.schemas.common import (
     DivisionCode,
     Industries,
     Name,
-    RecordRead,
     ServiceLineCode,
     ServiceLines,
-    Strict,
     Text,
-    partial_of,
 )
 
 

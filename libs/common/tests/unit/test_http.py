@@ -9,7 +9,7 @@ from shulian_common.errors import (
     PreconditionFailedError,
     PreconditionRequiredError,
 )
-from shulian_registry.api.http import decode_cursor, encode_cursor, etag, expected_versions
+from shulian_common.http import decode_cursor, encode_cursor, etag, expected_versions
 
 
 def test_if_match_accepts_our_etags_weak_or_strong() -> None:

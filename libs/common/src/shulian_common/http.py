@@ -1,4 +1,5 @@
-"""HTTP plumbing shared by the registry's routes: ETags, If-Match, Idempotency-Key, cursors."""
+"""The HTTP kit every service's routes use: ETags and If-Match (428/412), the Idempotency-Key
+header and its request fingerprint, record responses, and cursor pages capped by the settings."""
 
 from __future__ import annotations
 
@@ -10,32 +11,30 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from shulian_common.auth import Principal
-from shulian_common.deps import PrincipalDep, WriterDep, get_principal
+from shulian_common.deps import SettingsDep, get_principal
 from shulian_common.errors import (
     BadRequestError,
     PreconditionFailedError,
     PreconditionRequiredError,
 )
-from shulian_registry.handlers import Created, Idempotency
-from shulian_registry.orm import Record
-from shulian_registry.schemas import Page
-from shulian_registry.settings import RegistrySettings, registry_settings
+from shulian_common.idempotency import Created, Idempotency
+from shulian_common.records import R, Versions
+from shulian_common.schemas import Page
 
-R = TypeVar("R", bound=Record)
 S = TypeVar("S")
 T = TypeVar("T")
 _id_of = attrgetter("id")  # of a record or a row
-# Every registry route needs a valid token (everyone authenticated reads).
-Authenticated = Depends(get_principal)
 _ETAG = re.compile(r'^\s*(?:W/)?"(\d+)"\s*$')
 IDEMPOTENT_REPLAYED = "Idempotent-Replayed"
+# A router dependency: every route behind it needs a valid token.
+Authenticated = Depends(get_principal)
 
 
 def etag(version: int) -> str:
@@ -43,7 +42,7 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def expected_versions(if_match: str | None) -> frozenset[int] | None:
+def expected_versions(if_match: str | None) -> Versions:
     """Versions an ``If-Match`` accepts; ``None`` for ``*``. Missing → 428, unparseable → 412."""
     if if_match is None:
         raise PreconditionRequiredError("修改须带 If-Match 请求头（取自 GET 返回的 ETag）")
@@ -87,12 +86,12 @@ def idempotency_of(
     return Idempotency(key=key, principal_sub=principal.sub, fingerprint=digest.hexdigest())
 
 
-def created_response(created: Created, *, location: str, version: int) -> JSONResponse:
-    """201 with the record, its ETag and Location; replays say so in a header."""
-    headers = {"Location": location, "ETag": etag(version)}
+def created_response(created: Created[Any], body: BaseModel, *, location: str) -> JSONResponse:
+    """201 with the rendered record, its ETag and Location; replays say so in a header."""
+    headers = {"Location": location, "ETag": etag(created.record.version)}
     if created.replayed:
         headers[IDEMPOTENT_REPLAYED] = "true"
-    return JSONResponse(created.body, status_code=created.status, headers=headers)
+    return JSONResponse(body.model_dump(mode="json"), status_code=201, headers=headers)
 
 
 def model_response(body: BaseModel) -> Response:
@@ -130,21 +129,6 @@ def decode_cursor(cursor: str | None) -> str | None:
     return after
 
 
-async def get_registry_settings(request: Request) -> RegistrySettings:
-    """The registry's settings (the app is created with them).
-
-    ``async`` on purpose, like every dependency here: FastAPI runs plain ``def`` dependencies in
-    a worker thread, a hop that costs more than the rest of a typical search.
-    """
-    settings = request.app.state.settings
-    if isinstance(settings, RegistrySettings):
-        return settings
-    return registry_settings(settings)
-
-
-RegistrySettingsDep = Annotated[RegistrySettings, Depends(get_registry_settings)]
-
-
 @dataclass(frozen=True, slots=True)
 class PageParams:
     """Where a page starts (after which id) and how many rows it holds."""
@@ -170,24 +154,19 @@ class PageParams:
 
 
 async def page_params(
-    settings: RegistrySettingsDep,
+    settings: SettingsDep,
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
     limit: Annotated[
         int | None, Query(ge=1, description="page size (default 20, capped at 100)")
     ] = None,
 ) -> PageParams:
-    """``cursor`` and ``limit`` query parameters, the limit capped by the settings."""
+    """``cursor`` and ``limit`` query parameters, the limit capped by the settings.
+
+    ``async`` on purpose, like every dependency of the kit: FastAPI runs plain ``def``
+    dependencies in a worker thread, a hop that costs more than the rest of a typical search.
+    """
     wanted = limit or settings.page_limit_default
     return PageParams(after=decode_cursor(cursor), limit=min(wanted, settings.page_limit_max))
 
 
 PageDep = Annotated[PageParams, Depends(page_params)]
-__all__ = [
-    "Authenticated",
-    "IdempotencyKeyHeader",
-    "IfMatch",
-    "PageDep",
-    "PrincipalDep",
-    "RegistrySettingsDep",
-    "WriterDep",
-]
