@@ -6,15 +6,28 @@ Repositories flush, never commit: the unit of work of the calling handler does.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import JSON, DateTime, Dialect, Integer, String, TypeDecorator, exists, select
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Dialect,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    TypeDecorator,
+    exists,
+    select,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.schema import SchemaItem
+from sqlalchemy.sql.elements import ColumnElement
 
 from shulian_common.errors import NotFoundError, PreconditionFailedError
 from shulian_common.uow import UnitOfWork
@@ -62,6 +75,18 @@ class Record:
         return {"version_id_col": cls.version}
 
 
+def record_columns(table: str) -> list[SchemaItem]:
+    """The columns ``Record`` maps, and the primary key, for a migration's ``create_table``."""
+    return [
+        Column("id", String(ID_LENGTH), nullable=False),
+        Column("owner_node", String(6), nullable=False),
+        Column("version", Integer(), nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+        PrimaryKeyConstraint("id", name=f"pk_{table}"),
+    ]
+
+
 R = TypeVar("R", bound=Record)
 Versions = frozenset[int] | None  # the versions an If-Match accepts; None for "*"
 
@@ -83,6 +108,21 @@ async def exists_with_id(session: AsyncSession, model: type[Record], record_id: 
     """Whether a record with this id exists."""
     found = await session.scalar(select(exists().where(model.id == record_id)))
     return bool(found)
+
+
+async def page_after(
+    session: AsyncSession,
+    model: type[R],
+    *,
+    after: str | None,
+    limit: int,
+    where: Iterable[ColumnElement[bool]] = (),
+) -> list[R]:
+    """Records matching ``where`` in id order, after ``after``: one cursor page's query."""
+    stmt = select(model).where(*where)
+    if after is not None:
+        stmt = stmt.where(model.id > after)
+    return list(await session.scalars(stmt.order_by(model.id).limit(limit)))
 
 
 async def add(session: AsyncSession, row: object) -> None:

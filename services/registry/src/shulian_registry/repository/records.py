@@ -13,7 +13,7 @@ from sqlalchemy import delete, exists, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shulian_common.records import R
+from shulian_common.records import R, page_after
 from shulian_registry import orm
 from shulian_registry.orm import SupplierTerm
 
@@ -111,13 +111,10 @@ async def list_records(
     limit: int,
 ) -> list[R]:
     """Records whose columns take one of the given values, in id order after ``after``."""
-    stmt = select(model)
-    for column, values in filters.items():
-        if values:
-            stmt = stmt.where(getattr(model, column).in_(list(values)))
-    if after is not None:
-        stmt = stmt.where(model.id > after)
-    return list(await session.scalars(stmt.order_by(model.id).limit(limit)))
+    where = [
+        getattr(model, column).in_(list(values)) for column, values in filters.items() if values
+    ]
+    return await page_after(session, model, after=after, limit=limit, where=where)
 
 
 async def sharing_station_in(

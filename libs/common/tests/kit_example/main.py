@@ -1,0 +1,26 @@
+"""The example service's app: the kit's app factory with its routes, migrations and consumer."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from kit_example import api, handlers
+from kit_example.contracts import NOTES_TOPIC, NoteSaved
+from kit_example.orm import MIGRATIONS
+from shulian_common.app import create_service_app
+from shulian_common.catalogue import catalogue
+from shulian_common.consumer import Subscription
+from shulian_common.settings import Settings
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The example's FastAPI app; its lifespan migrates, and runs the relay and the consumer."""
+    note_saved = catalogue.spec_for(NoteSaved).type
+    return create_service_app(
+        settings=settings,
+        title="Kit example",
+        description="A minimal service on the Shulian kit.",
+        routers=[api.router],
+        migrations=MIGRATIONS,
+        subscriptions=[Subscription(topic=NOTES_TOPIC, handlers={note_saved: handlers.note_seen})],
+    )
