@@ -1,4 +1,4 @@
-"""The messaging tables as migrations create them match the tables the code declares."""
+"""The kit's tables as migrations create them match the tables the code declares."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shulian_common.messaging import INBOX, OUTBOX, UNSENT_INDEX, metadata
+from shulian_common.messaging import IDEMPOTENCY_KEYS, INBOX, OUTBOX, UNSENT_INDEX, metadata
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def _messaging_only(name: str | None, type_: str, _parent: Any) -> bool:
-    return type_ != "table" or name in (OUTBOX, INBOX)
+    return type_ != "table" or name in (OUTBOX, INBOX, IDEMPOTENCY_KEYS)
 
 
 def _diff(connection: Connection) -> list[Any]:
@@ -48,3 +48,4 @@ async def test_downgrade_drops_the_messaging_tables(engine: AsyncEngine) -> None
         remaining = await connection.run_sync(downgrade)
     assert OUTBOX not in remaining
     assert INBOX not in remaining
+    assert IDEMPOTENCY_KEYS not in remaining

@@ -1,4 +1,4 @@
-"""The messaging tables, as every service's first revision creates them, and two probe tables.
+"""The kit's tables, as every service's first revision creates them, and two probe tables.
 
 Revision ID: 0001
 Revises:
@@ -7,7 +7,7 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
-from shulian_common.messaging import create_messaging_tables, drop_messaging_tables
+from shulian_common.messaging import create_kit_tables, drop_kit_tables
 
 revision = "0001"
 down_revision = None
@@ -16,8 +16,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Outbox, inbox; ``items`` (what a write changes), ``applied`` (what a consumer did)."""
-    create_messaging_tables(op)
+    """The kit's tables; ``items`` (what a write changes), ``applied`` (what a consumer did)."""
+    create_kit_tables(op)
     op.create_table(
         "items",
         sa.Column("id", sa.String(64), primary_key=True),
@@ -40,4 +40,4 @@ def downgrade() -> None:
     """Drop everything ``upgrade`` created."""
     op.drop_table("applied")
     op.drop_table("items")
-    drop_messaging_tables(op)
+    drop_kit_tables(op)
