@@ -17,8 +17,7 @@ from fastapi import Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from shulian_common.auth import Principal
-from shulian_common.deps import SettingsDep, get_principal
+from shulian_common.deps import PrincipalDep, SettingsDep, get_principal
 from shulian_common.errors import (
     BadRequestError,
     PreconditionFailedError,
@@ -75,15 +74,28 @@ IdempotencyKeyHeader = Annotated[
 ]
 
 
-def idempotency_of(
-    request: Request, principal: Principal, key: str | None, body: BaseModel
+def fingerprint(method: str, path: str, body: bytes) -> str:
+    """What makes two requests the same: SHA-256 of method, path and the body's canonical JSON
+    (key order and whitespace aside; a body that is not JSON counts as its bytes)."""
+    try:
+        canonical = json.dumps(json.loads(body or b"null"), sort_keys=True, ensure_ascii=False)
+    except ValueError:
+        canonical = body.decode(errors="replace")
+    return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
+
+
+async def get_idempotency(
+    request: Request, principal: PrincipalDep, key: IdempotencyKeyHeader = None
 ) -> Idempotency | None:
-    """The idempotency key scoped to the caller, with a fingerprint of method, path and body."""
+    """The request's ``Idempotency-Key`` scoped to the caller, with the request's fingerprint."""
     if key is None:
         return None
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
-    digest = hashlib.sha256(f"{request.method} {request.url.path}\n{canonical}".encode())
-    return Idempotency(key=key, principal_sub=principal.sub, fingerprint=digest.hexdigest())
+    digest = fingerprint(request.method, request.url.path, await request.body())
+    return Idempotency(key=key, principal_sub=principal.sub, fingerprint=digest)
+
+
+# A creating route takes ``idempotency: IdempotencyDep`` and hands it to its handler.
+IdempotencyDep = Annotated[Idempotency | None, Depends(get_idempotency)]
 
 
 def created_response(created: Created[Any], body: BaseModel, *, location: str) -> JSONResponse:

@@ -27,6 +27,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Connection
 from sqlalchemy.schema import SchemaItem
 
 from shulian_common.db import new_metadata
@@ -122,3 +123,20 @@ def drop_kit_tables(op: Any) -> None:
     """Drop the kit's tables (the downgrade of ``create_kit_tables``)."""
     op.drop_table(IDEMPOTENCY_KEYS)
     drop_messaging_tables(op)
+
+
+def kit_tables_drift(connection: Connection) -> list[Any]:
+    """How the kit's tables in a database differ from their declaration here (empty: they match).
+
+    For schema tests: a service's migrations must create exactly these tables.
+    """
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    kit = {OUTBOX, INBOX, IDEMPOTENCY_KEYS}
+
+    def only_kit(name: str | None, type_: str, _parent: Any) -> bool:
+        return type_ != "table" or name in kit
+
+    options = {"compare_type": True, "include_name": only_kit}
+    return list(compare_metadata(MigrationContext.configure(connection, opts=options), metadata))

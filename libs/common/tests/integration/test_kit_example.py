@@ -12,17 +12,20 @@ from typing import Any
 
 import httpx
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from fastapi import FastAPI
 from kit_example.contracts import NOTES_TOPIC, SERVICE
 from kit_example.main import create_app
-from kit_example.orm import Note, NoteSeen
+from kit_example.orm import Note, NoteSeen, metadata
 from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
 
 from shulian_common.app import ServiceRuntime, runtime_of
 from shulian_common.auth import Role, mint_token
 from shulian_common.bus.base import OutgoingMessage
 from shulian_common.envelope import CloudEvent
-from shulian_common.messaging import idempotency_keys, outbox
+from shulian_common.messaging import idempotency_keys, kit_tables_drift, outbox
 from shulian_common.settings import Settings
 from shulian_common.testing.reliability import wait_until
 
@@ -214,3 +217,19 @@ async def test_the_consumer_applies_an_event_once(node: Node) -> None:
 
     assert consumers.processed == 1
     assert await node.count(NoteSeen.__table__) == 1
+
+
+def _own_tables_drift(connection: Connection) -> list[Any]:
+    def own(name: str | None, type_: str, _parent: Any) -> bool:
+        return type_ != "table" or name in metadata.tables
+
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "include_name": own}
+    )
+    return list(compare_metadata(context, metadata))
+
+
+async def test_the_migrations_create_the_declared_tables(node: Node) -> None:
+    async with node.runtime.engine.connect() as connection:
+        assert await connection.run_sync(kit_tables_drift) == []
+        assert await connection.run_sync(_own_tables_drift) == []

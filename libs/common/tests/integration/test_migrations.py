@@ -3,35 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from alembic import command
-from alembic.autogenerate import compare_metadata
 from alembic.config import Config
-from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shulian_common.messaging import IDEMPOTENCY_KEYS, INBOX, OUTBOX, UNSENT_INDEX, metadata
+from shulian_common.messaging import (
+    IDEMPOTENCY_KEYS,
+    INBOX,
+    OUTBOX,
+    UNSENT_INDEX,
+    kit_tables_drift,
+)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def _messaging_only(name: str | None, type_: str, _parent: Any) -> bool:
-    return type_ != "table" or name in (OUTBOX, INBOX, IDEMPOTENCY_KEYS)
-
-
-def _diff(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(
-        connection, opts={"compare_type": True, "include_name": _messaging_only}
-    )
-    return list(compare_metadata(context, metadata))
-
-
 async def test_migrated_schema_matches_the_declared_tables(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
-        assert await connection.run_sync(_diff) == []
+        assert await connection.run_sync(kit_tables_drift) == []
         indexes = await connection.run_sync(lambda c: inspect(c).get_indexes(OUTBOX))
     assert [i["name"] for i in indexes if i["column_names"] == ["seq"]] == [UNSENT_INDEX]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
@@ -12,12 +12,11 @@ from shulian_common.deps import SessionDep, SettingsDep, UowFactoryDep, WriterDe
 from shulian_common.errors import problem_responses
 from shulian_common.http import (
     Authenticated,
-    IdempotencyKeyHeader,
+    IdempotencyDep,
     IfMatch,
     PageDep,
     created_response,
     expected_versions,
-    idempotency_of,
     record_response,
 )
 from shulian_common.records import load, page_after
@@ -41,18 +40,17 @@ class NoteRead(RecordRead):
 @router.post("", status_code=201, response_model=NoteRead, responses=problem_responses(401, 422))
 async def create_note(
     body: NoteWrite,
-    request: Request,
     principal: WriterDep,
     uow_factory: UowFactoryDep,
     settings: SettingsDep,
-    idempotency_key: IdempotencyKeyHeader = None,
+    idempotency: IdempotencyDep,
 ) -> JSONResponse:
     """Write a note; ``Idempotency-Key`` makes retries safe."""
     created = await handlers.create_note(
         uow_factory,
         node_id=settings.node_id,
         title=body.title,
-        idempotency=idempotency_of(request, principal, idempotency_key, body),
+        idempotency=idempotency,
     )
     note = created.record
     return created_response(created, NoteRead.model_validate(note), location=f"/v1/notes/{note.id}")

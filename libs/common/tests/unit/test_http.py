@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import BaseModel
 from starlette.requests import Request
 
 from shulian_common.auth import Principal, Role
@@ -17,8 +16,10 @@ from shulian_common.http import (
     encode_cursor,
     etag,
     expected_versions,
-    idempotency_of,
+    fingerprint,
+    get_idempotency,
 )
+from shulian_common.idempotency import Idempotency
 
 
 def test_if_match_accepts_our_etags_weak_or_strong() -> None:
@@ -44,36 +45,39 @@ def test_cursors_round_trip_and_reject_garbage() -> None:
             decode_cursor(garbage)
 
 
-class _Body(BaseModel):
-    title: str
-    tags: dict[str, int]
+def test_the_fingerprint_names_method_path_and_body_but_not_its_layout() -> None:
+    body = '{"title": "甲", "tags": {"a": 1, "b": 2}}'.encode()
+    first = fingerprint("POST", "/v1/notes", body)
+    relaid = fingerprint("POST", "/v1/notes", '{"tags":{"b":2,"a":1},"title":"甲"}'.encode())
+    others = {
+        fingerprint("PUT", "/v1/notes", body),
+        fingerprint("POST", "/v1/other", body),
+        fingerprint("POST", "/v1/notes", '{"title": "乙", "tags": {"a": 1, "b": 2}}'.encode()),
+        fingerprint("POST", "/v1/notes", b"not json"),
+        fingerprint("POST", "/v1/notes", b""),
+    }
+
+    assert len(first) == 64
+    assert relaid == first
+    assert first not in others
+    assert len(others) == 5
 
 
-def _request(method: str = "POST", path: str = "/v1/notes") -> Request:
-    scope = {"type": "http", "method": method, "path": path, "query_string": b"", "headers": []}
-    return Request(scope)
+async def _idempotency(key: str | None, sub: str = "op-1") -> Idempotency | None:
+    scope = {"type": "http", "method": "POST", "path": "/v1/notes", "headers": []}
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b'{"title": "x"}', "more_body": False}
+
+    caller = Principal(sub=sub, role=Role.PROVINCE_ADMIN, node="510000", division="510000")
+    return await get_idempotency(Request(scope, receive), caller, key)
 
 
-def _caller(sub: str = "op-1") -> Principal:
-    return Principal(sub=sub, role=Role.PROVINCE_ADMIN, node="510000", division="510000")
+async def test_an_idempotency_key_is_scoped_to_its_caller() -> None:
+    mine, theirs = await _idempotency("k"), await _idempotency("k", sub="op-2")
 
-
-def test_the_fingerprint_names_method_path_and_body_and_the_key_is_the_callers() -> None:
-    body = _Body(title="甲", tags={"a": 1, "b": 2})
-    first = idempotency_of(_request(), _caller(), "k", body)
-    reordered = idempotency_of(_request(), _caller(), "k", _Body(title="甲", tags={"b": 2, "a": 1}))
-    others = [
-        idempotency_of(_request("PUT"), _caller(), "k", body),
-        idempotency_of(_request(path="/v1/other"), _caller(), "k", body),
-        idempotency_of(_request(), _caller(), "k", _Body(title="乙", tags={"a": 1, "b": 2})),
-    ]
-
-    assert first is not None
-    assert reordered is not None
-    assert (first.key, first.principal_sub, len(first.fingerprint)) == ("k", "op-1", 64)
-    assert reordered.fingerprint == first.fingerprint
-    assert all(o is not None and o.fingerprint != first.fingerprint for o in others)
-    another_caller = idempotency_of(_request(), _caller("op-2"), "k", body)
-    assert another_caller is not None
-    assert (another_caller.principal_sub, another_caller.fingerprint) == ("op-2", first.fingerprint)
-    assert idempotency_of(_request(), _caller(), None, body) is None
+    assert mine is not None
+    assert theirs is not None
+    assert (mine.key, mine.principal_sub, theirs.principal_sub) == ("k", "op-1", "op-2")
+    assert mine.fingerprint == fingerprint("POST", "/v1/notes", b'{"title": "x"}')
+    assert await _idempotency(None) is None

@@ -7,7 +7,7 @@ key enterprises — the same four routes for each, built from one table of kinds
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -15,12 +15,11 @@ from shulian_common.deps import SessionDep, SettingsDep, UowFactoryDep, WriterDe
 from shulian_common.errors import BadRequestError, problem_responses
 from shulian_common.http import (
     Authenticated,
-    IdempotencyKeyHeader,
+    IdempotencyDep,
     IfMatch,
     PageDep,
     created_response,
     expected_versions,
-    idempotency_of,
     record_response,
 )
 from shulian_common.records import load
@@ -66,11 +65,10 @@ def record_router(resource: Resource) -> APIRouter:
     )
     async def create(
         body: create_model,  # type: ignore[valid-type]
-        request: Request,
         principal: WriterDep,
         uow_factory: UowFactoryDep,
         settings: SettingsDep,
-        idempotency_key: IdempotencyKeyHeader = None,
+        idempotency: IdempotencyDep,
     ) -> JSONResponse:
         created = await handlers.create_record(
             uow_factory,
@@ -78,7 +76,7 @@ def record_router(resource: Resource) -> APIRouter:
             principal=principal,
             node_id=settings.node_id,
             fields=body.model_dump(),  # type: ignore[attr-defined]
-            idempotency=idempotency_of(request, principal, idempotency_key, body),
+            idempotency=idempotency,
         )
         row = created.record
         location = f"/v1/{resource.path}/{row.id}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,15 +14,15 @@ from shulian_common.deps import PrincipalDep, SessionDep, SettingsDep, UowFactor
 from shulian_common.errors import problem_responses
 from shulian_common.http import (
     Authenticated,
-    IdempotencyKeyHeader,
+    IdempotencyDep,
     IfMatch,
     PageDep,
     created_response,
     expected_versions,
-    idempotency_of,
     model_response,
     record_response,
 )
+from shulian_common.idempotency import Idempotency
 from shulian_common.records import load
 from shulian_common.reference import Region
 from shulian_common.schemas import Page
@@ -67,11 +67,10 @@ def _fields(principal: Principal, row: Row[Any]) -> dict[str, Any]:
 )
 async def register_supplier(
     body: SupplierCreate,
-    request: Request,
     principal: WriterDep,
     uow_factory: UowFactoryDep,
     settings: SettingsDep,
-    idempotency_key: IdempotencyKeyHeader = None,
+    idempotency: IdempotencyDep,
 ) -> JSONResponse:
     """Register a supplier (operators whose division holds its county, on the owner node)."""
     created = await handlers.register_supplier(
@@ -79,7 +78,7 @@ async def register_supplier(
         principal=principal,
         node_id=settings.node_id,
         fields=body.model_dump(),
-        idempotency=idempotency_of(request, principal, idempotency_key, body),
+        idempotency=idempotency,
     )
     row = created.record
     return created_response(created, _view(principal, row), location=f"/v1/suppliers/{row.id}")
@@ -179,17 +178,15 @@ async def read_listing(supplier_id: str, session: SessionDep) -> JSONResponse:
 
 
 async def _step(
-    request: Request,
     *,
     supplier_id: str,
     change: handlers.ListingChange,
-    body: ListingApplication | ListingDecisionIn,
     principal: Principal,
     uow_factory: UnitOfWorkFactory,
     session: AsyncSession,
     settings: Settings,
     if_match: str | None,
-    idempotency_key: str | None,
+    idempotency: Idempotency | None,
 ) -> JSONResponse:
     created = await handlers.change_listing(
         uow_factory,
@@ -198,7 +195,7 @@ async def _step(
         supplier_id=supplier_id,
         change=change,
         expected_version=expected_versions(if_match) if if_match is not None else None,
-        idempotency=idempotency_of(request, principal, idempotency_key, body),
+        idempotency=idempotency,
     )
     # Read after the handler's commit, so the history includes the step just taken.
     listing = await _listing(session, created.record)
@@ -215,13 +212,12 @@ async def _step(
 async def apply_for_listing(
     supplier_id: str,
     body: ListingApplication,
-    request: Request,
     principal: WriterDep,
     uow_factory: UowFactoryDep,
     session: SessionDep,
     settings: SettingsDep,
+    idempotency: IdempotencyDep,
     if_match: IfMatch = None,
-    idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Apply for the key directory in chosen industries and fields (the supplier itself or
     operators of its county). ``If-Match`` is optional here."""
@@ -232,16 +228,14 @@ async def apply_for_listing(
         fields=tuple(body.fields),
     )
     return await _step(
-        request,
         supplier_id=supplier_id,
         change=change,
-        body=body,
         principal=principal,
         uow_factory=uow_factory,
         session=session,
         settings=settings,
         if_match=if_match,
-        idempotency_key=idempotency_key,
+        idempotency=idempotency,
     )
 
 
@@ -255,26 +249,23 @@ async def apply_for_listing(
 async def decide_listing(
     supplier_id: str,
     body: ListingDecisionIn,
-    request: Request,
     principal: WriterDep,
     uow_factory: UowFactoryDep,
     session: SessionDep,
     settings: SettingsDep,
+    idempotency: IdempotencyDep,
     if_match: IfMatch = None,
-    idempotency_key: IdempotencyKeyHeader = None,
 ) -> JSONResponse:
     """Review, approve, reject, suspend, reinstate or delist (city operators of the owner node,
     or the province); reject, suspend and delist need a reason."""
     change = handlers.ListingChange(action=body.action, reason=body.reason)
     return await _step(
-        request,
         supplier_id=supplier_id,
         change=change,
-        body=body,
         principal=principal,
         uow_factory=uow_factory,
         session=session,
         settings=settings,
         if_match=if_match,
-        idempotency_key=idempotency_key,
+        idempotency=idempotency,
     )
