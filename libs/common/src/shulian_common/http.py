@@ -69,7 +69,8 @@ IdempotencyKeyHeader = Annotated[
         alias="Idempotency-Key",
         min_length=1,
         max_length=200,
-        description="Retry-safe creation: the same key and body replay the first response",
+        description="Retry-safe creation: the same key and body answer with what the first "
+        "request created (header `Idempotent-Replayed: true`)",
     ),
 ]
 
