@@ -130,6 +130,22 @@ async def test_an_idempotent_create_replays_and_refuses_a_changed_body(registry:
     assert len(await registry.events("supplier.registered")) == 1
 
 
+async def test_a_refused_create_leaves_its_idempotency_key_unused(registry: Registry) -> None:
+    taken = await register(registry, supplier_body("510104"))
+    headers = {**registry.province, "Idempotency-Key": "retry-after-409"}
+    clash = {**supplier_body("510104"), "uscc": taken["uscc"]}
+
+    refused = await registry.client.post("/v1/suppliers", json=clash, headers=headers)
+    fixed = await registry.client.post(
+        "/v1/suppliers", json=supplier_body("510104"), headers=headers
+    )
+
+    _problem(refused, 409, "duplicate_uscc")
+    assert fixed.status_code == 201, fixed.text
+    assert "idempotent-replayed" not in fixed.headers
+    assert len(await _suppliers(registry)) == 2
+
+
 async def test_the_same_idempotency_key_of_another_caller_is_another_request(
     registry: Registry,
 ) -> None:
