@@ -105,7 +105,7 @@ class ServiceNode(Generic[S]):
         return self.auth(Role.PROVINCE_ADMIN, PROVINCE_CODE)
 
     async def events(self, kind: str | None = None) -> list[dict[str, Any]]:
-        """Outbox rows in commit order, ``type`` without the service prefix (``x.updated.v1``).
+        """Outbox rows in ``seq`` order (commit order per key), ``type`` without the prefix.
 
         ``kind`` keeps one type: ``supplier.updated`` (any version) or ``supplier.updated.v1``.
         """
