@@ -70,7 +70,8 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 _LOCK = 0x5348_554C_4D49  # "SHULMI": the migration lock, one per database
 
 
-def _alembic_config(script_location: Path, url: str) -> Any:
+def alembic_config(script_location: Path, url: str) -> Any:
+    """An Alembic ``Config`` for the scripts in ``script_location`` on the database at ``url``."""
     from alembic.config import Config
 
     config = Config()
@@ -83,7 +84,7 @@ async def migrate(engine: AsyncEngine, script_location: Path, revision: str = "h
     """Upgrade the database behind ``engine`` to ``revision`` with the Alembic scripts given."""
     from alembic import command
 
-    config = _alembic_config(script_location, engine.url.render_as_string(hide_password=False))
+    config = alembic_config(script_location, engine.url.render_as_string(hide_password=False))
 
     def _upgrade(connection: Connection) -> None:
         config.attributes["connection"] = connection
@@ -96,16 +97,36 @@ async def migrate(engine: AsyncEngine, script_location: Path, revision: str = "h
         await connection.run_sync(_upgrade)
 
 
+def migration_metadata(metadata: MetaData) -> MetaData:
+    """A service's tables and the kit's (outbox, inbox, ...): everything its migrations create."""
+    # The kit's tables come from a migration helper, not from the service's ORM: without them
+    # here, autogenerate would propose dropping them. Imported late: messaging builds on db.
+    from shulian_common import messaging
+
+    combined = MetaData(naming_convention=metadata.naming_convention)
+    for source in (metadata, messaging.metadata):
+        for table in source.tables.values():
+            if table.key not in combined.tables:
+                table.to_metadata(combined)
+    return combined
+
+
+# How autogenerate compares a database with the code, in ``env.py`` and in the drift test alike.
+AUTOGENERATE_OPTIONS: dict[str, Any] = {"compare_type": True}
+
+
 def run_migrations_from_env(target_metadata: MetaData) -> None:
     """Body of every service's Alembic ``env.py``: online, async, batch mode on SQLite."""
     from alembic import context
 
+    target = migration_metadata(target_metadata)
+
     def _configure_and_run(connection: Connection) -> None:
         context.configure(
             connection=connection,
-            target_metadata=target_metadata,
+            target_metadata=target,
             render_as_batch=connection.dialect.name == "sqlite",
-            compare_type=True,
+            **AUTOGENERATE_OPTIONS,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -101,22 +101,33 @@ def postgres_server_url() -> Iterator[str]:
         container.stop()
 
 
+def _create_database(server_url: str) -> str:
+    """A new, empty database on the server at ``server_url``; its URL."""
+    name = f"shulian_t_{uuid.uuid4().hex}"
+    server = make_url(server_url)
+    try:
+        _run(_execute(server_url, f'CREATE DATABASE "{name}"'))
+    except (OSError, SQLAlchemyError) as exc:
+        shown = server.render_as_string(hide_password=True)
+        unavailable(f"cannot create a test database on {shown}: {exc}")
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_database(server_url: str, database_url: str) -> None:
+    name = make_url(database_url).database
+    _run(_execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture
 def postgres_url(postgres_server_url: str) -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped after it."""
     # Made in setup, not ahead on a thread: a CREATE DATABASE beside a running test slows it more
     # (WAL and fsync contention) than it saves.
-    name = f"shulian_t_{uuid.uuid4().hex}"
-    server = make_url(postgres_server_url)
+    url = _create_database(postgres_server_url)
     try:
-        _run(_execute(postgres_server_url, f'CREATE DATABASE "{name}"'))
-    except (OSError, SQLAlchemyError) as exc:
-        shown = server.render_as_string(hide_password=True)
-        unavailable(f"cannot create a test database on {shown}: {exc}")
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
-        _run(_execute(postgres_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _drop_database(postgres_server_url, url)
 
 
 def sqlite_url(directory: Path) -> str:
@@ -130,3 +141,21 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return sqlite_url(tmp_path)
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def other_database_url(
+    database_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """A second empty database on the backend of ``database_url`` (e.g. for a second node)."""
+    if make_url(database_url).get_backend_name() == "sqlite":
+        directory = tmp_path / "other"
+        directory.mkdir()
+        yield sqlite_url(directory)
+        return
+    server: str = request.getfixturevalue("postgres_server_url")
+    url = _create_database(server)
+    try:
+        yield url
+    finally:
+        _drop_database(server, url)
