@@ -63,6 +63,18 @@ def published_contract(service: str) -> str:
     return json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
+def stale_contracts(root: Path) -> list[str]:
+    """Why each installed service's committed contract under ``root`` is missing or stale."""
+    problems: list[str] = []
+    for service in installed_services():
+        path = contract_path(root, service)
+        committed = path.read_text(encoding="utf-8") if path.exists() else None
+        if committed != published_contract(service):
+            state = "is missing" if committed is None else "is stale"
+            problems.append(f"{path} {state}: refresh it with `{refresh_command(service)}`")
+    return problems
+
+
 def check_installed(root: Path, *, node_id: str = "510000") -> list[Mismatch]:
     """Check every reader model of every installed service against the committed contracts."""
     documents: dict[str, Schema | str] = {}
@@ -208,20 +220,21 @@ def _compare_one(reader: _Side, r: Schema, producer: _Side, p: Schema, path: str
 def _compare_values(r: Schema, p: Schema, path: str) -> Problems:
     """Type, enum, format and bounds of one value."""
     r_types, p_types = _types(r), _types(p)
-    if r_types and not all(t in r_types or (t, "number") in _WIDENS for t in p_types):
-        wanted = "/".join(sorted(r_types))
-        return [(path, f"the producer sends {'/'.join(sorted(p_types))}, the reader wants {wanted}")]
-    problems: Problems = []
+    if r_types and not all(t in r_types or _widens(t, r_types) for t in p_types):
+        sent, wanted = "/".join(sorted(p_types)), "/".join(sorted(r_types))
+        return [(path, f"the producer sends {sent}, the reader wants {wanted}")]
+    problems = [(path, problem) for problem in _compare_bounds(r, p)]
     if "enum" in r or "const" in r:
-        problems += _compare_enums(_enum(r), _enum(p) if "enum" in p or "const" in p else None, path)
+        problems += _compare_enums(_enum(r), _enum(p) if _has_enum(p) else None, path)
     if "format" in r and r["format"] != p.get("format"):
-        shown = p.get("format", "no format")
-        problems.append((path, f"the reader wants format {r['format']}, the producer gives {shown}"))
-    problems += [(path, problem) for problem in _compare_bounds(r, p)]
+        given = p.get("format", "no format")
+        problems.append((path, f"the reader wants format {r['format']}, the producer {given}"))
     return problems
 
 
-_WIDENS = {("integer", "number")}  # an integer is a valid number, not the other way round
+def _widens(p_type: str, r_types: set[str]) -> bool:
+    # An integer is a valid number; not the other way round.
+    return p_type == "integer" and "number" in r_types
 
 
 def _compare_enums(r_values: list[Any], p_values: list[Any] | None, path: str) -> Problems:
@@ -274,7 +287,7 @@ def _types(node: Schema) -> set[str]:
         return {declared}
     if isinstance(declared, list):
         return set(declared)
-    if "enum" in node or "const" in node:
+    if _has_enum(node):
         return {_json_type(v) for v in _enum(node)}
     if "properties" in node:
         return {"object"}
@@ -291,6 +304,10 @@ def _json_type(value: Any) -> str:
     if value is None:
         return "null"
     return "string"
+
+
+def _has_enum(node: Schema) -> bool:
+    return "enum" in node or "const" in node
 
 
 def _enum(node: Schema) -> list[Any]:

@@ -66,5 +66,4 @@ def check_tolerant(model: type[BaseModel]) -> None:
 def _object_schemas(schema: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     """The model itself and every nested model of a JSON Schema, by title."""
     yield schema.get("title", "model"), schema
-    for name, definition in schema.get("$defs", {}).items():
-        yield name, definition
+    yield from schema.get("$defs", {}).items()
