@@ -1,4 +1,10 @@
-"""The event catalogue: each pydantic event model, its CloudEvents type and its topic."""
+"""The event catalogue: each pydantic event model, its CloudEvents type and its topic.
+
+The catalogue describes what a process PUBLISHES. Consumers never validate with it: each declares
+its own reader model (``shulian_common.readers``), so a service needs no other service's code, and
+one process may hold several services' events (the CLI, the whole test suite) without mixing
+their published documents (``for_service``).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
-
-from shulian_common.envelope import CloudEvent
+from pydantic import BaseModel, ConfigDict
 
 _TYPE = re.compile(r"^cn\.sichuan\.shulian\.[a-z]+\.[a-z_]+\.[a-z_]+\.v\d+$")
 _TOPIC = re.compile(r"^shulian\.[a-z]+\.[a-z_]+\.v\d+$")
@@ -30,7 +34,7 @@ class UnknownEventTypeError(LookupError):
 
 
 class EventDataError(ValueError):
-    """An event's data does not match its registered schema."""
+    """An event's data does not match the schema it is read with."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +44,6 @@ class EventSpec:
     type: str
     topic: str
     model: builtins.type[EventModel]
-    reader: builtins.type[BaseModel]
     summary: str
 
     @property
@@ -58,19 +61,15 @@ class Catalogue:
 
     def register(self, model: builtins.type[E], *, type: str, topic: str) -> builtins.type[E]:
         """Register ``model`` as the data of CloudEvents ``type`` on ``topic``."""
-        if not _TYPE.match(type):
-            raise ValueError(f"event type {type!r} must read cn.sichuan.shulian.SVC.AGG.VERB.vN")
-        if not _TOPIC.match(topic):
-            raise ValueError(f"topic {topic!r} must read shulian.SVC.STREAM.vN")
+        check_event_type(type)
+        if topic_service(topic) != type.split(".")[3]:
+            # Readers find a producer's committed contract by the topic's service name.
+            raise ValueError(f"event type {type} is not of the service of topic {topic}")
         known = self._by_type.get(type)
         if known is not None and known.model is not model:
             raise ValueError(f"event type {type} is already registered to {known.model.__name__}")
-        # Consumers are tolerant: they ignore fields added by later minor versions.
-        reader = create_model(f"{model.__name__}Reader", __base__=model)
-        reader.model_config = ConfigDict(extra="ignore", frozen=True)
-        reader.model_rebuild(force=True)
         doc = (model.__doc__ or "").strip().splitlines()
-        spec = EventSpec(type, topic, model, reader, doc[0] if doc else type)
+        spec = EventSpec(type, topic, model, doc[0] if doc else type)
         self._by_type[type] = spec
         self._by_model[model] = spec
         return model
@@ -98,14 +97,13 @@ class Catalogue:
         except KeyError:
             raise UnknownEventTypeError(f"unknown event type {event_type}") from None
 
-    def parse(self, event: CloudEvent) -> BaseModel:
-        """Validate an incoming event's data against its schema (tolerant of extra fields)."""
-        spec = self.spec_of_type(event.type)
-        try:
-            parsed: BaseModel = spec.reader.model_validate(event.data)
-            return parsed
-        except ValidationError as exc:
-            raise EventDataError(f"{event.type} {event.id}: {exc}") from exc
+    def for_service(self, service: str) -> Catalogue:
+        """A catalogue of only the events ``service`` publishes."""
+        own = Catalogue()
+        for spec in self:
+            if spec.service == service:
+                own.register(spec.model, type=spec.type, topic=spec.topic)
+        return own
 
     def __iter__(self) -> Iterator[EventSpec]:
         return iter(sorted(self._by_type.values(), key=lambda s: s.type))
@@ -164,6 +162,19 @@ class Catalogue:
         }
 
     default: ClassVar[Catalogue]
+
+
+def topic_service(topic: str) -> str:
+    """The service a topic belongs to: ``shulian.{service}.{stream}.vN``."""
+    if not _TOPIC.match(topic):
+        raise ValueError(f"topic {topic!r} must read shulian.SVC.STREAM.vN")
+    return topic.split(".")[1]
+
+
+def check_event_type(event_type: str) -> None:
+    """Refuse a CloudEvents type that does not read ``cn.sichuan.shulian.SVC.AGG.VERB.vN``."""
+    if not _TYPE.match(event_type):
+        raise ValueError(f"event type {event_type!r} must read cn.sichuan.shulian.SVC.AGG.VERB.vN")
 
 
 _CLOUD_EVENT_HEADERS: dict[str, Any] = {

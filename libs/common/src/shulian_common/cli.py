@@ -140,13 +140,23 @@ def cmd_tail(args: argparse.Namespace) -> int:
         return 0
 
 
-def cmd_asyncapi(_args: argparse.Namespace) -> int:
-    """Print the AsyncAPI 3 document of every installed service's events."""
-    from shulian_common.catalogue import catalogue
+def cmd_asyncapi(args: argparse.Namespace) -> int:
+    """Print (or write) the AsyncAPI 3 document of the events one installed service publishes."""
+    from shulian_common.contracts import published_contract
     from shulian_common.service import installed_services
 
-    installed_services()  # importing each service registers its events
-    print(json.dumps(catalogue.asyncapi(), ensure_ascii=False, indent=2))
+    services = installed_services()
+    if args.service not in services:
+        print(
+            f"shulian asyncapi: unknown service {args.service!r}; installed: {', '.join(services)}",
+            file=sys.stderr,
+        )
+        return 2
+    document = published_contract(args.service)
+    if args.output is None:
+        sys.stdout.write(document)
+    else:
+        args.output.write_text(document, encoding="utf-8")
     return 0
 
 
@@ -306,7 +316,16 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--limit", type=int)
     tail.set_defaults(func=cmd_tail)
 
-    asyncapi = sub.add_parser("asyncapi", help="print the AsyncAPI document")
+    asyncapi = sub.add_parser(
+        "asyncapi",
+        help="print the AsyncAPI 3 document of the events one service publishes",
+        description="Print the AsyncAPI 3 document of the events SERVICE publishes, as its "
+        "committed contract services/SERVICE/asyncapi.json holds it (sorted, stable).",
+    )
+    asyncapi.add_argument("--service", required=True, help="an installed service, e.g. registry")
+    asyncapi.add_argument(
+        "--output", "-o", type=Path, help="write the document to this file instead of stdout"
+    )
     asyncapi.set_defaults(func=cmd_asyncapi)
     return parser
 

@@ -40,10 +40,10 @@ from shulian_common.bus.base import (
     TopicPartition,
     dlt_topic,
 )
-from shulian_common.catalogue import Catalogue, EventDataError
-from shulian_common.catalogue import catalogue as default_catalogue
+from shulian_common.catalogue import EventDataError, check_event_type, topic_service
 from shulian_common.envelope import CloudEvent, EnvelopeError
 from shulian_common.messaging import inbox
+from shulian_common.readers import Reads
 from shulian_common.telemetry import instruments, set_consumer_lag
 from shulian_common.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -66,10 +66,19 @@ LAG_INTERVAL = 5.0  # seconds between lag readings: each costs the bus a round t
 
 @dataclass(frozen=True)
 class Subscription:
-    """Handlers of one topic, by CloudEvents type; other types on the topic are skipped."""
+    """Handlers of one topic, by CloudEvents type; other types on the topic are skipped.
+
+    Each handler comes with the consumer's own reader model of that type (``Reads``): the data is
+    validated with it, not with the producer's model, which this process need not even import.
+    """
 
     topic: str
-    handlers: Mapping[str, Handler]
+    handlers: Mapping[str, Reads[Any]]
+
+    def __post_init__(self) -> None:
+        topic_service(self.topic)  # refuses a malformed topic
+        for event_type in self.handlers:
+            check_event_type(event_type)
 
 
 class UntrustedEventError(ValueError):
@@ -125,7 +134,6 @@ class ConsumerRunner:
         uow_factory: UnitOfWorkFactory,
         subscriptions: Sequence[Subscription],
         publisher: Publisher,
-        catalogue: Catalogue = default_catalogue,
         max_retries: int = 3,
         retry_backoff: float = 0.2,
         lag_interval: float = LAG_INTERVAL,
@@ -134,7 +142,6 @@ class ConsumerRunner:
         self._bus = bus
         self._uow_factory = uow_factory
         self._publisher = publisher
-        self._catalogue = catalogue
         self._max_retries = max(1, max_retries)
         self._retry_backoff = retry_backoff
         self._lag_interval = lag_interval
@@ -149,12 +156,11 @@ class ConsumerRunner:
         self.failed_attempts = 0
         self.lag: dict[TopicPartition, int] = {}  # the last reading, per owned partition
 
-    def _index(self, subscriptions: Sequence[Subscription]) -> dict[str, dict[str, Handler]]:
-        handlers: dict[str, dict[str, Handler]] = {}
+    def _index(self, subscriptions: Sequence[Subscription]) -> dict[str, dict[str, Reads[Any]]]:
+        handlers: dict[str, dict[str, Reads[Any]]] = {}
         for sub in subscriptions:
             topic = handlers.setdefault(sub.topic, {})
             for event_type, handler in sub.handlers.items():
-                self._catalogue.spec_of_type(event_type)  # fail fast on an unknown type
                 if event_type in topic:
                     raise ValueError(f"two handlers for {event_type} on {sub.topic}")
                 topic[event_type] = handler
@@ -304,18 +310,18 @@ class ConsumerRunner:
         except EnvelopeError as exc:
             await self._dead_letter(record, exc)
             return
-        handler = self._handlers.get(record.topic, {}).get(event.type)
-        if handler is None:  # a type this consumer does not read: skip, the offset advances
+        reads = self._handlers.get(record.topic, {}).get(event.type)
+        if reads is None:  # a type this consumer does not read: skip, the offset advances
             self.skipped += 1
             return
         try:
-            data = self._catalogue.parse(event)
+            data = reads.parse(event)
             _check_owner(event, data)
         except (EventDataError, UntrustedEventError) as exc:
             await self._dead_letter(record, exc)
             return
         with self._span(record, event):
-            error = await self._apply_with_retries(event, data, handler)
+            error = await self._apply_with_retries(event, data, reads.handle)
         if error is not None:
             await self._dead_letter(record, error)
 

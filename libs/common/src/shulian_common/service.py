@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
 from fastapi import FastAPI
 
+from shulian_common.consumer import Subscription
 from shulian_common.settings import Settings
 
 ENTRY_POINT_GROUP = "shulian.services"
@@ -15,7 +16,7 @@ ENTRY_POINT_GROUP = "shulian.services"
 
 @dataclass(frozen=True, slots=True)
 class ServiceDefinition:
-    """One service: its name, app factory, start-up order and optional demo seeding."""
+    """One service: its name, app factory, start-up order, subscriptions and demo seeding."""
 
     name: str
     create_app: Callable[[Settings], FastAPI]
@@ -23,6 +24,8 @@ class ServiceDefinition:
     # reporting 3), the same layout as docker-compose.yml.
     port_offset: int
     seed_demo: Callable[[Settings], Awaitable[int]] | None = None
+    # What it consumes on a node (by node id): the contract test checks each reader model.
+    subscriptions: Callable[[str], Sequence[Subscription]] = lambda _node_id: ()
 
 
 def installed_services() -> dict[str, ServiceDefinition]:

@@ -24,6 +24,7 @@ from shulian_common.consumer import Subscription
 from shulian_common.deps import OperatorDep, PrincipalDep, SessionDep, UowFactoryDep, WriterDep
 from shulian_common.envelope import CloudEvent
 from shulian_common.errors import NotFoundError
+from shulian_common.readers import ReaderModel, Reads
 from shulian_common.settings import Settings
 from shulian_common.uow import UnitOfWork
 
@@ -86,8 +87,13 @@ def _router() -> APIRouter:
     return router
 
 
-async def _apply_item(uow: UnitOfWork, event: CloudEvent, data: BaseModel) -> None:
-    assert isinstance(data, ItemCreated)
+class ItemRead(ReaderModel):
+    """What the test consumer reads of an item."""
+
+    id: str
+
+
+async def _apply_item(uow: UnitOfWork, event: CloudEvent, data: ItemRead) -> None:
     await uow.session.execute(
         insert(applied).values(consumer="apptest", event_id=event.id, key=data.id, n=1)
     )
@@ -166,7 +172,7 @@ async def test_a_write_is_relayed_to_the_bus_and_consumed(
     tmp_path: Path, database_url: str
 ) -> None:
     settings = _settings(tmp_path, database_url=database_url)
-    subscription = Subscription(topic=ITEMS_TOPIC, handlers={ITEM_CREATED: _apply_item})
+    subscription = Subscription(ITEMS_TOPIC, {ITEM_CREATED: Reads(ItemRead, _apply_item)})
     app = _app(settings, subscriptions=[subscription])
     async with running(app) as client:
         created = await client.post(

@@ -6,7 +6,6 @@ import asyncio
 import json
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
@@ -15,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shulian_common.bus.base import Bus, OutgoingMessage, Publisher, dlt_topic
 from shulian_common.bus.local import LocalBus
-from shulian_common.catalogue import Catalogue, EventModel, UnknownEventTypeError
+from shulian_common.catalogue import Catalogue, EventModel
 from shulian_common.consumer import ConsumerRunner, Handler, Subscription
 from shulian_common.envelope import CloudEvent
 from shulian_common.messaging import outbox
+from shulian_common.readers import ReaderModel, Reads
 from shulian_common.telemetry import consumer_lag
 from shulian_common.testing.reliability import (
     FaultyBus,
@@ -37,7 +37,13 @@ Applied = Callable[[], Awaitable[list[tuple[str, int]]]]
 
 class MakeRunner(Protocol):
     def __call__(
-        self, bus: Bus, handler: Handler, *, event_type: str = ..., **options: Any
+        self,
+        bus: Bus,
+        handler: Handler,
+        *,
+        event_type: str = ...,
+        model: type[ReaderModel] = ...,
+        **options: Any,
     ) -> ConsumerRunner: ...
 
 
@@ -49,6 +55,12 @@ class StepRecorded(EventModel):
 
 class StepEchoed(EventModel):
     """A consumer saw step ``n``."""
+
+    n: int
+
+
+class Step(ReaderModel):
+    """What the consumers of these tests read of a step."""
 
     n: int
 
@@ -78,21 +90,24 @@ async def publisher(local_bus: LocalBus) -> AsyncIterator[Publisher]:
 def make_runner(
     uow_factory: UnitOfWorkFactory,
     publisher: Publisher,
-    events: Catalogue,
     stream: str,
     consumer_name: str,
 ) -> MakeRunner:
     def make(
-        bus: Bus, handler: Handler, *, event_type: str = STEP, **options: Any
+        bus: Bus,
+        handler: Handler,
+        *,
+        event_type: str = STEP,
+        model: type[ReaderModel] = Step,
+        **options: Any,
     ) -> ConsumerRunner:
         settings: dict[str, Any] = {"max_retries": 3, "retry_backoff": 0.001} | options
         return ConsumerRunner(
             name=consumer_name,
             bus=bus,
             uow_factory=uow_factory,
-            subscriptions=[Subscription(stream, {event_type: handler})],
+            subscriptions=[Subscription(stream, {event_type: Reads(model, handler)})],
             publisher=publisher,
-            catalogue=events,
             **settings,
         )
 
@@ -149,7 +164,7 @@ async def test_poison_event_goes_to_the_dlt_after_max_retries_and_the_partition_
 
     async def fragile(uow: UnitOfWork, event: CloudEvent, data: object) -> None:
         attempts[event.data["n"]] += 1
-        await applier(uow, event, StepRecorded(n=event.data["n"]))
+        await applier(uow, event, Step(n=event.data["n"]))
         if event.data["n"] == 2:
             raise RuntimeError("boom on step 2")
 
@@ -209,7 +224,6 @@ async def test_unusable_records_go_to_the_dlt_at_once_and_unknown_types_are_skip
 
 async def test_while_the_dlt_cannot_be_written_the_runner_holds_the_poison_record(
     uow_factory: UnitOfWorkFactory,
-    events: Catalogue,
     applier: Handler,
     fetch_applied: Applied,
     publisher: Publisher,
@@ -229,9 +243,8 @@ async def test_while_the_dlt_cannot_be_written_the_runner_holds_the_poison_recor
             name=consumer_name,
             bus=local_bus,
             uow_factory=uow_factory,
-            subscriptions=[Subscription(stream, {STEP: refuses_step_1})],
+            subscriptions=[Subscription(stream, {STEP: Reads(Step, refuses_step_1)})],
             publisher=dlt_publisher,
-            catalogue=events,
             max_retries=1,
             retry_backoff=0.001,
         )
@@ -318,7 +331,7 @@ async def test_events_a_handler_records_commit_only_with_its_successful_attempt(
     failures = [RuntimeError("first attempt fails after recording")]
 
     async def echo(uow: UnitOfWork, event: CloudEvent, data: object) -> None:
-        assert isinstance(data, StepRecorded)
+        assert isinstance(data, Step)
         uow.record(StepEchoed(n=data.n), key=event.partitionkey)
         if failures:
             raise failures.pop()
@@ -338,19 +351,9 @@ async def test_events_a_handler_records_commit_only_with_its_successful_attempt(
     assert (runner.processed, runner.failed_attempts) == (1, 1)
 
 
-def test_a_handler_for_a_type_missing_from_the_catalogue_is_refused(
-    tmp_path: Path, applier: Handler, stream: str
-) -> None:
-    bus = LocalBus(tmp_path / "bus.db")
-    with pytest.raises(UnknownEventTypeError):
-        ConsumerRunner(
-            name="c",
-            bus=bus,
-            uow_factory=UnitOfWorkFactory(async_sessionmaker(), source=PRODUCER),
-            subscriptions=[Subscription(stream, {"cn.sichuan.shulian.test.x.y.v1": applier})],
-            publisher=bus.publisher(),
-            catalogue=Catalogue(),
-        )
+def test_a_handler_for_a_malformed_event_type_is_refused(applier: Handler, stream: str) -> None:
+    with pytest.raises(ValueError, match="must read"):
+        Subscription(stream, {"step.recorded": Reads(Step, applier)})
 
 
 async def test_the_runner_reports_its_lag_per_partition_through_telemetry(
@@ -386,8 +389,8 @@ async def test_the_runner_reports_its_lag_per_partition_through_telemetry(
     assert runner.stats()["lag"] == 0
 
 
-class OwnedStepRecorded(EventModel):
-    """Step ``n`` of an aggregate owned by ``owner_node`` happened."""
+class OwnedStep(ReaderModel):
+    """What a consumer reads of a step of an aggregate owned by ``owner_node``."""
 
     n: int
     owner_node: str
@@ -399,12 +402,10 @@ async def test_an_event_about_an_aggregate_not_owned_by_its_source_node_is_dead_
     fetch_applied: Applied,
     publisher: Publisher,
     local_bus: LocalBus,
-    events: Catalogue,
     stream: str,
     consumer_name: str,
 ) -> None:
     owned = "cn.sichuan.shulian.test.owned_step.recorded.v1"
-    events.register(OwnedStepRecorded, type=owned, topic=stream)
 
     def owned_step(key: str, n: int, owner: str) -> CloudEvent:
         data = {"n": n, "owner_node": owner}
@@ -412,7 +413,7 @@ async def test_an_event_about_an_aggregate_not_owned_by_its_source_node_is_dead_
 
     # PRODUCER is node 510100: it may speak of its own aggregates, not of Yibin's.
     await publish(publisher, stream, [owned_step("a", 1, "510100"), owned_step("b", 2, "511500")])
-    runner = make_runner(local_bus, applier, event_type=owned)
+    runner = make_runner(local_bus, applier, event_type=owned, model=OwnedStep)
     async with runner:
         await runner.drain(until=handled(runner, 2))
 

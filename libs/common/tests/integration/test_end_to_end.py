@@ -15,6 +15,7 @@ from shulian_common.catalogue import Catalogue, EventModel
 from shulian_common.consumer import ConsumerRunner, Handler, Subscription
 from shulian_common.envelope import CloudEvent
 from shulian_common.outbox import OutboxRelay
+from shulian_common.readers import ReaderModel, Reads
 from shulian_common.testing.postgres import sqlite_url
 from shulian_common.testing.reliability import (
     FaultyBus,
@@ -32,6 +33,12 @@ Applied = Callable[[], Awaitable[list[tuple[str, int]]]]
 
 class StepRecorded(EventModel):
     """Step ``n`` of an aggregate happened."""
+
+    n: int
+
+
+class Step(ReaderModel):
+    """What the consumer reads of a step."""
 
     n: int
 
@@ -133,7 +140,6 @@ async def test_every_write_is_applied_once_in_key_order_across_a_relay_crash(
     bus: Bus,
     applier: Handler,
     fetch_applied: Applied,
-    events: Catalogue,
     stream: str,
     consumer_name: str,
 ) -> None:
@@ -151,9 +157,8 @@ async def test_every_write_is_applied_once_in_key_order_across_a_relay_crash(
         name=consumer_name,
         bus=bus,
         uow_factory=consumer,
-        subscriptions=[Subscription(stream, {STEP: applier})],
+        subscriptions=[Subscription(stream, {STEP: Reads(Step, applier)})],
         publisher=publisher,
-        catalogue=events,
     )
     async with runner:
         await runner.drain(until=lambda: runner.processed + runner.duplicates >= 52, timeout=60)
@@ -171,7 +176,6 @@ async def test_a_consumer_restarted_after_a_crash_applies_nothing_twice_and_dead
     bus: Bus,
     applier: Handler,
     fetch_applied: Applied,
-    events: Catalogue,
     stream: str,
     consumer_name: str,
 ) -> None:
@@ -185,9 +189,8 @@ async def test_a_consumer_restarted_after_a_crash_applies_nothing_twice_and_dead
             name=consumer_name,
             bus=on,
             uow_factory=consumer,
-            subscriptions=[Subscription(stream, {STEP: rejects_k1_step_3})],
+            subscriptions=[Subscription(stream, {STEP: Reads(Step, rejects_k1_step_3)})],
             publisher=publisher,
-            catalogue=events,
             max_retries=2,
             retry_backoff=0.001,
         )

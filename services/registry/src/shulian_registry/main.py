@@ -53,4 +53,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
 
-service = ServiceDefinition(name=SERVICE, create_app=create_app, port_offset=0, seed_demo=seed_demo)
+service = ServiceDefinition(
+    name=SERVICE,
+    create_app=create_app,
+    port_offset=0,
+    seed_demo=seed_demo,
+    subscriptions=subscriptions,
+)

@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import select
 
 from shulian_common.app import runtime_of
-from shulian_common.bus.base import OutgoingMessage
+from shulian_common.bus.base import OutgoingMessage, dlt_topic
 from shulian_common.consumer import ConsumerRunner
 from shulian_common.envelope import CloudEvent
-from shulian_common.testing.reliability import wait_until
+from shulian_common.testing.reliability import read_topic, wait_until
 from shulian_registry import contracts, orm
 from shulian_registry.domain import new_id
 from shulian_registry.testing import (
@@ -37,6 +37,7 @@ def _event(
     name: str = "宜宾蜀才人力资源有限公司",
     source_node: str = YIBIN,
     kind: str = "supplier.updated",
+    without: tuple[str, ...] = (),
 ) -> CloudEvent:
     now = datetime.now(UTC).isoformat()
     data = {
@@ -59,6 +60,8 @@ def _event(
         "listing_fields": [],
         "figures": [],
     }
+    for name in without:
+        del data[name]
     return CloudEvent(
         source=f"/nodes/{source_node}/registry",
         type=f"{PREFIX}{kind}.v1",
@@ -150,6 +153,34 @@ async def test_an_event_from_this_node_is_ignored(node_registry: NodeFactory) ->
 
     assert list(replica) == [theirs]
     assert (stats["processed"], stats["dead_lettered"]) == (2, 0)
+
+
+async def test_the_replica_reads_only_its_own_fields_and_dead_letters_data_lacking_them(
+    node_registry: NodeFactory,
+) -> None:
+    # The replica validates with its own reader model, not the producer's SupplierSnapshot:
+    # fields it does not read may be missing or new, a field it reads may not be missing.
+    lean, broken = new_id(), new_id()
+    unread = ("uscc", "region", "service_lines", "figures", "created_at")
+    lean_event = _event(lean, 1, kind="supplier.registered", without=unread)
+    lean_event.data["added_in_a_later_minor_version"] = {"x": 1}
+    async with node_registry(CHENGDU) as chengdu:
+        await _deliver(chengdu, lean_event, _event(broken, 1, without=("county_code",)))
+        replica = await _replica(chengdu)
+        stats = _consumer(chengdu).stats()
+        dlt = await read_topic(
+            runtime_of(chengdu.app).bus, dlt_topic(contracts.SUPPLIERS_TOPIC), count=1
+        )
+
+    [dead] = [record for record in dlt if record.key == broken.encode()]
+
+    assert list(replica) == [lean]
+    assert (replica[lean]["county_code"], replica[lean]["listing_status"]) == (
+        "511502",
+        "not_applied",
+    )
+    assert (stats["processed"], stats["dead_lettered"]) == (1, 1)
+    assert dead.header("dlt_error") == "EventDataError: county_code: Field required"
 
 
 async def test_a_supplier_of_another_node_may_be_named_by_records_here(
