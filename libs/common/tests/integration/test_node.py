@@ -18,6 +18,7 @@ from shulian_common.catalogue import EventModel, catalogue
 from shulian_common.consumer import Subscription
 from shulian_common.deps import UowFactoryDep, WriterDep
 from shulian_common.envelope import CloudEvent
+from shulian_common.readers import ReaderModel, Reads
 from shulian_common.settings import Settings
 from shulian_common.testing.node import ServiceNode, issuing_node, node_settings, run_node
 from shulian_common.uow import UnitOfWork
@@ -51,6 +52,18 @@ catalogue.register(NodeItemCreated, type=CREATED, topic=ITEMS_TOPIC)
 catalogue.register(NodeItemSeen, type=SEEN, topic=SEEN_TOPIC)
 
 
+class CreatedReader(ReaderModel):
+    """What the consumer reads of a creation."""
+
+    id: str
+
+
+class SeenReader(ReaderModel):
+    """What the consumer reads of a sighting."""
+
+    id: str
+
+
 class ItemIn(BaseModel):
     name: str
 
@@ -70,16 +83,14 @@ def _router() -> APIRouter:
     return router
 
 
-async def _apply_created(uow: UnitOfWork, event: CloudEvent, data: BaseModel) -> None:
+async def _apply_created(uow: UnitOfWork, event: CloudEvent, data: CreatedReader) -> None:
     """Apply every creation; one from another node is answered with a sighting event."""
-    assert isinstance(data, NodeItemCreated)
     await _record_applied(uow, event, key=data.id, n=1)
     if event.source != uow.source:
         uow.record(NodeItemSeen(id=data.id), key=data.id)
 
 
-async def _apply_seen(uow: UnitOfWork, event: CloudEvent, data: BaseModel) -> None:
-    assert isinstance(data, NodeItemSeen)
+async def _apply_seen(uow: UnitOfWork, event: CloudEvent, data: SeenReader) -> None:
     if event.source != uow.source:
         await _record_applied(uow, event, key=data.id, n=2)
 
@@ -98,8 +109,13 @@ def create_app(settings: Settings) -> FastAPI:
         routers=[_router()],
         migrations=MIGRATIONS,
         subscriptions=[
-            Subscription(topic=ITEMS_TOPIC, handlers={CREATED: _apply_created}),
-            Subscription(topic=SEEN_TOPIC, handlers={SEEN: _apply_seen}),
+            Subscription(
+                topic=ITEMS_TOPIC,
+                handlers={CREATED: Reads(model=CreatedReader, handle=_apply_created)},
+            ),
+            Subscription(
+                topic=SEEN_TOPIC, handlers={SEEN: Reads(model=SeenReader, handle=_apply_seen)}
+            ),
         ],
     )
 

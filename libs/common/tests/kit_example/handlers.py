@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from pydantic import BaseModel
-
 from kit_example.contracts import NoteSaved
 from kit_example.orm import Note, NoteSeen
 from shulian_common.envelope import CloudEvent
 from shulian_common.idempotency import Created, Idempotency, create_once
+from shulian_common.readers import ReaderModel
 from shulian_common.records import (
     Versions,
     add,
@@ -60,8 +59,13 @@ async def rename_note(
     return note
 
 
-async def note_seen(uow: UnitOfWork, event: CloudEvent, data: BaseModel) -> None:
+class NoteSavedReader(ReaderModel):
+    """What the consumer reads of a saved note (its own view, not the producer's model)."""
+
+    id: str
+    version: int
+
+
+async def note_seen(uow: UnitOfWork, event: CloudEvent, data: NoteSavedReader) -> None:
     """Log a saved note (the runner commits this with the inbox row)."""
-    if not isinstance(data, NoteSaved):
-        raise TypeError(f"{event.type} does not carry a note")
     await add(uow.session, NoteSeen(note_id=data.id, version=data.version))

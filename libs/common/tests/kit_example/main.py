@@ -10,17 +10,19 @@ from kit_example.orm import MIGRATIONS
 from shulian_common.app import create_service_app
 from shulian_common.catalogue import catalogue
 from shulian_common.consumer import Subscription
+from shulian_common.readers import Reads
 from shulian_common.settings import Settings
 
 
 def create_app(settings: Settings) -> FastAPI:
     """The example's FastAPI app; its lifespan migrates, and runs the relay and the consumer."""
     note_saved = catalogue.spec_for(NoteSaved).type
+    reads = Reads(model=handlers.NoteSavedReader, handle=handlers.note_seen)
     return create_service_app(
         settings=settings,
         title="Kit example",
         description="A minimal service on the Shulian kit.",
         routers=[api.router],
         migrations=MIGRATIONS,
-        subscriptions=[Subscription(topic=NOTES_TOPIC, handlers={note_saved: handlers.note_seen})],
+        subscriptions=[Subscription(topic=NOTES_TOPIC, handlers={note_saved: reads})],
     )
