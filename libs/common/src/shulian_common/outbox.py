@@ -227,6 +227,11 @@ class OutboxRelay:
         self.parked = 0
         self.failures = 0
 
+    @property
+    def listening(self) -> bool:
+        """Whether the PostgreSQL ``LISTEN`` connection is open."""
+        return self._listener is not None and self._listener.listening
+
     def wake(self) -> None:
         """Publish now rather than at the next poll."""
         self._wake.set()
