@@ -24,7 +24,7 @@ CONNECT_TIMEOUT = 5.0
 
 
 class NotifyListener:
-    """Sets ``wake`` whenever a ``NOTIFY`` on ``NOTIFY_CHANNEL`` reaches the database of ``engine``."""
+    """Sets ``wake`` whenever a ``NOTIFY`` on ``NOTIFY_CHANNEL`` reaches ``engine``'s database."""
 
     def __init__(self, engine: AsyncEngine, wake: asyncio.Event) -> None:
         self._dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -45,7 +45,7 @@ class NotifyListener:
         if self._tried_at is not None and now - self._tried_at < RECONNECT_INTERVAL:
             return
         self._tried_at = now
-        import asyncpg
+        import asyncpg  # type: ignore[import-untyped]
 
         try:
             connection = await asyncpg.connect(self._dsn, timeout=CONNECT_TIMEOUT)

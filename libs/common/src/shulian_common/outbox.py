@@ -28,10 +28,10 @@ Several relays on one PostgreSQL database: each batch runs in one transaction th
 ``pg_try_advisory_xact_lock`` on a key derived from the table name; a relay that does not get it
 publishes nothing and polls again, and the lock goes with the commit that marks the batch. So one
 relay publishes at a time, a row marked by one is never read by the next, and the log gets each row
-once, in ``seq`` order, with positions assigned by one relay at a time. We chose this over claiming
-with ``FOR UPDATE SKIP LOCKED``: a skip-locked claim lets relay B publish a key's row n while relay A
-still holds the same key's row n-1, which breaks per-key order unless claims are sharded by key
-hash, and the relay is not the bottleneck that parallelism would relieve (see
+once, in ``seq`` order, with positions assigned by one relay at a time. We chose this over
+claiming with ``FOR UPDATE SKIP LOCKED``: a skip-locked claim lets relay B publish a key's row n
+while relay A still holds the same key's row n-1, which breaks per-key order unless claims are
+sharded by key hash, and the relay is not the bottleneck that parallelism would relieve (see
 bench/relay_throughput.py). The lock is transaction-scoped, so a relay that dies releases it with
 its connection. Holding it while publishing blocks no application write: units of work take only
 their per-key advisory locks, on other lock ids.
@@ -178,7 +178,7 @@ _SENDABLE = and_(outbox.c.published_at.is_(None), outbox.c.parked_at.is_(None), 
 
 @dataclass
 class _Outcome:
-    """What publishing one batch did: rows accepted, rows parked, the transient error that cut it."""
+    """What publishing one batch did: rows accepted, rows parked, a transient error that cut it."""
 
     published: list[Row[Any]] = field(default_factory=list)
     parked: list[tuple[Row[Any], BaseException]] = field(default_factory=list)
@@ -237,7 +237,7 @@ class OutboxRelay:
         self._wake.set()
 
     async def run_once(self) -> int:
-        """Publish one batch of unsent rows in ``seq`` order; return how many it published or parked.
+        """Publish one batch of unsent rows in ``seq`` order; return how many went (sent or parked).
 
         Rows published before a transient failure are marked, then the failure is raised.
         """

@@ -35,7 +35,9 @@ from shulian_common.messaging import outbox
 
 SessionFactory = Callable[[], AsyncSession]
 NOTIFY_CHANNEL = "shulian_outbox"  # relays LISTEN here for rows committed by other processes
-_LOCK_KEYS = text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:keys AS BIGINT[])) AS k")
+_LOCK_KEYS = text(
+    "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:keys AS BIGINT[])) AS k"
+)
 _NOTIFY = text(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')")
 
 

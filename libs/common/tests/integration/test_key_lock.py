@@ -76,14 +76,14 @@ class Transactions:
             await uow.commit()
 
 
-async def advisory_waiters(engine: AsyncEngine) -> int:
-    """Sessions of this test's database waiting for an advisory lock."""
+async def someone_waits_for_a_key(engine: AsyncEngine) -> bool:
+    """Whether a session of this test's database waits for an advisory lock."""
     query = text(
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
         "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
     )
     async with engine.connect() as connection:
-        return int((await connection.execute(query)).scalar_one())
+        return int((await connection.execute(query)).scalar_one()) > 0
 
 
 async def names_by_seq(engine: AsyncEngine) -> list[str]:
@@ -93,7 +93,10 @@ async def names_by_seq(engine: AsyncEngine) -> list[str]:
 
 
 async def published_names(
-    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession], stream: str, bus: LocalBus
+    engine: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    stream: str,
+    bus: LocalBus,
 ) -> list[str]:
     """Relay everything, then read the stream: the names in the order consumers see them."""
     async with bus.publisher() as publisher:
@@ -117,7 +120,9 @@ async def test_a_second_transaction_on_a_key_waits_and_commits_in_seq_order(
     await asyncio.wait_for(runs.inserted.wait(), timeout=10)
     second = asyncio.create_task(runs.write("second"))
 
-    await wait_until(lambda: advisory_waiters(engine), message="second waits at the key lock")
+    await wait_until(
+        lambda: someone_waits_for_a_key(engine), message="second waits at the key lock"
+    )
     assert not second.done()
     runs.release.set()
     await asyncio.wait_for(asyncio.gather(first, second), timeout=10)

@@ -95,7 +95,7 @@ def relay_for(
 
 async def write(uows: UnitOfWorkFactory, key: str, n: int, **fields: object) -> None:
     async with uows() as uow:
-        uow.record(StepRecorded(n=n, **fields), key=key)  # type: ignore[arg-type]
+        uow.record(StepRecorded(n=n, **fields), key=key)
         await uow.commit()
 
 
@@ -241,7 +241,8 @@ class TestUnencodableRows:
             await write(uow_factory, "other", n)
         async with engine.begin() as connection:  # a lone surrogate: valid JSON, not UTF-8
             await connection.execute(
-                text("UPDATE outbox SET data = :data WHERE seq = 3"), {"data": '{"n": 1, "x": "\\ud800"}'}
+                text("UPDATE outbox SET data = :data WHERE seq = 3"),
+                {"data": '{"n": 1, "x": "\\ud800"}'},
             )
         relay = relay_for(engine, session_factory, refusing)
         await relay.drain(timeout=10)

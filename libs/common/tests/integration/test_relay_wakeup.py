@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -42,6 +42,10 @@ async def ping(uows: UnitOfWorkFactory, n: int) -> None:
         await uow.commit()
 
 
+def published(relay: OutboxRelay, count: int) -> Callable[[], bool]:
+    return lambda: relay.published == count
+
+
 @contextlib.asynccontextmanager
 async def running(relay: OutboxRelay) -> AsyncIterator[None]:
     stop = asyncio.Event()
@@ -71,7 +75,7 @@ async def test_a_commit_wakes_the_relay_in_process(
         async with running(relay):
             for n in range(3):
                 await ping(uow_factory, n)
-                await wait_until(lambda n=n: relay.published == n + 1, timeout=5, message="woken")
+                await wait_until(published(relay, n + 1), timeout=5, message="woken")
 
 
 @pytest.mark.postgres
@@ -101,6 +105,4 @@ class TestListenNotify:
                 await wait_until(lambda: relay.listening, message="LISTEN connection open")
                 for n in range(3):
                     await ping(uow_factory, n)
-                    await wait_until(
-                        lambda n=n: relay.published == n + 1, timeout=5, message="woken"
-                    )
+                    await wait_until(published(relay, n + 1), timeout=5, message="woken")

@@ -28,8 +28,8 @@ from aiokafka.errors import (
 from shulian_common.bus.base import (
     Bus,
     BusError,
-    PermanentPublishError,
     OutgoingMessage,
+    PermanentPublishError,
     Publisher,
     Record,
     Subscriber,
