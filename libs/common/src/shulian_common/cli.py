@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from shulian_common.outbox_cli import add_outbox_commands
 from shulian_common.settings import Settings
 
 BASE_PORT = 8000
@@ -308,6 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     asyncapi = sub.add_parser("asyncapi", help="print the AsyncAPI document")
     asyncapi.set_defaults(func=cmd_asyncapi)
+
+    add_outbox_commands(sub)
     return parser
 
 

@@ -84,7 +84,7 @@ from shulian_common.envelope import CloudEvent
 from shulian_common.messaging import outbox
 from shulian_common.notify import NotifyListener
 from shulian_common.telemetry import instruments, meter
-from shulian_common.uow import SessionFactory
+from shulian_common.uow import NOTIFY_CHANNEL, SessionFactory
 
 logger = logging.getLogger(__name__)
 
@@ -459,4 +459,7 @@ async def requeue(engine: AsyncEngine, seqs: Sequence[int] | None = None) -> int
         condition = and_(condition, outbox.c.seq.in_(list(seqs)))
     statement = update(outbox).where(condition).values(parked_at=None, park_error=None)
     async with engine.begin() as connection:
-        return (await connection.execute(statement)).rowcount
+        count = (await connection.execute(statement)).rowcount
+        if connection.dialect.name == "postgresql":  # wake the service's relay (uow docstring)
+            await connection.execute(text(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')"))
+        return count

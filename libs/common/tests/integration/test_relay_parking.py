@@ -21,6 +21,7 @@ from shulian_common.bus.base import (
 from shulian_common.bus.kafka import KafkaBus
 from shulian_common.bus.local import LocalBus
 from shulian_common.catalogue import Catalogue, EventModel
+from shulian_common.cli import main
 from shulian_common.messaging import outbox
 from shulian_common.outbox import OutboxRelay, parked_rows, requeue
 from shulian_common.testing.postgres import sqlite_url
@@ -277,3 +278,35 @@ async def test_kafka_refusing_a_too_large_record_parks_it_and_the_rest_flow(
     (parked,) = await parked_rows(engine)
     assert parked.key == "big"
     assert "MessageSizeTooLargeError" in parked.error
+
+
+async def test_the_cli_lists_parked_rows_and_requeues_them(
+    uow_factory: UnitOfWorkFactory,
+    engine: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    refusing: RefusingPublisher,
+    database_url: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    await write_with_poison(uow_factory)
+    await relay_for(engine, session_factory, refusing).drain(timeout=10)
+    (parked,) = await parked_rows(engine)
+
+    def shulian(*args: str) -> tuple[int, str]:
+        code = main(["outbox", "--database-url", database_url, *args])
+        return code, capsys.readouterr().out
+
+    # The CLI runs its own event loop, as from a shell: off this test's loop.
+    code, listed = await asyncio.to_thread(shulian, "parked")
+    assert code == 0
+    assert listed.startswith(f"{parked.seq}\t")
+    assert "\tb\tcn.sichuan.shulian.test.step.recorded.v1\tPermanentPublishError" in listed
+    assert (await asyncio.to_thread(shulian, "requeue"))[0] == 2  # neither SEQ nor --all
+    assert await asyncio.to_thread(shulian, "requeue", str(parked.seq)) == (
+        0,
+        "re-queued 1 row(s)\n",
+    )
+    assert await asyncio.to_thread(shulian, "parked") == (0, "no parked rows\n")
+    refusing.refuse = False
+    await relay_for(engine, session_factory, refusing).drain(timeout=10)
+    assert await relay_for(engine, session_factory, refusing).backlog() == 0
