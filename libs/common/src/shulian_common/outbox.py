@@ -66,18 +66,20 @@ from typing import Any
 from opentelemetry.metrics import Counter as MetricCounter
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     Row,
     and_,
     bindparam,
-    exists,
     func,
+    not_,
+    or_,
     select,
     text,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from shulian_common.bus.base import BusError, OutgoingMessage, PermanentPublishError, Publisher
 from shulian_common.envelope import CloudEvent
@@ -161,19 +163,33 @@ def parked_counter() -> MetricCounter:
     )
 
 
-def _unsendable_key() -> Any:
-    # An earlier row of the same (topic, key) is parked: hold this one (module docstring).
-    earlier = outbox.alias("earlier")
-    return exists().where(
-        earlier.c.parked_at.is_not(None),
-        earlier.c.published_at.is_(None),
-        earlier.c.topic == outbox.c.topic,
-        earlier.c.key == outbox.c.key,
-        earlier.c.seq < outbox.c.seq,
+_UNSENT = and_(outbox.c.published_at.is_(None), outbox.c.parked_at.is_(None))
+# The first parked row of each (topic, key): the partial index finds them without a scan.
+_PARKED_KEYS = (
+    select(outbox.c.topic, outbox.c.key, func.min(outbox.c.seq))
+    .where(outbox.c.parked_at.is_not(None), outbox.c.published_at.is_(None))
+    .group_by(outbox.c.topic, outbox.c.key)
+)
+
+
+ParkedKeys = list[tuple[str, str, int]]  # (topic, key, seq of its first parked row)
+
+
+async def _read_parked_keys(session: AsyncSession | AsyncConnection) -> ParkedKeys:
+    return [(topic, key, seq) for topic, key, seq in (await session.execute(_PARKED_KEYS)).all()]
+
+
+def _sendable(parked: ParkedKeys) -> ColumnElement[bool]:
+    """Unsent rows not parked and not behind a ``parked`` row of their key (module docstring)."""
+    if not parked:  # the usual case: a plain scan of the unsent index, in seq order
+        return _UNSENT
+    held = or_(
+        *(
+            and_(outbox.c.topic == topic, outbox.c.key == key, outbox.c.seq > seq)
+            for topic, key, seq in parked
+        )
     )
-
-
-_SENDABLE = and_(outbox.c.published_at.is_(None), outbox.c.parked_at.is_(None), ~_unsendable_key())
+    return and_(_UNSENT, not_(held))
 
 
 @dataclass
@@ -210,6 +226,7 @@ class OutboxRelay:
         max_backoff: float = 5.0,
         wake: asyncio.Event | None = None,
         listen: bool = True,
+        linger: float = 0.002,
     ) -> None:
         self._session_factory = session_factory
         self._publisher = publisher
@@ -222,6 +239,8 @@ class OutboxRelay:
         self._lock_key = relay_lock_key()
         self._wake = wake if wake is not None else asyncio.Event()
         self._listener = NotifyListener(engine, self._wake) if listen and self._postgres else None
+        self._linger = linger
+        self._parked_cache: tuple[float, ParkedKeys] | None = None
         # Counters for /readyz and logs.
         self.published = 0
         self.parked = 0
@@ -251,6 +270,8 @@ class OutboxRelay:
             await self._mark(session, [row.seq for row in outcome.published])
             await self._park(session, outcome.parked)
         self._count(outcome)
+        if outcome.parked:
+            self._parked_cache = None
         if outcome.error is not None:
             raise outcome.error
         return len(outcome.published) + len(outcome.parked)
@@ -292,6 +313,9 @@ class OutboxRelay:
         finally:
             for waiter in waiters:
                 waiter.cancel()
+        if self._wake.is_set() and not stop.is_set():
+            # Like a producer's linger: commits arriving together go out in one batch.
+            await asyncio.sleep(self._linger)
 
     async def backlog(self) -> int:
         """How many committed rows wait to be published (parked rows excluded)."""
@@ -305,8 +329,9 @@ class OutboxRelay:
 
     async def sendable(self) -> int:
         """How many unsent rows could be published now (not parked, not held behind one)."""
-        query = select(func.count()).select_from(outbox).where(_SENDABLE)
         async with self._engine.connect() as connection:
+            parked = await _read_parked_keys(connection)
+            query = select(func.count()).select_from(outbox).where(_sendable(parked))
             return int((await connection.execute(query)).scalar_one())
 
     async def drain(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109 - spans many batches
@@ -327,8 +352,17 @@ class OutboxRelay:
         return bool((await session.execute(query)).scalar_one())
 
     async def _unsent(self, session: AsyncSession) -> Sequence[Row[Any]]:
-        query = select(*_RECORD_COLUMNS).where(_SENDABLE).order_by(outbox.c.seq)
+        parked = await self._parked_keys(session)
+        query = select(*_RECORD_COLUMNS).where(_sendable(parked)).order_by(outbox.c.seq)
         return (await session.execute(query.limit(self._batch_size))).all()
+
+    async def _parked_keys(self, session: AsyncSession) -> ParkedKeys:
+        # Read at most once per poll interval (a round trip saved per batch): the relay forgets
+        # the cache when it parks a row itself, and a re-queue takes effect within the interval.
+        now, cache = time.monotonic(), self._parked_cache
+        if cache is None or now - cache[0] > self._poll_interval:
+            cache = self._parked_cache = (now, await _read_parked_keys(session))
+        return cache[1]
 
     async def _publish(self, rows: Sequence[Row[Any]]) -> _Outcome:
         outcome = _Outcome()

@@ -35,10 +35,12 @@ from shulian_common.messaging import outbox
 
 SessionFactory = Callable[[], AsyncSession]
 NOTIFY_CHANNEL = "shulian_outbox"  # relays LISTEN here for rows committed by other processes
-_LOCK_KEYS = text(
-    "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:keys AS BIGINT[])) AS k"
+# One round trip: every key's lock (unnest yields the sorted array in order), then the NOTIFY,
+# which PostgreSQL delivers only when the transaction commits.
+_LOCK_KEYS_AND_NOTIFY = text(
+    f"SELECT pg_notify('{NOTIFY_CHANNEL}', '') FROM (SELECT count(pg_advisory_xact_lock(k)) "
+    "FROM unnest(CAST(:keys AS BIGINT[])) AS k) AS locked"
 )
-_NOTIFY = text(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +72,10 @@ def key_lock_id(topic: str, key: str) -> int:
 
 
 async def lock_keys(session: AsyncSession, keys: Iterable[tuple[str, str]]) -> None:
-    """Take the transaction-scoped advisory lock of each (topic, key), in ascending id order."""
+    """Take the advisory lock of each (topic, key) in ascending id order, and NOTIFY the relay."""
     # Sorted ids: two transactions locking overlapping keys take them in one order, no deadlock.
     ids = sorted({key_lock_id(topic, key) for topic, key in keys})
-    # unnest yields the array in order, so the locks are taken in that order.
-    await session.execute(_LOCK_KEYS, {"keys": ids})
+    await session.execute(_LOCK_KEYS_AND_NOTIFY, {"keys": ids})
 
 
 def current_traceparent() -> str | None:
@@ -151,13 +152,11 @@ class UnitOfWork:
             self._committed.set()
 
     async def _append_to_outbox(self) -> None:
-        postgres = self.session.get_bind().dialect.name == "postgresql"
-        if postgres:  # the key locks come before the rows get their seq (module docstring)
+        if self.session.get_bind().dialect.name == "postgresql":
+            # The key locks come before the rows get their seq (module docstring).
             await lock_keys(self.session, {(r.topic, r.event.partitionkey) for r in self._recorded})
         rows = [outbox_row(r.event, r.topic) for r in self._recorded]
         await self.session.execute(insert(outbox), rows)
-        if postgres:
-            await self.session.execute(_NOTIFY)
 
     async def rollback(self) -> None:
         """Discard the writes and the recorded events."""
