@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import os
 import statistics
 import sys
@@ -40,22 +41,24 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import relay_throughput as relay_bench  # noqa: E402 - the sibling benchmark's helpers
+import relay_throughput as relay_bench
 
-from shulian_common.bus.base import Bus, OutgoingMessage  # noqa: E402
-from shulian_common.bus.kafka import KafkaBus  # noqa: E402
-from shulian_common.bus.local import LocalBus  # noqa: E402
-from shulian_common.catalogue import Catalogue, EventModel  # noqa: E402
-from shulian_common.consumer import ConsumerRunner, Subscription  # noqa: E402
-from shulian_common.db import create_engine, create_session_factory, migrate  # noqa: E402
-from shulian_common.envelope import CloudEvent  # noqa: E402
-from shulian_common.outbox import OutboxRelay  # noqa: E402
-from shulian_common.uow import UnitOfWork, UnitOfWorkFactory  # noqa: E402
+from shulian_common.bus import bus_from_url
+from shulian_common.bus.base import Bus, OutgoingMessage, Publisher
+from shulian_common.bus.kafka import KafkaBus
+from shulian_common.bus.local import LocalBus
+from shulian_common.catalogue import Catalogue, EventModel
+from shulian_common.consumer import ConsumerRunner, Subscription
+from shulian_common.db import create_engine, create_session_factory, migrate
+from shulian_common.envelope import CloudEvent
+from shulian_common.outbox import OutboxRelay
+from shulian_common.settings import Settings
+from shulian_common.uow import UnitOfWork, UnitOfWorkFactory
 
 TYPE = "cn.sichuan.shulian.bench.order.placed.v1"
 WRITERS = 4  # concurrent writers in the throughput run
 KEYS = 64
-RATE = 1000.0  # events/s of the paced runs
+RATES = (1000.0, 200.0)  # events/s of the paced runs: the aim's, and one a consumer keeps up with
 RAW_LOCAL_BATCH = 100
 ROW = "{:<22} {:<34} {:>12} {:>12} {:>7}"
 
@@ -73,12 +76,17 @@ class Clock:
     """Commit and apply moments (``perf_counter_ns``) of each event ``n``."""
 
     committed: dict[int, int] = field(default_factory=dict)
+    published: dict[int, int] = field(default_factory=dict)
     applied: dict[int, int] = field(default_factory=dict)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def latencies_ms(self, ns: Sequence[int]) -> list[float]:
         """Commit-to-apply latency of each of ``ns``, in milliseconds."""
         return [(self.applied[n] - self.committed[n]) / 1e6 for n in ns]
+
+    def relay_ms(self, ns: Sequence[int]) -> list[float]:
+        """Commit-to-published (the bus acknowledged the relay's batch) of each of ``ns``, in ms."""
+        return [max(0.0, (self.published[n] - self.committed[n]) / 1e6) for n in ns]
 
     async def wait_applied(self, ns: Sequence[int], timeout: float) -> None:  # noqa: ASYNC109
         """Until every one of ``ns`` was applied; ``TimeoutError`` after ``timeout`` seconds."""
@@ -88,38 +96,54 @@ class Clock:
                 await self.changed.wait()
 
 
-class TimedUnitOfWork(UnitOfWork):
-    """A consumer's unit of work that stamps the events it applied when its commit returns."""
+class StampingPublisher(Publisher):
+    """The relay's publisher, stamping when the bus acknowledged each event."""
 
-    clock: Clock
+    def __init__(self, inner: Publisher, clock: Clock) -> None:
+        self.inner, self.clock = inner, clock
+
+    async def start(self) -> None:
+        """Start the real publisher."""
+        await self.inner.start()
+
+    async def stop(self) -> None:
+        """Stop the real publisher."""
+        await self.inner.stop()
+
+    async def ping(self) -> None:
+        """Ask the real bus."""
+        await self.inner.ping()
+
+    async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Publish, then stamp."""
+        await self.inner.publish(messages)
+        now = time.perf_counter_ns()
+        for message in messages:
+            self.clock.published[json.loads(message.value)["n"]] = now
+
+
+class TimedUnitOfWork(UnitOfWork):
+    """A consumer's unit of work that stamps the events it applied when its commit returns.
+
+    ``perf_counter_ns`` is ``CLOCK_MONOTONIC`` on Linux, one clock for every process.
+    """
+
+    stamps: Any  # a multiprocessing queue of [(n, applied ns)]
     handled: list[int]
 
     async def commit(self) -> None:
-        """Commit, then record the apply moment of what the handler applied."""
+        """Commit, then send the apply moment of what the handler applied."""
         await super().commit()
         now = time.perf_counter_ns()
-        for n in self.handled:
-            self.clock.applied[n] = now
+        if self.handled:
+            self.stamps.put([(n, now) for n in self.handled])
         self.handled.clear()
-        self.clock.changed.set()
-
-
-class TimedFactory(UnitOfWorkFactory):
-    """Makes ``TimedUnitOfWork``s sharing one clock."""
-
-    def __init__(self, *args: Any, clock: Clock, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.clock = clock
-
-    def __call__(self) -> UnitOfWork:
-        uow = TimedUnitOfWork(self.session_factory, source=self.source, catalogue=self.catalogue)
-        uow.clock, uow.handled = self.clock, []
-        return uow
 
 
 async def apply(uow: UnitOfWork, event: CloudEvent, data: object) -> None:
     """The consumer's projection: one ``applied`` row per event (the inbox row comes with it)."""
-    assert isinstance(data, OrderPlaced) and isinstance(uow, TimedUnitOfWork)
+    assert isinstance(data, OrderPlaced)
+    assert isinstance(uow, TimedUnitOfWork)
     await uow.session.execute(
         text("INSERT INTO applied (consumer, event_id, key, n) VALUES (:c, :id, :key, :n)"),
         {"c": "bench", "id": event.id, "key": event.partitionkey, "n": data.n},
@@ -158,25 +182,27 @@ class Pipeline:
         elapsed = (max(self.clock.applied[n] for n in ns) - started) / 1e9
         return count / elapsed, self.clock.latencies_ms(ns)
 
-    async def paced(self, seconds: float) -> list[float]:
-        """``RATE`` events/s for ``seconds``; commit-to-apply latencies."""
-        ns = self.take(int(RATE * seconds))
-        await paced_calls(ns, self.write)
+    async def paced(self, rate: float, seconds: float) -> tuple[list[float], list[float]]:
+        """``rate`` events/s for ``seconds``; (commit-to-apply, commit-to-published) latencies."""
+        ns = self.take(int(rate * seconds))
+        await paced_calls(ns, self.write, rate)
         await self.clock.wait_applied(ns, timeout=60)
-        return self.clock.latencies_ms(ns)
+        return self.clock.latencies_ms(ns), self.clock.relay_ms(ns)
 
     async def _writer(self, ns: Sequence[int]) -> None:
         for n in ns:
             await self.write(n)
 
 
-async def paced_calls(ns: Sequence[int], call: Callable[[int], Awaitable[None]]) -> None:
-    """Start ``call(n)`` at ``RATE`` per second (each its own task, so a slow one delays none)."""
+async def paced_calls(
+    ns: Sequence[int], call: Callable[[int], Awaitable[None]], rate: float
+) -> None:
+    """Start ``call(n)`` at ``rate`` per second (each its own task, so a slow one delays none)."""
     loop = asyncio.get_running_loop()
     start = loop.time()
     tasks = []
     for i, n in enumerate(ns):
-        delay = start + i / RATE - loop.time()
+        delay = start + i / rate - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(call(n)))
@@ -189,48 +215,97 @@ def _catalogue(topic: str) -> Catalogue:
     return catalogue
 
 
+class TimedFactory(UnitOfWorkFactory):
+    """Makes ``TimedUnitOfWork``s reporting to one queue (the consumer process's side)."""
+
+    def __init__(self, *args: Any, stamps: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stamps = stamps
+
+    def __call__(self) -> UnitOfWork:
+        uow = TimedUnitOfWork(self.session_factory, source=self.source, catalogue=self.catalogue)
+        uow.stamps, uow.handled = self.stamps, []
+        return uow
+
+
+def consumer_process(database_url: str, bus_url: str, topic: str, stamps: Any, stop: Any) -> None:
+    """Another service: a ``ConsumerRunner`` in its own process, sending (n, applied ns) back."""
+
+    async def consume() -> None:
+        settings = Settings(kafka_enable_idempotence=False, bus_partitions=3)
+        bus, engine = bus_from_url(bus_url, settings), create_engine(database_url)
+        catalogue, stopping = _catalogue(topic), asyncio.Event()
+        uows = TimedFactory(
+            create_session_factory(engine),
+            source="/nodes/510100/bench-consumer",
+            catalogue=catalogue,
+            stamps=stamps,
+        )
+        async with bus.publisher() as dlt_publisher:
+            runner = ConsumerRunner(
+                name=f"bench-{uuid.uuid4().hex[:8]}",
+                bus=bus,
+                uow_factory=uows,
+                subscriptions=[Subscription(topic, {TYPE: apply})],
+                publisher=dlt_publisher,
+                catalogue=catalogue,
+            )
+            task = asyncio.create_task(runner.run(stopping, poll_timeout=0.5))
+            # The parent's stop is a multiprocessing event: wait for it off the event loop.
+            await asyncio.get_running_loop().run_in_executor(None, stop.wait)
+            stopping.set()
+            await task
+        await bus.close()
+        await engine.dispose()
+
+    asyncio.run(consume())
+
+
+async def _collect(stamps: Any, clock: Clock) -> None:
+    """Move the consumer process's apply stamps into ``clock`` until ``None`` arrives."""
+    loop = asyncio.get_running_loop()
+    while (batch := await loop.run_in_executor(None, stamps.get)) is not None:
+        for n, applied in batch:
+            clock.applied[n] = applied
+        clock.changed.set()
+
+
 @contextlib.asynccontextmanager
 async def running_pipeline(
-    producer_engine: AsyncEngine, consumer_engine: AsyncEngine, bus: Bus, topic: str
+    producer_engine: AsyncEngine, consumer_url: str, bus: Bus, bus_url: str, topic: str
 ) -> AsyncIterator[Pipeline]:
-    """Relay and consumer running as tasks, warmed up (group joined) before yielding."""
+    """The relay as a task, the consumer as a process, warmed up (group joined) before yielding."""
     catalogue, clock = _catalogue(topic), Clock()
     producer = UnitOfWorkFactory(
         create_session_factory(producer_engine), source="/nodes/510100/bench", catalogue=catalogue
     )
-    consumer_uows = TimedFactory(
-        create_session_factory(consumer_engine),
-        source="/nodes/510100/bench-consumer",
-        catalogue=catalogue,
-        clock=clock,
+    context = multiprocessing.get_context("spawn")
+    stamps, stop_consumer = context.Queue(), context.Event()
+    consumer = context.Process(
+        target=consumer_process, args=(consumer_url, bus_url, topic, stamps, stop_consumer)
     )
+    consumer.start()
+    collector = asyncio.create_task(_collect(stamps, clock))
     stop = asyncio.Event()
-    async with bus.publisher() as publisher, bus.publisher() as dlt_publisher:
+    async with bus.publisher() as publisher:
         relay = OutboxRelay(
             engine=producer_engine,
             session_factory=producer.session_factory,
-            publisher=publisher,
+            publisher=StampingPublisher(publisher, clock),
             wake=producer.events_committed,
         )
-        runner = ConsumerRunner(
-            name=f"bench-{uuid.uuid4().hex[:8]}",
-            bus=bus,
-            uow_factory=consumer_uows,
-            subscriptions=[Subscription(topic, {TYPE: apply})],
-            publisher=dlt_publisher,
-            catalogue=catalogue,
-        )
-        tasks = [
-            asyncio.create_task(relay.run(stop)),
-            asyncio.create_task(runner.run(stop, poll_timeout=0.5)),
-        ]
+        relaying = asyncio.create_task(relay.run(stop))
         try:
             pipeline = Pipeline(producer, clock)
             await pipeline.flat_out(1)  # warm-up: the consumer joined its group
             yield pipeline
         finally:
             stop.set()
-            await asyncio.gather(*tasks)
+            await relaying
+            stop_consumer.set()
+            await asyncio.get_running_loop().run_in_executor(None, consumer.join)
+            stamps.put(None)
+            await collector
 
 
 @dataclass
@@ -243,8 +318,8 @@ class Figures:
     pipeline_ms: list[float] = field(default_factory=list)
     raw_loop: float = 0.0
     raw_loop_ms: list[float] = field(default_factory=list)
-    paced_ms: list[float] = field(default_factory=list)
-    raw_paced_ms: list[float] = field(default_factory=list)
+    # rate → (commit-to-apply ms, commit-to-on-bus ms, raw loop produce-to-receive ms)
+    paced: dict[float, tuple[list[float], list[float], list[float]]] = field(default_factory=dict)
 
 
 # --- raw loops -------------------------------------------------------------------------------
@@ -257,7 +332,9 @@ def _raw_messages(topic: str, count: int) -> list[OutgoingMessage]:
     ]
 
 
-async def raw_local_loop(bus: LocalBus, count: int, paced: bool) -> tuple[float, list[float]]:
+async def raw_local_loop(
+    bus: LocalBus, count: int, rate: float | None
+) -> tuple[float, list[float]]:
     """Local log publisher → subscriber: (events/s, produce-to-receive ms)."""
     topic = relay_bench._topic()
     await bus.ensure_topics([topic])
@@ -287,8 +364,8 @@ async def raw_local_loop(bus: LocalBus, count: int, paced: bool) -> tuple[float,
 
         started = time.perf_counter_ns()
         reader = asyncio.create_task(consume())
-        if paced:
-            await paced_calls(range(count), lambda n: publish([messages[n]]))
+        if rate is not None:
+            await paced_calls(range(count), lambda n: publish([messages[n]]), rate)
         else:
             for i in range(0, count, RAW_LOCAL_BATCH):
                 await publish(messages[i : i + RAW_LOCAL_BATCH])
@@ -297,7 +374,9 @@ async def raw_local_loop(bus: LocalBus, count: int, paced: bool) -> tuple[float,
     return count / elapsed, [(received[n] - sent[n]) / 1e6 for n in range(count)]
 
 
-async def raw_kafka_loop(bootstrap: str, count: int, paced: bool) -> tuple[float, list[float]]:
+async def raw_kafka_loop(
+    bootstrap: str, count: int, rate: float | None
+) -> tuple[float, list[float]]:
     """aiokafka producer → aiokafka consumer: (events/s, produce-acknowledged-to-receive ms)."""
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
@@ -337,8 +416,8 @@ async def raw_kafka_loop(bootstrap: str, count: int, paced: bool) -> tuple[float
 
         started = time.perf_counter_ns()
         reader = asyncio.create_task(consume())
-        if paced:
-            await paced_calls(range(count), send)
+        if rate is not None:
+            await paced_calls(range(count), send, rate)
         else:
             await asyncio.gather(*(send(n) for n in range(count)))
         await asyncio.wait_for(reader, timeout=120)
@@ -373,6 +452,7 @@ async def relay_vs_raw(url: str, bus: Bus, events: int) -> tuple[float, float]:
 async def pipeline_figures(
     databases: Callable[[], contextlib.AbstractAsyncContextManager[str]],
     bus: Bus,
+    bus_url: str,
     events: int,
     paced_seconds: float,
     figures: Figures,
@@ -383,11 +463,14 @@ async def pipeline_figures(
         try:
             for engine in (producer, consumer):
                 await migrate(engine, relay_bench.MIGRATIONS)
+            await consumer.dispose()
             topic = relay_bench._topic()
             await bus.ensure_topics([topic])
-            async with running_pipeline(producer, consumer, bus, topic) as pipeline:
+            async with running_pipeline(producer, consumer_url, bus, bus_url, topic) as pipeline:
                 figures.pipeline, figures.pipeline_ms = await pipeline.flat_out(events)
-                figures.paced_ms = await pipeline.paced(paced_seconds)
+                for rate in RATES:
+                    apply_ms, bus_ms = await pipeline.paced(rate, paced_seconds)
+                    figures.paced[rate] = (apply_ms, bus_ms, [])
         finally:
             await producer.dispose()
             await consumer.dispose()
@@ -416,25 +499,30 @@ def report(name: str, f: Figures) -> None:
         f"{f.pipeline / f.raw_loop:.2f}",
     )
     for label, ours, raw in (
-        ("flat out", f.pipeline_ms, f.raw_loop_ms),
-        (f"paced {RATE:,.0f}/s", f.paced_ms, f.raw_paced_ms),
+        ("flat out: commit→apply", f.pipeline_ms, f.raw_loop_ms),
+        *(
+            (f"paced {rate:,.0f}/s: commit→{stage}", ms, raw_ms if stage == "apply" else [])
+            for rate, (apply_ms, bus_ms, raw_ms) in f.paced.items()
+            for stage, ms in (("apply", apply_ms), ("on bus", bus_ms))
+        ),
     ):
         for q in (50, 99):
-            row(
-                f"{label}: commit→apply p{q}, ms",
-                f"{_percentile(ours, q):.1f}",
-                f"{_percentile(raw, q):.1f}",
-            )
+            raw_figure = f"{_percentile(raw, q):.1f}" if raw else "-"
+            row(f"{label} p{q}, ms", f"{_percentile(ours, q):.1f}", raw_figure)
 
 
-async def bench(name: str, bus: Bus, databases: Any, raw: Any, args: argparse.Namespace) -> None:
+async def bench(
+    name: str, bus: Bus, bus_url: str, databases: Any, raw: Any, args: argparse.Namespace
+) -> None:
     """All measurements of one database × bus pair, then its rows."""
     figures = Figures()
     async with databases() as url:
         figures.relay, figures.raw_publish = await relay_vs_raw(url, bus, args.relay_events)
-    await pipeline_figures(databases, bus, args.events, args.paced_seconds, figures)
-    figures.raw_loop, figures.raw_loop_ms = await raw(args.events, False)
-    _, figures.raw_paced_ms = await raw(int(RATE * args.paced_seconds), True)
+    await pipeline_figures(databases, bus, bus_url, args.events, args.paced_seconds, figures)
+    figures.raw_loop, figures.raw_loop_ms = await raw(args.events, None)
+    for rate, (apply_ms, bus_ms, _) in figures.paced.items():
+        _, raw_ms = await raw(int(rate * args.paced_seconds), rate)
+        figures.paced[rate] = (apply_ms, bus_ms, raw_ms)
     report(name, figures)
 
 
@@ -444,7 +532,8 @@ async def main(args: argparse.Namespace) -> None:
     server = os.environ.get("SHULIAN_TEST_DATABASE_URL")
     print(
         f"pipeline: {args.events} events flat out ({WRITERS} writers, one event per commit), "
-        f"{RATE:,.0f} ev/s for {args.paced_seconds:g} s paced; relay alone on {args.relay_events}"
+        f"paced {', '.join(f'{r:,.0f}' for r in RATES)} ev/s for {args.paced_seconds:g} s each; "
+        f"relay alone on {args.relay_events}"
     )
     print(ROW.format("backend", "metric", "shulian", "raw", "ratio"))
     with tempfile.TemporaryDirectory() as tmp, relay_bench.tansu() as bootstrap:
@@ -457,8 +546,9 @@ async def main(args: argparse.Namespace) -> None:
         await bench(
             "sqlite + local log",
             local,
+            f"local://{Path(tmp) / 'bus.db'}",
             sqlite_databases,
-            lambda count, paced: raw_local_loop(local, count, paced),
+            lambda count, rate: raw_local_loop(local, count, rate),
             args,
         )
         await local.close()
@@ -467,8 +557,9 @@ async def main(args: argparse.Namespace) -> None:
             await bench(
                 "postgresql + tansu",
                 kafka,
+                f"kafka://{bootstrap}",
                 lambda: relay_bench.postgres_db(server),
-                lambda count, paced: raw_kafka_loop(bootstrap, count, paced),
+                lambda count, rate: raw_kafka_loop(bootstrap, count, rate),
                 args,
             )
             await kafka.close()
