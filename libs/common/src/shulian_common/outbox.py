@@ -87,7 +87,7 @@ from shulian_common.envelope import CONTENT_TYPE, SPECVERSION
 from shulian_common.messaging import outbox
 from shulian_common.notify import NotifyListener
 from shulian_common.telemetry import instruments, meter
-from shulian_common.uow import NOTIFY_CHANNEL, SessionFactory
+from shulian_common.uow import SessionFactory
 
 logger = logging.getLogger(__name__)
 
@@ -458,52 +458,3 @@ async def _wait(stop: asyncio.Event, seconds: float) -> None:
     """Sleep ``seconds`` unless ``stop`` is set first."""
     with suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
-
-
-@dataclass(frozen=True, slots=True)
-class ParkedRow:
-    """A row the bus refused for good, as ``shulian outbox parked`` lists it."""
-
-    seq: int
-    event_id: str
-    topic: str
-    key: str
-    type: str
-    parked_at: datetime
-    error: str
-
-
-async def parked_rows(engine: AsyncEngine) -> list[ParkedRow]:
-    """The parked rows, oldest first."""
-    query = (
-        select(
-            outbox.c.seq,
-            outbox.c.event_id,
-            outbox.c.topic,
-            outbox.c.key,
-            outbox.c.type,
-            outbox.c.parked_at,
-            outbox.c.park_error,
-        )
-        .where(outbox.c.parked_at.is_not(None), outbox.c.published_at.is_(None))
-        .order_by(outbox.c.seq)
-    )
-    async with engine.connect() as connection:
-        rows = (await connection.execute(query)).all()
-    return [
-        ParkedRow(r.seq, r.event_id, r.topic, r.key, r.type, as_utc(r.parked_at), r.park_error)
-        for r in rows
-    ]
-
-
-async def requeue(engine: AsyncEngine, seqs: Sequence[int] | None = None) -> int:
-    """Unpark the rows ``seqs`` (all parked rows when ``None``); return how many were unparked."""
-    condition = and_(outbox.c.parked_at.is_not(None), outbox.c.published_at.is_(None))
-    if seqs is not None:
-        condition = and_(condition, outbox.c.seq.in_(list(seqs)))
-    statement = update(outbox).where(condition).values(parked_at=None, park_error=None)
-    async with engine.begin() as connection:
-        count = (await connection.execute(statement)).rowcount
-        if connection.dialect.name == "postgresql":  # wake the service's relay (uow docstring)
-            await connection.execute(text(f"SELECT pg_notify('{NOTIFY_CHANNEL}', '')"))
-        return count

@@ -33,7 +33,7 @@ def _database_url(args: argparse.Namespace) -> str:
 
 def cmd_parked(args: argparse.Namespace) -> int:
     """Print each parked row: seq, when, topic, key, type and the bus's refusal."""
-    from shulian_common.outbox import parked_rows
+    from shulian_common.parking import parked_rows
 
     rows = asyncio.run(_with_engine(_database_url(args), parked_rows))
     if not rows:
@@ -46,7 +46,7 @@ def cmd_parked(args: argparse.Namespace) -> int:
 
 def cmd_requeue(args: argparse.Namespace) -> int:
     """Unpark the rows named (or all): the relay publishes them, and their keys' held rows."""
-    from shulian_common.outbox import requeue
+    from shulian_common.parking import requeue
 
     if bool(args.seqs) == bool(args.all):
         sys.stderr.write("name the rows to re-queue (SEQ ...) or pass --all, not both\n")

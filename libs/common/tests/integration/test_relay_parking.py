@@ -23,7 +23,8 @@ from shulian_common.bus.local import LocalBus
 from shulian_common.catalogue import Catalogue, EventModel
 from shulian_common.cli import main
 from shulian_common.messaging import outbox
-from shulian_common.outbox import OutboxRelay, parked_rows, requeue
+from shulian_common.outbox import OutboxRelay
+from shulian_common.parking import parked_rows, requeue
 from shulian_common.testing.postgres import sqlite_url
 from shulian_common.testing.reliability import FlakyPublisher, read_topic, wait_until
 from shulian_common.uow import UnitOfWorkFactory
