@@ -182,12 +182,15 @@ class Pipeline:
         elapsed = (max(self.clock.applied[n] for n in ns) - started) / 1e9
         return count / elapsed, self.clock.latencies_ms(ns)
 
-    async def paced(self, rate: float, seconds: float) -> tuple[list[float], list[float]]:
-        """``rate`` events/s for ``seconds``; (commit-to-apply, commit-to-published) latencies."""
+    async def paced(self, rate: float, seconds: float) -> tuple[float, list[float], list[float]]:
+        """``rate`` events/s for ``seconds``: (commits/s achieved, commit-to-apply ms,
+        commit-to-published ms)."""
         ns = self.take(int(rate * seconds))
+        started = time.perf_counter_ns()
         await paced_calls(ns, self.write, rate)
+        committed = len(ns) / ((max(self.clock.committed[n] for n in ns) - started) / 1e9)
         await self.clock.wait_applied(ns, timeout=60)
-        return self.clock.latencies_ms(ns), self.clock.relay_ms(ns)
+        return committed, self.clock.latencies_ms(ns), self.clock.relay_ms(ns)
 
     async def _writer(self, ns: Sequence[int]) -> None:
         for n in ns:
@@ -320,6 +323,7 @@ class Figures:
     raw_loop_ms: list[float] = field(default_factory=list)
     # rate → (commit-to-apply ms, commit-to-on-bus ms, raw loop produce-to-receive ms)
     paced: dict[float, tuple[list[float], list[float], list[float]]] = field(default_factory=dict)
+    committed: dict[float, float] = field(default_factory=dict)  # rate → commits/s achieved
 
 
 # --- raw loops -------------------------------------------------------------------------------
@@ -469,7 +473,8 @@ async def pipeline_figures(
             async with running_pipeline(producer, consumer_url, bus, bus_url, topic) as pipeline:
                 figures.pipeline, figures.pipeline_ms = await pipeline.flat_out(events)
                 for rate in RATES:
-                    apply_ms, bus_ms = await pipeline.paced(rate, paced_seconds)
+                    committed, apply_ms, bus_ms = await pipeline.paced(rate, paced_seconds)
+                    figures.committed[rate] = committed
                     figures.paced[rate] = (apply_ms, bus_ms, [])
         finally:
             await producer.dispose()
@@ -498,6 +503,8 @@ def report(name: str, f: Figures) -> None:
         f"{f.raw_loop:,.0f}",
         f"{f.pipeline / f.raw_loop:.2f}",
     )
+    for rate, committed in f.committed.items():
+        row(f"paced {rate:,.0f}/s: commits/s achieved", f"{committed:,.0f}", "-")
     for label, ours, raw in (
         ("flat out: commit→apply", f.pipeline_ms, f.raw_loop_ms),
         *(
