@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from shulian_common.outbox_cli import add_outbox_commands
 from shulian_common.settings import Settings
 
 BASE_PORT = 8000
@@ -327,6 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--output", "-o", type=Path, help="write the document to this file instead of stdout"
     )
     asyncapi.set_defaults(func=cmd_asyncapi)
+
+    add_outbox_commands(sub)
     return parser
 
 

@@ -6,6 +6,10 @@ Each service's first Alembic revision calls ``create_kit_tables(op)`` (and its d
 ``Table`` objects below are built from the same column factories, so code and schema cannot drift
 (a test compares them on SQLite and PostgreSQL). ``create_messaging_tables`` is the older half of
 it (outbox and inbox) that registry's first revision calls beside its own idempotency table.
+
+Outbox rows carry the relay's bookkeeping too: ``position`` (the commit-ordered cursor the relay
+assigns as it publishes, never reused) and ``parked_at``/``park_error`` (a row the bus refused for
+good). Databases created before those columns existed get them from ``add_outbox_relay_columns``.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    Text,
     UniqueConstraint,
     func,
+    inspect,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -36,8 +42,12 @@ OUTBOX = "outbox"
 INBOX = "inbox"
 IDEMPOTENCY_KEYS = "idempotency_keys"
 UNSENT_INDEX = "ix_outbox_unsent"
+POSITION_INDEX = "uq_outbox_position"
+PARKED_INDEX = "ix_outbox_parked"
 # Partial index: the relay only ever scans rows not yet published, in seq order.
 _UNSENT = "published_at IS NULL"
+# Partial index: the relay holds back a key's rows behind a parked one; parked rows are few.
+_PARKED = "parked_at IS NOT NULL"
 
 
 def _outbox_items() -> list[SchemaItem]:
@@ -56,8 +66,18 @@ def _outbox_items() -> list[SchemaItem]:
         Column("data", JSON().with_variant(JSONB(), "postgresql"), nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("published_at", DateTime(timezone=True), nullable=True),
+        *_relay_columns(),
         PrimaryKeyConstraint("seq", name="pk_outbox"),
         UniqueConstraint("event_id", name="uq_outbox_event_id"),
+    ]
+
+
+def _relay_columns() -> list[Column[Any]]:
+    # A published row has a position, a parked row has parked_at and park_error, never both.
+    return [
+        Column("position", BigInteger(), nullable=True),
+        Column("parked_at", DateTime(timezone=True), nullable=True),
+        Column("park_error", Text(), nullable=True),
     ]
 
 
@@ -91,18 +111,23 @@ def _idempotency_items() -> list[SchemaItem]:
 
 _TABLE_KW: dict[str, Any] = {"sqlite_autoincrement": True}
 _INDEX_KW: dict[str, Any] = {"postgresql_where": text(_UNSENT), "sqlite_where": text(_UNSENT)}
+_PARKED_KW: dict[str, Any] = {"postgresql_where": text(_PARKED), "sqlite_where": text(_PARKED)}
+_PARKED_COLUMNS = ["topic", "key", "seq"]
 
 metadata = new_metadata()
 outbox = Table(OUTBOX, metadata, *_outbox_items(), **_TABLE_KW)
 inbox = Table(INBOX, metadata, *_inbox_items())
 idempotency_keys = Table(IDEMPOTENCY_KEYS, metadata, *_idempotency_items())
 Index(UNSENT_INDEX, outbox.c.seq, **_INDEX_KW)
+Index(POSITION_INDEX, outbox.c.position, unique=True)
+Index(PARKED_INDEX, *(outbox.c[name] for name in _PARKED_COLUMNS), **_PARKED_KW)
 
 
 def create_messaging_tables(op: Any) -> None:
     """Create the outbox and inbox (call from a service's first Alembic revision)."""
     op.create_table(OUTBOX, *_outbox_items(), **_TABLE_KW)
     op.create_index(UNSENT_INDEX, OUTBOX, ["seq"], **_INDEX_KW)
+    _create_relay_indexes(op)
     op.create_table(INBOX, *_inbox_items())
 
 
@@ -110,6 +135,7 @@ def drop_messaging_tables(op: Any) -> None:
     """Drop the outbox and inbox (the downgrade of ``create_messaging_tables``)."""
     op.drop_table(INBOX)
     op.drop_index(UNSENT_INDEX, table_name=OUTBOX)
+    # The relay's indexes go with the table (a later revision may have dropped them already).
     op.drop_table(OUTBOX)
 
 
@@ -140,3 +166,34 @@ def kit_tables_drift(connection: Connection) -> list[Any]:
 
     options = {"compare_type": True, "include_name": only_kit}
     return list(compare_metadata(MigrationContext.configure(connection, opts=options), metadata))
+
+
+def _create_relay_indexes(op: Any) -> None:
+    op.create_index(POSITION_INDEX, OUTBOX, ["position"], unique=True)
+    op.create_index(PARKED_INDEX, OUTBOX, _PARKED_COLUMNS, **_PARKED_KW)
+
+
+def add_outbox_relay_columns(op: Any) -> None:
+    """Add ``position``, ``parked_at`` and ``park_error`` to an outbox created without them.
+
+    A no-op on an outbox that has them (one created by today's ``create_messaging_tables``), so a
+    service's later revision can call it whatever its first revision created. Rows published
+    before get ``position = seq``: unique, in publish order, and below every position to come.
+    """
+    existing = {c["name"] for c in inspect(op.get_bind()).get_columns(OUTBOX)}
+    missing = [c for c in _relay_columns() if c.name not in existing]
+    if not missing:
+        return
+    for column in missing:
+        op.add_column(OUTBOX, column)
+    if "position" not in existing:
+        op.execute("UPDATE outbox SET position = seq WHERE published_at IS NOT NULL")
+        _create_relay_indexes(op)
+
+
+def drop_outbox_relay_columns(op: Any) -> None:
+    """Remove what ``add_outbox_relay_columns`` adds (its downgrade)."""
+    op.drop_index(PARKED_INDEX, table_name=OUTBOX)
+    op.drop_index(POSITION_INDEX, table_name=OUTBOX)
+    for column in reversed(_relay_columns()):
+        op.drop_column(OUTBOX, column.name)

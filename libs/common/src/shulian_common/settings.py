@@ -49,8 +49,14 @@ class Settings(BaseSettings):
     bus_partitions: int = 3
     # Outbox relay and consumers.
     relay_batch_size: int = 500
-    relay_poll_interval: float = 0.05
+    # Commits wake the relay (in-process, and LISTEN/NOTIFY on PostgreSQL); polling is the fallback.
+    relay_poll_interval: float = 1.0
+    relay_retry_interval: float = 0.05  # first back-off after a failure, doubling up to the max
     relay_max_backoff: float = 5.0
+    # Retention of published outbox rows, inbox rows and idempotency keys (parked rows are kept).
+    retention_days: float = Field(default=7.0, gt=0)
+    retention_batch_size: int = Field(default=500, gt=0)
+    retention_interval: float = Field(default=3600.0, gt=0, description="seconds between purges")
     consumer_max_retries: int = 3
     consumer_retry_backoff: float = 0.2
     telemetry_enabled: bool = True

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import inspect
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -15,6 +19,8 @@ from shulian_common.messaging import (
     INBOX,
     OUTBOX,
     UNSENT_INDEX,
+    add_outbox_relay_columns,
+    drop_outbox_relay_columns,
     kit_tables_drift,
 )
 
@@ -41,3 +47,30 @@ async def test_downgrade_drops_the_messaging_tables(engine: AsyncEngine) -> None
     assert OUTBOX not in remaining
     assert INBOX not in remaining
     assert IDEMPOTENCY_KEYS not in remaining
+
+
+async def test_relay_columns_are_added_to_an_outbox_created_without_them(
+    engine: AsyncEngine,
+) -> None:
+    def upgrade_an_old_outbox(connection: Connection) -> tuple[list[Any], list[Any]]:
+        operations = Operations(MigrationContext.configure(connection))
+        drop_outbox_relay_columns(operations)  # the outbox as services created it before
+        columns = "event_id, topic, key, type, source, time, data, published_at"
+        moment = datetime(2026, 1, 1, tzinfo=UTC)
+        for n, published in enumerate([moment, None, moment]):
+            connection.execute(
+                text(
+                    f"INSERT INTO outbox ({columns}) VALUES "
+                    "(:id, 't', 'k', 'ty', 's', :moment, '{}', :published)"
+                ),
+                {"id": f"e-{n}", "published": published, "moment": moment},
+            )
+        add_outbox_relay_columns(operations)
+        add_outbox_relay_columns(operations)  # a no-op the second time (and on new outboxes)
+        positions = connection.execute(text("SELECT position FROM outbox ORDER BY seq")).all()
+        return kit_tables_drift(connection), [p for (p,) in positions]
+
+    async with engine.begin() as connection:
+        diff, positions = await connection.run_sync(upgrade_an_old_outbox)
+    assert diff == []
+    assert positions == [1, None, 3]  # published rows keep their order, below any new position

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -23,6 +24,7 @@ from shulian_common.catalogue import catalogue
 from shulian_common.consumer import ConsumerRunner, Subscription
 from shulian_common.errors import ServiceUnavailableError
 from shulian_common.outbox import OutboxRelay
+from shulian_common.retention import run_retention
 from shulian_common.settings import Settings
 from shulian_common.telemetry import configure_telemetry, observe_outbox_backlog
 from shulian_common.uow import UnitOfWorkFactory
@@ -82,14 +84,15 @@ async def start_runtime(
     session_factory = db.create_session_factory(engine)
     bus = bus_from_url(settings.resolved_bus_url, settings)
     publisher = bus.publisher()
+    uow_factory = UnitOfWorkFactory(session_factory, source=settings.source)
     runtime = ServiceRuntime(
         settings=settings,
         engine=engine,
         session_factory=session_factory,
-        uow_factory=UnitOfWorkFactory(session_factory, source=settings.source),
+        uow_factory=uow_factory,
         bus=bus,
         publisher=publisher,
-        relay=_relay(settings, engine, session_factory, publisher),
+        relay=_relay(settings, engine, uow_factory, publisher),
     )
     if subscriptions:
         runtime.consumers = _consumers(settings, runtime, subscriptions)
@@ -99,18 +102,17 @@ async def start_runtime(
 
 
 def _relay(
-    settings: Settings,
-    engine: AsyncEngine,
-    session_factory: async_sessionmaker[AsyncSession],
-    publisher: Publisher,
+    settings: Settings, engine: AsyncEngine, uow_factory: UnitOfWorkFactory, publisher: Publisher
 ) -> OutboxRelay:
     return OutboxRelay(
         engine=engine,
-        session_factory=session_factory,
+        session_factory=uow_factory.session_factory,
         publisher=publisher,
         batch_size=settings.relay_batch_size,
         poll_interval=settings.relay_poll_interval,
+        retry_interval=settings.relay_retry_interval,
         max_backoff=settings.relay_max_backoff,
+        wake=uow_factory.events_committed,  # this process's commits wake it at once
     )
 
 
@@ -150,6 +152,7 @@ def _bus_name(runtime: ServiceRuntime) -> str:
 
 def _start_tasks(runtime: ServiceRuntime) -> None:
     runtime.tasks.append(_spawn("outbox relay", _run_relay, runtime))
+    runtime.tasks.append(_spawn("retention", _run_retention, runtime))
     if runtime.consumers is not None:
         runtime.tasks.append(_spawn("consumers", _run_consumers, runtime))
     if runtime.settings.telemetry_enabled:
@@ -174,7 +177,7 @@ async def _supervise(
             return
         except Exception as exc:
             failures += 1
-            delay = min(settings.relay_max_backoff, settings.relay_poll_interval * 2**failures)
+            delay = min(settings.relay_max_backoff, settings.relay_retry_interval * 2**failures)
             # The traceback once per outage is enough; a broker down for an hour is not news.
             logger.warning(
                 "%s failed: %s: %s; restarting in %.2fs",
@@ -189,12 +192,23 @@ async def _supervise(
 
 async def _run_relay(runtime: ServiceRuntime) -> None:
     stop = runtime.stop_event
-    delay = runtime.settings.relay_poll_interval
+    delay = runtime.settings.relay_retry_interval
     while not runtime.bus_connected and not stop.is_set():
         await _wait(stop, delay)
         delay = min(runtime.settings.relay_max_backoff, delay * 2)
         runtime.bus_connected = await _connect_bus(runtime)
     await runtime.relay.run(stop)
+
+
+async def _run_retention(runtime: ServiceRuntime) -> None:
+    settings = runtime.settings
+    await run_retention(
+        runtime.engine,
+        runtime.stop_event,
+        older_than=timedelta(days=settings.retention_days),
+        interval=settings.retention_interval,
+        batch_size=settings.retention_batch_size,
+    )
 
 
 async def _run_consumers(runtime: ServiceRuntime) -> None:

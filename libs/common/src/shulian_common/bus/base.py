@@ -56,6 +56,10 @@ class BusError(RuntimeError):
     """The bus could not do what was asked (broker down, timeout, …)."""
 
 
+class PermanentPublishError(BusError):
+    """The bus refused a record for a reason retrying cannot fix (too large, not authorised, …)."""
+
+
 def partition_for(key: str, partitions: int) -> int:
     """Stable partition of a key for the local log (CRC-32, same on every process)."""
     return zlib.crc32(key.encode()) % partitions

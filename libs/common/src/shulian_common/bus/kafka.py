@@ -17,12 +17,19 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka import TopicPartition as KafkaTopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka.errors import (
+    CommitFailedError,
+    IllegalStateError,
+    KafkaError,
+    MessageSizeTooLargeError,
+    TopicAuthorizationFailedError,
+)
 
 from shulian_common.bus.base import (
     Bus,
     BusError,
     OutgoingMessage,
+    PermanentPublishError,
     Publisher,
     Record,
     Subscriber,
@@ -52,12 +59,18 @@ class KafkaOptions:
     join_timeout: float
 
 
+# Refusals that retrying the same record cannot cure: the relay parks the record.
+_PERMANENT = (MessageSizeTooLargeError, TopicAuthorizationFailedError, UnicodeError)
+
+
 @contextlib.asynccontextmanager
 async def _mapped_errors(action: str, seconds: float | None = None) -> AsyncIterator[None]:
     """Turn aiokafka failures, and running past ``seconds``, into ``BusError``."""
     try:
         async with asyncio.timeout(seconds):
             yield
+    except _PERMANENT as exc:
+        raise PermanentPublishError(f"kafka {action} refused: {exc!r}") from exc
     except (KafkaError, OSError) as exc:
         raise BusError(f"kafka {action} failed: {exc!r}") from exc
     except TimeoutError as exc:
@@ -129,6 +142,10 @@ class KafkaPublisher(Publisher):
             # still in flight (per-key order), and no failed future may go unobserved.
             results = await asyncio.gather(*deliveries, return_exceptions=True)
         failures = [r for r in results if isinstance(r, BaseException)]
+        if any(isinstance(f, _PERMANENT) for f in failures):
+            raise PermanentPublishError(f"kafka publish: {len(messages)} refused") from next(
+                f for f in failures if isinstance(f, _PERMANENT)
+            )
         if failures:
             raise BusError(f"kafka publish: {len(failures)} of {len(messages)} failed") from (
                 failures[0]
