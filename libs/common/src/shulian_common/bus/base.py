@@ -45,10 +45,10 @@ class Record:
         return TopicPartition(self.topic, self.partition)
 
     def header(self, name: str) -> str | None:
-        """The first header called ``name``, decoded, or ``None``."""
+        """The first header called ``name``, decoded (bytes that are not UTF-8 replaced), or ``None``."""
         for key, value in self.headers:
             if key == name:
-                return value.decode()
+                return None if value is None else value.decode(errors="replace")
         return None
 
 
