@@ -6,10 +6,18 @@ handler's writes and the events it recorded in ONE transaction. Offsets are comm
 database commits of the records they cover, so a crash in between redelivers records whose effects
 are already in the database, and the inbox turns them into no-ops.
 
-Poison records never block a partition: an undecodable record or one whose data fails its schema
-goes to ``{topic}.DLT`` at once; a handler that keeps raising goes there after ``max_retries``
-attempts. Infrastructure failures (the bus or the database unreachable) are not the record's fault:
-they rewind to the committed offsets and ``run`` backs off, so nothing is dead-lettered for them.
+Poison records never block a partition: an undecodable record, one whose data fails its schema
+and an untrusted one (its source node neither owns the aggregate nor governs its division) go to
+``{topic}.DLT`` at once; a handler that keeps raising goes there after ``max_retries`` attempts.
+A record waiting for its next attempt holds up only its own partition: the partition is paused
+and rewound to that record, and the runner goes on with the others until the backoff is over.
+Infrastructure failures (the bus or the database unreachable, a pool checkout timing out) are
+not the record's fault: they rewind to the committed offsets and ``run`` backs off, so nothing
+is dead-lettered for them.
+
+Up to ``batch_size`` consecutive records of one partition are applied in one transaction (one
+inbox insert for all); if that transaction fails, its records are applied one by one, so a
+poison record goes to the DLT alone and the others are applied exactly once.
 """
 
 from __future__ import annotations
@@ -20,14 +28,14 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass
-from typing import Any, Self, cast
+from typing import Any, Self
 
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Span, SpanKind
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import CursorResult, Insert
+from sqlalchemy import Insert
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import InterfaceError, OperationalError, StatementError
+from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shulian_common.bus.base import (
@@ -44,7 +52,9 @@ from shulian_common.catalogue import Catalogue, EventDataError
 from shulian_common.catalogue import catalogue as default_catalogue
 from shulian_common.envelope import CloudEvent, EnvelopeError
 from shulian_common.messaging import inbox
+from shulian_common.infrastructure import is_infrastructure_error
 from shulian_common.telemetry import instruments, set_consumer_lag
+from shulian_common.trust import UntrustedEventError, check_trust
 from shulian_common.uow import UnitOfWork, UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
@@ -52,17 +62,9 @@ tracer = trace.get_tracer(__name__)
 
 Handler = Callable[[UnitOfWork, CloudEvent, BaseModel], Awaitable[None]]
 
-# Failures of the platform rather than of the record: they rewind and back off, never go to the
-# DLT. A handler's own errors (including IntegrityError) are the record's: retried, then DLT.
-INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
-    BusError,
-    OperationalError,
-    InterfaceError,
-    ConnectionError,
-)
 DLT_ERROR_LIMIT = 512  # characters of the error kept in the dlt_error header
 LAG_INTERVAL = 5.0  # seconds between lag readings: each costs the bus a round trip
-
+MAX_BACKOFF = 5.0  # seconds: the longest wait between attempts, of a record or of the runner
 
 @dataclass(frozen=True)
 class Subscription:
@@ -72,17 +74,29 @@ class Subscription:
     handlers: Mapping[str, Handler]
 
 
-class UntrustedEventError(ValueError):
-    """An event about an aggregate was not published by the aggregate's owner node."""
+@dataclass(frozen=True, slots=True)
+class _Work:
+    """A decoded, trusted record this consumer has a handler for."""
+
+    record: Record
+    event: CloudEvent
+    data: BaseModel
+    handler: Handler
 
 
-def _check_owner(event: CloudEvent, data: BaseModel) -> None:
-    # Only the owner node writes an aggregate: an event naming another owner is untrusted input.
-    owner = getattr(data, "owner_node", None)
-    if owner is not None and event.node != owner:
-        raise UntrustedEventError(
-            f"{event.type} {event.id} from {event.source} is about an aggregate owned by {owner}"
-        )
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """The failed attempts of one record so far, and the last error."""
+
+    attempts: int
+    error: Exception
+
+
+class _Skip:
+    """A record of a type this consumer does not read: skipped, its offset advances."""
+
+
+_SKIP = _Skip()
 
 
 def _error_text(exc: BaseException) -> str:
@@ -114,6 +128,14 @@ def _inbox_insert(session: AsyncSession) -> Insert:
     return sqlite.insert(inbox).on_conflict_do_nothing()
 
 
+def _by_partition(records: Sequence[Record]) -> dict[TopicPartition, list[Record]]:
+    """Records grouped per partition, each group in log order."""
+    groups: dict[TopicPartition, list[Record]] = {}
+    for record in records:
+        groups.setdefault(record.tp, []).append(record)
+    return groups
+
+
 class ConsumerRunner:
     """One consumer (``name`` is its inbox id and its group id) over a set of subscriptions."""
 
@@ -128,6 +150,7 @@ class ConsumerRunner:
         catalogue: Catalogue = default_catalogue,
         max_retries: int = 3,
         retry_backoff: float = 0.2,
+        batch_size: int = 1,
         lag_interval: float = LAG_INTERVAL,
     ) -> None:
         self.name = name
@@ -137,16 +160,22 @@ class ConsumerRunner:
         self._catalogue = catalogue
         self._max_retries = max(1, max_retries)
         self._retry_backoff = retry_backoff
+        self._batch_size = max(1, batch_size)
         self._lag_interval = lag_interval
         self._lag_read_at: float | None = None
         self._handlers = self._index(subscriptions)
         self._subscriber: Subscriber | None = None
+        # Records whose handler failed, by (partition, offset); their partitions wait, paused,
+        # until the monotonic time in ``_deferred``, then resume from the failed record.
+        self._failures: dict[tuple[TopicPartition, int], _Failure] = {}
+        self._deferred: dict[TopicPartition, float] = {}
         # Counters for /readyz and logs.
         self.processed = 0
         self.duplicates = 0
         self.skipped = 0
         self.dead_lettered = 0
         self.failed_attempts = 0
+        self.infrastructure_errors = 0
         self.lag: dict[TopicPartition, int] = {}  # the last reading, per owned partition
 
     def _index(self, subscriptions: Sequence[Subscription]) -> dict[str, dict[str, Handler]]:
@@ -173,6 +202,8 @@ class ConsumerRunner:
             "skipped": self.skipped,
             "dead_lettered": self.dead_lettered,
             "failed_attempts": self.failed_attempts,
+            "infrastructure_errors": self.infrastructure_errors,
+            "retrying_partitions": len(self._deferred),
             "lag": sum(self.lag.values()),
         }
 
@@ -190,6 +221,7 @@ class ConsumerRunner:
     async def stop(self) -> None:
         """Leave the group (offsets were already committed after each poll)."""
         subscriber, self._subscriber = self._subscriber, None
+        self._deferred.clear()  # a new member starts every partition from its committed offset
         if subscriber is not None:
             await subscriber.stop()
 
@@ -209,29 +241,34 @@ class ConsumerRunner:
                     await self.start()  # a no-op, unless a failed rewind dropped the member
                     await self.run_once(timeout=poll_timeout)
                     failed_in_row = 0
-                except INFRASTRUCTURE_ERRORS as exc:
+                except Exception as exc:
+                    if not is_infrastructure_error(exc):
+                        raise
                     failed_in_row += 1
-                    delay = min(5.0, self._retry_backoff * 2**failed_in_row)
+                    self.infrastructure_errors += 1
+                    delay = min(MAX_BACKOFF, self._retry_backoff * 2**failed_in_row)
                     logger.warning(
-                        "consumer %s: %s: %s; retrying in %.2fs",
-                        self.name,
-                        type(exc).__name__,
-                        exc,
-                        delay,
+                        "consumer %s: %s; retrying in %.2fs", self.name, _error_text(exc), delay
                     )
                     await _wait(stop, delay)
         finally:
             await self.stop()
 
     async def run_once(self, timeout: float = 1.0) -> int:  # noqa: ASYNC109 - the poll's own wait
-        """Poll once and handle what came; return how many records were handled."""
+        """Poll once and handle what came; return how many records were disposed of."""
         subscriber = self._require_started()
-        records = await subscriber.poll(timeout=timeout)
+        await self._resume_due(subscriber)
+        records = await subscriber.poll(timeout=self._poll_window(timeout))
         done: dict[TopicPartition, int] = {}
+        handled = 0
         try:
-            for record in records:
-                await self._handle(record)
-                done[record.tp] = record.offset + 1
+            for tp, partition_records in _by_partition(records).items():
+                if tp in self._deferred:  # fetched before the pause: read again on resuming
+                    continue
+                disposed = await self._handle_partition(subscriber, partition_records)
+                if disposed:
+                    done[tp] = partition_records[disposed - 1].offset + 1
+                    handled += disposed
         except Exception:
             # Records after the failure were polled but not applied: read them again. (A crash or
             # a cancellation skips this, like a killed process: redelivery covers it.)
@@ -240,7 +277,7 @@ class ConsumerRunner:
         if done:
             await subscriber.commit(done)
         await self._report_lag(subscriber)
-        return len(done)
+        return handled
 
     async def drain(
         self,
@@ -260,8 +297,34 @@ class ConsumerRunner:
                 raise TimeoutError(f"consumer {self.name} did not drain within {timeout}s")
             count = await self.run_once(timeout=poll_timeout)
             handled += count
-            idle = idle + 1 if count == 0 and subscriber.assignment() else 0
+            # A partition waiting to retry a record is not idle, whatever the polls return.
+            quiet = count == 0 and subscriber.assignment() and not self._deferred
+            idle = idle + 1 if quiet else 0
         return handled
+
+    def _poll_window(self, timeout: float) -> float:
+        """The poll's wait, cut short when a deferred partition is due to resume before it ends."""
+        if not self._deferred:
+            return timeout
+        return max(0.0, min(timeout, min(self._deferred.values()) - time.monotonic()))
+
+    async def _resume_due(self, subscriber: Subscriber) -> None:
+        """Rewind deferred partitions whose backoff is over to their failed record, and resume."""
+        now = time.monotonic()
+        due = sorted((tp for tp, at in self._deferred.items() if at <= now), key=_tp_order)
+        if not due:
+            return
+        await subscriber.seek_to_committed(due)
+        subscriber.resume(due)
+        for tp in due:
+            del self._deferred[tp]
+
+    def _defer(self, subscriber: Subscriber, record: Record) -> None:
+        """Pause ``record``'s partition until its next attempt is due; the others go on."""
+        attempts = self._failures[(record.tp, record.offset)].attempts
+        delay = min(MAX_BACKOFF, self._retry_backoff * 2 ** (attempts - 1))
+        self._deferred[record.tp] = time.monotonic() + delay
+        subscriber.pause([record.tp])
 
     async def _report_lag(self, subscriber: Subscriber) -> None:
         """Read the lag and report it per partition, at most once every ``lag_interval``."""
@@ -294,30 +357,167 @@ class ConsumerRunner:
             # so the member that rejoins starts from the committed offsets.
             logger.warning("consumer %s: rewind failed (%s); rejoining", self.name, exc)
             self._subscriber = None
+            self._deferred.clear()
             with suppress(BusError):
                 await subscriber.stop()
 
-    async def _handle(self, record: Record) -> None:
-        """Apply, skip or dead-letter one record; raise only for infrastructure failures."""
+    async def _handle_partition(self, subscriber: Subscriber, records: Sequence[Record]) -> int:
+        """Dispose of one partition's records in order, up to one to retry later; count them."""
+        disposed = 0
+        for chunk in self._chunks(records):
+            count = await self._handle_chunk(chunk)
+            disposed += count
+            if count < len(chunk):
+                self._defer(subscriber, chunk[count])
+                break
+        return disposed
+
+    def _chunks(self, records: Sequence[Record]) -> list[list[Record]]:
+        """Runs of up to ``batch_size`` records; a record that failed before goes alone."""
+        chunks: list[list[Record]] = []
+        for record in records:
+            last = chunks[-1] if chunks else []
+            joins = 0 < len(last) < self._batch_size
+            if joins and not self._failed_before(last[0]) and not self._failed_before(record):
+                last.append(record)
+            else:
+                chunks.append([record])
+        return chunks
+
+    def _failed_before(self, record: Record) -> bool:
+        return (record.tp, record.offset) in self._failures
+
+    async def _handle_chunk(self, chunk: Sequence[Record]) -> int:
+        """Dispose of ``chunk`` in order; return how many records were disposed of."""
+        if len(chunk) > 1 and await self._apply_batch(chunk):
+            return len(chunk)
+        for count, record in enumerate(chunk):
+            if not await self._handle(record):
+                return count
+        return len(chunk)
+
+    async def _apply_batch(self, chunk: Sequence[Record]) -> bool:
+        """Apply the records of ``chunk`` in one transaction; ``False`` if a handler failed."""
+        verdicts = [self._classify(record) for record in chunk]
+        work = [v for v in verdicts if isinstance(v, _Work)]
+        try:
+            await self._apply(work)
+        except Exception as exc:
+            if is_infrastructure_error(exc):
+                raise
+            logger.info(
+                "consumer %s: a batch of %d failed (%s); applying one by one",
+                self.name,
+                len(chunk),
+                _error_text(exc),
+            )
+            return False
+        for record, verdict in zip(chunk, verdicts, strict=True):
+            if isinstance(verdict, _Skip):
+                self.skipped += 1
+            elif isinstance(verdict, Exception):
+                await self._dead_letter(record, verdict)
+        return True
+
+    async def _handle(self, record: Record) -> bool:
+        """Apply, skip or dead-letter one record; ``False`` when it is to be retried later.
+
+        Raises only for infrastructure failures.
+        """
+        verdict = self._classify(record)
+        if isinstance(verdict, _Work):
+            return await self._attempt(verdict)
+        if isinstance(verdict, Exception):
+            await self._dead_letter(record, verdict)
+        else:
+            self.skipped += 1
+        return True
+
+    def _classify(self, record: Record) -> _Work | Exception | _Skip:
+        """Decode and check ``record``: work to apply, the error that makes it poison, or a skip."""
         try:
             event = CloudEvent.from_record(record.headers, record.value, record.key)
         except EnvelopeError as exc:
-            await self._dead_letter(record, exc)
-            return
+            return exc
         handler = self._handlers.get(record.topic, {}).get(event.type)
         if handler is None:  # a type this consumer does not read: skip, the offset advances
-            self.skipped += 1
-            return
+            return _SKIP
         try:
             data = self._catalogue.parse(event)
-            _check_owner(event, data)
+            check_trust(event)
         except (EventDataError, UntrustedEventError) as exc:
-            await self._dead_letter(record, exc)
+            return exc
+        return _Work(record, event, data, handler)
+
+    async def _attempt(self, work: _Work) -> bool:
+        """One attempt at ``work``; ``False`` when it failed and has attempts left."""
+        key = (work.record.tp, work.record.offset)
+        failure = self._failures.get(key)
+        if failure is not None and failure.attempts >= self._max_retries:
+            # Its attempts were used up but the dead letter was not written (the bus failed).
+            await self._dead_letter(work.record, failure.error)
+            del self._failures[key]
+            return True
+        try:
+            await self._apply([work])
+        except Exception as exc:
+            if is_infrastructure_error(exc):
+                raise
+            return await self._failed(work, exc, attempts=(failure.attempts if failure else 0) + 1)
+        self._failures.pop(key, None)
+        return True
+
+    async def _failed(self, work: _Work, exc: Exception, *, attempts: int) -> bool:
+        """Count a failed attempt; dead-letter the record once it has none left."""
+        key = (work.record.tp, work.record.offset)
+        self.failed_attempts += 1
+        self._failures[key] = _Failure(attempts, exc)
+        logger.warning(
+            "consumer %s: %s %s failed (attempt %d/%d): %s",
+            self.name,
+            work.event.type,
+            work.event.id,
+            attempts,
+            self._max_retries,
+            _error_text(exc),
+        )
+        if attempts < self._max_retries:
+            return False
+        await self._dead_letter(work.record, exc)
+        del self._failures[key]
+        return True
+
+    async def _apply(self, work: Sequence[_Work]) -> None:
+        """Inbox rows, handlers and commit of every item of ``work``, in one transaction."""
+        if not work:
             return
-        with self._span(record, event):
-            error = await self._apply_with_retries(event, data, handler)
-        if error is not None:
-            await self._dead_letter(record, error)
+        async with self._uow_factory() as uow:
+            fresh = await self._claim(uow.session, work)
+            for item in fresh:
+                with self._span(item.record, item.event):
+                    await item.handler(uow, item.event, item.data)
+            await uow.commit()
+        self.processed += len(fresh)
+        self.duplicates += len(work) - len(fresh)
+
+    async def _claim(self, session: AsyncSession, work: Sequence[_Work]) -> list[_Work]:
+        """Insert the inbox rows of ``work`` in one statement; return the items not seen before.
+
+        A second copy of one event within ``work`` is a duplicate too: only the first is claimed.
+        """
+        rows = [
+            {"consumer": self.name, "source": item.event.source, "event_id": item.event.id}
+            for item in work
+        ]
+        claim = _inbox_insert(session).values(rows).returning(inbox.c.source, inbox.c.event_id)
+        claimed = {(row.source, row.event_id) for row in await session.execute(claim)}
+        fresh = []
+        for item in work:
+            identity = (item.event.source, item.event.id)
+            if identity in claimed:
+                claimed.discard(identity)
+                fresh.append(item)
+        return fresh
 
     def _span(self, record: Record, event: CloudEvent) -> AbstractContextManager[Span]:
         """A consumer span continuing the producer's trace from the ``traceparent`` header."""
@@ -337,46 +537,6 @@ class ConsumerRunner:
                 "cloudevents.event_type": event.type,
             },
         )
-
-    async def _apply_with_retries(
-        self, event: CloudEvent, data: BaseModel, handler: Handler
-    ) -> Exception | None:
-        """Apply the event, retrying a failing handler; return the last error if all failed."""
-        for attempt in range(1, self._max_retries + 1):
-            try:
-                await self._apply(event, data, handler)
-                return None
-            except INFRASTRUCTURE_ERRORS:
-                raise
-            except Exception as exc:
-                self.failed_attempts += 1
-                logger.warning(
-                    "consumer %s: %s %s failed (attempt %d/%d): %s",
-                    self.name,
-                    event.type,
-                    event.id,
-                    attempt,
-                    self._max_retries,
-                    _error_text(exc),
-                )
-                if attempt == self._max_retries:
-                    return exc
-                await asyncio.sleep(self._retry_backoff * 2 ** (attempt - 1))
-        return None  # unreachable: the loop returns on success or on the last attempt
-
-    async def _apply(self, event: CloudEvent, data: BaseModel, handler: Handler) -> None:
-        """One attempt: inbox row, handler, commit, all in one transaction."""
-        async with self._uow_factory() as uow:
-            claim = _inbox_insert(uow.session).values(
-                consumer=self.name, source=event.source, event_id=event.id
-            )
-            result = cast(CursorResult[Any], await uow.session.execute(claim))
-            if result.rowcount == 0:
-                self.duplicates += 1
-                return
-            await handler(uow, event, data)
-            await uow.commit()
-        self.processed += 1
 
     async def _dead_letter(self, record: Record, error: BaseException) -> None:
         headers = [(k, v) for k, v in record.headers if not k.startswith("dlt_")]

@@ -419,4 +419,4 @@ async def test_an_event_about_an_aggregate_not_owned_by_its_source_node_is_dead_
     assert await fetch_applied() == [("a", 1)]
     assert runner.dead_lettered == 1
     [dead] = await read_topic(local_bus, dlt_topic(stream), count=1)
-    assert b"UntrustedEventError" in dict(dead.headers)["dlt_error"]
+    assert "UntrustedEventError" in (dead.header("dlt_error") or "")

@@ -24,7 +24,7 @@ class OutgoingMessage:
     topic: str
     key: str
     value: bytes
-    headers: Sequence[tuple[str, bytes]] = field(default_factory=tuple)
+    headers: Sequence[tuple[str, bytes | None]] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,7 @@ class Record:
     offset: int
     key: bytes | None
     value: bytes | None
-    headers: Sequence[tuple[str, bytes]]
+    headers: Sequence[tuple[str, bytes | None]]  # Kafka allows null header values
     timestamp_ms: int
 
     @property
@@ -45,7 +45,7 @@ class Record:
         return TopicPartition(self.topic, self.partition)
 
     def header(self, name: str) -> str | None:
-        """The first header called ``name``, decoded (bytes that are not UTF-8 replaced), or ``None``."""
+        """The first header called ``name``, decoded (invalid UTF-8 replaced), or ``None``."""
         for key, value in self.headers:
             if key == name:
                 return None if value is None else value.decode(errors="replace")
@@ -124,6 +124,18 @@ class Subscriber(abc.ABC):
     @abc.abstractmethod
     def assignment(self) -> set[TopicPartition]:
         """The partitions this member currently owns."""
+
+    @abc.abstractmethod
+    def pause(self, partitions: Sequence[TopicPartition]) -> None:
+        """Stop returning records of ``partitions`` from ``poll`` until they are resumed.
+
+        A partition this member does not own is ignored; one it loses and gets back may come
+        back unpaused, so a caller that paused it must still ignore records it did not expect.
+        """
+
+    @abc.abstractmethod
+    def resume(self, partitions: Sequence[TopicPartition]) -> None:
+        """Return records of ``partitions`` from ``poll`` again, from their current positions."""
 
     async def lag(self) -> dict[TopicPartition, int]:
         """Records between this member's position and the log end, per owned partition.

@@ -249,6 +249,21 @@ class KafkaSubscriber(Subscriber):
             return set()
         return {TopicPartition(tp.topic, tp.partition) for tp in self._consumer.assignment()}
 
+    def pause(self, partitions: Sequence[TopicPartition]) -> None:
+        """Stop fetching owned ``partitions`` until resumed (aiokafka keeps their positions)."""
+        if self._consumer is not None:
+            self._consumer.pause(*self._owned(partitions))
+
+    def resume(self, partitions: Sequence[TopicPartition]) -> None:
+        """Fetch owned ``partitions`` again."""
+        if self._consumer is not None:
+            self._consumer.resume(*self._owned(partitions))
+
+    def _owned(self, partitions: Sequence[TopicPartition]) -> list[KafkaTopicPartition]:
+        assert self._consumer is not None
+        owned = self._consumer.assignment()
+        return [tp for tp in map(_kafka_tp, partitions) if tp in owned]
+
     def _started(self) -> AIOKafkaConsumer:
         if self._consumer is None:
             raise BusError("kafka subscriber is not started")

@@ -45,14 +45,25 @@ class Fetched:
     records: list[Record]
 
 
-def encode_headers(headers: Sequence[tuple[str, bytes]]) -> str:
-    """Headers as JSON text; ``surrogateescape`` keeps non-UTF-8 bytes exact and UTF-8 readable."""
-    return json.dumps([[name, value.decode("utf-8", "surrogateescape")] for name, value in headers])
+def encode_headers(headers: Sequence[tuple[str, bytes | None]]) -> str:
+    """Headers as JSON text; ``surrogateescape`` keeps non-UTF-8 bytes exact and UTF-8 readable.
+
+    A null value (Kafka allows them) stays null.
+    """
+    return json.dumps(
+        [
+            [name, None if value is None else value.decode("utf-8", "surrogateescape")]
+            for name, value in headers
+        ]
+    )
 
 
-def decode_headers(text: str) -> list[tuple[str, bytes]]:
+def decode_headers(text: str) -> list[tuple[str, bytes | None]]:
     """The inverse of ``encode_headers``."""
-    return [(name, value.encode("utf-8", "surrogateescape")) for name, value in json.loads(text)]
+    return [
+        (name, None if value is None else value.encode("utf-8", "surrogateescape"))
+        for name, value in json.loads(text)
+    ]
 
 
 @contextmanager
