@@ -28,7 +28,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Self
 
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Span, SpanKind
@@ -51,8 +51,8 @@ from shulian_common.bus.base import (
 from shulian_common.catalogue import Catalogue, EventDataError
 from shulian_common.catalogue import catalogue as default_catalogue
 from shulian_common.envelope import CloudEvent, EnvelopeError
-from shulian_common.messaging import inbox
 from shulian_common.infrastructure import is_infrastructure_error
+from shulian_common.messaging import inbox
 from shulian_common.telemetry import instruments, set_consumer_lag
 from shulian_common.trust import UntrustedEventError, check_trust
 from shulian_common.uow import UnitOfWork, UnitOfWorkFactory
@@ -65,6 +65,7 @@ Handler = Callable[[UnitOfWork, CloudEvent, BaseModel], Awaitable[None]]
 DLT_ERROR_LIMIT = 512  # characters of the error kept in the dlt_error header
 LAG_INTERVAL = 5.0  # seconds between lag readings: each costs the bus a round trip
 MAX_BACKOFF = 5.0  # seconds: the longest wait between attempts, of a record or of the runner
+
 
 @dataclass(frozen=True)
 class Subscription:

@@ -68,9 +68,7 @@ class CloudEvent(BaseModel):
         return json.dumps(self.data, ensure_ascii=False, separators=(",", ":")).encode()
 
     @classmethod
-    def from_record(
-        cls, headers: Headers, value: bytes | None, key: bytes | None
-    ) -> CloudEvent:
+    def from_record(cls, headers: Headers, value: bytes | None, key: bytes | None) -> CloudEvent:
         """Decode a binary-mode record; raise ``EnvelopeError``, never anything else, if not one."""
         try:
             h = _decoded_headers(headers)
