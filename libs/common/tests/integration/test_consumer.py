@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -11,12 +12,24 @@ from typing import Any, Protocol
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
-from shulian_common.bus.base import Bus, OutgoingMessage, Publisher, dlt_topic
+from shulian_common.bus.base import (
+    Bus,
+    BusError,
+    OutgoingMessage,
+    Publisher,
+    dlt_topic,
+    partition_for,
+)
+from shulian_common.bus.kafka import KafkaBus
 from shulian_common.bus.local import LocalBus
 from shulian_common.catalogue import Catalogue, EventModel, UnknownEventTypeError
 from shulian_common.consumer import ConsumerRunner, Handler, Subscription
+from shulian_common.db import create_engine, create_session_factory
 from shulian_common.envelope import CloudEvent
 from shulian_common.messaging import outbox
 from shulian_common.telemetry import consumer_lag
@@ -420,3 +433,397 @@ async def test_an_event_about_an_aggregate_not_owned_by_its_source_node_is_dead_
     assert runner.dead_lettered == 1
     [dead] = await read_topic(local_bus, dlt_topic(stream), count=1)
     assert "UntrustedEventError" in (dead.header("dlt_error") or "")
+
+
+# --- Infrastructure failures: rewind and back off, never the DLT ------------------------------
+
+INFRASTRUCTURE_FAILURES = {
+    "pool checkout timeout": lambda: PoolTimeoutError("QueuePool limit of size 1 reached"),
+    "operational error": lambda: OperationalError("SELECT 1", {}, OSError("server closed")),
+    "invalidated connection": lambda: DBAPIError(
+        "SELECT 1", {}, RuntimeError("gone"), connection_invalidated=True
+    ),
+    "OSError": lambda: ConnectionResetError(104, "reset by peer"),
+    "asyncio.TimeoutError": asyncio.TimeoutError,
+    "BusError": lambda: BusError("broker down"),
+}
+
+
+@pytest.mark.parametrize(
+    "failure", INFRASTRUCTURE_FAILURES.values(), ids=INFRASTRUCTURE_FAILURES.keys()
+)
+async def test_an_infrastructure_failure_never_dead_letters_a_valid_event(
+    failure: Callable[[], BaseException],
+    make_runner: MakeRunner,
+    applier: Handler,
+    fetch_applied: Applied,
+    publisher: Publisher,
+    local_bus: LocalBus,
+    stream: str,
+) -> None:
+    failures_left = [failure() for _ in range(4)]  # more than max_retries
+
+    async def platform_down(uow: UnitOfWork, event: CloudEvent, data: object) -> None:
+        if failures_left:
+            raise failures_left.pop()
+        await applier(uow, event, data)  # type: ignore[arg-type]
+
+    await publish(publisher, stream, [step("a", 1), step("a", 2)])
+    runner = make_runner(local_bus, platform_down)
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop, poll_timeout=0.05))
+    try:
+        await wait_until(lambda: runner.processed == 2, message="both applied")
+    finally:
+        stop.set()
+        await task
+
+    assert await fetch_applied() == [("a", 1), ("a", 2)]
+    assert (runner.dead_lettered, runner.failed_attempts) == (0, 0)
+    assert runner.infrastructure_errors == 4
+
+
+async def test_an_exhausted_connection_pool_rewinds_and_waits_instead_of_dead_lettering(
+    database_url: str,
+    engine: AsyncEngine,
+    events: Catalogue,
+    applier: Handler,
+    fetch_applied: Applied,
+    publisher: Publisher,
+    local_bus: LocalBus,
+    stream: str,
+    consumer_name: str,
+) -> None:
+    tiny = create_engine(
+        database_url,
+        poolclass=AsyncAdaptedQueuePool,
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=0.05,
+    )
+    runner = ConsumerRunner(
+        name=consumer_name,
+        bus=local_bus,
+        uow_factory=UnitOfWorkFactory(
+            create_session_factory(tiny), source=PRODUCER, catalogue=events
+        ),
+        subscriptions=[Subscription(stream, {STEP: applier})],
+        publisher=publisher,
+        catalogue=events,
+        max_retries=1,
+        retry_backoff=0.001,
+    )
+    await publish(publisher, stream, [step("a", 1)])
+    stop = asyncio.Event()
+    try:
+        held = await tiny.connect()  # the pool's only connection: every checkout times out
+        task = asyncio.create_task(runner.run(stop, poll_timeout=0.05))
+        await wait_until(lambda: runner.infrastructure_errors >= 2, message="checkouts failed")
+        assert (runner.processed, runner.dead_lettered, runner.failed_attempts) == (0, 0, 0)
+        await held.close()
+        await wait_until(lambda: runner.processed == 1, message="applied once the pool frees")
+    finally:
+        stop.set()
+        await task
+        await tiny.dispose()
+    assert await fetch_applied() == [("a", 1)]
+    assert runner.dead_lettered == 0
+
+
+# --- A record being retried holds up its own partition only -----------------------------------
+
+
+def key_on(partition: int, *, other_than: str = "") -> str:
+    keys = (f"agg-{i}" for i in range(10_000))
+    return next(k for k in keys if partition_for(k, 3) == partition and k != other_than)
+
+
+async def test_a_record_being_retried_does_not_hold_up_the_other_partitions(
+    make_runner: MakeRunner,
+    applier: Handler,
+    fetch_applied: Applied,
+    publisher: Publisher,
+    local_bus: LocalBus,
+    stream: str,
+) -> None:
+    slow, fast = key_on(0), key_on(1)
+    fast_applied = asyncio.Event()
+    failures: list[int] = []
+
+    async def waits_for_the_fast_partition(
+        uow: UnitOfWork, event: CloudEvent, data: object
+    ) -> None:
+        if event.partitionkey == slow and event.data["n"] == 1 and not fast_applied.is_set():
+            failures.append(1)
+            raise RuntimeError("not yet")
+        await applier(uow, event, data)  # type: ignore[arg-type]
+        if event.partitionkey == fast and event.data["n"] == 2:
+            fast_applied.set()
+
+    # Partition 0 starts failing first; partition 1's records arrive only while it retries.
+    await publish(publisher, stream, [step(slow, 1), step(slow, 2)])
+    runner = make_runner(local_bus, waits_for_the_fast_partition, max_retries=1_000)
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop, poll_timeout=0.05))
+    try:
+        await wait_until(lambda: runner.failed_attempts >= 1, message="partition 0 failing")
+        await publish(publisher, stream, [step(fast, 1), step(fast, 2)])
+        await asyncio.wait_for(fast_applied.wait(), timeout=10)
+        await wait_until(lambda: runner.processed == 4, message="partition 0 caught up")
+    finally:
+        stop.set()
+        await task
+
+    applied = await fetch_applied()
+    assert applied[:2] == [(fast, 1), (fast, 2)]  # applied while partition 0 was retrying
+    assert [n for key, n in applied if key == slow] == [1, 2]  # its own order kept
+    assert runner.dead_lettered == 0
+    assert runner.failed_attempts == len(failures) >= 1
+
+
+# --- Every undecodable record goes to the DLT with its reason ---------------------------------
+
+MALFORMED: dict[str, tuple[Callable[[CloudEvent], OutgoingMessage], str]] = {
+    "header not UTF-8": (
+        lambda e: message(e, headers=[*e.to_headers(), ("ce_subject", b"\xff\xfe")]),
+        "EnvelopeError: header 'ce_subject' is not valid UTF-8",
+    ),
+    "ce_id missing": (
+        lambda e: message(e, headers=[h for h in e.to_headers() if h[0] != "ce_id"]),
+        "EnvelopeError: header ce_id is missing",
+    ),
+    "ce_time malformed": (
+        lambda e: message(e, headers=[*without(e, "ce_time"), ("ce_time", b"tuesday")]),
+        "EnvelopeError: not a CloudEvent record: ValueError",
+    ),
+    "value not JSON": (
+        lambda e: message(e, value=b"{n: 1"),
+        "EnvelopeError: the record value is not JSON",
+    ),
+    "value null": (
+        lambda e: message(e, value=None),
+        "EnvelopeError: the record has no value",
+    ),
+    "key missing": (
+        lambda e: message(e, key=""),
+        "EnvelopeError: the record has no key",
+    ),
+}
+
+
+def without(event: CloudEvent, name: str) -> list[tuple[str, bytes | None]]:
+    return [(k, v) for k, v in event.to_headers() if k != name]
+
+
+def message(
+    event: CloudEvent,
+    *,
+    headers: Sequence[tuple[str, bytes | None]] | None = None,
+    value: bytes | None = b"",
+    key: str | None = None,
+) -> OutgoingMessage:
+    return OutgoingMessage(
+        "",  # set by the test
+        event.partitionkey if key is None else key,
+        event.to_value() if value == b"" else value,  # type: ignore[arg-type] # None: a tombstone
+        event.to_headers() if headers is None else headers,
+    )
+
+
+@pytest.mark.parametrize("case", MALFORMED.values(), ids=MALFORMED.keys())
+async def test_every_undecodable_record_goes_to_the_dlt_with_its_reason(
+    case: tuple[Callable[[CloudEvent], OutgoingMessage], str],
+    make_runner: MakeRunner,
+    applier: Handler,
+    fetch_applied: Applied,
+    publisher: Publisher,
+    local_bus: LocalBus,
+    stream: str,
+) -> None:
+    build, reason = case
+    bad = dataclasses.replace(build(step("a", 1)), topic=stream)
+    await publisher.publish([bad])
+    await publish(publisher, stream, [step("a", 2)])
+
+    async with make_runner(local_bus, applier) as runner:
+        await runner.drain(until=handled(runner, 2))
+
+    assert await fetch_applied() == [("a", 2)]  # the consumer went on past the bad record
+    (dead,) = await read_topic(local_bus, dlt_topic(stream), count=1)
+    assert (dead.header("dlt_error") or "").startswith(reason)
+    assert dead.header("dlt_origin_offset") == "0"
+
+
+# --- The trust rule checks the jurisdiction ---------------------------------------------------
+
+
+class CountyStepRecorded(EventModel):
+    """Step ``n`` of an aggregate in county ``county_code``, owned by ``owner_node``."""
+
+    n: int
+    owner_node: str
+    county_code: str
+
+
+async def test_only_a_node_governing_the_records_division_is_trusted(
+    make_runner: MakeRunner,
+    applier: Handler,
+    fetch_applied: Applied,
+    publisher: Publisher,
+    local_bus: LocalBus,
+    events: Catalogue,
+    stream: str,
+) -> None:
+    county_step = "cn.sichuan.shulian.test.county_step.recorded.v1"
+    events.register(CountyStepRecorded, type=county_step, topic=stream)
+
+    def from_node(node: str, n: int, county: str) -> CloudEvent:
+        data = {"n": n, "owner_node": node, "county_code": county}
+        return CloudEvent(
+            source=f"/nodes/{node}/producer", type=county_step, partitionkey=f"k{n}", data=data
+        )
+
+    await publish(
+        publisher,
+        stream,
+        [
+            from_node("511500", 1, "510104"),  # Yibin speaking of a Chengdu county: untrusted
+            from_node("510100", 2, "510104"),  # Chengdu, of its own county
+            from_node("510000", 3, "510104"),  # the province governs everything
+            from_node("510000", 4, "513401"),
+            from_node("510100", 5, "511502"),  # Chengdu speaking of a Yibin county: untrusted
+        ],
+    )
+    runner = make_runner(local_bus, applier, event_type=county_step)
+    async with runner:
+        await runner.drain(until=handled(runner, 5))
+
+    assert sorted(n for _, n in await fetch_applied()) == [2, 3, 4]
+    dead = await read_topic(local_bus, dlt_topic(stream), count=2)
+    assert sorted(json.loads(r.value or b"")["n"] for r in dead) == [1, 5]
+    assert all("UntrustedEventError" in (r.header("dlt_error") or "") for r in dead)
+
+
+# --- Batches: up to batch_size records per transaction ----------------------------------------
+
+
+async def test_a_poison_record_in_a_batch_goes_to_the_dlt_and_the_rest_apply_once(
+    make_runner: MakeRunner,
+    applier: Handler,
+    fetch_applied: Applied,
+    publisher: Publisher,
+    local_bus: LocalBus,
+    stream: str,
+) -> None:
+    transactions: list[UnitOfWork] = []  # kept alive, so identities stay distinct
+
+    async def poison_at_50(uow: UnitOfWork, event: CloudEvent, data: object) -> None:
+        transactions.append(uow)
+        await applier(uow, event, data)  # type: ignore[arg-type]
+        if event.data["n"] == 50:
+            raise RuntimeError("poison")
+
+    await publish(publisher, stream, [step("a", n) for n in range(100)])
+    async with make_runner(local_bus, poison_at_50, batch_size=100) as runner:
+        await runner.drain(until=handled(runner, 100))
+
+    assert await fetch_applied() == [("a", n) for n in range(100) if n != 50]
+    assert (runner.processed, runner.dead_lettered, runner.duplicates) == (99, 1, 0)
+    (dead,) = await read_topic(local_bus, dlt_topic(stream), count=1)
+    assert json.loads(dead.value or b"") == {"n": 50}
+    per_transaction = Counter(id(uow) for uow in transactions)
+    assert max(per_transaction.values()) >= 49  # the records after the poison: one transaction
+
+
+async def test_duplicates_within_and_across_batches_apply_once(
+    make_runner: MakeRunner,
+    applier: Handler,
+    fetch_applied: Applied,
+    publisher: Publisher,
+    local_bus: LocalBus,
+    stream: str,
+) -> None:
+    sent = [step("a", n) for n in range(6)]
+    first = [sent[0], sent[1], sent[1], sent[2], sent[3], sent[3], sent[4], sent[5]]
+    again = [sent[2], sent[5], sent[0], sent[4]]
+    await publish(publisher, stream, first)
+    async with make_runner(local_bus, applier, batch_size=4) as runner:
+        await runner.drain(until=handled(runner, len(first)))
+        await publish(publisher, stream, again)
+        await runner.drain(until=handled(runner, len(first) + len(again)))
+
+    assert await fetch_applied() == [("a", n) for n in range(6)]
+    assert (runner.processed, runner.duplicates, runner.dead_lettered) == (6, 6, 0)
+
+
+async def test_a_crash_mid_batch_applies_nothing_of_it_and_redelivery_applies_each_once(
+    make_runner: MakeRunner,
+    applier: Handler,
+    fetch_applied: Applied,
+    publisher: Publisher,
+    local_bus: LocalBus,
+    stream: str,
+) -> None:
+    crashes = [6]
+
+    async def dies_once(uow: UnitOfWork, event: CloudEvent, data: object) -> None:
+        await applier(uow, event, data)  # type: ignore[arg-type]
+        if event.data["n"] in crashes:
+            crashes.clear()
+            raise SimulatedCrash("killed mid-batch")
+
+    await publish(publisher, stream, [step("a", n) for n in range(10)])
+    first = make_runner(local_bus, dies_once, batch_size=10)
+    await first.start()
+    with pytest.raises(SimulatedCrash):
+        await first.drain(until=handled(first, 10))
+    await first.stop()
+    assert await fetch_applied() == []  # the whole batch rolled back
+
+    async with make_runner(local_bus, dies_once, batch_size=10) as runner:
+        await runner.drain(until=handled(runner, 10))
+
+    assert await fetch_applied() == [("a", n) for n in range(10)]
+    assert (runner.processed, runner.duplicates) == (10, 0)
+
+
+# --- On a Kafka-protocol broker ---------------------------------------------------------------
+
+
+@pytest.mark.kafka
+async def test_on_kafka_a_header_that_is_not_utf8_goes_to_the_dlt_and_the_consumer_goes_on(
+    kafka_bus: KafkaBus,
+    uow_factory: UnitOfWorkFactory,
+    events: Catalogue,
+    applier: Handler,
+    fetch_applied: Applied,
+    stream: str,
+    consumer_name: str,
+) -> None:
+    await kafka_bus.ensure_topics([stream, dlt_topic(stream)])
+    bad = step("a", 1)
+    async with kafka_bus.publisher() as kafka_publisher:
+        await kafka_publisher.publish(
+            [
+                dataclasses.replace(
+                    message(bad, headers=[*without(bad, "ce_type"), ("ce_type", b"\xc3\x28")]),
+                    topic=stream,
+                )
+            ]
+        )
+        await publish(kafka_publisher, stream, [step("a", 2)])
+        runner = ConsumerRunner(
+            name=consumer_name,
+            bus=kafka_bus,
+            uow_factory=uow_factory,
+            subscriptions=[Subscription(stream, {STEP: applier})],
+            publisher=kafka_publisher,
+            catalogue=events,
+        )
+        async with runner:
+            await runner.drain(until=handled(runner, 2), timeout=60)
+
+    assert await fetch_applied() == [("a", 2)]
+    (dead,) = await read_topic(kafka_bus, dlt_topic(stream), count=1)
+    assert dead.header("dlt_error") == "EnvelopeError: header 'ce_type' is not valid UTF-8"
+    assert dict(dead.headers)["ce_type"] == b"\xc3\x28"  # the original bytes, kept for triage
