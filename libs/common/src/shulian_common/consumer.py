@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shulian_common.bus.base import (
     Bus,
     BusError,
+    MissingTopicError,
     OutgoingMessage,
     Publisher,
     Record,
@@ -177,6 +178,7 @@ class ConsumerRunner:
         self.dead_lettered = 0
         self.failed_attempts = 0
         self.infrastructure_errors = 0
+        self.missing_topics: set[str] = set()  # found gone from the broker, not yet recreated
         self.lag: dict[TopicPartition, int] = {}  # the last reading, per owned partition
 
     def _index(self, subscriptions: Sequence[Subscription]) -> dict[str, dict[str, Handler]]:
@@ -205,6 +207,7 @@ class ConsumerRunner:
             "failed_attempts": self.failed_attempts,
             "infrastructure_errors": self.infrastructure_errors,
             "retrying_partitions": len(self._deferred),
+            "missing_topics": len(self.missing_topics),
             "lag": sum(self.lag.values()),
         }
 
@@ -218,6 +221,9 @@ class ConsumerRunner:
         )
         await subscriber.start()
         self._subscriber = subscriber
+        if self.missing_topics:
+            logger.warning("consumer %s: recreated %s", self.name, sorted(self.missing_topics))
+            self.missing_topics.clear()
 
     async def stop(self) -> None:
         """Leave the group (offsets were already committed after each poll)."""
@@ -245,6 +251,8 @@ class ConsumerRunner:
                 except Exception as exc:
                     if not is_infrastructure_error(exc):
                         raise
+                    if isinstance(exc, MissingTopicError):
+                        await self._lost(exc.topics)
                     failed_in_row += 1
                     self.infrastructure_errors += 1
                     delay = min(MAX_BACKOFF, self._retry_backoff * 2**failed_in_row)
@@ -302,6 +310,12 @@ class ConsumerRunner:
             quiet = count == 0 and subscriber.assignment() and not self._deferred
             idle = idle + 1 if quiet else 0
         return handled
+
+    async def _lost(self, topics: Sequence[str]) -> None:
+        """Leave the group, so that the next ``start`` recreates ``topics`` (or keeps failing)."""
+        self.missing_topics.update(topics)
+        with suppress(BusError):
+            await self.stop()
 
     def _poll_window(self, timeout: float) -> float:
         """The poll's wait, cut short when a deferred partition is due to resume before it ends."""

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -33,6 +35,7 @@ from shulian_common.db import create_engine, create_session_factory
 from shulian_common.envelope import CloudEvent
 from shulian_common.messaging import outbox
 from shulian_common.telemetry import consumer_lag
+from shulian_common.testing.kafka import KafkaBroker
 from shulian_common.testing.reliability import (
     FaultyBus,
     FlakyPublisher,
@@ -827,3 +830,67 @@ async def test_on_kafka_a_header_that_is_not_utf8_goes_to_the_dlt_and_the_consum
     (dead,) = await read_topic(kafka_bus, dlt_topic(stream), count=1)
     assert dead.header("dlt_error") == "EnvelopeError: header 'ce_type' is not valid UTF-8"
     assert dict(dead.headers)["ce_type"] == b"\xc3\x28"  # the original bytes, kept for triage
+
+
+@pytest.mark.kafka
+async def test_on_kafka_a_topic_deleted_under_the_consumer_is_recreated_without_a_hot_loop(
+    kafka_broker: KafkaBroker,
+    uow_factory: UnitOfWorkFactory,
+    events: Catalogue,
+    applier: Handler,
+    fetch_applied: Applied,
+    stream: str,
+    consumer_name: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bus = KafkaBus(
+        kafka_broker.bootstrap,
+        enable_idempotence=kafka_broker.idempotence,
+        acks="all",
+        linger_ms=5,
+        session_timeout_ms=1_000 if kafka_broker.kind == "tansu" else 6_000,
+        heartbeat_interval_ms=100 if kafka_broker.kind == "tansu" else 500,
+        rebalance_timeout_ms=500 if kafka_broker.kind == "tansu" else 3_000,
+        commit_timeout=1.0,
+    )
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_broker.bootstrap)
+    await admin.start()
+
+    async def deletes_its_topic(uow: UnitOfWork, event: CloudEvent, data: object) -> None:
+        await applier(uow, event, data)  # type: ignore[arg-type]
+        if event.data["n"] == 1:  # gone before the runner commits the offset
+            await admin.delete_topics([stream])
+
+    async def topic_exists() -> bool:
+        return stream in await admin.list_topics()
+
+    caplog.set_level(logging.ERROR, logger="aiokafka")
+    stop = asyncio.Event()
+    async with bus.publisher() as kafka_publisher:
+        runner = ConsumerRunner(
+            name=consumer_name,
+            bus=bus,
+            uow_factory=uow_factory,
+            subscriptions=[Subscription(stream, {STEP: deletes_its_topic})],
+            publisher=kafka_publisher,
+            catalogue=events,
+            retry_backoff=0.05,
+        )
+        await runner.start()
+        await publish(kafka_publisher, stream, [step("a", 1)])
+        task = asyncio.create_task(runner.run(stop, poll_timeout=0.1))
+        try:
+            await wait_until(lambda: runner.processed == 1, timeout=30, message="first applied")
+            await wait_until(lambda: runner.missing_topics != set(), timeout=30, message="noticed")
+            await wait_until(topic_exists, timeout=30, message="topic recreated")
+            await wait_until(lambda: not runner.missing_topics, timeout=30, message="rejoined")
+            await publish(kafka_publisher, stream, [step("a", 2)])
+            await wait_until(lambda: runner.processed == 2, timeout=30, message="consuming again")
+        finally:
+            stop.set()
+            await task
+            await admin.close()
+
+    assert await fetch_applied() == [("a", 1), ("a", 2)]
+    commit_errors = [r for r in caplog.records if "OffsetCommit failed" in r.getMessage()]
+    assert len(commit_errors) <= 2 * 10 + 5  # two commits of 1 s at aiokafka's 100 ms backoff

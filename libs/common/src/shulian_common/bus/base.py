@@ -56,6 +56,14 @@ class BusError(RuntimeError):
     """The bus could not do what was asked (broker down, timeout, …)."""
 
 
+class MissingTopicError(BusError):
+    """Topics this client works on no longer exist on the broker (deleted, or the broker reset)."""
+
+    def __init__(self, topics: Sequence[str]) -> None:
+        super().__init__(f"topics missing on the broker: {', '.join(topics)}")
+        self.topics = list(topics)
+
+
 def partition_for(key: str, partitions: int) -> int:
     """Stable partition of a key for the local log (CRC-32, same on every process)."""
     return zlib.crc32(key.encode()) % partitions

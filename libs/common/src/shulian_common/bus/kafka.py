@@ -22,6 +22,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from shulian_common.bus.base import (
     Bus,
     BusError,
+    MissingTopicError,
     OutgoingMessage,
     Publisher,
     Record,
@@ -50,6 +51,7 @@ class KafkaOptions:
     heartbeat_interval_ms: int
     rebalance_timeout_ms: int | None
     join_timeout: float
+    commit_timeout: float
 
 
 @contextlib.asynccontextmanager
@@ -204,11 +206,20 @@ class KafkaSubscriber(Subscriber):
         if not mine:
             return
         try:
-            await consumer.commit(mine)
+            # aiokafka retries a retriable OffsetCommit error forever, logging each failure:
+            # for a deleted topic that is ten errors a second and a runner stuck here for good.
+            async with asyncio.timeout(self._options.commit_timeout):
+                await consumer.commit(mine)
         except (CommitFailedError, IllegalStateError) as exc:
             log.warning("commit refused after a rebalance, records will be redelivered: %r", exc)
         except KafkaError as exc:
             raise BusError(f"kafka commit failed: {exc!r}") from exc
+        except TimeoutError as exc:
+            missing = await self._missing({tp.topic for tp in mine})
+            if missing:
+                raise MissingTopicError(missing) from exc
+            seconds = self._options.commit_timeout
+            raise BusError(f"kafka commit timed out after {seconds} s") from exc
 
     async def seek_to_committed(self, partitions: Sequence[TopicPartition]) -> None:
         """Rewind owned partitions to their committed offsets (or the earliest one)."""
@@ -248,6 +259,13 @@ class KafkaSubscriber(Subscriber):
         if self._consumer is None:
             return set()
         return {TopicPartition(tp.topic, tp.partition) for tp in self._consumer.assignment()}
+
+    async def _missing(self, topics: set[str]) -> list[str]:
+        """Which of ``topics`` the broker's metadata no longer lists (fetched, not cached)."""
+        consumer = self._started()
+        async with _mapped_errors("metadata", self._options.connect_timeout):
+            known = await consumer.topics()
+        return sorted(topics - set(known))
 
     def pause(self, partitions: Sequence[TopicPartition]) -> None:
         """Stop fetching owned ``partitions`` until resumed (aiokafka keeps their positions)."""
@@ -310,6 +328,7 @@ class KafkaBus(Bus):
         heartbeat_interval_ms: int = 3_000,
         rebalance_timeout_ms: int | None = None,
         join_timeout: float = 60.0,
+        commit_timeout: float = 5.0,
     ) -> None:
         self.options = KafkaOptions(
             bootstrap=bootstrap,
@@ -324,6 +343,7 @@ class KafkaBus(Bus):
             heartbeat_interval_ms=heartbeat_interval_ms,
             rebalance_timeout_ms=rebalance_timeout_ms,
             join_timeout=join_timeout,
+            commit_timeout=commit_timeout,
         )
 
     def publisher(self) -> KafkaPublisher:
