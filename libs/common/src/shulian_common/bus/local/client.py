@@ -262,6 +262,12 @@ class LocalSubscriber(Subscriber):
         for record in fetched.records:
             if record.tp in self._positions:
                 self._positions[record.tp] = record.offset + 1
+        for tp in fetched.beyond_end:
+            # Like Kafka's auto_offset_reset=earliest on OffsetOutOfRange: read the partition's
+            # new records from its start rather than wait for offsets that were already used.
+            log.warning("%s: position past the log end (records removed); from the start", tp)
+            if tp in self._positions:
+                self._positions[tp] = 0
         return fetched.records
 
 
