@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     relay_max_backoff: float = 5.0
     consumer_max_retries: int = 3
     consumer_retry_backoff: float = 0.2
+    # Records a consumer applies per transaction: more is faster for a backlog or a rebuild, and
+    # a failing batch falls back to one by one. 1, one transaction per event, is the default.
+    consumer_batch_size: int = Field(default=1, ge=1, le=1000)
     telemetry_enabled: bool = True
     demo: bool = Field(default=False, description="seed deterministic demo data at start-up")
 
