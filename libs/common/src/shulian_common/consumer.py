@@ -32,17 +32,15 @@ from typing import Self
 
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Span, SpanKind
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy import Insert
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import StatementError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shulian_common.bus.base import (
     Bus,
     BusError,
     MissingTopicError,
-    OutgoingMessage,
     Publisher,
     Record,
     Subscriber,
@@ -51,6 +49,7 @@ from shulian_common.bus.base import (
 )
 from shulian_common.catalogue import Catalogue, EventDataError
 from shulian_common.catalogue import catalogue as default_catalogue
+from shulian_common.dead_letters import dead_letter, error_text
 from shulian_common.envelope import CloudEvent, EnvelopeError
 from shulian_common.infrastructure import is_infrastructure_error
 from shulian_common.messaging import inbox
@@ -63,7 +62,6 @@ tracer = trace.get_tracer(__name__)
 
 Handler = Callable[[UnitOfWork, CloudEvent, BaseModel], Awaitable[None]]
 
-DLT_ERROR_LIMIT = 512  # characters of the error kept in the dlt_error header
 LAG_INTERVAL = 5.0  # seconds between lag readings: each costs the bus a round trip
 MAX_BACKOFF = 5.0  # seconds: the longest wait between attempts, of a record or of the runner
 
@@ -99,22 +97,6 @@ class _Skip:
 
 
 _SKIP = _Skip()
-
-
-def _error_text(exc: BaseException) -> str:
-    """``Type: message`` without input values or SQL parameters (personal data), truncated."""
-    cause = exc.__cause__
-    if isinstance(cause, ValidationError):
-        details = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-            for e in cause.errors(include_url=False, include_input=False)
-        )
-    elif isinstance(exc, StatementError):
-        # The driver's first line names the problem; SQLAlchemy appends the SQL and parameters.
-        details = str(exc.orig).splitlines()[0] if exc.orig is not None else ""
-    else:
-        details = str(exc)
-    return f"{type(exc).__name__}: {details}"[:DLT_ERROR_LIMIT]
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
@@ -257,7 +239,7 @@ class ConsumerRunner:
                     self.infrastructure_errors += 1
                     delay = min(MAX_BACKOFF, self._retry_backoff * 2**failed_in_row)
                     logger.warning(
-                        "consumer %s: %s; retrying in %.2fs", self.name, _error_text(exc), delay
+                        "consumer %s: %s; retrying in %.2fs", self.name, error_text(exc), delay
                     )
                     await _wait(stop, delay)
         finally:
@@ -424,7 +406,7 @@ class ConsumerRunner:
                 "consumer %s: a batch of %d failed (%s); applying one by one",
                 self.name,
                 len(chunk),
-                _error_text(exc),
+                error_text(exc),
             )
             return False
         for record, verdict in zip(chunk, verdicts, strict=True):
@@ -471,7 +453,7 @@ class ConsumerRunner:
         if failure is not None and failure.attempts >= self._max_retries:
             # Its attempts were used up but the dead letter was not written (the bus failed).
             await self._dead_letter(work.record, failure.error)
-            del self._failures[key]
+            self._forget(work.record)
             return True
         try:
             await self._apply([work])
@@ -479,7 +461,7 @@ class ConsumerRunner:
             if is_infrastructure_error(exc):
                 raise
             return await self._failed(work, exc, attempts=(failure.attempts if failure else 0) + 1)
-        self._failures.pop(key, None)
+        self._forget(work.record)
         return True
 
     async def _failed(self, work: _Work, exc: Exception, *, attempts: int) -> bool:
@@ -494,13 +476,22 @@ class ConsumerRunner:
             work.event.id,
             attempts,
             self._max_retries,
-            _error_text(exc),
+            error_text(exc),
         )
         if attempts < self._max_retries:
             return False
         await self._dead_letter(work.record, exc)
-        del self._failures[key]
+        self._forget(work.record)
         return True
+
+    def _forget(self, record: Record) -> None:
+        """Drop the failures of ``record`` and of its partition's earlier records.
+
+        Earlier ones are left only by a partition that moved to another member and back.
+        """
+        for tp, offset in list(self._failures):
+            if tp == record.tp and offset <= record.offset:
+                del self._failures[(tp, offset)]
 
     async def _apply(self, work: Sequence[_Work]) -> None:
         """Inbox rows, handlers and commit of every item of ``work``, in one transaction."""
@@ -554,19 +545,7 @@ class ConsumerRunner:
         )
 
     async def _dead_letter(self, record: Record, error: BaseException) -> None:
-        headers = [(k, v) for k, v in record.headers if not k.startswith("dlt_")]
-        headers += [
-            ("dlt_origin_topic", record.topic.encode()),
-            ("dlt_origin_partition", str(record.partition).encode()),
-            ("dlt_origin_offset", str(record.offset).encode()),
-            ("dlt_error", _error_text(error).encode()),
-            ("dlt_consumer", self.name.encode()),
-        ]
-        key = record.key.decode("utf-8", "replace") if record.key else ""
-        message = OutgoingMessage(
-            topic=dlt_topic(record.topic), key=key, value=record.value or b"", headers=headers
-        )
-        await self._publisher.publish([message])
+        await self._publisher.publish([dead_letter(record, error, consumer=self.name)])
         self.dead_lettered += 1
         instruments().dlt_messages.add(1, {"topic": record.topic, "consumer": self.name})
         logger.warning(
@@ -575,7 +554,7 @@ class ConsumerRunner:
             record.topic,
             record.partition,
             record.offset,
-            _error_text(error),
+            error_text(error),
         )
 
 
