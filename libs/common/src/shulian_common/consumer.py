@@ -53,6 +53,7 @@ from shulian_common.dead_letters import dead_letter, error_text
 from shulian_common.envelope import CloudEvent, EnvelopeError
 from shulian_common.infrastructure import is_infrastructure_error
 from shulian_common.messaging import inbox
+from shulian_common.retry_schedule import RetrySchedule
 from shulian_common.telemetry import instruments, set_consumer_lag
 from shulian_common.trust import UntrustedEventError, check_trust
 from shulian_common.uow import UnitOfWork, UnitOfWorkFactory
@@ -82,14 +83,6 @@ class _Work:
     event: CloudEvent
     data: BaseModel
     handler: Handler
-
-
-@dataclass(frozen=True, slots=True)
-class _Failure:
-    """The failed attempts of one record so far, and the last error."""
-
-    attempts: int
-    error: Exception
 
 
 class _Skip:
@@ -149,10 +142,8 @@ class ConsumerRunner:
         self._lag_read_at: float | None = None
         self._handlers = self._index(subscriptions)
         self._subscriber: Subscriber | None = None
-        # Records whose handler failed, by (partition, offset); their partitions wait, paused,
-        # until the monotonic time in ``_deferred``, then resume from the failed record.
-        self._failures: dict[tuple[TopicPartition, int], _Failure] = {}
-        self._deferred: dict[TopicPartition, float] = {}
+        # A partition held up by a failed record stays paused until the record's next attempt.
+        self._retries = RetrySchedule(backoff=retry_backoff, max_backoff=MAX_BACKOFF)
         # Counters for /readyz and logs.
         self.processed = 0
         self.duplicates = 0
@@ -188,7 +179,7 @@ class ConsumerRunner:
             "dead_lettered": self.dead_lettered,
             "failed_attempts": self.failed_attempts,
             "infrastructure_errors": self.infrastructure_errors,
-            "retrying_partitions": len(self._deferred),
+            "retrying_partitions": self._retries.deferred,
             "missing_topics": len(self.missing_topics),
             "lag": sum(self.lag.values()),
         }
@@ -210,7 +201,7 @@ class ConsumerRunner:
     async def stop(self) -> None:
         """Leave the group (offsets were already committed after each poll)."""
         subscriber, self._subscriber = self._subscriber, None
-        self._deferred.clear()  # a new member starts every partition from its committed offset
+        self._retries.release_all()
         if subscriber is not None:
             await subscriber.stop()
 
@@ -249,12 +240,12 @@ class ConsumerRunner:
         """Poll once and handle what came; return how many records were disposed of."""
         subscriber = self._require_started()
         await self._resume_due(subscriber)
-        records = await subscriber.poll(timeout=self._poll_window(timeout))
+        records = await subscriber.poll(timeout=self._retries.wait(timeout))
         done: dict[TopicPartition, int] = {}
         handled = 0
         try:
             for tp, partition_records in _by_partition(records).items():
-                if tp in self._deferred:  # fetched before the pause: read again on resuming
+                if self._retries.is_deferred(tp):  # polled before the pause: read on resuming
                     continue
                 disposed = await self._handle_partition(subscriber, partition_records)
                 if disposed:
@@ -289,7 +280,7 @@ class ConsumerRunner:
             count = await self.run_once(timeout=poll_timeout)
             handled += count
             # A partition waiting to retry a record is not idle, whatever the polls return.
-            quiet = count == 0 and subscriber.assignment() and not self._deferred
+            quiet = count == 0 and subscriber.assignment() and not self._retries.deferred
             idle = idle + 1 if quiet else 0
         return handled
 
@@ -299,29 +290,12 @@ class ConsumerRunner:
         with suppress(BusError):
             await self.stop()
 
-    def _poll_window(self, timeout: float) -> float:
-        """The poll's wait, cut short when a deferred partition is due to resume before it ends."""
-        if not self._deferred:
-            return timeout
-        return max(0.0, min(timeout, min(self._deferred.values()) - time.monotonic()))
-
     async def _resume_due(self, subscriber: Subscriber) -> None:
-        """Rewind deferred partitions whose backoff is over to their failed record, and resume."""
-        now = time.monotonic()
-        due = sorted((tp for tp, at in self._deferred.items() if at <= now), key=_tp_order)
-        if not due:
-            return
-        await subscriber.seek_to_committed(due)
-        subscriber.resume(due)
-        for tp in due:
-            del self._deferred[tp]
-
-    def _defer(self, subscriber: Subscriber, record: Record) -> None:
-        """Pause ``record``'s partition until its next attempt is due; the others go on."""
-        attempts = self._failures[(record.tp, record.offset)].attempts
-        delay = min(MAX_BACKOFF, self._retry_backoff * 2 ** (attempts - 1))
-        self._deferred[record.tp] = time.monotonic() + delay
-        subscriber.pause([record.tp])
+        """Rewind held-up partitions whose backoff is over to their failed record; resume them."""
+        due = self._retries.take_due()
+        if due:
+            await subscriber.seek_to_committed(due)
+            subscriber.resume(due)
 
     async def _report_lag(self, subscriber: Subscriber) -> None:
         """Read the lag and report it per partition, at most once every ``lag_interval``."""
@@ -354,7 +328,7 @@ class ConsumerRunner:
             # so the member that rejoins starts from the committed offsets.
             logger.warning("consumer %s: rewind failed (%s); rejoining", self.name, exc)
             self._subscriber = None
-            self._deferred.clear()
+            self._retries.release_all()
             with suppress(BusError):
                 await subscriber.stop()
 
@@ -365,7 +339,8 @@ class ConsumerRunner:
             count = await self._handle_chunk(chunk)
             disposed += count
             if count < len(chunk):
-                self._defer(subscriber, chunk[count])
+                self._retries.defer(chunk[count])
+                subscriber.pause([chunk[count].tp])
                 break
         return disposed
 
@@ -375,14 +350,11 @@ class ConsumerRunner:
         for record in records:
             last = chunks[-1] if chunks else []
             joins = 0 < len(last) < self._batch_size
-            if joins and not self._failed_before(last[0]) and not self._failed_before(record):
+            if joins and not self._retries.failure(last[0]) and not self._retries.failure(record):
                 last.append(record)
             else:
                 chunks.append([record])
         return chunks
-
-    def _failed_before(self, record: Record) -> bool:
-        return (record.tp, record.offset) in self._failures
 
     async def _handle_chunk(self, chunk: Sequence[Record]) -> int:
         """Dispose of ``chunk`` in order; return how many records were disposed of."""
@@ -448,27 +420,25 @@ class ConsumerRunner:
 
     async def _attempt(self, work: _Work) -> bool:
         """One attempt at ``work``; ``False`` when it failed and has attempts left."""
-        key = (work.record.tp, work.record.offset)
-        failure = self._failures.get(key)
+        failure = self._retries.failure(work.record)
         if failure is not None and failure.attempts >= self._max_retries:
             # Its attempts were used up but the dead letter was not written (the bus failed).
             await self._dead_letter(work.record, failure.error)
-            self._forget(work.record)
+            self._retries.forget(work.record)
             return True
         try:
             await self._apply([work])
         except Exception as exc:
             if is_infrastructure_error(exc):
                 raise
-            return await self._failed(work, exc, attempts=(failure.attempts if failure else 0) + 1)
-        self._forget(work.record)
+            return await self._failed(work, exc)
+        self._retries.forget(work.record)
         return True
 
-    async def _failed(self, work: _Work, exc: Exception, *, attempts: int) -> bool:
+    async def _failed(self, work: _Work, exc: Exception) -> bool:
         """Count a failed attempt; dead-letter the record once it has none left."""
-        key = (work.record.tp, work.record.offset)
+        attempts = self._retries.failed(work.record, exc)
         self.failed_attempts += 1
-        self._failures[key] = _Failure(attempts, exc)
         logger.warning(
             "consumer %s: %s %s failed (attempt %d/%d): %s",
             self.name,
@@ -481,17 +451,8 @@ class ConsumerRunner:
         if attempts < self._max_retries:
             return False
         await self._dead_letter(work.record, exc)
-        self._forget(work.record)
+        self._retries.forget(work.record)
         return True
-
-    def _forget(self, record: Record) -> None:
-        """Drop the failures of ``record`` and of its partition's earlier records.
-
-        Earlier ones are left only by a partition that moved to another member and back.
-        """
-        for tp, offset in list(self._failures):
-            if tp == record.tp and offset <= record.offset:
-                del self._failures[(tp, offset)]
 
     async def _apply(self, work: Sequence[_Work]) -> None:
         """Inbox rows, handlers and commit of every item of ``work``, in one transaction."""
