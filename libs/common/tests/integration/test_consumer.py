@@ -22,8 +22,11 @@ from sqlalchemy.pool import AsyncAdaptedQueuePool
 from shulian_common.bus.base import (
     Bus,
     BusError,
+    MissingTopicError,
     OutgoingMessage,
     Publisher,
+    Subscriber,
+    TopicPartition,
     dlt_topic,
     partition_for,
 )
@@ -38,6 +41,7 @@ from shulian_common.telemetry import consumer_lag
 from shulian_common.testing.kafka import KafkaBroker
 from shulian_common.testing.reliability import (
     FaultyBus,
+    FaultySubscriber,
     FlakyPublisher,
     SimulatedCrash,
     read_topic,
@@ -894,3 +898,71 @@ async def test_on_kafka_a_topic_deleted_under_the_consumer_is_recreated_without_
     assert await fetch_applied() == [("a", 1), ("a", 2)]
     commit_errors = [r for r in caplog.records if "OffsetCommit failed" in r.getMessage()]
     assert len(commit_errors) <= 2 * 10 + 5  # two commits of 1 s at aiokafka's 100 ms backoff
+
+
+class TopicGoneBus(FaultyBus):
+    """A broker from which the topic vanished, where this client may not create topics."""
+
+    def __init__(self, inner: Bus) -> None:
+        super().__init__(inner)
+        self.gone = False
+        self.creations_refused = 0
+
+    async def ensure_topics(self, topics: Sequence[str]) -> None:
+        if self.gone:
+            self.creations_refused += 1
+            raise BusError("TopicAuthorizationFailed: may not create topics (simulated)")
+        await self.inner.ensure_topics(topics)
+
+    def subscriber(
+        self, *, topics: Sequence[str], group_id: str, client_id: str | None = None
+    ) -> FaultySubscriber:
+        inner = self.inner.subscriber(topics=topics, group_id=group_id, client_id=client_id)
+        return TopicGoneSubscriber(inner, self)
+
+
+class TopicGoneSubscriber(FaultySubscriber):
+    def __init__(self, inner: Subscriber, bus: TopicGoneBus) -> None:
+        super().__init__(inner, bus)
+        self.broker = bus
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        if self.broker.gone:
+            raise MissingTopicError(sorted({tp.topic for tp in offsets}))
+        await super().commit(offsets)
+
+
+async def test_a_missing_topic_the_consumer_may_not_recreate_is_reported_until_it_returns(
+    make_runner: MakeRunner,
+    applier: Handler,
+    fetch_applied: Applied,
+    publisher: Publisher,
+    local_bus: LocalBus,
+    stream: str,
+) -> None:
+    broker = TopicGoneBus(local_bus)
+
+    async def topic_vanishes(uow: UnitOfWork, event: CloudEvent, data: object) -> None:
+        await applier(uow, event, data)  # type: ignore[arg-type]
+        if event.data["n"] == 1:
+            broker.gone = True  # before the runner commits the offset
+
+    await publish(publisher, stream, [step("a", 1)])
+    runner = make_runner(broker, topic_vanishes, retry_backoff=0.01)
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop, poll_timeout=0.05))
+    try:
+        await wait_until(lambda: broker.creations_refused >= 2, message="recreation refused")
+        assert runner.missing_topics == {stream}
+        assert runner.stats()["missing_topics"] == 1
+        broker.gone = False  # an operator recreated it
+        await wait_until(lambda: not runner.missing_topics, message="rejoined")
+        await publish(publisher, stream, [step("a", 2)])
+        await wait_until(lambda: runner.processed == 2, message="consuming again")
+    finally:
+        stop.set()
+        await task
+
+    # Step 1's offset was never committed: redelivered, and recognised by the inbox.
+    assert await fetch_applied() == [("a", 1), ("a", 2)]
+    assert (runner.duplicates, runner.dead_lettered) == (1, 0)
