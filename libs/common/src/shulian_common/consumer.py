@@ -220,6 +220,8 @@ class ConsumerRunner:
                 try:
                     await self.start()  # a no-op, unless a failed rewind dropped the member
                     await self.run_once(timeout=poll_timeout)
+                    if self.missing_topics:  # seen by the lag reading: leave, then recreate
+                        raise MissingTopicError(sorted(self.missing_topics))
                     failed_in_row = 0
                 except Exception as exc:
                     if not is_infrastructure_error(exc):
@@ -305,6 +307,9 @@ class ConsumerRunner:
         self._lag_read_at = now
         try:
             self.lag = await subscriber.lag()
+        except MissingTopicError as exc:
+            self.missing_topics.update(exc.topics)
+            return
         except Exception as exc:  # a metric must never stop consumption
             logger.debug("consumer %s: lag not read: %r", self.name, exc)
             return

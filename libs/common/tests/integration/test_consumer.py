@@ -836,6 +836,21 @@ async def test_on_kafka_a_header_that_is_not_utf8_goes_to_the_dlt_and_the_consum
     assert dict(dead.headers)["ce_type"] == b"\xc3\x28"  # the original bytes, kept for triage
 
 
+def short_commit_bus(broker: KafkaBroker) -> KafkaBus:
+    """A bus on the session's broker with the group timings of ``kafka_bus`` and 1 s commits."""
+    tansu = broker.kind == "tansu"
+    return KafkaBus(
+        broker.bootstrap,
+        enable_idempotence=broker.idempotence,
+        acks="all",
+        linger_ms=5,
+        session_timeout_ms=1_000 if tansu else 6_000,
+        heartbeat_interval_ms=100 if tansu else 500,
+        rebalance_timeout_ms=500 if tansu else 3_000,
+        commit_timeout=1.0,
+    )
+
+
 @pytest.mark.kafka
 async def test_on_kafka_a_topic_deleted_under_the_consumer_is_recreated_without_a_hot_loop(
     kafka_broker: KafkaBroker,
@@ -847,16 +862,7 @@ async def test_on_kafka_a_topic_deleted_under_the_consumer_is_recreated_without_
     consumer_name: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    bus = KafkaBus(
-        kafka_broker.bootstrap,
-        enable_idempotence=kafka_broker.idempotence,
-        acks="all",
-        linger_ms=5,
-        session_timeout_ms=1_000 if kafka_broker.kind == "tansu" else 6_000,
-        heartbeat_interval_ms=100 if kafka_broker.kind == "tansu" else 500,
-        rebalance_timeout_ms=500 if kafka_broker.kind == "tansu" else 3_000,
-        commit_timeout=1.0,
-    )
+    bus = short_commit_bus(kafka_broker)
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka_broker.bootstrap)
     await admin.start()
 
@@ -966,3 +972,51 @@ async def test_a_missing_topic_the_consumer_may_not_recreate_is_reported_until_i
     # Step 1's offset was never committed: redelivered, and recognised by the inbox.
     assert await fetch_applied() == [("a", 1), ("a", 2)]
     assert (runner.duplicates, runner.dead_lettered) == (1, 0)
+
+
+@pytest.mark.kafka
+async def test_on_kafka_a_topic_deleted_while_the_consumer_idles_is_noticed_and_recreated(
+    kafka_broker: KafkaBroker,
+    uow_factory: UnitOfWorkFactory,
+    events: Catalogue,
+    applier: Handler,
+    fetch_applied: Applied,
+    stream: str,
+    consumer_name: str,
+) -> None:
+    bus = short_commit_bus(kafka_broker)
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_broker.bootstrap)
+    await admin.start()
+
+    async def topic_exists() -> bool:
+        return stream in await admin.list_topics()
+
+    stop = asyncio.Event()
+    async with bus.publisher() as kafka_publisher:
+        runner = ConsumerRunner(
+            name=consumer_name,
+            bus=bus,
+            uow_factory=uow_factory,
+            subscriptions=[Subscription(stream, {STEP: applier})],
+            publisher=kafka_publisher,
+            catalogue=events,
+            retry_backoff=0.05,
+            lag_interval=0.2,
+        )
+        await runner.start()
+        await publish(kafka_publisher, stream, [step("a", 1)])
+        task = asyncio.create_task(runner.run(stop, poll_timeout=0.1))
+        try:
+            await wait_until(lambda: runner.processed == 1, timeout=30, message="first applied")
+            await admin.delete_topics([stream])  # nothing left to commit: only polls see it
+            await wait_until(lambda: runner.missing_topics != set(), timeout=30, message="noticed")
+            await wait_until(topic_exists, timeout=30, message="topic recreated")
+            await wait_until(lambda: not runner.missing_topics, timeout=30, message="rejoined")
+            await publish(kafka_publisher, stream, [step("a", 2)])
+            await wait_until(lambda: runner.processed == 2, timeout=30, message="consuming again")
+        finally:
+            stop.set()
+            await task
+            await admin.close()
+
+    assert await fetch_applied() == [("a", 1), ("a", 2)]

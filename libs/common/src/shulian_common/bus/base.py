@@ -148,7 +148,8 @@ class Subscriber(abc.ABC):
     async def lag(self) -> dict[TopicPartition, int]:
         """Records between this member's position and the log end, per owned partition.
 
-        The default knows no lag (an empty map); the real buses override it.
+        The default knows no lag (an empty map); the real buses override it. A bus whose topics
+        can be deleted raises ``MissingTopicError`` when a subscribed one is gone.
         """
         return {}
 

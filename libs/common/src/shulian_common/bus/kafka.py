@@ -236,8 +236,15 @@ class KafkaSubscriber(Subscriber):
                     consumer.seek(tp, offset)
 
     async def lag(self) -> dict[TopicPartition, int]:
-        """Log end (one ``ListOffsets`` round trip) minus this member's position, per partition."""
+        """Log end (one ``ListOffsets`` round trip) minus this member's position, per partition.
+
+        Raises ``MissingTopicError`` when a subscribed topic is gone from the broker.
+        """
         consumer = self._started()
+        # A topic deleted under the group may stay assigned, with a listed end of 0 (Tansu).
+        missing = await self._missing(set(self._topics))
+        if missing:
+            raise MissingTopicError(missing)
         owned = sorted(consumer.assignment(), key=lambda tp: (tp.topic, tp.partition))
         if not owned:
             return {}
