@@ -176,3 +176,28 @@ async def test_lag_counts_the_records_between_the_position_and_the_log_end(
     assert sum(lag.values()) == total - taken
     await harness.drain(member, total - taken, commit=True)
     assert await member.lag() == dict.fromkeys(harness.partitions, 0)
+
+
+async def test_a_paused_partition_is_not_polled_until_resumed_and_loses_nothing(
+    harness: Harness,
+) -> None:
+    member = await harness.subscribe(harness.group())
+    await harness.settle([member])
+    held = min(member.assignment(), key=lambda tp: tp.partition)
+    member.pause([held])
+    await harness.publish([harness.message(f"order-{i}", str(i)) for i in range(30)])
+
+    while_paused: list[Record] = []
+    empty = 0
+    while empty < 3:  # until the other partitions are drained
+        batch = await member.poll(timeout=0.2)
+        while_paused += batch
+        empty = 0 if batch else empty + 1
+    member.resume([held])
+    after = await harness.drain(member, 30 - len(while_paused))
+
+    assert while_paused, "the other partitions must go on"
+    assert held not in {r.tp for r in while_paused}
+    assert {r.tp for r in after} == {held}
+    assert [r.offset for r in after] == list(range(len(after)))
+    assert sorted(values(while_paused + after), key=int) == [str(i) for i in range(30)]

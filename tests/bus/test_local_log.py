@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import sqlite3
 import sys
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -161,3 +162,33 @@ async def test_records_and_offsets_survive_reopening_the_file(harness: Harness) 
 
     assert {(r.partition, r.offset) for r in rest} == {(r.partition, r.offset) for r in records[8:]}
     assert sorted(int(r.value or b"") for r in everything) == list(range(20))
+
+
+async def test_a_topic_without_records_polls_nothing_and_lags_zero(harness: Harness) -> None:
+    member = await harness.subscribe(harness.group())
+
+    assert await harness.quiet(member)
+    assert await member.lag() == dict.fromkeys(harness.partitions, 0)
+    await member.commit({})
+    await member.seek_to_committed(sorted(harness.partitions, key=lambda tp: tp.partition))
+    assert await harness.quiet(member)
+
+
+async def test_a_topic_wiped_from_the_log_is_recreated_and_read_from_its_new_start(
+    harness: Harness,
+) -> None:
+    group = harness.group()
+    member = await harness.subscribe(group)
+    await harness.publish([harness.message("order-1", "before")])
+    await harness.drain(member, 1, commit=True)
+    assert isinstance(harness.bus, LocalBus)
+    with sqlite3.connect(harness.bus.path) as conn:  # as if someone deleted the topic
+        conn.execute("DELETE FROM records WHERE topic=?", (harness.topic,))
+        conn.execute("DELETE FROM topics WHERE name=?", (harness.topic,))
+    assert await harness.quiet(member)
+
+    await harness.publish([harness.message("order-1", "after")])
+
+    [record] = await harness.drain(member, 1, commit=True)
+    assert (record.value, record.offset) == (b"after", 0)
+    assert await member.lag() == dict.fromkeys(harness.partitions, 0)

@@ -8,11 +8,11 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
-Headers = Sequence[tuple[str, bytes]]
+Headers = Sequence[tuple[str, bytes | None]]  # Kafka allows null header values
 
 
 class EnvelopeError(ValueError):
@@ -69,28 +69,28 @@ class CloudEvent(BaseModel):
 
     @classmethod
     def from_record(cls, headers: Headers, value: bytes | None, key: bytes | None) -> CloudEvent:
-        """Decode a binary-mode record; raise ``EnvelopeError`` when it is not one."""
-        h = {name: raw.decode() for name, raw in headers if raw is not None}
+        """Decode a binary-mode record; raise ``EnvelopeError``, never anything else, if not one."""
         try:
-            data = json.loads(value or b"{}")
-            if not isinstance(data, dict):
-                raise EnvelopeError("event data must be a JSON object")
+            h = _decoded_headers(headers)
+            partitionkey = _record_key(key)
+            data = _record_data(value)
+            if h.get("ce_specversion", SPECVERSION) != SPECVERSION:
+                raise EnvelopeError(f"unsupported ce_specversion {h['ce_specversion']!r}")
             return cls(
-                id=h["ce_id"],
-                source=h["ce_source"],
-                type=h["ce_type"],
-                specversion=h.get("ce_specversion", SPECVERSION),
-                time=datetime.fromisoformat(h["ce_time"]),
+                id=_required(h, "ce_id"),
+                source=_required(h, "ce_source"),
+                type=_required(h, "ce_type"),
+                time=datetime.fromisoformat(_required(h, "ce_time")),
                 subject=h.get("ce_subject"),
                 datacontenttype=h.get("content-type", CONTENT_TYPE),
-                partitionkey=h.get("ce_partitionkey") or (key or b"").decode(),
+                partitionkey=h.get("ce_partitionkey") or partitionkey,
                 traceparent=h.get("traceparent"),
                 data=data,
             )
         except EnvelopeError:
             raise
-        except (KeyError, ValueError, UnicodeDecodeError) as exc:
-            raise EnvelopeError(f"not a CloudEvent record: {exc}") from exc
+        except (ValueError, TypeError) as exc:  # ValidationError and UnicodeDecodeError included
+            raise EnvelopeError(f"not a CloudEvent record: {_reason(exc)}") from exc
 
     def to_structured(self) -> dict[str, Any]:
         """Structured-mode JSON (feeds, webhooks, SSE)."""
@@ -103,3 +103,56 @@ class CloudEvent(BaseModel):
             return cls.model_validate(doc)
         except ValueError as exc:
             raise EnvelopeError(str(exc)) from exc
+
+
+def _decoded_headers(headers: Headers) -> dict[str, str]:
+    """Header values as text; a value that is not UTF-8 refuses the whole record."""
+    decoded: dict[str, str] = {}
+    for name, raw in headers:
+        if raw is None:
+            continue
+        try:
+            decoded[name] = raw.decode()
+        except UnicodeDecodeError:
+            raise EnvelopeError(f"header {name!r} is not valid UTF-8") from None
+    return decoded
+
+
+def _required(headers: Mapping[str, str], name: str) -> str:
+    value = headers.get(name)
+    if not value:
+        raise EnvelopeError(f"header {name} is missing")
+    return value
+
+
+def _record_key(key: bytes | None) -> str:
+    """The record key: the aggregate id, without which per-key order means nothing."""
+    if not key:
+        raise EnvelopeError("the record has no key")
+    try:
+        return key.decode()
+    except UnicodeDecodeError:
+        raise EnvelopeError("the record key is not valid UTF-8") from None
+
+
+def _record_data(value: bytes | None) -> dict[str, Any]:
+    """The JSON object carried as the record value."""
+    if value is None:
+        raise EnvelopeError("the record has no value (event data must be a JSON object)")
+    try:
+        data = json.loads(value)
+    except ValueError:  # UnicodeDecodeError is one
+        raise EnvelopeError("the record value is not JSON") from None
+    if not isinstance(data, dict):
+        raise EnvelopeError("event data must be a JSON object")
+    return data
+
+
+def _reason(exc: Exception) -> str:
+    """What was wrong, without the offending input (it may be personal data)."""
+    if isinstance(exc, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            for e in exc.errors(include_url=False, include_input=False)
+        )
+    return f"{type(exc).__name__}: {exc}"

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     retention_interval: float = Field(default=3600.0, gt=0, description="seconds between purges")
     consumer_max_retries: int = 3
     consumer_retry_backoff: float = 0.2
+    # Records a consumer applies per transaction: more is faster for a backlog or a rebuild, and
+    # a failing batch falls back to one by one. 1, one transaction per event, is the default.
+    consumer_batch_size: int = Field(default=1, ge=1, le=1000)
     telemetry_enabled: bool = True
     # Cursor pages of every list route: the size when none is asked for, and the cap.
     page_limit_default: int = Field(default=20, ge=1, le=100)

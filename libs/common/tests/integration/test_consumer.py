@@ -3,25 +3,45 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
-from shulian_common.bus.base import Bus, OutgoingMessage, Publisher, dlt_topic
+from shulian_common.bus.base import (
+    Bus,
+    BusError,
+    MissingTopicError,
+    OutgoingMessage,
+    Publisher,
+    Subscriber,
+    TopicPartition,
+    dlt_topic,
+    partition_for,
+)
+from shulian_common.bus.kafka import KafkaBus
 from shulian_common.bus.local import LocalBus
 from shulian_common.catalogue import Catalogue, EventModel
 from shulian_common.consumer import ConsumerRunner, Handler, Subscription
+from shulian_common.db import create_engine, create_session_factory
 from shulian_common.envelope import CloudEvent
 from shulian_common.messaging import outbox
 from shulian_common.readers import ReaderModel, Reads
 from shulian_common.telemetry import consumer_lag
+from shulian_common.testing.kafka import KafkaBroker
 from shulian_common.testing.reliability import (
     FaultyBus,
+    FaultySubscriber,
     FlakyPublisher,
     SimulatedCrash,
     read_topic,
@@ -420,4 +440,584 @@ async def test_an_event_about_an_aggregate_not_owned_by_its_source_node_is_dead_
     assert await fetch_applied() == [("a", 1)]
     assert runner.dead_lettered == 1
     [dead] = await read_topic(local_bus, dlt_topic(stream), count=1)
-    assert b"UntrustedEventError" in dict(dead.headers)["dlt_error"]
+    assert "UntrustedEventError" in (dead.header("dlt_error") or "")
+
+
+# --- Infrastructure failures: rewind and back off, never the DLT ------------------------------
+
+INFRASTRUCTURE_FAILURES = {
+    "pool checkout timeout": lambda: PoolTimeoutError("QueuePool limit of size 1 reached"),
+    "operational error": lambda: OperationalError("SELECT 1", {}, OSError("server closed")),
+    "invalidated connection": lambda: DBAPIError(
+        "SELECT 1", {}, RuntimeError("gone"), connection_invalidated=True
+    ),
+    "OSError": lambda: ConnectionResetError(104, "reset by peer"),
+    "asyncio.TimeoutError": asyncio.TimeoutError,
+    "BusError": lambda: BusError("broker down"),
+}
+
+
+@pytest.mark.parametrize(
+    "failure", INFRASTRUCTURE_FAILURES.values(), ids=INFRASTRUCTURE_FAILURES.keys()
+)
+async def test_an_infrastructure_failure_never_dead_letters_a_valid_event(
+    failure: Callable[[], BaseException],
+    make_runner: MakeRunner,
+    applier: Handler,
+    fetch_applied: Applied,
+    publisher: Publisher,
+    local_bus: LocalBus,
+    stream: str,
+) -> None:
+    failures_left = [failure() for _ in range(4)]  # more than max_retries
+
+    async def platform_down(uow: UnitOfWork, event: CloudEvent, data: object) -> None:
+        if failures_left:
+            raise failures_left.pop()
+        await applier(uow, event, data)  # type: ignore[arg-type]
+
+    await publish(publisher, stream, [step("a", 1), step("a", 2)])
+    runner = make_runner(local_bus, platform_down)
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop, poll_timeout=0.05))
+    try:
+        await wait_until(lambda: runner.processed == 2, message="both applied")
+    finally:
+        stop.set()
+        await task
+
+    assert await fetch_applied() == [("a", 1), ("a", 2)]
+    assert (runner.dead_lettered, runner.failed_attempts) == (0, 0)
+    assert runner.infrastructure_errors == 4
+
+
+async def test_an_exhausted_connection_pool_rewinds_and_waits_instead_of_dead_lettering(
+    database_url: str,
+    engine: AsyncEngine,
+    events: Catalogue,
+    applier: Handler,
+    fetch_applied: Applied,
+    publisher: Publisher,
+    local_bus: LocalBus,
+    stream: str,
+    consumer_name: str,
+) -> None:
+    tiny = create_engine(
+        database_url,
+        poolclass=AsyncAdaptedQueuePool,
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=0.05,
+    )
+    runner = ConsumerRunner(
+        name=consumer_name,
+        bus=local_bus,
+        uow_factory=UnitOfWorkFactory(
+            create_session_factory(tiny), source=PRODUCER, catalogue=events
+        ),
+        subscriptions=[Subscription(stream, {STEP: applier})],
+        publisher=publisher,
+        catalogue=events,
+        max_retries=1,
+        retry_backoff=0.001,
+    )
+    await publish(publisher, stream, [step("a", 1)])
+    stop = asyncio.Event()
+    try:
+        held = await tiny.connect()  # the pool's only connection: every checkout times out
+        task = asyncio.create_task(runner.run(stop, poll_timeout=0.05))
+        await wait_until(lambda: runner.infrastructure_errors >= 2, message="checkouts failed")
+        assert (runner.processed, runner.dead_lettered, runner.failed_attempts) == (0, 0, 0)
+        await held.close()
+        await wait_until(lambda: runner.processed == 1, message="applied once the pool frees")
+    finally:
+        stop.set()
+        await task
+        await tiny.dispose()
+    assert await fetch_applied() == [("a", 1)]
+    assert runner.dead_lettered == 0
+
+
+# --- A record being retried holds up its own partition only -----------------------------------
+
+
+def key_on(partition: int, *, other_than: str = "") -> str:
+    keys = (f"agg-{i}" for i in range(10_000))
+    return next(k for k in keys if partition_for(k, 3) == partition and k != other_than)
+
+
+async def test_a_record_being_retried_does_not_hold_up_the_other_partitions(
+    make_runner: MakeRunner,
+    applier: Handler,
+    fetch_applied: Applied,
+    publisher: Publisher,
+    local_bus: LocalBus,
+    stream: str,
+) -> None:
+    slow, fast = key_on(0), key_on(1)
+    fast_applied = asyncio.Event()
+    failures: list[int] = []
+
+    async def waits_for_the_fast_partition(
+        uow: UnitOfWork, event: CloudEvent, data: object
+    ) -> None:
+        if event.partitionkey == slow and event.data["n"] == 1 and not fast_applied.is_set():
+            failures.append(1)
+            raise RuntimeError("not yet")
+        await applier(uow, event, data)  # type: ignore[arg-type]
+        if event.partitionkey == fast and event.data["n"] == 2:
+            fast_applied.set()
+
+    # Partition 0 starts failing first; partition 1's records arrive only while it retries.
+    await publish(publisher, stream, [step(slow, 1), step(slow, 2)])
+    runner = make_runner(local_bus, waits_for_the_fast_partition, max_retries=1_000)
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop, poll_timeout=0.05))
+    try:
+        await wait_until(lambda: runner.failed_attempts >= 1, message="partition 0 failing")
+        await publish(publisher, stream, [step(fast, 1), step(fast, 2)])
+        await asyncio.wait_for(fast_applied.wait(), timeout=10)
+        await wait_until(lambda: runner.processed == 4, message="partition 0 caught up")
+    finally:
+        stop.set()
+        await task
+
+    applied = await fetch_applied()
+    assert applied[:2] == [(fast, 1), (fast, 2)]  # applied while partition 0 was retrying
+    assert [n for key, n in applied if key == slow] == [1, 2]  # its own order kept
+    assert runner.dead_lettered == 0
+    assert runner.failed_attempts == len(failures) >= 1
+
+
+# --- Every undecodable record goes to the DLT with its reason ---------------------------------
+
+MALFORMED: dict[str, tuple[Callable[[CloudEvent], OutgoingMessage], str]] = {
+    "header not UTF-8": (
+        lambda e: message(e, headers=[*e.to_headers(), ("ce_subject", b"\xff\xfe")]),
+        "EnvelopeError: header 'ce_subject' is not valid UTF-8",
+    ),
+    "ce_id missing": (
+        lambda e: message(e, headers=[h for h in e.to_headers() if h[0] != "ce_id"]),
+        "EnvelopeError: header ce_id is missing",
+    ),
+    "ce_time malformed": (
+        lambda e: message(e, headers=[*without(e, "ce_time"), ("ce_time", b"tuesday")]),
+        "EnvelopeError: not a CloudEvent record: ValueError",
+    ),
+    "value not JSON": (
+        lambda e: message(e, value=b"{n: 1"),
+        "EnvelopeError: the record value is not JSON",
+    ),
+    "value null": (
+        lambda e: message(e, value=None),
+        "EnvelopeError: the record has no value",
+    ),
+    "key missing": (
+        lambda e: message(e, key=""),
+        "EnvelopeError: the record has no key",
+    ),
+}
+
+
+def without(event: CloudEvent, name: str) -> list[tuple[str, bytes | None]]:
+    return [(k, v) for k, v in event.to_headers() if k != name]
+
+
+def message(
+    event: CloudEvent,
+    *,
+    headers: Sequence[tuple[str, bytes | None]] | None = None,
+    value: bytes | None = b"",
+    key: str | None = None,
+) -> OutgoingMessage:
+    return OutgoingMessage(
+        "",  # set by the test
+        event.partitionkey if key is None else key,
+        event.to_value() if value == b"" else value,  # type: ignore[arg-type] # None: a tombstone
+        event.to_headers() if headers is None else headers,
+    )
+
+
+@pytest.mark.parametrize("case", MALFORMED.values(), ids=MALFORMED.keys())
+async def test_every_undecodable_record_goes_to_the_dlt_with_its_reason(
+    case: tuple[Callable[[CloudEvent], OutgoingMessage], str],
+    make_runner: MakeRunner,
+    applier: Handler,
+    fetch_applied: Applied,
+    publisher: Publisher,
+    local_bus: LocalBus,
+    stream: str,
+) -> None:
+    build, reason = case
+    bad = dataclasses.replace(build(step("a", 1)), topic=stream)
+    await publisher.publish([bad])
+    await publish(publisher, stream, [step("a", 2)])
+
+    async with make_runner(local_bus, applier) as runner:
+        await runner.drain(until=handled(runner, 2))
+
+    assert await fetch_applied() == [("a", 2)]  # the consumer went on past the bad record
+    (dead,) = await read_topic(local_bus, dlt_topic(stream), count=1)
+    assert (dead.header("dlt_error") or "").startswith(reason)
+    assert dead.header("dlt_origin_offset") == "0"
+
+
+# --- The trust rule checks the jurisdiction ---------------------------------------------------
+
+
+class CountyStepRecorded(EventModel):
+    """Step ``n`` of an aggregate in county ``county_code``, owned by ``owner_node``."""
+
+    n: int
+    owner_node: str
+    county_code: str
+
+
+async def test_only_a_node_governing_the_records_division_is_trusted(
+    make_runner: MakeRunner,
+    applier: Handler,
+    fetch_applied: Applied,
+    publisher: Publisher,
+    local_bus: LocalBus,
+    events: Catalogue,
+    stream: str,
+) -> None:
+    county_step = "cn.sichuan.shulian.test.county_step.recorded.v1"
+    events.register(CountyStepRecorded, type=county_step, topic=stream)
+
+    def from_node(node: str, n: int, county: str) -> CloudEvent:
+        data = {"n": n, "owner_node": node, "county_code": county}
+        return CloudEvent(
+            source=f"/nodes/{node}/producer", type=county_step, partitionkey=f"k{n}", data=data
+        )
+
+    await publish(
+        publisher,
+        stream,
+        [
+            from_node("511500", 1, "510104"),  # Yibin speaking of a Chengdu county: untrusted
+            from_node("510100", 2, "510104"),  # Chengdu, of its own county
+            from_node("510000", 3, "510104"),  # the province governs everything
+            from_node("510000", 4, "513401"),
+            from_node("510100", 5, "511502"),  # Chengdu speaking of a Yibin county: untrusted
+        ],
+    )
+    runner = make_runner(local_bus, applier, event_type=county_step)
+    async with runner:
+        await runner.drain(until=handled(runner, 5))
+
+    assert sorted(n for _, n in await fetch_applied()) == [2, 3, 4]
+    dead = await read_topic(local_bus, dlt_topic(stream), count=2)
+    assert sorted(json.loads(r.value or b"")["n"] for r in dead) == [1, 5]
+    assert all("UntrustedEventError" in (r.header("dlt_error") or "") for r in dead)
+
+
+# --- Batches: up to batch_size records per transaction ----------------------------------------
+
+
+async def test_a_poison_record_in_a_batch_goes_to_the_dlt_and_the_rest_apply_once(
+    make_runner: MakeRunner,
+    applier: Handler,
+    fetch_applied: Applied,
+    publisher: Publisher,
+    local_bus: LocalBus,
+    stream: str,
+) -> None:
+    transactions: list[UnitOfWork] = []  # kept alive, so identities stay distinct
+
+    async def poison_at_50(uow: UnitOfWork, event: CloudEvent, data: object) -> None:
+        transactions.append(uow)
+        await applier(uow, event, data)  # type: ignore[arg-type]
+        if event.data["n"] == 50:
+            raise RuntimeError("poison")
+
+    await publish(publisher, stream, [step("a", n) for n in range(100)])
+    async with make_runner(local_bus, poison_at_50, batch_size=100) as runner:
+        await runner.drain(until=handled(runner, 100))
+
+    assert await fetch_applied() == [("a", n) for n in range(100) if n != 50]
+    assert (runner.processed, runner.dead_lettered, runner.duplicates) == (99, 1, 0)
+    (dead,) = await read_topic(local_bus, dlt_topic(stream), count=1)
+    assert json.loads(dead.value or b"") == {"n": 50}
+    per_transaction = Counter(id(uow) for uow in transactions)
+    assert max(per_transaction.values()) >= 49  # the records after the poison: one transaction
+
+
+async def test_duplicates_within_and_across_batches_apply_once(
+    make_runner: MakeRunner,
+    applier: Handler,
+    fetch_applied: Applied,
+    publisher: Publisher,
+    local_bus: LocalBus,
+    stream: str,
+) -> None:
+    sent = [step("a", n) for n in range(6)]
+    first = [sent[0], sent[1], sent[1], sent[2], sent[3], sent[3], sent[4], sent[5]]
+    again = [sent[2], sent[5], sent[0], sent[4]]
+    await publish(publisher, stream, first)
+    async with make_runner(local_bus, applier, batch_size=4) as runner:
+        await runner.drain(until=handled(runner, len(first)))
+        await publish(publisher, stream, again)
+        await runner.drain(until=handled(runner, len(first) + len(again)))
+
+    assert await fetch_applied() == [("a", n) for n in range(6)]
+    assert (runner.processed, runner.duplicates, runner.dead_lettered) == (6, 6, 0)
+
+
+async def test_a_crash_mid_batch_applies_nothing_of_it_and_redelivery_applies_each_once(
+    make_runner: MakeRunner,
+    applier: Handler,
+    fetch_applied: Applied,
+    publisher: Publisher,
+    local_bus: LocalBus,
+    stream: str,
+) -> None:
+    crashes = [6]
+
+    async def dies_once(uow: UnitOfWork, event: CloudEvent, data: object) -> None:
+        await applier(uow, event, data)  # type: ignore[arg-type]
+        if event.data["n"] in crashes:
+            crashes.clear()
+            raise SimulatedCrash("killed mid-batch")
+
+    await publish(publisher, stream, [step("a", n) for n in range(10)])
+    first = make_runner(local_bus, dies_once, batch_size=10)
+    await first.start()
+    with pytest.raises(SimulatedCrash):
+        await first.drain(until=handled(first, 10))
+    await first.stop()
+    assert await fetch_applied() == []  # the whole batch rolled back
+
+    async with make_runner(local_bus, dies_once, batch_size=10) as runner:
+        await runner.drain(until=handled(runner, 10))
+
+    assert await fetch_applied() == [("a", n) for n in range(10)]
+    assert (runner.processed, runner.duplicates) == (10, 0)
+
+
+# --- On a Kafka-protocol broker ---------------------------------------------------------------
+
+
+@pytest.mark.kafka
+async def test_on_kafka_a_header_that_is_not_utf8_goes_to_the_dlt_and_the_consumer_goes_on(
+    kafka_bus: KafkaBus,
+    uow_factory: UnitOfWorkFactory,
+    events: Catalogue,
+    applier: Handler,
+    fetch_applied: Applied,
+    stream: str,
+    consumer_name: str,
+) -> None:
+    await kafka_bus.ensure_topics([stream, dlt_topic(stream)])
+    bad = step("a", 1)
+    async with kafka_bus.publisher() as kafka_publisher:
+        await kafka_publisher.publish(
+            [
+                dataclasses.replace(
+                    message(bad, headers=[*without(bad, "ce_type"), ("ce_type", b"\xc3\x28")]),
+                    topic=stream,
+                )
+            ]
+        )
+        await publish(kafka_publisher, stream, [step("a", 2)])
+        runner = ConsumerRunner(
+            name=consumer_name,
+            bus=kafka_bus,
+            uow_factory=uow_factory,
+            subscriptions=[Subscription(stream, {STEP: applier})],
+            publisher=kafka_publisher,
+            catalogue=events,
+        )
+        async with runner:
+            await runner.drain(until=handled(runner, 2), timeout=60)
+
+    assert await fetch_applied() == [("a", 2)]
+    (dead,) = await read_topic(kafka_bus, dlt_topic(stream), count=1)
+    assert dead.header("dlt_error") == "EnvelopeError: header 'ce_type' is not valid UTF-8"
+    assert dict(dead.headers)["ce_type"] == b"\xc3\x28"  # the original bytes, kept for triage
+
+
+def short_commit_bus(broker: KafkaBroker) -> KafkaBus:
+    """A bus on the session's broker with the group timings of ``kafka_bus`` and 1 s commits."""
+    tansu = broker.kind == "tansu"
+    return KafkaBus(
+        broker.bootstrap,
+        enable_idempotence=broker.idempotence,
+        acks="all",
+        linger_ms=5,
+        session_timeout_ms=1_000 if tansu else 6_000,
+        heartbeat_interval_ms=100 if tansu else 500,
+        rebalance_timeout_ms=500 if tansu else 3_000,
+        commit_timeout=1.0,
+    )
+
+
+@pytest.mark.kafka
+async def test_on_kafka_a_topic_deleted_under_the_consumer_is_recreated_without_a_hot_loop(
+    kafka_broker: KafkaBroker,
+    uow_factory: UnitOfWorkFactory,
+    events: Catalogue,
+    applier: Handler,
+    fetch_applied: Applied,
+    stream: str,
+    consumer_name: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bus = short_commit_bus(kafka_broker)
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_broker.bootstrap)
+    await admin.start()
+
+    async def deletes_its_topic(uow: UnitOfWork, event: CloudEvent, data: object) -> None:
+        await applier(uow, event, data)  # type: ignore[arg-type]
+        if event.data["n"] == 1:  # gone before the runner commits the offset
+            await admin.delete_topics([stream])
+
+    async def topic_exists() -> bool:
+        return stream in await admin.list_topics()
+
+    caplog.set_level(logging.ERROR, logger="aiokafka")
+    stop = asyncio.Event()
+    async with bus.publisher() as kafka_publisher:
+        runner = ConsumerRunner(
+            name=consumer_name,
+            bus=bus,
+            uow_factory=uow_factory,
+            subscriptions=[Subscription(stream, {STEP: deletes_its_topic})],
+            publisher=kafka_publisher,
+            catalogue=events,
+            retry_backoff=0.05,
+        )
+        await runner.start()
+        await publish(kafka_publisher, stream, [step("a", 1)])
+        task = asyncio.create_task(runner.run(stop, poll_timeout=0.1))
+        try:
+            await wait_until(lambda: runner.processed == 1, timeout=30, message="first applied")
+            await wait_until(lambda: runner.missing_topics != set(), timeout=30, message="noticed")
+            await wait_until(topic_exists, timeout=30, message="topic recreated")
+            await wait_until(lambda: not runner.missing_topics, timeout=30, message="rejoined")
+            await publish(kafka_publisher, stream, [step("a", 2)])
+            await wait_until(lambda: runner.processed == 2, timeout=30, message="consuming again")
+        finally:
+            stop.set()
+            await task
+            await admin.close()
+
+    assert await fetch_applied() == [("a", 1), ("a", 2)]
+    commit_errors = [r for r in caplog.records if "OffsetCommit failed" in r.getMessage()]
+    assert len(commit_errors) <= 2 * 10 + 5  # two commits of 1 s at aiokafka's 100 ms backoff
+
+
+class TopicGoneBus(FaultyBus):
+    """A broker from which the topic vanished, where this client may not create topics."""
+
+    def __init__(self, inner: Bus) -> None:
+        super().__init__(inner)
+        self.gone = False
+        self.creations_refused = 0
+
+    async def ensure_topics(self, topics: Sequence[str]) -> None:
+        if self.gone:
+            self.creations_refused += 1
+            raise BusError("TopicAuthorizationFailed: may not create topics (simulated)")
+        await self.inner.ensure_topics(topics)
+
+    def subscriber(
+        self, *, topics: Sequence[str], group_id: str, client_id: str | None = None
+    ) -> FaultySubscriber:
+        inner = self.inner.subscriber(topics=topics, group_id=group_id, client_id=client_id)
+        return TopicGoneSubscriber(inner, self)
+
+
+class TopicGoneSubscriber(FaultySubscriber):
+    def __init__(self, inner: Subscriber, bus: TopicGoneBus) -> None:
+        super().__init__(inner, bus)
+        self.broker = bus
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        if self.broker.gone:
+            raise MissingTopicError(sorted({tp.topic for tp in offsets}))
+        await super().commit(offsets)
+
+
+async def test_a_missing_topic_the_consumer_may_not_recreate_is_reported_until_it_returns(
+    make_runner: MakeRunner,
+    applier: Handler,
+    fetch_applied: Applied,
+    publisher: Publisher,
+    local_bus: LocalBus,
+    stream: str,
+) -> None:
+    broker = TopicGoneBus(local_bus)
+
+    async def topic_vanishes(uow: UnitOfWork, event: CloudEvent, data: object) -> None:
+        await applier(uow, event, data)  # type: ignore[arg-type]
+        if event.data["n"] == 1:
+            broker.gone = True  # before the runner commits the offset
+
+    await publish(publisher, stream, [step("a", 1)])
+    runner = make_runner(broker, topic_vanishes, retry_backoff=0.01)
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop, poll_timeout=0.05))
+    try:
+        await wait_until(lambda: broker.creations_refused >= 2, message="recreation refused")
+        assert runner.missing_topics == {stream}
+        assert runner.stats()["missing_topics"] == 1
+        broker.gone = False  # an operator recreated it
+        await wait_until(lambda: not runner.missing_topics, message="rejoined")
+        await publish(publisher, stream, [step("a", 2)])
+        await wait_until(lambda: runner.processed == 2, message="consuming again")
+    finally:
+        stop.set()
+        await task
+
+    # Step 1's offset was never committed: redelivered, and recognised by the inbox.
+    assert await fetch_applied() == [("a", 1), ("a", 2)]
+    assert (runner.duplicates, runner.dead_lettered) == (1, 0)
+
+
+@pytest.mark.kafka
+async def test_on_kafka_a_topic_deleted_while_the_consumer_idles_is_noticed_and_recreated(
+    kafka_broker: KafkaBroker,
+    uow_factory: UnitOfWorkFactory,
+    events: Catalogue,
+    applier: Handler,
+    fetch_applied: Applied,
+    stream: str,
+    consumer_name: str,
+) -> None:
+    bus = short_commit_bus(kafka_broker)
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_broker.bootstrap)
+    await admin.start()
+
+    async def topic_exists() -> bool:
+        return stream in await admin.list_topics()
+
+    stop = asyncio.Event()
+    async with bus.publisher() as kafka_publisher:
+        runner = ConsumerRunner(
+            name=consumer_name,
+            bus=bus,
+            uow_factory=uow_factory,
+            subscriptions=[Subscription(stream, {STEP: applier})],
+            publisher=kafka_publisher,
+            catalogue=events,
+            retry_backoff=0.05,
+            lag_interval=0.2,
+        )
+        await runner.start()
+        await publish(kafka_publisher, stream, [step("a", 1)])
+        task = asyncio.create_task(runner.run(stop, poll_timeout=0.1))
+        try:
+            await wait_until(lambda: runner.processed == 1, timeout=30, message="first applied")
+            await admin.delete_topics([stream])  # nothing left to commit: only polls see it
+            await wait_until(lambda: runner.missing_topics != set(), timeout=30, message="noticed")
+            await wait_until(topic_exists, timeout=30, message="topic recreated")
+            await wait_until(lambda: not runner.missing_topics, timeout=30, message="rejoined")
+            await publish(kafka_publisher, stream, [step("a", 2)])
+            await wait_until(lambda: runner.processed == 2, timeout=30, message="consuming again")
+        finally:
+            stop.set()
+            await task
+            await admin.close()
+
+    assert await fetch_applied() == [("a", 1), ("a", 2)]

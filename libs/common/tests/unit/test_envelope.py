@@ -66,6 +66,49 @@ def test_records_that_are_not_cloudevents_are_refused(
         CloudEvent.from_record(headers, value, b"k")
 
 
+def _valid_record() -> tuple[list[tuple[str, bytes | None]], bytes | None, bytes | None]:
+    event = _event()
+    return list(event.to_headers()), event.to_value(), b"sup-1"
+
+
+def _with_header(name: str, value: bytes | None) -> list[tuple[str, bytes | None]]:
+    headers, _, _ = _valid_record()
+    return [(k, v) for k, v in headers if k != name] + [(name, value)]
+
+
+def _without_header(name: str) -> list[tuple[str, bytes | None]]:
+    headers, _, _ = _valid_record()
+    return [(k, v) for k, v in headers if k != name]
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        ({"headers": _with_header("ce_type", b"\xff\xfe type")}, "header 'ce_type' is not valid"),
+        ({"headers": _with_header("traceparent", b"\xc3\x28")}, "header 'traceparent' is not"),
+        ({"headers": _without_header("ce_id")}, "header ce_id is missing"),
+        ({"headers": _with_header("ce_id", b"")}, "header ce_id is missing"),
+        ({"headers": _with_header("ce_source", None)}, "header ce_source is missing"),
+        ({"headers": _with_header("ce_time", b"yesterday")}, "not a CloudEvent record"),
+        ({"headers": _with_header("ce_specversion", b"0.3")}, "unsupported ce_specversion"),
+        ({"value": None}, "the record has no value"),
+        ({"value": b"null"}, "event data must be a JSON object"),
+        ({"value": b"{not json"}, "the record value is not JSON"),
+        ({"value": b"\xff{}"}, "the record value is not JSON"),
+        ({"key": None}, "the record has no key"),
+        ({"key": b""}, "the record has no key"),
+        ({"key": b"\xffsup"}, "the record key is not valid UTF-8"),
+    ],
+)
+def test_every_malformed_record_raises_envelope_error_with_its_reason(
+    case: dict[str, object], reason: str
+) -> None:
+    headers, value, key = _valid_record()
+    args: dict[str, object] = {"headers": headers, "value": value, "key": key} | case
+    with pytest.raises(EnvelopeError, match=reason):
+        CloudEvent.from_record(**args)  # type: ignore[arg-type]
+
+
 def test_structured_mode_round_trip() -> None:
     event = _event()
     doc = event.to_structured()

@@ -33,3 +33,14 @@ def test_default_secret_is_refused_outside_dev() -> None:
     with pytest.raises(ValidationError, match="SHULIAN_JWT_SECRET"):
         Settings(env="production")
     assert Settings(env="production", jwt_secret="a-real-secret-from-the-vault").env == "production"
+
+
+def test_consumer_batch_size_is_read_from_the_environment_and_bounded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings().consumer_batch_size == 1
+    monkeypatch.setenv("SHULIAN_CONSUMER_BATCH_SIZE", "200")
+    assert Settings().consumer_batch_size == 200
+    monkeypatch.setenv("SHULIAN_CONSUMER_BATCH_SIZE", "0")
+    with pytest.raises(ValidationError, match="consumer_batch_size"):
+        Settings()

@@ -28,6 +28,7 @@ from shulian_registry.testing import (
 
 YIBIN = "511500"
 CHENGDU = "510100"
+COUNTY_OF = {YIBIN: "511502", CHENGDU: "510104"}
 
 
 def _event(
@@ -38,8 +39,10 @@ def _event(
     source_node: str = YIBIN,
     kind: str = "supplier.updated",
     without: tuple[str, ...] = (),
+    county: str | None = None,
 ) -> CloudEvent:
     now = datetime.now(UTC).isoformat()
+    county = county or COUNTY_OF[source_node]  # a node speaks of records in its jurisdiction
     data = {
         "id": supplier_id,
         "owner_node": source_node,
@@ -47,10 +50,10 @@ def _event(
         "created_at": now,
         "updated_at": now,
         "name": name,
-        "uscc": new_uscc("511502"),
-        "uscc_region_code": "511502",
-        "county_code": "511502",
-        "city_code": YIBIN,
+        "uscc": new_uscc(county),
+        "uscc_region_code": county,
+        "county_code": county,
+        "city_code": source_node,
         "region": "south",
         "service_lines": ["recruitment"],
         "industries": [],
@@ -181,6 +184,24 @@ async def test_the_replica_reads_only_its_own_fields_and_dead_letters_data_lacki
     )
     assert (stats["processed"], stats["dead_lettered"]) == (1, 1)
     assert dead.header("dlt_error") == "EventDataError: county_code: Field required"
+
+
+async def test_a_supplier_outside_the_publishing_nodes_jurisdiction_is_not_replicated(
+    node_registry: NodeFactory,
+) -> None:
+    usurped, fair = new_id(), new_id()
+    async with node_registry(CHENGDU) as chengdu:
+        await _deliver(
+            chengdu,
+            # Yibin publishing a supplier of a Chengdu county: untrusted, whoever it names owner.
+            _event(usurped, 1, kind="supplier.registered", county="510104"),
+            _event(fair, 1, kind="supplier.registered"),
+        )
+        replica = await _replica(chengdu)
+        stats = _consumer(chengdu).stats()
+
+    assert list(replica) == [fair]
+    assert (stats["processed"], stats["dead_lettered"]) == (1, 1)
 
 
 async def test_a_supplier_of_another_node_may_be_named_by_records_here(

@@ -127,6 +127,7 @@ def _consumers(
         publisher=runtime.publisher,
         max_retries=settings.consumer_max_retries,
         retry_backoff=settings.consumer_retry_backoff,
+        batch_size=settings.consumer_batch_size,
     )
 
 

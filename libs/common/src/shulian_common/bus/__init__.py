@@ -5,6 +5,7 @@ from __future__ import annotations
 from shulian_common.bus.base import (
     Bus,
     BusError,
+    MissingTopicError,
     OutgoingMessage,
     Publisher,
     Record,
@@ -18,6 +19,7 @@ from shulian_common.settings import Settings
 __all__ = [
     "Bus",
     "BusError",
+    "MissingTopicError",
     "OutgoingMessage",
     "Publisher",
     "Record",

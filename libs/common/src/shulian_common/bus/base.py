@@ -24,7 +24,7 @@ class OutgoingMessage:
     topic: str
     key: str
     value: bytes
-    headers: Sequence[tuple[str, bytes]] = field(default_factory=tuple)
+    headers: Sequence[tuple[str, bytes | None]] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +36,7 @@ class Record:
     offset: int
     key: bytes | None
     value: bytes | None
-    headers: Sequence[tuple[str, bytes]]
+    headers: Sequence[tuple[str, bytes | None]]  # Kafka allows null header values
     timestamp_ms: int
 
     @property
@@ -45,10 +45,10 @@ class Record:
         return TopicPartition(self.topic, self.partition)
 
     def header(self, name: str) -> str | None:
-        """The first header called ``name``, decoded, or ``None``."""
+        """The first header called ``name``, decoded (invalid UTF-8 replaced), or ``None``."""
         for key, value in self.headers:
             if key == name:
-                return value.decode()
+                return None if value is None else value.decode(errors="replace")
         return None
 
 
@@ -58,6 +58,14 @@ class BusError(RuntimeError):
 
 class PermanentPublishError(BusError):
     """The bus refused a record for a reason retrying cannot fix (too large, not authorised, …)."""
+
+
+class MissingTopicError(BusError):
+    """Topics this client works on no longer exist on the broker (deleted, or the broker reset)."""
+
+    def __init__(self, topics: Sequence[str]) -> None:
+        super().__init__(f"topics missing on the broker: {', '.join(topics)}")
+        self.topics = list(topics)
 
 
 def partition_for(key: str, partitions: int) -> int:
@@ -129,10 +137,23 @@ class Subscriber(abc.ABC):
     def assignment(self) -> set[TopicPartition]:
         """The partitions this member currently owns."""
 
+    @abc.abstractmethod
+    def pause(self, partitions: Sequence[TopicPartition]) -> None:
+        """Stop returning records of ``partitions`` from ``poll`` until they are resumed.
+
+        A partition this member does not own is ignored; one it loses and gets back may come
+        back unpaused, so a caller that paused it must still ignore records it did not expect.
+        """
+
+    @abc.abstractmethod
+    def resume(self, partitions: Sequence[TopicPartition]) -> None:
+        """Return records of ``partitions`` from ``poll`` again, from their current positions."""
+
     async def lag(self) -> dict[TopicPartition, int]:
         """Records between this member's position and the log end, per owned partition.
 
-        The default knows no lag (an empty map); the real buses override it.
+        The default knows no lag (an empty map); the real buses override it. A bus whose topics
+        can be deleted raises ``MissingTopicError`` when a subscribed one is gone.
         """
         return {}
 

@@ -28,6 +28,7 @@ from aiokafka.errors import (
 from shulian_common.bus.base import (
     Bus,
     BusError,
+    MissingTopicError,
     OutgoingMessage,
     PermanentPublishError,
     Publisher,
@@ -57,6 +58,7 @@ class KafkaOptions:
     heartbeat_interval_ms: int
     rebalance_timeout_ms: int | None
     join_timeout: float
+    commit_timeout: float
 
 
 # Refusals that retrying the same record cannot cure: the relay parks the record.
@@ -221,11 +223,20 @@ class KafkaSubscriber(Subscriber):
         if not mine:
             return
         try:
-            await consumer.commit(mine)
+            # aiokafka retries a retriable OffsetCommit error forever, logging each failure:
+            # for a deleted topic that is ten errors a second and a runner stuck here for good.
+            async with asyncio.timeout(self._options.commit_timeout):
+                await consumer.commit(mine)
         except (CommitFailedError, IllegalStateError) as exc:
             log.warning("commit refused after a rebalance, records will be redelivered: %r", exc)
         except KafkaError as exc:
             raise BusError(f"kafka commit failed: {exc!r}") from exc
+        except TimeoutError as exc:
+            missing = await self._missing({tp.topic for tp in mine})
+            if missing:
+                raise MissingTopicError(missing) from exc
+            seconds = self._options.commit_timeout
+            raise BusError(f"kafka commit timed out after {seconds} s") from exc
 
     async def seek_to_committed(self, partitions: Sequence[TopicPartition]) -> None:
         """Rewind owned partitions to their committed offsets (or the earliest one)."""
@@ -242,8 +253,15 @@ class KafkaSubscriber(Subscriber):
                     consumer.seek(tp, offset)
 
     async def lag(self) -> dict[TopicPartition, int]:
-        """Log end (one ``ListOffsets`` round trip) minus this member's position, per partition."""
+        """Log end (one ``ListOffsets`` round trip) minus this member's position, per partition.
+
+        Raises ``MissingTopicError`` when a subscribed topic is gone from the broker.
+        """
         consumer = self._started()
+        # A topic deleted under the group may stay assigned, with a listed end of 0 (Tansu).
+        missing = await self._missing(set(self._topics))
+        if missing:
+            raise MissingTopicError(missing)
         owned = sorted(consumer.assignment(), key=lambda tp: (tp.topic, tp.partition))
         if not owned:
             return {}
@@ -265,6 +283,28 @@ class KafkaSubscriber(Subscriber):
         if self._consumer is None:
             return set()
         return {TopicPartition(tp.topic, tp.partition) for tp in self._consumer.assignment()}
+
+    async def _missing(self, topics: set[str]) -> list[str]:
+        """Which of ``topics`` the broker's metadata no longer lists (fetched, not cached)."""
+        consumer = self._started()
+        async with _mapped_errors("metadata", self._options.connect_timeout):
+            known = await consumer.topics()
+        return sorted(topics - set(known))
+
+    def pause(self, partitions: Sequence[TopicPartition]) -> None:
+        """Stop fetching owned ``partitions`` until resumed (aiokafka keeps their positions)."""
+        if self._consumer is not None:
+            self._consumer.pause(*self._owned(partitions))
+
+    def resume(self, partitions: Sequence[TopicPartition]) -> None:
+        """Fetch owned ``partitions`` again."""
+        if self._consumer is not None:
+            self._consumer.resume(*self._owned(partitions))
+
+    def _owned(self, partitions: Sequence[TopicPartition]) -> list[KafkaTopicPartition]:
+        assert self._consumer is not None
+        owned = self._consumer.assignment()
+        return [tp for tp in map(_kafka_tp, partitions) if tp in owned]
 
     def _started(self) -> AIOKafkaConsumer:
         if self._consumer is None:
@@ -312,6 +352,7 @@ class KafkaBus(Bus):
         heartbeat_interval_ms: int = 3_000,
         rebalance_timeout_ms: int | None = None,
         join_timeout: float = 60.0,
+        commit_timeout: float = 5.0,
     ) -> None:
         self.options = KafkaOptions(
             bootstrap=bootstrap,
@@ -326,6 +367,7 @@ class KafkaBus(Bus):
             heartbeat_interval_ms=heartbeat_interval_ms,
             rebalance_timeout_ms=rebalance_timeout_ms,
             join_timeout=join_timeout,
+            commit_timeout=commit_timeout,
         )
 
     def publisher(self) -> KafkaPublisher:

@@ -109,6 +109,14 @@ class FaultySubscriber(Subscriber):
         """The real subscriber's partitions."""
         return self.inner.assignment()
 
+    def pause(self, partitions: Sequence[TopicPartition]) -> None:
+        """Pause the real subscriber's ``partitions``."""
+        self.inner.pause(partitions)
+
+    def resume(self, partitions: Sequence[TopicPartition]) -> None:
+        """Resume the real subscriber's ``partitions``."""
+        self.inner.resume(partitions)
+
 
 class FaultyBus(Bus):
     """Wraps a bus: flaky publishers and faulty subscribers over the real ones."""

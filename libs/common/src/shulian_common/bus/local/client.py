@@ -147,6 +147,7 @@ class LocalSubscriber(Subscriber):
         self._last_heartbeat = 0.0
         self._group_changed = False
         self._rotation = 0
+        self._paused: set[TopicPartition] = set()
 
     async def start(self) -> None:
         """Join the group and take a fair share of the partitions."""
@@ -159,6 +160,7 @@ class LocalSubscriber(Subscriber):
             await self._db.run(groups.leave, group=self._group, me=self._me)
         await self._db.close()
         self._positions.clear()
+        self._paused.clear()
 
     async def poll(
         self,
@@ -206,6 +208,16 @@ class LocalSubscriber(Subscriber):
         """The partitions this member leases, as of its last heartbeat."""
         return set(self._positions)
 
+    def pause(self, partitions: Sequence[TopicPartition]) -> None:
+        """Skip ``partitions`` in polls until resumed; their positions stay where they are."""
+        self._paused.update(partitions)
+
+    def resume(self, partitions: Sequence[TopicPartition]) -> None:
+        """Fetch ``partitions`` again from their positions."""
+        self._paused.difference_update(partitions)
+        # Records that arrived while paused are already behind the data version last seen.
+        self._seen_version = None
+
     def _heartbeat_due(self) -> bool:
         return self._group_changed or time.time() - self._last_heartbeat > self._session_timeout / 4
 
@@ -232,7 +244,7 @@ class LocalSubscriber(Subscriber):
             self._seen_version = None
 
     async def _fetch(self, max_records: int) -> list[Record]:
-        positions = list(self._positions.items())
+        positions = [(tp, p) for tp, p in self._positions.items() if tp not in self._paused]
         if positions:
             # Rotate the starting partition so that a busy one cannot starve the others.
             self._rotation = (self._rotation + 1) % len(positions)
@@ -250,6 +262,12 @@ class LocalSubscriber(Subscriber):
         for record in fetched.records:
             if record.tp in self._positions:
                 self._positions[record.tp] = record.offset + 1
+        for tp in fetched.beyond_end:
+            # Like Kafka's auto_offset_reset=earliest on OffsetOutOfRange: read the partition's
+            # new records from its start rather than wait for offsets that were already used.
+            log.warning("%s: position past the log end (records removed); from the start", tp)
+            if tp in self._positions:
+                self._positions[tp] = 0
         return fetched.records
 
 

@@ -7,7 +7,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from shulian_common.bus.base import OutgoingMessage, Record, TopicPartition, partition_for
@@ -38,21 +38,37 @@ SCHEMA = (
 
 @dataclass(frozen=True, slots=True)
 class Fetched:
-    """One fetch: the data version it saw, the group signature, the records."""
+    """One fetch: the data version it saw, the group signature, the records.
+
+    ``beyond_end`` lists the partitions whose position was past their log end: their records
+    were removed (a wiped topic), so nothing would ever be read from there again.
+    """
 
     version: int | None
     signature: tuple[int, int] | None
     records: list[Record]
+    beyond_end: list[TopicPartition] = field(default_factory=list)
 
 
-def encode_headers(headers: Sequence[tuple[str, bytes]]) -> str:
-    """Headers as JSON text; ``surrogateescape`` keeps non-UTF-8 bytes exact and UTF-8 readable."""
-    return json.dumps([[name, value.decode("utf-8", "surrogateescape")] for name, value in headers])
+def encode_headers(headers: Sequence[tuple[str, bytes | None]]) -> str:
+    """Headers as JSON text; ``surrogateescape`` keeps non-UTF-8 bytes exact and UTF-8 readable.
+
+    A null value (Kafka allows them) stays null.
+    """
+    return json.dumps(
+        [
+            [name, None if value is None else value.decode("utf-8", "surrogateescape")]
+            for name, value in headers
+        ]
+    )
 
 
-def decode_headers(text: str) -> list[tuple[str, bytes]]:
+def decode_headers(text: str) -> list[tuple[str, bytes | None]]:
     """The inverse of ``encode_headers``."""
-    return [(name, value.encode("utf-8", "surrogateescape")) for name, value in json.loads(text)]
+    return [
+        (name, None if value is None else value.encode("utf-8", "surrogateescape"))
+        for name, value in json.loads(text)
+    ]
 
 
 @contextmanager
@@ -183,6 +199,7 @@ def fetch(
     if version == seen_version:
         return Fetched(version, None, [])
     records: list[Record] = []
+    beyond_end: list[TopicPartition] = []
     for tp, position in positions:
         limit = max_records - len(records)
         if limit <= 0:
@@ -191,11 +208,13 @@ def fetch(
             "SELECT offset, key, value, headers, timestamp_ms FROM records"
             " WHERE topic=? AND partition=? AND offset>=? ORDER BY offset LIMIT ?",
             (tp.topic, tp.partition, position, limit),
-        )
+        ).fetchall()
         records.extend(
             Record(tp.topic, tp.partition, o, k, v, decode_headers(h), ts)
             for o, k, v, h, ts in rows
         )
+        if not rows and position > 0 and _log_end(conn, tp.topic, tp.partition) < position:
+            beyond_end.append(tp)
     # A full batch may have left records behind, so the next fetch must not be skipped.
-    seen = None if len(records) >= max_records else version
-    return Fetched(seen, signature(conn, group), records)
+    seen = None if len(records) >= max_records or beyond_end else version
+    return Fetched(seen, signature(conn, group), records, beyond_end)
