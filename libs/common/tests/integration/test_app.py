@@ -17,6 +17,7 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel
 from sqlalchemy import column, func, insert, select, table
 
+from shulian_common import db, telemetry
 from shulian_common.app import ServiceRuntime, create_service_app
 from shulian_common.auth import Role, mint_token
 from shulian_common.catalogue import EventModel, catalogue
@@ -154,11 +155,16 @@ async def test_ready_on_the_database_and_local_bus(tmp_path: Path, database_url:
         response = await client.get("/readyz")
         assert started == [app.state.runtime]
     assert response.status_code == 200
-    assert response.json() == {
+    body = response.json()
+    assert 0 <= body.pop("bus_checked_seconds_ago") < 5
+    assert body == {
         "status": "ready",
         "database": "ok",
         "bus": "ok",
         "outbox_backlog": 0,
+        "outbox_oldest_age_seconds": None,
+        "consumer_lag": None,
+        "warnings": [],
     }
 
 
@@ -188,22 +194,102 @@ async def test_a_write_is_relayed_to_the_bus_and_consumed(
     assert read.json() == {"id": item_id, "name": "桌子"}
 
 
-async def test_writes_succeed_and_readyz_fails_while_the_bus_is_down(tmp_path: Path) -> None:
-    settings = _settings(tmp_path, bus_url="kafka://127.0.0.1:1")
+async def test_writes_succeed_and_the_service_stays_ready_while_the_bus_is_down(
+    tmp_path: Path,
+) -> None:
+    # A zero age threshold: the unsent row's age is reported as a warning, and still 200.
+    settings = _settings(tmp_path, bus_url="kafka://127.0.0.1:1", ready_outbox_age_warn_s=0)
     app = _app(settings)
     async with running(app) as client:
-        ready = await client.get("/readyz")
         created = await client.post(
             "/v1/items", json={"name": "椅子"}, headers=_bearer(settings, Role.CITY_OPERATOR)
         )
-        backlog = await app.state.runtime.relay.backlog()
-    assert ready.status_code == 503
-    body = ready.json()
-    assert body["code"] == "not_ready"
-    assert body["checks"] == {"database": "ok", "bus": "unavailable"}
-    assert "事件总线" in body["detail"]
+        await asyncio.sleep(1.1)  # SQLite stamps created_at to the second
+        ready = await client.get("/readyz")
     assert created.status_code == 201
-    assert backlog == 1
+    assert ready.status_code == 200
+    body = ready.json()
+    assert (body["status"], body["database"], body["bus"]) == ("ready", "ok", "down")
+    assert body["outbox_backlog"] == 1
+    assert body["outbox_oldest_age_seconds"] > 0
+    assert [w["code"] for w in body["warnings"]] == ["bus_down", "outbox_backlog_old"]
+
+
+class _HangingPing:
+    """Stands in for ``Publisher.ping`` against a broker that accepts and never answers."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def __call__(self) -> None:
+        self.calls += 1
+        await asyncio.Event().wait()
+
+
+async def test_readyz_answers_at_once_while_the_bus_hangs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _settings(tmp_path, ready_bus_check_interval_s=0.05, ready_bus_probe_timeout_s=0.3)
+    app = _app(settings)
+    async with running(app) as client:
+        runtime: ServiceRuntime = app.state.runtime
+        hanging = _HangingPing()
+        monkeypatch.setattr(runtime.publisher, "ping", hanging)
+        timings, states = [], []
+        deadline = time.monotonic() + 10
+        while "down" not in states and time.monotonic() < deadline:
+            started = time.monotonic()
+            response = await client.get("/readyz")
+            timings.append(time.monotonic() - started)
+            assert response.status_code == 200
+            states.append(response.json()["bus"])
+            await asyncio.sleep(0.05)
+    assert hanging.calls >= 1
+    assert states[-1] == "down"
+    assert max(timings) < 1.0
+
+
+async def test_readyz_is_503_when_the_database_is_down(tmp_path: Path) -> None:
+    app = _app(_settings(tmp_path, ready_database_timeout_s=0.5))
+    async with running(app) as client:
+        runtime: ServiceRuntime = app.state.runtime
+        healthy = runtime.engine
+        # Nothing listens on port 1: every connection is refused, as with a database that is down.
+        runtime.engine = db.create_engine("postgresql+asyncpg://postgres@127.0.0.1:1/gone")
+        try:
+            started = time.monotonic()
+            response = await client.get("/readyz")
+            elapsed = time.monotonic() - started
+        finally:
+            await runtime.engine.dispose()
+            runtime.engine = healthy
+    assert response.status_code == 503
+    body = response.json()
+    assert body["code"] == "not_ready"
+    assert body["checks"] == {"database": "unavailable", "bus": "ok"}
+    assert "数据库" in body["detail"]
+    assert elapsed < 2.0
+
+
+async def test_readiness_gauges_report_the_outbox_and_the_bus(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, bus_url="kafka://127.0.0.1:1", outbox_sample_interval_s=0.05)
+    app = _app(settings)
+    async with running(app) as client:
+        await client.post(
+            "/v1/items", json={"name": "凳子"}, headers=_bearer(settings, Role.CITY_OPERATOR)
+        )
+        runtime: ServiceRuntime = app.state.runtime
+        names = {"service": SERVICE, "node": NODE}
+
+        async def sampled() -> bool:
+            return (float(1), names) in telemetry.outbox_backlog.values()
+
+        await _until(sampled)
+        bus_up = telemetry.bus_up.values()
+        ages = [v for v, attrs in telemetry.outbox_oldest_age.values() if attrs == names]
+        assert runtime.outbox_oldest_age is not None
+    assert (0.0, names) in bus_up
+    assert ages and ages[0] >= 0
 
 
 async def test_missing_or_bad_token_is_401(tmp_path: Path) -> None:
