@@ -24,7 +24,7 @@ from shulian_common.catalogue import EventModel, catalogue
 from shulian_common.consumer import Subscription
 from shulian_common.deps import OperatorDep, PrincipalDep, SessionDep, UowFactoryDep, WriterDep
 from shulian_common.envelope import CloudEvent
-from shulian_common.errors import NotFoundError
+from shulian_common.errors import NotFoundError, ValidationFailedError, ValidationProblem
 from shulian_common.settings import Settings
 from shulian_common.uow import UnitOfWork
 
@@ -70,6 +70,10 @@ def _router() -> APIRouter:
         if row is None:
             raise NotFoundError(f"条目 {item_id} 不存在")
         return {"id": row.id, "name": row.name}
+
+    @router.delete("/items/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
+    async def delete_item(item_id: str, _: WriterDep) -> None:
+        raise ValidationFailedError(f"条目 {item_id} 仍被引用，不能删除", code="item_in_use")
 
     @router.post("/sneaky-items")
     async def write_through_read_session(session: SessionDep) -> dict[str, str]:
@@ -384,3 +388,72 @@ async def test_probes_answer_after_shutdown_as_not_started(tmp_path: Path, path:
     async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
         response = await client.get(path)
     assert response.status_code == (200 if path == "/healthz" else 503)
+
+
+async def test_a_405_lists_every_method_the_path_allows(tmp_path: Path) -> None:
+    async with running(_app(_settings(tmp_path))) as client:
+        response = await client.put("/v1/items/x")
+    assert (response.status_code, response.json()["code"]) == (405, "method_not_allowed")
+    assert response.headers["allow"] == "GET, DELETE"
+    assert response.json()["detail"] == "请求方法不被允许"
+
+
+async def test_a_domain_422_is_a_validation_problem_with_errors(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    async with running(_app(settings)) as client:
+        response = await client.delete("/v1/items/x", headers=_bearer(settings, Role.CITY_OPERATOR))
+    assert response.status_code == 422
+    problem = ValidationProblem.model_validate(response.json())
+    assert problem.code == "item_in_use"
+    assert [issue.model_dump() for issue in problem.errors] == [
+        {"loc": [], "msg": "条目 x 仍被引用，不能删除", "type": "item_in_use"}
+    ]
+
+
+async def test_a_body_that_is_not_utf8_is_a_documented_400(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    async with running(_app(settings)) as client:
+        response = await client.post(
+            "/v1/items",
+            content=b'{"name": "\xff\xfe"}',
+            headers={**_bearer(settings, Role.CITY_OPERATOR), "content-type": "application/json"},
+        )
+        openapi = (await client.get("/openapi.json")).json()
+    assert (response.status_code, response.json()["code"]) == (400, "bad_request")
+    assert response.json()["detail"] == "请求体无法解析：须为 UTF-8 编码的 JSON"
+    create = openapi["paths"]["/v1/items"]["post"]["responses"]
+    assert {"400", "401", "422"} <= set(create)
+    assert "application/problem+json" in create["400"]["content"]
+
+
+async def test_every_route_behind_a_token_documents_its_401(tmp_path: Path) -> None:
+    async with running(_app(_settings(tmp_path))) as client:
+        openapi = (await client.get("/openapi.json")).json()
+    secured = [
+        (path, method, operation["responses"])
+        for path, operations in openapi["paths"].items()
+        for method, operation in operations.items()
+        if operation.get("security")
+    ]
+    assert len(secured) >= 4
+    for path, method, responses in secured:
+        assert "401" in responses, (path, method)
+    assert "401" not in openapi["paths"]["/healthz"]["get"]["responses"]
+
+
+async def test_unstorable_text_is_refused_in_bodies_without_a_content_type(
+    tmp_path: Path,
+) -> None:
+    settings = _settings(tmp_path)
+    writer = _bearer(settings, Role.CITY_OPERATOR)
+    async with running(_app(settings)) as client:
+        untyped = await client.post("/v1/items", content=b'{"name": "a\\u0000"}', headers=writer)
+        key = await client.get("/v1/items/x", headers={**writer, "X-Item-Key": "a\x00"})
+        openapi = (await client.get("/openapi.json")).json()
+    assert (untyped.status_code, untyped.json()["code"]) == (422, "invalid_character")
+    assert untyped.json()["errors"][0]["loc"] == ["body", "name"]
+    assert (key.status_code, key.json()["errors"][0]["loc"]) == (422, ["header", "x-item-key"])
+    examples = openapi["paths"]["/v1/items"]["post"]["responses"]["422"]["content"][
+        "application/problem+json"
+    ]["examples"]
+    assert "invalid_character" in examples

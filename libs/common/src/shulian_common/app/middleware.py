@@ -16,7 +16,7 @@ from fastapi import Request
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shulian_common.errors import internal_error_response, problem_response
+from shulian_common.errors import InvalidCharacterError, internal_error_response, problem_response
 from shulian_common.logs import bind_request_id, bind_service, reset_request_id, reset_service
 
 logger = logging.getLogger(__name__)
@@ -187,9 +187,9 @@ def _refusal(scope: Scope, loc: Loc) -> Any:
     }
     return problem_response(
         Request(scope),
-        status=422,
-        code="invalid_character",
-        title="请求含有无法存储的字符",
+        status=InvalidCharacterError.status,
+        code=InvalidCharacterError.code,
+        title=InvalidCharacterError.title,
         detail="请求中含有 U+0000 或不成对的代理字符，无法保存",
         extra={"errors": [issue]},
     )
