@@ -20,6 +20,7 @@ from sqlalchemy import column, func, insert, select, table
 from shulian_common import db, telemetry
 from shulian_common.app import ServiceRuntime, create_service_app
 from shulian_common.auth import Role, mint_token
+from shulian_common.bus import TopicPartition
 from shulian_common.catalogue import EventModel, catalogue
 from shulian_common.consumer import Subscription
 from shulian_common.deps import OperatorDep, PrincipalDep, SessionDep, UowFactoryDep, WriterDep
@@ -202,7 +203,12 @@ async def test_writes_succeed_and_the_service_stays_ready_while_the_bus_is_down(
     tmp_path: Path,
 ) -> None:
     # A zero age threshold: the unsent row's age is reported as a warning, and still 200.
-    settings = _settings(tmp_path, bus_url="kafka://127.0.0.1:1", ready_outbox_age_warn_s=0)
+    settings = _settings(
+        tmp_path,
+        bus_url="kafka://127.0.0.1:1",
+        ready_outbox_age_warn_s=0,
+        ready_outbox_backlog_warn=0,
+    )
     app = _app(settings)
     async with running(app) as client:
         created = await client.post(
@@ -216,7 +222,29 @@ async def test_writes_succeed_and_the_service_stays_ready_while_the_bus_is_down(
     assert (body["status"], body["database"], body["bus"]) == ("ready", "ok", "down")
     assert body["outbox_backlog"] == 1
     assert body["outbox_oldest_age_seconds"] > 0
-    assert [w["code"] for w in body["warnings"]] == ["bus_down", "outbox_backlog_old"]
+    assert [w["code"] for w in body["warnings"]] == [
+        "bus_down",
+        "outbox_backlog_old",
+        "outbox_backlog_large",
+    ]
+
+
+async def test_readyz_reports_consumer_lag_and_warns_past_its_threshold(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, ready_consumer_lag_warn=10)
+    subscription = Subscription(topic=ITEMS_TOPIC, handlers={ITEM_CREATED: _apply_item})
+    app = _app(settings, subscriptions=[subscription])
+    async with running(app) as client:
+        quiet = (await client.get("/readyz")).json()
+        runtime: ServiceRuntime = app.state.runtime
+        assert runtime.consumers is not None
+        # The runner's last lag reading, as its own lag sampling records it.
+        partitions = [TopicPartition(ITEMS_TOPIC, 0), TopicPartition(ITEMS_TOPIC, 1)]
+        runtime.consumers.lag = dict(zip(partitions, (7, 5), strict=True))
+        behind = await client.get("/readyz")
+    assert (quiet["consumer_lag"], quiet["warnings"]) == (0, [])
+    assert behind.status_code == 200
+    assert behind.json()["consumer_lag"] == 12
+    assert [w["code"] for w in behind.json()["warnings"]] == ["consumer_lag"]
 
 
 class _HangingPing:

@@ -276,8 +276,10 @@ async def _sample_outbox(runtime: ServiceRuntime) -> None:
     try:
         while not stop.is_set():
             with suppress(Exception):  # the relay reports database trouble; keep the last sample
-                runtime.outbox_backlog = await runtime.relay.backlog()
-                runtime.outbox_oldest_age = await oldest_unsent_age(runtime.engine)
+                backlog = await runtime.relay.backlog()
+                oldest = await oldest_unsent_age(runtime.engine)
+                # Both at once: a reader never sees a backlog without the age that goes with it.
+                runtime.outbox_backlog, runtime.outbox_oldest_age = backlog, oldest
             await _wait(stop, settings.outbox_sample_interval_s)
     finally:
         for stop_reporting in unregister:
