@@ -17,7 +17,13 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shulian_common.errors import InvalidCharacterError, internal_error_response, problem_response
-from shulian_common.logs import bind_request_id, bind_service, reset_request_id, reset_service
+from shulian_common.errors.redact import loggable
+from shulian_common.logs import (
+    bind_request_id,
+    bind_service,
+    reset_request_id,
+    reset_service,
+)
 
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("shulian.access")
@@ -64,8 +70,8 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            logger.exception("unhandled error")
+        except Exception as exc:
+            logger.error("unhandled error", exc_info=loggable(exc))
             await internal_error_response(Request(scope))(scope, receive, send_with_id)
         finally:
             _log_access(scope, status, time.perf_counter() - started)

@@ -26,6 +26,7 @@ from shulian_common.errors.base import (
     problem_body,
 )
 from shulian_common.errors.openapi import install_problem_openapi
+from shulian_common.errors.redact import loggable
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +168,7 @@ def _allowed_methods(request: Request) -> list[str]:
 
 
 async def _unhandled_error_handler(request: Request, exc: Exception) -> JSONResponse:
-    logger.error("unhandled error", exc_info=exc)
+    logger.error("unhandled error", exc_info=loggable(exc))
     return internal_error_response(request)
 
 
