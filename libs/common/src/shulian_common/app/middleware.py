@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import Request
+from fastapi.responses import JSONResponse
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -185,7 +186,7 @@ def _unstorable_paths(value: Any, loc: Loc) -> Iterator[Loc]:
             yield from _unstorable_paths(item, [*loc, index])
 
 
-def _refusal(scope: Scope, loc: Loc) -> Any:
+def _refusal(scope: Scope, loc: Loc) -> JSONResponse:
     issue = {
         "loc": [_printable(part) for part in loc],
         "msg": "text must not contain U+0000 or unpaired surrogates",
