@@ -77,19 +77,45 @@ def cmd_token(args: argparse.Namespace) -> int:
     """Print a bearer token and nothing else."""
     from shulian_common.auth import Role, mint_token
 
-    settings = Settings(node_id=args.node)
-    token = mint_token(
-        settings,
-        role=Role(args.role),
-        node=args.node,
-        division=args.division or _default_division(Role(args.role), args.node),
-        sub=args.sub,
-        supplier_id=args.supplier_id,
-        enterprise_id=args.enterprise_id,
-        ttl_seconds=args.ttl,
-    )
+    roles = [role.value for role in Role]
+    if args.role not in roles:
+        return _refuse(f"unknown role {args.role!r}; roles: {', '.join(roles)}")
+    role = Role(args.role)
+    for needs, option, given in (
+        (Role.SUPPLIER, "--supplier-id", args.supplier_id),
+        (Role.ENTERPRISE, "--enterprise-id", args.enterprise_id),
+    ):
+        if role is needs and not given:
+            return _refuse(f"--role {role.value} needs {option} (the record it acts for)")
+    try:
+        token = mint_token(
+            Settings(node_id=args.node),
+            role=role,
+            node=args.node,
+            division=args.division or _default_division(role, args.node),
+            sub=args.sub,
+            supplier_id=args.supplier_id,
+            enterprise_id=args.enterprise_id,
+            ttl_seconds=args.ttl,
+        )
+    except ValueError as exc:  # a node, division or scope that does not fit the role
+        return _refuse(_first_line(exc))
     print(token)
     return 0
+
+
+def _refuse(message: str) -> int:
+    """One line on stderr and the usage-error exit status."""
+    print(f"shulian: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _first_line(exc: ValueError) -> str:
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        return "; ".join(str(error["msg"]).removeprefix("Value error, ") for error in exc.errors())
+    return str(exc).splitlines()[0]
 
 
 def _default_division(role: object, node: str) -> str | None:
@@ -99,11 +125,10 @@ def _default_division(role: object, node: str) -> str | None:
     return node if role in operators else None
 
 
-async def _tail(topic: str, from_beginning: bool, limit: int | None) -> int:
+async def _tail(settings: Settings, topic: str, from_beginning: bool, limit: int | None) -> int:
     from shulian_common.bus import bus_from_url
     from shulian_common.envelope import CloudEvent, EnvelopeError
 
-    settings = Settings()
     bus = bus_from_url(settings.resolved_bus_url, settings)
     # A throwaway group: tailing never moves anyone else's offsets.
     subscriber = bus.subscriber(topics=[topic], group_id=f"tail-{uuid.uuid4().hex[:12]}")
@@ -135,8 +160,10 @@ async def _skip_to_end(subscriber: object) -> None:
 
 def cmd_tail(args: argparse.Namespace) -> int:
     """Print a stream's events as structured CloudEvents JSON, one per line."""
+    overrides = {"data_dir": args.data_dir, "bus_url": args.bus_url}
+    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     try:
-        return asyncio.run(_tail(args.topic, args.from_beginning, args.limit))
+        return asyncio.run(_tail(settings, args.topic, args.from_beginning, args.limit))
     except KeyboardInterrupt:
         return 0
 
@@ -205,7 +232,16 @@ def _print_tokens(nodes: Sequence[str]) -> None:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    """Start every installed service for each node on the embedded default."""
+    """Start every installed service for each node on the embedded default; Ctrl-C stops all."""
+    _stop_on_signals()
+    try:
+        return _up(args)
+    except KeyboardInterrupt:  # before the services started (e.g. while seeding demo data)
+        print("\nstopped")
+        return 0
+
+
+def _up(args: argparse.Namespace) -> int:
     from shulian_common.service import installed_services
 
     nodes = [n.strip() for n in args.nodes.split(",") if n.strip()]
@@ -221,9 +257,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     if args.demo:
         asyncio.run(_seed(nodes, services, data_dir))
     planned = plan(nodes, services, args.base_port)
-    _stop_on_signals()
-    procs = [_spawn(item, data_dir) for item in planned]
+    procs: list[subprocess.Popen[bytes]] = []
     try:
+        procs.extend(_spawn(item, data_dir) for item in planned)
         if not _wait_healthy(planned, procs):
             print("a service failed to start; stopping", file=sys.stderr)
             return 1
@@ -236,6 +272,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         print("\nstopping…")
         return 0
     finally:
+        # A terminal's Ctrl-C reaches every process of the group, and a wrapper such as
+        # ``uv run`` forwards it once more: later signals must not cut the shutdown short.
+        _ignore_signals()
         _stop_all(procs)
 
 
@@ -248,6 +287,11 @@ def _stop_on_signals() -> None:
     # was started from a shell that ignores SIGINT in background jobs.
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _ignore_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _spawn(item: Planned, data_dir: Path) -> subprocess.Popen[bytes]:
@@ -301,20 +345,53 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.set_defaults(func=cmd_serve)
 
-    token = sub.add_parser("token", help="print a dev bearer token")
-    token.add_argument("--role", required=True)
-    token.add_argument("--node", default=os.environ.get("SHULIAN_NODE_ID", "510000"))
+    token = sub.add_parser(
+        "token",
+        help="print a dev bearer token",
+        description="Print a signed bearer token for a principal, and nothing else.",
+    )
+    token.add_argument("--role", required=True, help=f"one of: {', '.join(_role_names())}")
+    token.add_argument(
+        "--node",
+        default=os.environ.get("SHULIAN_NODE_ID", "510000"),
+        help="GB/T 2260 code of the issuing node (default: SHULIAN_NODE_ID or 510000)",
+    )
     token.add_argument("--division", help="scope code (defaults to the node for operators)")
-    token.add_argument("--sub")
-    token.add_argument("--supplier-id")
-    token.add_argument("--enterprise-id")
-    token.add_argument("--ttl", type=int)
+    token.add_argument("--sub", help="subject (defaults to role@scope)")
+    token.add_argument("--supplier-id", help="the supplier a supplier token acts for (required)")
+    token.add_argument(
+        "--enterprise-id", help="the enterprise an enterprise token acts for (required)"
+    )
+    token.add_argument("--ttl", type=int, help="lifetime in seconds (default: 8 hours)")
     token.set_defaults(func=cmd_token)
 
-    tail = sub.add_parser("tail", help="print a topic's events as they arrive")
-    tail.add_argument("topic")
-    tail.add_argument("--from-beginning", action="store_true")
-    tail.add_argument("--limit", type=int)
+    tail = sub.add_parser(
+        "tail",
+        help="print a topic's events as they arrive",
+        description=(
+            "Print a topic's events as structured CloudEvents JSON, one per line, until Ctrl-C\n"
+            "(or --limit). Reads the bus SHULIAN_BUS_URL names (or --bus-url); without one,\n"
+            "the embedded local log at <data-dir>/bus.db that `shulian up` writes for every\n"
+            "node. Tailing uses a throwaway consumer group: it moves no one's offsets."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # keeps the bus URL on one line
+        epilog=_tail_epilog(),
+    )
+    tail.add_argument("topic", help="topic to read, e.g. shulian.registry.suppliers.v1")
+    tail.add_argument(
+        "--from-beginning",
+        action="store_true",
+        help="print the events already on the topic first (default: only new ones)",
+    )
+    tail.add_argument("--limit", type=int, metavar="N", help="stop after N events")
+    tail.add_argument(
+        "--data-dir",
+        help="the data directory whose bus.db to read (default: SHULIAN_DATA_DIR or ./var)",
+    )
+    tail.add_argument(
+        "--bus-url",
+        help="local://PATH or kafka://HOST:PORT[,HOST:PORT] (default: SHULIAN_BUS_URL)",
+    )
     tail.set_defaults(func=cmd_tail)
 
     asyncapi = sub.add_parser(
@@ -331,6 +408,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_outbox_commands(sub)
     return parser
+
+
+def _role_names() -> list[str]:
+    from shulian_common.auth import Role
+
+    return [role.value for role in Role]
+
+
+def _tail_epilog() -> str:
+    try:
+        return f"With the current environment it reads: {Settings().resolved_bus_url}"
+    except ValueError:  # a bad SHULIAN_* variable: `tail` itself will say which
+        return ""
 
 
 def main(argv: Sequence[str] | None = None) -> int:

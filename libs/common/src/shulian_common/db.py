@@ -46,6 +46,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine; SQLite files get WAL, foreign keys and a busy timeout."""
+    # A failed statement's error (and so its log line) must not carry the values bound to it:
+    # they are suppliers' phones, e-mails and names.
+    kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":

@@ -28,6 +28,10 @@ _service: ContextVar[tuple[str, str] | None] = ContextVar("shulian_service", def
 _STANDARD_ATTRS = frozenset(
     {*vars(logging.LogRecord("", 0, "", 0, "", None, None)), "message", "asctime", "color_message"}
 )
+# Loggers that print personal data below these levels, whatever the root level: aiosqlite the
+# values bound to SQL statements at DEBUG (SQLAlchemy's own echo obeys ``hide_parameters``),
+# httpx whole URLs, query strings included (a search for a phone number), at INFO.
+_QUIET_LOGGERS = {"aiosqlite": logging.INFO, "httpx": logging.WARNING}
 _CONTEXT_FIELDS = ("service", "node", "request_id", "trace_id", "span_id")
 _PLAIN_FORMAT = (
     "%(asctime)s %(levelname)-7s %(name)s [%(service)s@%(node)s rid=%(request_id)s "
@@ -119,4 +123,6 @@ def configure_logging(settings: Settings, *, stream: TextIO | None = None) -> lo
     handler.setFormatter(JsonFormatter() if settings.log_json else logging.Formatter(_PLAIN_FORMAT))
     root.addHandler(handler)
     root.setLevel(settings.log_level.upper())
+    for name, level in _QUIET_LOGGERS.items():
+        logging.getLogger(name).setLevel(max(level, root.level))
     return handler

@@ -66,6 +66,28 @@ class Settings(BaseSettings):
     # Cursor pages of every list route: the size when none is asked for, and the cap.
     page_limit_default: int = Field(default=20, ge=1, le=100)
     page_limit_max: int = Field(default=100, ge=1, le=1000)
+    # Readiness (/readyz): only the database decides it; the rest is reported, with warnings.
+    ready_database_timeout_s: float = Field(
+        default=2.0, gt=0, description="seconds the database check may take (below the probe's)"
+    )
+    ready_bus_check_interval_s: float = Field(
+        default=5.0, gt=0, description="seconds between background pings of the bus"
+    )
+    ready_bus_probe_timeout_s: float = Field(
+        default=2.0, gt=0, description="seconds one bus ping may take before the bus is down"
+    )
+    outbox_sample_interval_s: float = Field(
+        default=10.0, gt=0, description="seconds between outbox samples for the metrics"
+    )
+    ready_outbox_age_warn_s: float = Field(
+        default=60.0, ge=0, description="warn when the oldest unsent outbox row is older"
+    )
+    ready_outbox_backlog_warn: int = Field(
+        default=10_000, ge=0, description="warn when more outbox rows than this are unsent"
+    )
+    ready_consumer_lag_warn: int = Field(
+        default=10_000, ge=0, description="warn when consumers are this many records behind"
+    )
     demo: bool = Field(default=False, description="seed deterministic demo data at start-up")
 
     @field_validator("node_id")

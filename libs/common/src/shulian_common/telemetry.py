@@ -296,6 +296,14 @@ class ObservedGauge:
 outbox_backlog = ObservedGauge(
     "shulian.outbox.backlog", unit="{event}", description="outbox rows not yet published"
 )
+outbox_oldest_age = ObservedGauge(
+    "shulian.outbox.oldest_unsent_age",
+    unit="s",
+    description="age of the oldest outbox row not yet published",
+)
+bus_up = ObservedGauge(
+    "shulian.bus.up", unit="1", description="1 when the last ping of the bus answered, else 0"
+)
 consumer_lag = ObservedGauge(
     "shulian.consumer.lag", unit="{message}", description="records behind the log end"
 )
@@ -304,6 +312,16 @@ consumer_lag = ObservedGauge(
 def observe_outbox_backlog(read: Reading, *, service: str, node: str) -> Callable[[], None]:
     """Report the relay's last known backlog; returns the function that stops reporting."""
     return outbox_backlog.register(read, attributes={"service": service, "node": node})
+
+
+def observe_outbox_oldest_age(read: Reading, *, service: str, node: str) -> Callable[[], None]:
+    """Report the age of the oldest unsent outbox row; returns the function that stops it."""
+    return outbox_oldest_age.register(read, attributes={"service": service, "node": node})
+
+
+def observe_bus_up(read: Reading, *, service: str, node: str) -> Callable[[], None]:
+    """Report whether the bus answered its last ping; returns the function that stops it."""
+    return bus_up.register(read, attributes={"service": service, "node": node})
 
 
 def set_consumer_lag(*, group: str, topic: str, partition: int, lag: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 import uuid
@@ -17,13 +18,15 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel
 from sqlalchemy import column, func, insert, select, table
 
+from shulian_common import db, telemetry
 from shulian_common.app import ServiceRuntime, create_service_app
 from shulian_common.auth import Role, mint_token
+from shulian_common.bus import TopicPartition
 from shulian_common.catalogue import EventModel, catalogue
 from shulian_common.consumer import Subscription
 from shulian_common.deps import OperatorDep, PrincipalDep, SessionDep, UowFactoryDep, WriterDep
 from shulian_common.envelope import CloudEvent
-from shulian_common.errors import NotFoundError
+from shulian_common.errors import NotFoundError, ValidationFailedError, ValidationProblem
 from shulian_common.readers import ReaderModel, Reads
 from shulian_common.settings import Settings
 from shulian_common.uow import UnitOfWork
@@ -33,6 +36,10 @@ SERVICE = "apptest"
 NODE = "510100"
 ITEM_CREATED = "cn.sichuan.shulian.apptest.item.created.v1"
 ITEMS_TOPIC = "shulian.apptest.items.v1"
+
+# Personal data in failing requests, built at run time: no traceback's source line shows it.
+PHONE = "".join(["139", "1234", "5678"])
+EMAIL = "@".join(["leak", "example.cn"])
 
 items = table("items", column("id"), column("name"))
 applied = table("applied", column("consumer"), column("event_id"), column("key"), column("n"))
@@ -71,6 +78,10 @@ def _router() -> APIRouter:
             raise NotFoundError(f"条目 {item_id} 不存在")
         return {"id": row.id, "name": row.name}
 
+    @router.delete("/items/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
+    async def delete_item(item_id: str, _: WriterDep) -> None:
+        raise ValidationFailedError(f"条目 {item_id} 仍被引用，不能删除", code="item_in_use")
+
     @router.post("/sneaky-items")
     async def write_through_read_session(session: SessionDep) -> dict[str, str]:
         await session.execute(insert(items).values(id="sneaky", name="x"))
@@ -79,6 +90,18 @@ def _router() -> APIRouter:
     @router.get("/admin")
     async def admin_only(principal: OperatorDep) -> dict[str, str]:
         return {"role": principal.role}
+
+    @router.get("/bad-response", response_model=ItemIn)
+    async def bad_response() -> dict[str, object]:
+        # A stored value the response model refuses (e.g. legacy or replicated data).
+        return {"name": [PHONE, EMAIL]}
+
+    @router.get("/bad-model")
+    async def bad_model() -> None:
+        try:
+            ItemIn.model_validate({"name": {"phone": PHONE}})
+        except ValueError as exc:
+            raise RuntimeError("could not build the item") from exc
 
     @router.get("/crash")
     async def crash() -> None:
@@ -160,11 +183,16 @@ async def test_ready_on_the_database_and_local_bus(tmp_path: Path, database_url:
         response = await client.get("/readyz")
         assert started == [app.state.runtime]
     assert response.status_code == 200
-    assert response.json() == {
+    body = response.json()
+    assert 0 <= body.pop("bus_checked_seconds_ago") < 5
+    assert body == {
         "status": "ready",
         "database": "ok",
         "bus": "ok",
         "outbox_backlog": 0,
+        "outbox_oldest_age_seconds": None,
+        "consumer_lag": None,
+        "warnings": [],
     }
 
 
@@ -194,22 +222,130 @@ async def test_a_write_is_relayed_to_the_bus_and_consumed(
     assert read.json() == {"id": item_id, "name": "桌子"}
 
 
-async def test_writes_succeed_and_readyz_fails_while_the_bus_is_down(tmp_path: Path) -> None:
-    settings = _settings(tmp_path, bus_url="kafka://127.0.0.1:1")
+async def test_writes_succeed_and_the_service_stays_ready_while_the_bus_is_down(
+    tmp_path: Path,
+) -> None:
+    # A zero age threshold: the unsent row's age is reported as a warning, and still 200.
+    settings = _settings(
+        tmp_path,
+        bus_url="kafka://127.0.0.1:1",
+        ready_outbox_age_warn_s=0,
+        ready_outbox_backlog_warn=0,
+    )
     app = _app(settings)
     async with running(app) as client:
-        ready = await client.get("/readyz")
         created = await client.post(
             "/v1/items", json={"name": "椅子"}, headers=_bearer(settings, Role.CITY_OPERATOR)
         )
-        backlog = await app.state.runtime.relay.backlog()
-    assert ready.status_code == 503
-    body = ready.json()
-    assert body["code"] == "not_ready"
-    assert body["checks"] == {"database": "ok", "bus": "unavailable"}
-    assert "事件总线" in body["detail"]
+        await asyncio.sleep(1.1)  # SQLite stamps created_at to the second
+        ready = await client.get("/readyz")
     assert created.status_code == 201
-    assert backlog == 1
+    assert ready.status_code == 200
+    body = ready.json()
+    assert (body["status"], body["database"], body["bus"]) == ("ready", "ok", "down")
+    assert body["outbox_backlog"] == 1
+    assert body["outbox_oldest_age_seconds"] > 0
+    assert [w["code"] for w in body["warnings"]] == [
+        "bus_down",
+        "outbox_backlog_old",
+        "outbox_backlog_large",
+    ]
+
+
+async def test_readyz_reports_consumer_lag_and_warns_past_its_threshold(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, ready_consumer_lag_warn=10)
+    subscription = Subscription(topic=ITEMS_TOPIC, handlers={ITEM_CREATED: _apply_item})
+    app = _app(settings, subscriptions=[subscription])
+    async with running(app) as client:
+        quiet = (await client.get("/readyz")).json()
+        runtime: ServiceRuntime = app.state.runtime
+        assert runtime.consumers is not None
+        # The runner's last lag reading, as its own lag sampling records it.
+        partitions = [TopicPartition(ITEMS_TOPIC, 0), TopicPartition(ITEMS_TOPIC, 1)]
+        runtime.consumers.lag = dict(zip(partitions, (7, 5), strict=True))
+        behind = await client.get("/readyz")
+    assert (quiet["consumer_lag"], quiet["warnings"]) == (0, [])
+    assert behind.status_code == 200
+    assert behind.json()["consumer_lag"] == 12
+    assert [w["code"] for w in behind.json()["warnings"]] == ["consumer_lag"]
+
+
+class _HangingPing:
+    """Stands in for ``Publisher.ping`` against a broker that accepts and never answers."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def __call__(self) -> None:
+        self.calls += 1
+        await asyncio.Event().wait()
+
+
+async def test_readyz_answers_at_once_while_the_bus_hangs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _settings(tmp_path, ready_bus_check_interval_s=0.05, ready_bus_probe_timeout_s=0.3)
+    app = _app(settings)
+    async with running(app) as client:
+        runtime: ServiceRuntime = app.state.runtime
+        hanging = _HangingPing()
+        monkeypatch.setattr(runtime.publisher, "ping", hanging)
+        timings, states = [], []
+        deadline = time.monotonic() + 10
+        while "down" not in states and time.monotonic() < deadline:
+            started = time.monotonic()
+            response = await client.get("/readyz")
+            timings.append(time.monotonic() - started)
+            assert response.status_code == 200
+            states.append(response.json()["bus"])
+            await asyncio.sleep(0.05)
+    assert hanging.calls >= 1
+    assert states[-1] == "down"
+    assert max(timings) < 1.0
+
+
+async def test_readyz_is_503_when_the_database_is_down(tmp_path: Path) -> None:
+    app = _app(_settings(tmp_path, ready_database_timeout_s=0.5))
+    async with running(app) as client:
+        runtime: ServiceRuntime = app.state.runtime
+        healthy = runtime.engine
+        # Nothing listens on port 1: every connection is refused, as with a database that is down.
+        runtime.engine = db.create_engine("postgresql+asyncpg://postgres@127.0.0.1:1/gone")
+        try:
+            started = time.monotonic()
+            response = await client.get("/readyz")
+            elapsed = time.monotonic() - started
+        finally:
+            await runtime.engine.dispose()
+            runtime.engine = healthy
+    assert response.status_code == 503
+    body = response.json()
+    assert body["code"] == "not_ready"
+    assert body["checks"] == {"database": "unavailable", "bus": "ok"}
+    assert "数据库" in body["detail"]
+    assert elapsed < 2.0
+
+
+async def test_readiness_gauges_report_the_outbox_and_the_bus(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, bus_url="kafka://127.0.0.1:1", outbox_sample_interval_s=0.05)
+    app = _app(settings)
+    async with running(app) as client:
+        await client.post(
+            "/v1/items", json={"name": "凳子"}, headers=_bearer(settings, Role.CITY_OPERATOR)
+        )
+        runtime: ServiceRuntime = app.state.runtime
+        names = {"service": SERVICE, "node": NODE}
+
+        async def sampled() -> bool:
+            return (float(1), names) in telemetry.outbox_backlog.values()
+
+        await _until(sampled)
+        bus_up = telemetry.bus_up.values()
+        ages = [v for v, attrs in telemetry.outbox_oldest_age.values() if attrs == names]
+        assert runtime.outbox_oldest_age is not None
+    assert (0.0, names) in bus_up
+    assert len(ages) == 1
+    assert ages[0] >= 0
 
 
 async def test_missing_or_bad_token_is_401(tmp_path: Path) -> None:
@@ -303,3 +439,89 @@ async def test_probes_answer_after_shutdown_as_not_started(tmp_path: Path, path:
     async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
         response = await client.get(path)
     assert response.status_code == (200 if path == "/healthz" else 503)
+
+
+async def test_a_405_lists_every_method_the_path_allows(tmp_path: Path) -> None:
+    async with running(_app(_settings(tmp_path))) as client:
+        response = await client.put("/v1/items/x")
+    assert (response.status_code, response.json()["code"]) == (405, "method_not_allowed")
+    assert response.headers["allow"] == "GET, DELETE"
+    assert response.json()["detail"] == "请求方法不被允许"
+
+
+async def test_a_domain_422_is_a_validation_problem_with_errors(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    async with running(_app(settings)) as client:
+        response = await client.delete("/v1/items/x", headers=_bearer(settings, Role.CITY_OPERATOR))
+    assert response.status_code == 422
+    problem = ValidationProblem.model_validate(response.json())
+    assert problem.code == "item_in_use"
+    assert [issue.model_dump() for issue in problem.errors] == [
+        {"loc": [], "msg": "条目 x 仍被引用，不能删除", "type": "item_in_use"}
+    ]
+
+
+async def test_a_body_that_is_not_utf8_is_a_documented_400(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    async with running(_app(settings)) as client:
+        response = await client.post(
+            "/v1/items",
+            content=b'{"name": "\xff\xfe"}',
+            headers={**_bearer(settings, Role.CITY_OPERATOR), "content-type": "application/json"},
+        )
+        openapi = (await client.get("/openapi.json")).json()
+    assert (response.status_code, response.json()["code"]) == (400, "bad_request")
+    assert response.json()["detail"] == "请求体无法解析：须为 UTF-8 编码的 JSON"
+    create = openapi["paths"]["/v1/items"]["post"]["responses"]
+    assert {"400", "401", "422"} <= set(create)
+    assert "application/problem+json" in create["400"]["content"]
+
+
+async def test_every_route_behind_a_token_documents_its_401(tmp_path: Path) -> None:
+    async with running(_app(_settings(tmp_path))) as client:
+        openapi = (await client.get("/openapi.json")).json()
+    secured = [
+        (path, method, operation["responses"])
+        for path, operations in openapi["paths"].items()
+        for method, operation in operations.items()
+        if operation.get("security")
+    ]
+    assert len(secured) >= 4
+    for path, method, responses in secured:
+        assert "401" in responses, (path, method)
+    assert "401" not in openapi["paths"]["/healthz"]["get"]["responses"]
+
+
+async def test_unstorable_text_is_refused_in_bodies_without_a_content_type(
+    tmp_path: Path,
+) -> None:
+    settings = _settings(tmp_path)
+    writer = _bearer(settings, Role.CITY_OPERATOR)
+    async with running(_app(settings)) as client:
+        untyped = await client.post("/v1/items", content=b'{"name": "a\\u0000"}', headers=writer)
+        key = await client.get("/v1/items/x", headers={**writer, "X-Item-Key": "a\x00"})
+        openapi = (await client.get("/openapi.json")).json()
+    assert (untyped.status_code, untyped.json()["code"]) == (422, "invalid_character")
+    assert untyped.json()["errors"][0]["loc"] == ["body", "name"]
+    assert (key.status_code, key.json()["errors"][0]["loc"]) == (422, ["header", "x-item-key"])
+    examples = openapi["paths"]["/v1/items"]["post"]["responses"]["422"]["content"][
+        "application/problem+json"
+    ]["examples"]
+    assert "invalid_character" in examples
+
+
+@pytest.mark.parametrize("path", ["/v1/bad-response", "/v1/bad-model"])
+async def test_a_500_from_a_validation_error_logs_where_but_not_the_input(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    async with running(_app(_settings(tmp_path))) as client:
+        response = await client.get(path)
+    assert response.status_code == 500
+    formatter = logging.Formatter()
+    logged = "\n".join(formatter.format(r) for r in caplog.records if r.exc_info)
+    assert "unhandled error" in logged
+    assert "name: " in logged  # which field failed, and how
+    assert "input withheld" in logged
+    assert "Traceback" in logged
+    assert PHONE not in logged
+    assert EMAIL not in logged

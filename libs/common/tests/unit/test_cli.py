@@ -30,9 +30,58 @@ def test_token_for_a_supplier_carries_its_record(capsys: pytest.CaptureFixture[s
     assert principal.supplier_id == "sup-42"
 
 
-def test_token_refuses_an_unknown_role() -> None:
-    with pytest.raises(ValueError, match="wizard"):
-        main(["token", "--role", "wizard"])
+def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    return lines[0]
+
+
+def test_token_refuses_an_unknown_role_in_one_line_listing_the_roles(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["token", "--role", "wizard"]) == 2
+    line = _one_line_error(capsys)
+    assert "'wizard'" in line
+    for role in Role:
+        assert role.value in line
+
+
+@pytest.mark.parametrize(
+    ("role", "option"), [("supplier", "--supplier-id"), ("enterprise", "--enterprise-id")]
+)
+def test_token_for_a_supplier_or_enterprise_needs_its_record(
+    capsys: pytest.CaptureFixture[str], role: str, option: str
+) -> None:
+    assert main(["token", "--role", role]) == 2
+    assert option in _one_line_error(capsys)
+
+
+def test_token_refuses_a_scope_that_does_not_fit_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["token", "--role", "city_operator", "--node", "519999"]) == 2
+    assert "519999" in _one_line_error(capsys)
+    outside = ["token", "--role", "county_operator", "--node", "510100", "--division", "511502"]
+    assert main(outside) == 2
+    assert "511502" in _one_line_error(capsys)
+
+
+def test_tail_help_documents_its_arguments_and_the_bus_it_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SHULIAN_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("SHULIAN_BUS_URL", raising=False)
+    with pytest.raises(SystemExit) as exit_:
+        main(["tail", "--help"])
+    assert exit_.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for documented in ("topic", "--from-beginning", "--limit N", "--data-dir", "--bus-url"):
+        assert documented in text
+    assert "SHULIAN_BUS_URL" in text
+    assert "SHULIAN_DATA_DIR" in text
+    assert f"local://{tmp_path.resolve() / 'bus.db'}" in text
 
 
 def test_up_defaults_to_the_province_node_and_the_embedded_data_dir() -> None:
@@ -64,3 +113,9 @@ def test_tail_prints_structured_cloudevents_up_to_the_limit(
     lines = capsys.readouterr().out.splitlines()
     assert [json.loads(line)["data"]["n"] for line in lines] == [0, 1]
     assert CloudEvent.from_structured(json.loads(lines[0])) == events[0]
+    # The same log, named on the command line from anywhere else.
+    monkeypatch.setenv("SHULIAN_DATA_DIR", str(tmp_path / "elsewhere"))
+    assert (
+        main(["tail", topic, "--from-beginning", "--limit", "3", "--data-dir", str(tmp_path)]) == 0
+    )
+    assert len(capsys.readouterr().out.splitlines()) == 3

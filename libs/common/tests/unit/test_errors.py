@@ -90,6 +90,8 @@ async def test_each_error_renders_its_exact_problem(
     response = await _call(_app(cls("具体原因", extra={"supplier_id": "S1"})), "GET", "/boom")
     assert response.status_code == status
     assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    # A 422 is documented as a ValidationProblem: it always lists its errors.
+    errors = {"errors": [{"loc": [], "msg": "具体原因", "type": code}]} if status == 422 else {}
     assert response.json() == {
         "type": BASE + code,
         "title": cls.title,
@@ -99,7 +101,15 @@ async def test_each_error_renders_its_exact_problem(
         "code": code,
         "request_id": None,
         "supplier_id": "S1",
+        **errors,
     }
+
+
+async def test_a_422_keeps_the_errors_its_raiser_named() -> None:
+    named = [{"loc": ["body", "uscc"], "msg": "校验码错误", "type": "invalid_uscc"}]
+    error = ValidationFailedError("校验码错误", extra={"errors": named})
+    response = await _call(_app(error), "GET", "/boom")
+    assert response.json()["errors"] == named
 
 
 async def test_detail_defaults_to_title_and_code_can_be_set_per_instance() -> None:

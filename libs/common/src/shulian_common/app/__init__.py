@@ -15,7 +15,11 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from shulian_common.app.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
+from shulian_common.app.middleware import (
+    REQUEST_ID_HEADER,
+    RefuseUnstorableTextMiddleware,
+    RequestContextMiddleware,
+)
 from shulian_common.app.runtime import (
     ServiceRuntime,
     StartupHook,
@@ -68,6 +72,8 @@ def create_service_app(
     app.state.settings = settings
     install_error_handlers(app)
     _document_bearer_scheme(app)
+    # Added first, so it runs inside the request context (its 422s carry the request id).
+    app.add_middleware(RefuseUnstorableTextMiddleware)
     app.add_middleware(RequestContextMiddleware, service=settings.service, node=settings.node_id)
     app.include_router(system_router(settings))
     for router in routers:

@@ -1,18 +1,30 @@
-"""Request context: an id per request (echoed and logged), an access log, and a last-resort 500."""
+"""Request context: an id per request (echoed and logged), an access log, a last-resort 500,
+and the refusal of text no database can store."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
 import uuid
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import Request
+from fastapi.responses import JSONResponse
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shulian_common.errors import internal_error_response
-from shulian_common.logs import bind_request_id, bind_service, reset_request_id, reset_service
+from shulian_common.errors import InvalidCharacterError, internal_error_response, problem_response
+from shulian_common.errors.redact import loggable
+from shulian_common.logs import (
+    bind_request_id,
+    bind_service,
+    reset_request_id,
+    reset_service,
+)
 
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("shulian.access")
@@ -59,8 +71,8 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            logger.exception("unhandled error")
+        except Exception as exc:
+            logger.error("unhandled error", exc_info=loggable(exc))
             await internal_error_response(Request(scope))(scope, receive, send_with_id)
         finally:
             _log_access(scope, status, time.perf_counter() - started)
@@ -79,3 +91,117 @@ def _log_access(scope: Scope, status: int, seconds: float) -> None:
         status,
         extra={"http_status": status, "duration_ms": round(seconds * 1000, 1)},
     )
+
+
+# U+0000 (PostgreSQL text cannot hold it) and lone surrogates (not encodable as UTF-8).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# A JSON body can only smuggle either in as a \u escape (a raw control byte is invalid JSON),
+# so bodies without one are passed on unparsed.
+_JSON_ESCAPE_SUSPECTS = re.compile(rb"\\u0000|\\u[dD][89a-fA-F]", re.ASCII)
+Loc = list[str | int]
+
+
+class RefuseUnstorableTextMiddleware:
+    """Answers 422 ``invalid_character`` for a request carrying U+0000 or a lone surrogate in
+    its path, query, headers or JSON body, before any route sees it.
+
+    Checked once here for every route rather than per field: such text reached PostgreSQL as a
+    500 (whose log line carried the other parameters), and SQLite stores it silently."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        loc = _unstorable_in_request_line(scope)
+        if loc is None and _may_be_json(scope):
+            body, receive = await _buffered(receive)
+            loc = _unstorable_in_json(body)
+        if loc is None:
+            await self.app(scope, receive, send)
+            return
+        await _refusal(scope, loc)(scope, receive, send)
+
+
+def _unstorable_in_request_line(scope: Scope) -> Loc | None:
+    if _UNSTORABLE.search(scope.get("path", "")):
+        return ["path"]
+    query = scope.get("query_string", b"").decode("latin-1")
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if _UNSTORABLE.search(name) or _UNSTORABLE.search(value):
+            return ["query", name]
+    for name, value in scope.get("headers", ()):
+        if b"\x00" in value:
+            return ["header", name.decode("latin-1")]
+    return None
+
+
+def _may_be_json(scope: Scope) -> bool:
+    # FastAPI parses a body without a content type as JSON too.
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            return b"json" in value.lower()
+    return True
+
+
+async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
+    """The whole body, and a ``receive`` that hands the same messages on to the app."""
+    messages: list[Message] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            break
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    return body, replay
+
+
+def _unstorable_in_json(body: bytes) -> Loc | None:
+    if not _JSON_ESCAPE_SUSPECTS.search(body):
+        return None
+    try:
+        doc = json.loads(body)
+    except ValueError:  # not JSON: the route's own parsing answers that
+        return None
+    return next(_unstorable_paths(doc, ["body"]), None)
+
+
+def _unstorable_paths(value: Any, loc: Loc) -> Iterator[Loc]:
+    if isinstance(value, str):
+        if _UNSTORABLE.search(value):
+            yield loc
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if _UNSTORABLE.search(key):
+                yield loc
+            yield from _unstorable_paths(item, [*loc, key])
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _unstorable_paths(item, [*loc, index])
+
+
+def _refusal(scope: Scope, loc: Loc) -> JSONResponse:
+    issue = {
+        "loc": [_printable(part) for part in loc],
+        "msg": "text must not contain U+0000 or unpaired surrogates",
+        "type": "invalid_character",
+    }
+    return problem_response(
+        Request(scope),
+        status=InvalidCharacterError.status,
+        code=InvalidCharacterError.code,
+        title=InvalidCharacterError.title,
+        detail="请求中含有 U+0000 或不成对的代理字符，无法保存",
+        extra={"errors": [issue]},
+    )
+
+
+def _printable(part: str | int) -> str | int:
+    # The location is echoed back: it must not carry the offending characters itself.
+    return _UNSTORABLE.sub("\ufffd", part) if isinstance(part, str) else part

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 from fastapi import FastAPI
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shulian_common import db
@@ -23,10 +26,16 @@ from shulian_common.bus import Bus, Publisher, bus_from_url
 from shulian_common.catalogue import catalogue
 from shulian_common.consumer import ConsumerRunner, Subscription
 from shulian_common.errors import ServiceUnavailableError
-from shulian_common.outbox import OutboxRelay
+from shulian_common.messaging import outbox
+from shulian_common.outbox import OutboxRelay, as_utc
 from shulian_common.retention import run_retention
 from shulian_common.settings import Settings
-from shulian_common.telemetry import configure_telemetry, observe_outbox_backlog
+from shulian_common.telemetry import (
+    configure_telemetry,
+    observe_bus_up,
+    observe_outbox_backlog,
+    observe_outbox_oldest_age,
+)
 from shulian_common.uow import UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
@@ -35,9 +44,9 @@ logger = logging.getLogger(__name__)
 # that those fire first and clean up after themselves.
 BUS_CONNECT_TIMEOUT = 30.0  # seconds one attempt to reach the broker may take
 STOP_TIMEOUT = 10.0  # seconds background tasks get to finish on shutdown
-BACKLOG_SAMPLE_INTERVAL = 10.0  # seconds between outbox backlog samples for the metric
 
 StartupHook = Callable[["ServiceRuntime"], Awaitable[None]]
+BusState = Literal["ok", "down", "unknown"]
 
 
 @dataclass
@@ -55,7 +64,18 @@ class ServiceRuntime:
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     bus_connected: bool = False
+    # The bus as the background watcher last saw it: /readyz reports it without waiting on a
+    # broker that may hang. ``bus_checked_at`` is a ``time.monotonic()`` reading.
+    bus_state: BusState = "unknown"
+    bus_checked_at: float | None = None
+    # The last samples for the metrics (their callbacks run in the SDK's thread and cannot query).
     outbox_backlog: int | None = None
+    outbox_oldest_age: float | None = None
+
+    def note_bus(self, *, up: bool) -> None:
+        """Record the outcome of an attempt to reach the bus."""
+        self.bus_state = "ok" if up else "down"
+        self.bus_checked_at = time.monotonic()
 
 
 def runtime_of(app: FastAPI) -> ServiceRuntime:
@@ -97,6 +117,7 @@ async def start_runtime(
     if subscriptions:
         runtime.consumers = _consumers(settings, runtime, subscriptions)
     runtime.bus_connected = await _connect_bus(runtime)
+    runtime.note_bus(up=runtime.bus_connected)
     _start_tasks(runtime)
     return runtime
 
@@ -154,10 +175,11 @@ def _bus_name(runtime: ServiceRuntime) -> str:
 def _start_tasks(runtime: ServiceRuntime) -> None:
     runtime.tasks.append(_spawn("outbox relay", _run_relay, runtime))
     runtime.tasks.append(_spawn("retention", _run_retention, runtime))
+    runtime.tasks.append(_spawn("bus watcher", _watch_bus, runtime))
     if runtime.consumers is not None:
         runtime.tasks.append(_spawn("consumers", _run_consumers, runtime))
     if runtime.settings.telemetry_enabled:
-        runtime.tasks.append(_spawn("backlog sampler", _sample_backlog, runtime))
+        runtime.tasks.append(_spawn("outbox sampler", _sample_outbox, runtime))
 
 
 def _spawn(
@@ -198,6 +220,7 @@ async def _run_relay(runtime: ServiceRuntime) -> None:
         await _wait(stop, delay)
         delay = min(runtime.settings.relay_max_backoff, delay * 2)
         runtime.bus_connected = await _connect_bus(runtime)
+        runtime.note_bus(up=runtime.bus_connected)
     await runtime.relay.run(stop)
 
 
@@ -217,19 +240,68 @@ async def _run_consumers(runtime: ServiceRuntime) -> None:
         await runtime.consumers.run(runtime.stop_event)
 
 
-async def _sample_backlog(runtime: ServiceRuntime) -> None:
-    """Keep ``runtime.outbox_backlog`` fresh for the metric (its callback cannot query)."""
+async def probe_bus(runtime: ServiceRuntime) -> bool:
+    """Ping the bus, giving up after ``ready_bus_probe_timeout_s``; whether it answered."""
+    try:
+        async with asyncio.timeout(runtime.settings.ready_bus_probe_timeout_s):
+            await runtime.publisher.ping()
+    except Exception as exc:  # whatever the client raises, the bus is not answering
+        if runtime.bus_state != "down":  # once per outage: a broker down for an hour is not news
+            logger.warning(
+                "bus %s unreachable: %s: %s", _bus_name(runtime), type(exc).__name__, exc
+            )
+        return False
+    return True
+
+
+async def _watch_bus(runtime: ServiceRuntime) -> None:
+    """Keep ``runtime.bus_state`` fresh, so /readyz never waits on a broker that hangs."""
     settings, stop = runtime.settings, runtime.stop_event
-    unregister = observe_outbox_backlog(
-        lambda: runtime.outbox_backlog, service=settings.service, node=settings.node_id
+    while not stop.is_set():
+        runtime.note_bus(up=await probe_bus(runtime))
+        await _wait(stop, settings.ready_bus_check_interval_s)
+
+
+async def oldest_unsent_age(engine: AsyncEngine) -> float | None:
+    """Seconds since the oldest unpublished outbox row was committed; ``None`` when none is."""
+    # The lowest unsent seq is the oldest row, and the relay's partial index finds it at once.
+    query = (
+        select(outbox.c.created_at)
+        .where(outbox.c.published_at.is_(None))
+        .order_by(outbox.c.seq)
+        .limit(1)
     )
+    async with engine.connect() as connection:
+        created = (await connection.execute(query)).scalar_one_or_none()
+    if created is None:
+        return None
+    return max(0.0, (datetime.now(UTC) - as_utc(created)).total_seconds())
+
+
+async def _sample_outbox(runtime: ServiceRuntime) -> None:
+    """Keep the outbox samples fresh for the gauges, and report them and the bus state."""
+    settings, stop = runtime.settings, runtime.stop_event
+    names = {"service": settings.service, "node": settings.node_id}
+    unregister = [
+        observe_outbox_backlog(lambda: runtime.outbox_backlog, **names),
+        observe_outbox_oldest_age(lambda: runtime.outbox_oldest_age, **names),
+        observe_bus_up(lambda: _bus_up(runtime.bus_state), **names),
+    ]
     try:
         while not stop.is_set():
             with suppress(Exception):  # the relay reports database trouble; keep the last sample
-                runtime.outbox_backlog = await runtime.relay.backlog()
-            await _wait(stop, BACKLOG_SAMPLE_INTERVAL)
+                backlog = await runtime.relay.backlog()
+                oldest = await oldest_unsent_age(runtime.engine)
+                # Both at once: a reader never sees a backlog without the age that goes with it.
+                runtime.outbox_backlog, runtime.outbox_oldest_age = backlog, oldest
+            await _wait(stop, settings.outbox_sample_interval_s)
     finally:
-        unregister()
+        for stop_reporting in unregister:
+            stop_reporting()
+
+
+def _bus_up(state: BusState) -> float | None:
+    return None if state == "unknown" else float(state == "ok")
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

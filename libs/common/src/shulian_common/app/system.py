@@ -4,31 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
-from typing import Any, TypeVar
+import time
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
-from shulian_common.app.runtime import ServiceRuntime, runtime_of
+from shulian_common.app.runtime import BusState, ServiceRuntime, oldest_unsent_age, runtime_of
 from shulian_common.catalogue import Catalogue, catalogue
 from shulian_common.errors import ServiceUnavailableError, problem_responses
 from shulian_common.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-# A safety net against hangs, longer than the bus clients' own connect timeout (5 s for Kafka) so
-# that it fires first and cleans up after itself.
-READINESS_TIMEOUT = 10.0  # seconds each /readyz check may take
-
 SYSTEM_TAGS: list[dict[str, Any]] = [
     {"name": "system", "description": "存活与就绪检查"},
     {"name": "events", "description": "本服务发布的事件目录（JSON Schema 与 AsyncAPI）"},
 ]
-
-T = TypeVar("T")
 
 
 class Health(BaseModel):
@@ -37,13 +32,39 @@ class Health(BaseModel):
     status: str = Field(examples=["ok"])
 
 
-class Readiness(BaseModel):
-    """The service can serve: its database and its bus answer."""
+class ReadinessWarning(BaseModel):
+    """Something an operator should look at that does not stop the service from serving."""
 
-    status: str = Field(examples=["ready"])
-    database: str = Field(examples=["ok"])
-    bus: str = Field(examples=["ok"])
+    code: str = Field(description="stable, snake_case", examples=["outbox_backlog_old"])
+    detail: str = Field(examples=["最早未发布的事件已等待 75 秒（阈值 60 秒）"])
+
+
+class Readiness(BaseModel):
+    """The service can serve requests: its database answers. The bus, the outbox and the
+    consumers are reported, never decisive: writes go to the outbox while the broker is down."""
+
+    status: Literal["ready"] = Field(examples=["ready"])
+    database: Literal["ok"] = Field(examples=["ok"])
+    bus: BusState = Field(
+        description="the bus as the last background ping found it", examples=["ok"]
+    )
+    bus_checked_seconds_ago: float | None = Field(
+        description="age of that ping; null before the first", examples=[1.2]
+    )
     outbox_backlog: int = Field(description="events committed but not yet published", examples=[0])
+    outbox_oldest_age_seconds: float | None = Field(
+        description="how long the oldest unpublished event has waited; null when none waits",
+        examples=[None],
+    )
+    consumer_lag: int | None = Field(
+        description="records the consumers are behind the log end (last reading); null when "
+        "the service consumes nothing",
+        examples=[0],
+    )
+    warnings: list[ReadinessWarning] = Field(
+        description="thresholds crossed (SHULIAN_READY_*_WARN settings); still ready",
+        examples=[[]],
+    )
 
 
 def system_router(settings: Settings) -> APIRouter:
@@ -62,7 +83,7 @@ def system_router(settings: Settings) -> APIRouter:
         responses=problem_responses(ServiceUnavailableError),
     )
     async def readyz(request: Request) -> Readiness:
-        """Readiness: the database answers ``SELECT 1`` and the bus answers a ping."""
+        """Readiness: the database answers; bus, outbox and consumer lag are reported."""
         return await check_readiness(runtime_of(request.app))
 
     @router.get("/v1/events/catalogue", tags=["events"])
@@ -90,37 +111,78 @@ def _service_catalogue(service: str) -> Catalogue:
     return own
 
 
-async def _attempt(name: str, probe: Awaitable[T]) -> tuple[bool, T | None]:
-    """Whether ``probe`` succeeded in time, and its result; why not is logged, not shown."""
-    try:
-        async with asyncio.timeout(READINESS_TIMEOUT):
-            return True, await probe
-    except Exception as exc:
-        logger.warning("readiness: %s: %s: %s", name, type(exc).__name__, exc)
-        return False, None
+@dataclass(frozen=True, slots=True)
+class _OutboxState:
+    backlog: int
+    oldest_age: float | None
 
 
-async def _database_backlog(runtime: ServiceRuntime) -> int:
+async def _check_database(runtime: ServiceRuntime) -> _OutboxState:
     async with runtime.engine.connect() as connection:
         await connection.execute(text("SELECT 1"))
-    return await runtime.relay.backlog()
+    return _OutboxState(
+        backlog=await runtime.relay.backlog(),
+        oldest_age=await oldest_unsent_age(runtime.engine),
+    )
 
 
 async def check_readiness(runtime: ServiceRuntime) -> Readiness:
-    """Check the database and the bus; 503 ``not_ready`` naming whichever failed."""
-    (database_ok, backlog), (bus_ok, _) = await asyncio.gather(
-        _attempt("database", _database_backlog(runtime)),
-        _attempt("bus", runtime.publisher.ping()),
-    )
-    if not database_ok or not bus_ok or backlog is None:
-        failed = [name for name, ok in (("数据库", database_ok), ("事件总线", bus_ok)) if not ok]
+    """Ready when the database answers in time (503 ``not_ready`` otherwise); the bus state is
+    the background watcher's last reading, so a hanging broker never delays the answer."""
+    try:
+        async with asyncio.timeout(runtime.settings.ready_database_timeout_s):
+            state = await _check_database(runtime)
+    except Exception as exc:  # whatever the driver raises, the database cannot serve
+        logger.warning("readiness: database: %s: %s", type(exc).__name__, exc)
         raise ServiceUnavailableError(
-            f"服务未就绪：{'、'.join(failed)}不可用",
+            "服务未就绪：数据库不可用",
             code="not_ready",
-            extra={"checks": {"database": _status(database_ok), "bus": _status(bus_ok)}},
+            extra={"checks": {"database": "unavailable", "bus": runtime.bus_state}},
+        ) from None
+    lag = runtime.consumers.stats()["lag"] if runtime.consumers is not None else None
+    checked = runtime.bus_checked_at
+    return Readiness(
+        status="ready",
+        database="ok",
+        bus=runtime.bus_state,
+        bus_checked_seconds_ago=None if checked is None else round(time.monotonic() - checked, 3),
+        outbox_backlog=state.backlog,
+        outbox_oldest_age_seconds=None if state.oldest_age is None else round(state.oldest_age, 3),
+        consumer_lag=lag,
+        warnings=_warnings(runtime.settings, runtime.bus_state, state, lag),
+    )
+
+
+def _warnings(
+    settings: Settings, bus: BusState, outbox: _OutboxState, lag: int | None
+) -> list[ReadinessWarning]:
+    warnings = []
+    if bus == "down":
+        warnings.append(
+            ReadinessWarning(code="bus_down", detail="事件总线不可用，事件暂存于发件箱")
         )
-    return Readiness(status="ready", database="ok", bus="ok", outbox_backlog=backlog)
-
-
-def _status(ok: bool) -> str:
-    return "ok" if ok else "unavailable"
+    age_limit = settings.ready_outbox_age_warn_s
+    if outbox.oldest_age is not None and outbox.oldest_age > age_limit:
+        warnings.append(
+            ReadinessWarning(
+                code="outbox_backlog_old",
+                detail=f"最早未发布的事件已等待 {outbox.oldest_age:.0f} 秒"
+                f"（阈值 {age_limit:g} 秒）",
+            )
+        )
+    if outbox.backlog > settings.ready_outbox_backlog_warn:
+        warnings.append(
+            ReadinessWarning(
+                code="outbox_backlog_large",
+                detail=f"{outbox.backlog} 个事件未发布"
+                f"（阈值 {settings.ready_outbox_backlog_warn}）",
+            )
+        )
+    if lag is not None and lag > settings.ready_consumer_lag_warn:
+        warnings.append(
+            ReadinessWarning(
+                code="consumer_lag",
+                detail=f"消费者落后 {lag} 条记录（阈值 {settings.ready_consumer_lag_warn}）",
+            )
+        )
+    return warnings

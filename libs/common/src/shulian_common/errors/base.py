@@ -126,6 +126,13 @@ class ValidationFailedError(ShulianError):
     title = "请求数据校验失败"
 
 
+class InvalidCharacterError(ValidationFailedError):
+    """Text carries U+0000 or an unpaired surrogate, which no database here can store."""
+
+    code = "invalid_character"
+    title = "请求含有无法存储的字符"
+
+
 class IdempotencyConflictError(ShulianError):
     """An Idempotency-Key was reused with a different request (IETF idempotency-key draft)."""
 

@@ -14,6 +14,7 @@ from shulian_common.errors.base import (
     BadRequestError,
     ConflictError,
     ForbiddenError,
+    InvalidCharacterError,
     NotFoundError,
     PreconditionFailedError,
     PreconditionRequiredError,
@@ -43,7 +44,7 @@ class Problem(BaseModel):
 
 
 class ValidationIssue(BaseModel):
-    """One field that failed validation."""
+    """One field that failed validation (``loc`` is empty when a rule spans the request)."""
 
     loc: list[str | int] = Field(examples=[["body", "name"]])
     msg: str = Field(examples=["Field required"])
@@ -93,6 +94,8 @@ def _example(error: type[ShulianError]) -> dict[str, Any]:
     value["request_id"] = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
     if error.status == 422:
         value["errors"] = [{"loc": ["body", "name"], "msg": "Field required", "type": "missing"}]
+        if error.code != ValidationFailedError.code:
+            value["errors"] = [{"loc": [], "msg": error.title, "type": error.code}]
     return {"summary": error.title, "value": value}
 
 
@@ -134,6 +137,24 @@ def _replace_default_422(operation: dict[str, Any]) -> None:
     response["content"] = problem_responses(ValidationFailedError)[422]["content"]
 
 
+def _document_request_errors(operation: dict[str, Any]) -> None:
+    """Document what any route may answer before its own code runs."""
+    responses = operation.setdefault("responses", {})
+    common: list[type[ShulianError]] = []
+    if operation.get("security"):
+        common.append(UnauthorizedError)
+    if "requestBody" in operation:
+        common.append(BadRequestError)  # a body that is not UTF-8 JSON
+    for status, response in problem_responses(*common).items():
+        responses.setdefault(str(status), response)
+    if operation.get("parameters") or "requestBody" in operation:
+        # Text no database can store is refused before validation (see the app middleware).
+        unstorable = problem_responses(InvalidCharacterError)[422]["content"][PROBLEM_MEDIA_TYPE]
+        response = responses.setdefault("422", problem_responses(ValidationFailedError)[422])
+        content = response.setdefault("content", {}).setdefault(PROBLEM_MEDIA_TYPE, {})
+        content.setdefault("examples", {}).update(unstorable["examples"])
+
+
 def _drop_unreferenced(doc: dict[str, Any], *names: str) -> None:
     # In order: HTTPValidationError is what references ValidationError.
     schemas = doc["components"]["schemas"]
@@ -160,6 +181,7 @@ def install_problem_openapi(app: FastAPI) -> None:
             for path in doc.get("paths", {}).values():
                 for operation in path.values():
                     _replace_default_422(operation)
+                    _document_request_errors(operation)
             doc.setdefault("components", {}).setdefault("schemas", {}).update(_problem_schemas())
             _drop_unreferenced(doc, "HTTPValidationError", "ValidationError")
             app.openapi_schema = doc

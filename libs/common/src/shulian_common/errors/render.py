@@ -12,6 +12,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from shulian_common.errors.base import (
     PROBLEM_MEDIA_TYPE,
@@ -25,6 +26,7 @@ from shulian_common.errors.base import (
     problem_body,
 )
 from shulian_common.errors.openapi import install_problem_openapi
+from shulian_common.errors.redact import loggable
 
 logger = logging.getLogger(__name__)
 
@@ -57,14 +59,19 @@ def problem_response(
 
 
 def error_response(request: Request | None, exc: ShulianError) -> JSONResponse:
-    """The problem response of a domain error."""
+    """The problem response of a domain error; a 422 always lists ``errors``."""
+    extra = exc.extra
+    if exc.status == 422 and "errors" not in extra:
+        # The documented 422 is a ValidationProblem. A domain rule that names no field spans
+        # the request as a whole: an empty ``loc``.
+        extra = {**extra, "errors": [{"loc": [], "msg": exc.detail, "type": exc.code}]}
     return problem_response(
         request,
         status=exc.status,
         code=exc.code,
         title=exc.title,
         detail=exc.detail,
-        extra=exc.extra,
+        extra=extra,
         headers=exc.headers,
     )
 
@@ -121,23 +128,47 @@ async def _validation_error_handler(request: Request, exc: Exception) -> JSONRes
     )
 
 
+# Starlette's and FastAPI's own English details, as the Chinese the API speaks.
+_HTTP_DETAILS: dict[str, str] = {
+    "There was an error parsing the body": "请求体无法解析：须为 UTF-8 编码的 JSON",
+}
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 async def _http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
     title = _HTTP_TITLES.get(status) or HTTPStatus(status).phrase
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail else title
+    if detail == HTTPStatus(status).phrase:
+        detail = title
+    headers = dict(exc.headers or {})
+    if status == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
     return problem_response(
         request,
         status=status,
         code=_http_code(status),
         title=title,
-        detail=detail,
-        headers=exc.headers,
+        detail=_HTTP_DETAILS.get(detail, detail),
+        headers=headers,
     )
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path: the router's own 405 names only the
+    methods of the first route whose path matched."""
+    routes = request.app.router.routes
+
+    def served(method: str) -> bool:
+        scope = {**request.scope, "method": method}
+        return any(route.matches(scope)[0] is Match.FULL for route in routes)
+
+    return [method for method in _METHODS if served(method)]
+
+
 async def _unhandled_error_handler(request: Request, exc: Exception) -> JSONResponse:
-    logger.error("unhandled error", exc_info=exc)
+    logger.error("unhandled error", exc_info=loggable(exc))
     return internal_error_response(request)
 
 
