@@ -52,6 +52,7 @@ from shulian_common.consumer import ConsumerRunner, Subscription
 from shulian_common.db import create_engine, create_session_factory, migrate
 from shulian_common.envelope import CloudEvent
 from shulian_common.outbox import OutboxRelay
+from shulian_common.readers import ReaderModel, Reads
 from shulian_common.settings import Settings
 from shulian_common.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -140,9 +141,14 @@ class TimedUnitOfWork(UnitOfWork):
         self.handled.clear()
 
 
-async def apply(uow: UnitOfWork, event: CloudEvent, data: object) -> None:
+class OrderRead(ReaderModel):
+    """What the consumer reads of an order (its own reader model, as a real consumer has)."""
+
+    n: int
+
+
+async def apply(uow: UnitOfWork, event: CloudEvent, data: OrderRead) -> None:
     """The consumer's projection: one ``applied`` row per event (the inbox row comes with it)."""
-    assert isinstance(data, OrderPlaced)
     assert isinstance(uow, TimedUnitOfWork)
     await uow.session.execute(
         text("INSERT INTO applied (consumer, event_id, key, n) VALUES (:c, :id, :key, :n)"),
@@ -249,9 +255,8 @@ def consumer_process(database_url: str, bus_url: str, topic: str, stamps: Any, s
                 name=f"bench-{uuid.uuid4().hex[:8]}",
                 bus=bus,
                 uow_factory=uows,
-                subscriptions=[Subscription(topic, {TYPE: apply})],
+                subscriptions=[Subscription(topic, {TYPE: Reads(OrderRead, apply)})],
                 publisher=dlt_publisher,
-                catalogue=catalogue,
             )
             task = asyncio.create_task(runner.run(stopping, poll_timeout=0.5))
             # The parent's stop is a multiprocessing event: wait for it off the event loop.

@@ -10,8 +10,8 @@ writes interleave with it. What is kept, and why:
 - inbox rows younger than the age: a redelivery older than that is not expected (brokers keep
   records for days; set the age above the bus's retention and replay window).
 
-``idempotency_keys`` (the HTTP kit's table) is purged where the service has it; it is named here,
-not imported, so this module does not depend on the HTTP kit.
+Idempotency keys older than the age go too: a client retrying a create a week later gets a new
+create, which is what the key's documented lifetime says.
 """
 
 from __future__ import annotations
@@ -23,16 +23,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, column, delete, func, inspect, literal_column, select, table
-from sqlalchemy.engine import Connection
+from sqlalchemy import ColumnElement, delete, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.expression import TableClause
 
-from shulian_common.messaging import inbox, outbox
+from shulian_common.messaging import idempotency_keys, inbox, outbox
 
 logger = logging.getLogger(__name__)
 
-IDEMPOTENCY_KEYS = table("idempotency_keys", column("created_at"))
 BATCH_PAUSE = 0.01  # seconds between batches: writers get the database between them
 
 
@@ -56,10 +54,8 @@ async def purge(
     cutoff = (now or datetime.now(UTC)) - older_than
     outbox_count = await _purge_outbox(engine, cutoff, batch_size)
     inbox_count = await _purge_by_time(engine, inbox, inbox.c.processed_at, cutoff, batch_size)
-    keys_count = 0
-    if await _has_table(engine, IDEMPOTENCY_KEYS.name):
-        keys = IDEMPOTENCY_KEYS
-        keys_count = await _purge_by_time(engine, keys, keys.c.created_at, cutoff, batch_size)
+    keys = idempotency_keys
+    keys_count = await _purge_by_time(engine, keys, keys.c.created_at, cutoff, batch_size)
     return Purged(outbox_count, inbox_count, keys_count)
 
 
@@ -106,14 +102,6 @@ async def _in_batches(engine: AsyncEngine, statement: Any, batch_size: int) -> i
         if count < batch_size:
             return removed
         await asyncio.sleep(BATCH_PAUSE)
-
-
-async def _has_table(engine: AsyncEngine, name: str) -> bool:
-    def check(connection: Connection) -> bool:
-        return inspect(connection).has_table(name)
-
-    async with engine.connect() as connection:
-        return await connection.run_sync(check)
 
 
 async def run_retention(

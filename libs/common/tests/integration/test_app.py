@@ -254,7 +254,7 @@ async def test_writes_succeed_and_the_service_stays_ready_while_the_bus_is_down(
 
 async def test_readyz_reports_consumer_lag_and_warns_past_its_threshold(tmp_path: Path) -> None:
     settings = _settings(tmp_path, ready_consumer_lag_warn=10)
-    subscription = Subscription(topic=ITEMS_TOPIC, handlers={ITEM_CREATED: _apply_item})
+    subscription = Subscription(ITEMS_TOPIC, {ITEM_CREATED: Reads(ItemRead, _apply_item)})
     app = _app(settings, subscriptions=[subscription])
     async with running(app) as client:
         quiet = (await client.get("/readyz")).json()

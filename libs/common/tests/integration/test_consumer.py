@@ -515,9 +515,8 @@ async def test_an_exhausted_connection_pool_rewinds_and_waits_instead_of_dead_le
         uow_factory=UnitOfWorkFactory(
             create_session_factory(tiny), source=PRODUCER, catalogue=events
         ),
-        subscriptions=[Subscription(stream, {STEP: applier})],
+        subscriptions=[Subscription(stream, {STEP: Reads(Step, applier)})],
         publisher=publisher,
-        catalogue=events,
         max_retries=1,
         retry_backoff=0.001,
     )
@@ -824,9 +823,8 @@ async def test_on_kafka_a_header_that_is_not_utf8_goes_to_the_dlt_and_the_consum
             name=consumer_name,
             bus=kafka_bus,
             uow_factory=uow_factory,
-            subscriptions=[Subscription(stream, {STEP: applier})],
+            subscriptions=[Subscription(stream, {STEP: Reads(Step, applier)})],
             publisher=kafka_publisher,
-            catalogue=events,
         )
         async with runner:
             await runner.drain(until=handled(runner, 2), timeout=60)
@@ -882,9 +880,8 @@ async def test_on_kafka_a_topic_deleted_under_the_consumer_is_recreated_without_
             name=consumer_name,
             bus=bus,
             uow_factory=uow_factory,
-            subscriptions=[Subscription(stream, {STEP: deletes_its_topic})],
+            subscriptions=[Subscription(stream, {STEP: Reads(Step, deletes_its_topic)})],
             publisher=kafka_publisher,
-            catalogue=events,
             retry_backoff=0.05,
         )
         await runner.start()
@@ -998,9 +995,8 @@ async def test_on_kafka_a_topic_deleted_while_the_consumer_idles_is_noticed_and_
             name=consumer_name,
             bus=bus,
             uow_factory=uow_factory,
-            subscriptions=[Subscription(stream, {STEP: applier})],
+            subscriptions=[Subscription(stream, {STEP: Reads(Step, applier)})],
             publisher=kafka_publisher,
-            catalogue=events,
             retry_backoff=0.05,
             lag_interval=0.2,
         )

@@ -12,7 +12,7 @@ from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from shulian_common.bus.local import LocalBus
-from shulian_common.messaging import inbox, outbox
+from shulian_common.messaging import idempotency_keys, inbox, outbox
 from shulian_common.outbox import OutboxRelay
 from shulian_common.retention import purge
 
@@ -115,16 +115,18 @@ async def test_old_inbox_rows_and_idempotency_keys_go(
     ]
     async with engine.begin() as connection:
         await connection.execute(insert(inbox), entries)
-        await connection.execute(
-            text(
-                "CREATE TABLE idempotency_keys (key VARCHAR(64) PRIMARY KEY, created_at TIMESTAMP)"
-            )
-        )
-        for n, at in enumerate([OLD, OLD, OLD, RECENT, RECENT]):
-            await connection.execute(
-                text("INSERT INTO idempotency_keys VALUES (:k, :at)"),
-                {"k": f"k{n}", "at": at.replace(tzinfo=None)},
-            )
+        key_rows = [
+            {
+                "principal_sub": "p",
+                "key": f"k{n}",
+                "fingerprint": "f",
+                "status_code": 201,
+                "body": {},
+                "created_at": at,
+            }
+            for n, at in enumerate([OLD, OLD, OLD, RECENT, RECENT])
+        ]
+        await connection.execute(insert(idempotency_keys), key_rows)
 
     purged = await purge(engine, older_than=WEEK, batch_size=500, now=NOW)
 
@@ -135,7 +137,7 @@ async def test_old_inbox_rows_and_idempotency_keys_go(
     assert max(rows for table, rows in deletes if table == "inbox") <= 500
 
 
-async def test_a_database_without_idempotency_keys_is_purged_too(engine: AsyncEngine) -> None:
+async def test_a_database_without_old_idempotency_keys_is_purged_too(engine: AsyncEngine) -> None:
     await fill(engine)
     purged = await purge(engine, older_than=WEEK, now=NOW)
     assert (purged.outbox, purged.inbox, purged.idempotency_keys) == (1000, 0, 0)
