@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from shulian_common.app.runtime import oldest_unsent_age
 from shulian_common.bus.base import (
     Bus,
     OutgoingMessage,
@@ -311,3 +313,19 @@ async def test_the_cli_lists_parked_rows_and_requeues_them(
     refusing.refuse = False
     await relay_for(engine, session_factory, refusing).drain(timeout=10)
     assert await relay_for(engine, session_factory, refusing).backlog() == 0
+
+
+async def test_a_parked_row_does_not_age_the_backlog(engine: AsyncEngine) -> None:
+    columns = "event_id, topic, key, type, source, time, data, created_at, parked_at, park_error"
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                f"INSERT INTO outbox ({columns}) VALUES "
+                "('e-1', 't', 'k', 'ty', 's', :at, '{}', :at, :at, 'refused')"
+            ),
+            {"at": datetime(2026, 1, 1, tzinfo=UTC)},
+        )
+    assert await oldest_unsent_age(engine) is None  # waits for an operator, not for the relay
+    async with engine.begin() as connection:
+        await connection.execute(text("UPDATE outbox SET parked_at = NULL"))
+    assert (await oldest_unsent_age(engine) or 0) > 86_400

@@ -263,11 +263,15 @@ async def _watch_bus(runtime: ServiceRuntime) -> None:
 
 
 async def oldest_unsent_age(engine: AsyncEngine) -> float | None:
-    """Seconds since the oldest unpublished outbox row was committed; ``None`` when none is."""
+    """Seconds since the oldest unpublished, unparked outbox row was committed; ``None`` if none.
+
+    Parked rows are left out: they wait for an operator, are counted by their own metric, and would
+    otherwise make this age grow without end.
+    """
     # The lowest unsent seq is the oldest row, and the relay's partial index finds it at once.
     query = (
         select(outbox.c.created_at)
-        .where(outbox.c.published_at.is_(None))
+        .where(outbox.c.published_at.is_(None), outbox.c.parked_at.is_(None))
         .order_by(outbox.c.seq)
         .limit(1)
     )
