@@ -71,6 +71,7 @@ def term_rows(row: dict[str, Any]) -> list[dict[str, str]]:
         service_lines=tuple(row["service_lines"]),
         listing_status=row["listing_status"],
         high_end=row["high_end"],
+        owner_node=row["owner_node"],
     )
     return [{"term": term, "supplier_id": row["id"]} for term in sorted(supplier_terms(facts))]
 
