@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from shulian_common.reference import get_division
+from shulian_common.reference import is_division
 from shulian_common.settings import Settings
 
 SERVICE = "registry"
@@ -19,11 +19,22 @@ class RegistrySettings(Settings):
     demo_nodes: str = ""
     demo_suppliers: int = Field(default=600, ge=0, description="suppliers the demo generates")
 
+    @field_validator("demo_nodes")
+    @classmethod
+    def _known_nodes(cls, value: str) -> str:
+        for code in _codes(value):
+            if not is_division(code):
+                raise ValueError(f"unknown division code {code!r} in demo_nodes")
+        return value
+
     @property
     def demo_network(self) -> list[str]:
-        """The codes of ``demo_nodes``, each checked to be a known division."""
-        codes = [code.strip() for code in self.demo_nodes.split(",") if code.strip()]
-        return [get_division(code).code for code in codes]
+        """The node codes of ``demo_nodes``."""
+        return _codes(self.demo_nodes)
+
+
+def _codes(value: str) -> list[str]:
+    return [code.strip() for code in value.split(",") if code.strip()]
 
 
 def registry_settings(settings: Settings) -> RegistrySettings:

@@ -187,9 +187,18 @@ async def update_supplier(
         node_id=settings.node_id,
         supplier_id=supplier_id,
         expected_version=expected_versions(if_match),
-        changes=body.model_dump(exclude_unset=True),
+        changes=_changes(body),
     )
     return record_response(_view(principal, row), version=row.version)
+
+
+def _changes(body: Any) -> dict[str, Any]:
+    """The fields a PATCH sets. ``contact`` keeps only the members sent (a merge patch); each
+    figure is whole, with its defaults, since a figure is replaced, never merged."""
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True)
+    if changes.get("figures") is not None:
+        changes["figures"] = [figure.model_dump() for figure in body.figures]
+    return changes
 
 
 # --- listing --------------------------------------------------------------------------------
