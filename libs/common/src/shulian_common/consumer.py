@@ -8,9 +8,10 @@ are already in the database, and the inbox turns them into no-ops.
 
 Poison records never block a partition: an undecodable record, one whose data fails its schema
 and an untrusted one (its source node is not the aggregate's owner, or does not govern the
-aggregate's division: see ``trust``) go to ``{topic}.DLT`` at once; a handler that keeps raising goes there after ``max_retries`` attempts.
-A record waiting for its next attempt holds up only its own partition: the partition is paused
-and rewound to that record, and the runner goes on with the others until the backoff is over.
+aggregate's division: see ``trust``) go to ``{topic}.DLT`` at once; a handler that keeps raising
+goes there after ``max_retries`` attempts. A record waiting for its next attempt holds up only its
+own partition: the partition is paused and rewound to that record, and the runner goes on with
+the others until the backoff is over.
 Infrastructure failures (the bus or the database unreachable, a pool checkout timing out) are
 not the record's fault: they rewind to the committed offsets and ``run`` backs off, so nothing
 is dead-lettered for them.
