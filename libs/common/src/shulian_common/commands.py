@@ -67,6 +67,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from fastapi.responses import JSONResponse
 from pydantic import Field
 from sqlalchemy import MetaData, String, Table, Text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -77,6 +78,7 @@ from shulian_common.consumer import Subscription
 from shulian_common.db import new_metadata
 from shulian_common.envelope import CloudEvent
 from shulian_common.errors import NotFoundError, ShulianError
+from shulian_common.idempotency import Created
 from shulian_common.readers import ReaderModel, Reads
 from shulian_common.records import ID_LENGTH, Json, Record, UTCDateTime, add, record_columns
 from shulian_common.records import utc_now as _utc_now
@@ -419,6 +421,15 @@ def request_read(
         age_seconds=round(age, 3),
         overdue=row.status == PENDING and age > overdue_after.total_seconds(),
     )
+
+
+def accepted_response(created: Created[Request], *, location: str) -> JSONResponse:
+    """202 with the pending request, its ETag and Location (the URL to follow); replays say so."""
+    headers = {"Location": location, "ETag": f'"{created.record.version}"'}
+    if created.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    body = request_read(created.record).model_dump(mode="json")
+    return JSONResponse(body, status_code=202, headers=headers)
 
 
 async def load_request(session: AsyncSession, request_id: str, *, kind: str, label: str) -> Request:
