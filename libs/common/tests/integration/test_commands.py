@@ -12,13 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
-from kit_example.contracts import SERVICE
+from kit_example.contracts import SERVICE, SeatRequested
 from kit_example.main import create_app
 from kit_example.orm import MIGRATIONS, Seat, metadata
 from sqlalchemy import select, update
 
 from shulian_common.auth import Role
-from shulian_common.commands import Request
+from shulian_common.commands import Request, new_request_id, send_command
 from shulian_common.messaging import outbox
 from shulian_common.settings import Settings
 from shulian_common.testing.kafka import KafkaBroker
@@ -279,3 +279,26 @@ async def test_two_nodes_over_kafka(kafka_broker: KafkaBroker, tmp_path: Path) -
         assert [d["outcome"] for d in decisions] == ["accepted"] * 3 + ["rejected"]
         for node, request_id in zip((other, owner, other, owner), asked, strict=True):
             assert (await _follow(node, request_id))["status"] == "decided"
+
+
+async def test_a_command_from_a_node_posing_as_another_is_dead_lettered(
+    nodes: tuple[Node, Node],
+) -> None:
+    owner, other = nodes
+    note = await _note(owner, seats=5)
+    forged = SeatRequested(
+        request_id=new_request_id(),
+        requester_node=OWNER,  # sent by the province, claiming to be Chengdu asking
+        target_id=note,
+        target_owner_node=OWNER,
+        party="冒充",
+    )
+    async with other.runtime.uow_factory() as uow:
+        await send_command(uow, forged, kind="seat", requester_sub="op")
+        await uow.commit()
+    await drain(owner, other)
+
+    assert owner.runtime.consumers is not None
+    assert owner.runtime.consumers.dead_lettered == 1
+    assert await _decisions(owner) == []
+    assert await _seats(owner) == []
