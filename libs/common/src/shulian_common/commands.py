@@ -293,6 +293,10 @@ def decides(
     target (``None``, or a target whose ``owner_node`` is another node: rejected with
     ``unknown_target``); ``decide(uow, command, target)`` changes what it decides and returns the
     decision; the decision is recorded keyed by the target id. One transaction with the inbox row.
+
+    ``decide`` runs in a savepoint: a ``ShulianError`` it raises undoes its writes and becomes a
+    rejection with the error's code and detail (it must not ``uow.record`` events before raising:
+    the kit records the decision; other events it records go out only with an acceptance).
     """
     check_command_type(command_type)
     _check_defaults(decision)
