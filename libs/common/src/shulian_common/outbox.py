@@ -22,7 +22,9 @@ skipped event is not. Only transient errors back off.
 Wake-up. ``run`` waits for the unit-of-work factory's ``events_committed`` event (same process) or,
 on PostgreSQL, a ``NOTIFY shulian_outbox`` received on a dedicated ``LISTEN`` connection (other
 processes), so an event reaches the bus milliseconds after its commit; ``poll_interval`` (1 s by
-default) remains the fallback when a notification is lost or the listener is down.
+default) remains the fallback when a notification is lost or the listener is down. After the commit that
+gives rows their positions the relay fires ``published_pulse``, which the partner feed's long polls
+and live tails in this process wait on.
 
 Several relays on one PostgreSQL database: each batch runs in one transaction that first takes
 ``pg_try_advisory_xact_lock`` on a key derived from the table name; a relay that does not get it
@@ -86,6 +88,7 @@ from shulian_common.bus.base import BusError, OutgoingMessage, PermanentPublishE
 from shulian_common.envelope import CONTENT_TYPE, SPECVERSION
 from shulian_common.messaging import outbox
 from shulian_common.notify import NotifyListener
+from shulian_common.pulse import Pulse
 from shulian_common.telemetry import instruments, meter
 from shulian_common.uow import SessionFactory
 
@@ -245,6 +248,8 @@ class OutboxRelay:
         self._listener = NotifyListener(engine, self._wake) if listen and self._postgres else None
         self._linger = linger
         self._parked_cache: tuple[float, ParkedKeys] | None = None
+        # Fired after each commit that gave rows a position: the partner feed's readers wake on it.
+        self.published_pulse = Pulse()
         # Counters for /readyz and logs.
         self.published = 0
         self.parked = 0
@@ -274,6 +279,8 @@ class OutboxRelay:
             await self._mark(session, [row.seq for row in outcome.published])
             await self._park(session, outcome.parked)
         self._count(outcome)
+        if outcome.published:
+            self.published_pulse.fire()
         if outcome.parked:
             self._parked_cache = None
         if outcome.error is not None:
