@@ -22,9 +22,9 @@ skipped event is not. Only transient errors back off.
 Wake-up. ``run`` waits for the unit-of-work factory's ``events_committed`` event (same process) or,
 on PostgreSQL, a ``NOTIFY shulian_outbox`` received on a dedicated ``LISTEN`` connection (other
 processes), so an event reaches the bus milliseconds after its commit; ``poll_interval`` (1 s by
-default) remains the fallback when a notification is lost or the listener is down. After the commit that
-gives rows their positions the relay fires ``published_pulse``, which the partner feed's long polls
-and live tails in this process wait on.
+default) remains the fallback when a notification is lost or the listener is down. After the
+commit that gives rows their positions the relay fires ``published_pulse``, which the partner
+feed's long polls and live tails in this process wait on.
 
 Several relays on one PostgreSQL database: each batch runs in one transaction that first takes
 ``pg_try_advisory_xact_lock`` on a key derived from the table name; a relay that does not get it
