@@ -188,9 +188,10 @@ async def sse_tail(
     after: int,
     where: FeedFilter,
     *,
-    heartbeat: float = HEARTBEAT,
+    heartbeat: float | None = None,
 ) -> AsyncIterator[str]:
     """The SSE stream: pending events at once, then each batch as the relay publishes it."""
+    heartbeat = HEARTBEAT if heartbeat is None else heartbeat
     yield f"retry: {SSE_RETRY_MS}\n\n"
     quiet_since = time.monotonic()
     while not await request.is_disconnected():

@@ -31,11 +31,9 @@ from shulian_common.app.system import SYSTEM_TAGS, Readiness, check_readiness, s
 from shulian_common.auth import BEARER_SCHEME
 from shulian_common.consumer import Subscription
 from shulian_common.errors import install_error_handlers
-from shulian_common.feed_api import feed_router
 from shulian_common.logs import bind_service, configure_logging, reset_service
 from shulian_common.settings import Settings
 from shulian_common.telemetry import configure_telemetry
-from shulian_common.webhooks.api import subscriptions_router
 
 __all__ = [
     "REQUEST_ID_HEADER",
@@ -79,6 +77,10 @@ def create_service_app(
     app.add_middleware(RequestContextMiddleware, service=settings.service, node=settings.node_id)
     app.include_router(system_router(settings))
     # Every service serves partners its published events: changes feed, live tail, webhooks.
+    # Imported here: their routes use ``deps``, which imports this package's runtime.
+    from shulian_common.feed_api import feed_router
+    from shulian_common.webhooks.api import subscriptions_router
+
     app.include_router(feed_router())
     app.include_router(subscriptions_router())
     for router in routers:
