@@ -77,13 +77,11 @@ class Receiver:
         return Starlette(routes=[Route(path, self.handle, methods=["POST"])])
 
 
-async def serve(receiver: Receiver, host: str = "127.0.0.1", port: int = 0) -> uvicorn.Server:
-    """Start ``receiver`` on a real HTTP server; ``bound_port(server)`` tells its port."""
-    config = uvicorn.Config(
-        receiver.app(), host=host, port=port, log_level="warning", lifespan="off"
-    )
+async def serve(app: Any, host: str = "127.0.0.1", port: int = 0) -> uvicorn.Server:
+    """Start an ASGI app (``Receiver.app()``) on a real HTTP server on ``host``; ``bound_port``
+    tells the port it got."""
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
-    server.config.setup_event_loop = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
     server.task = task  # type: ignore[attr-defined]
     while not server.started:
