@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     webhook_max_endpoints: int = Field(
         default=50, ge=1, description="endpoints one dispatcher delivers to at once"
     )
+    webhook_endpoint_concurrency: int = Field(
+        default=4, ge=1, description="requests in flight to one endpoint at once"
+    )
     webhook_poll_interval_s: float = Field(default=1.0, gt=0)
     public_url: str | None = Field(
         default=None, description="this service's base URL as partners reach it (thin webhooks)"

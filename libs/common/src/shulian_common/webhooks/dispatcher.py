@@ -41,7 +41,7 @@ from shulian_common.webhooks.targets import TargetRefusedError, lenient, resolve
 logger = logging.getLogger(__name__)
 
 FAN_OUT_BATCH = 500  # outbox rows matched per subscription and transaction
-CLAIM = 20  # deliveries one worker claims at a time
+CLAIM = 50  # deliveries one worker claims at a time
 LEASE_MARGIN = 30.0  # seconds past the timeout a claim holds
 INDUSTRY_FIELDS = ("industries", "listing_industries", "industry")
 USER_AGENT = "Shulian-Webhooks/1"
@@ -113,6 +113,26 @@ class Outcome:
     def gone(self) -> bool:
         """410 Gone: the endpoint asks never to be called again."""
         return self.status == 410
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One attempt of one delivery: what came back, and when it was made."""
+
+    delivery: Row[Any]
+    outcome: Outcome
+    at: datetime
+
+    def log(self, subscription_id: str) -> dict[str, Any]:
+        """The attempt-log row."""
+        return {
+            "delivery_id": self.delivery.id,
+            "subscription_id": subscription_id,
+            "attempted_at": self.at,
+            "status_code": self.outcome.status,
+            "latency_ms": self.outcome.latency_ms,
+            "error": self.outcome.error,
+        }
 
 
 class WebhookDispatcher:
@@ -247,7 +267,7 @@ class WebhookDispatcher:
                 logger.warning("webhook worker: %s: %s", type(exc).__name__, exc)
 
     async def _deliver_claimed(self, subscription_id: str) -> bool:
-        """Claim a few due deliveries and send them; whether any were claimed."""
+        """Claim due deliveries of one endpoint and send them; whether to claim again."""
         now = datetime.now(UTC)
         lease = timedelta(seconds=self._settings.webhook_timeout_s + LEASE_MARGIN)
         async with self._engine.begin() as conn:
@@ -257,35 +277,58 @@ class WebhookDispatcher:
             claimed = await repo.claim_due(
                 conn, subscription_id, now=now, until=now + lease, limit=CLAIM
             )
-        for delivery in claimed:
-            if not await self.deliver(sub, delivery):
-                return False  # the subscription was disabled
-        return bool(claimed)
+        if not claimed:
+            return False
+        refusal = await self._refusal(sub.url)
+        # The first delivery goes alone: an endpoint that is gone or unreachable gets one
+        # request, and the rest of the batch waits for that one's next attempt.
+        first = await self._attempt(sub, claimed[0], refusal)
+        outcomes = [first]
+        if first.outcome.status is not None and not first.outcome.gone:
+            outcomes += await self._attempt_all(sub, claimed[1:], refusal)
+        await self._record(sub, outcomes, unattempted=claimed[len(outcomes) :])
+        return not first.outcome.gone
 
-    async def deliver(self, sub: Row[Any], delivery: Row[Any]) -> bool:
-        """One attempt of one delivery, logged; ``False`` when it disabled the subscription."""
+    async def _attempt_all(
+        self, sub: Row[Any], deliveries: Sequence[Row[Any]], refusal: str | None
+    ) -> list[Attempt]:
+        """Attempt ``deliveries``, ``webhook_endpoint_concurrency`` at a time."""
+        limit = asyncio.Semaphore(self._settings.webhook_endpoint_concurrency)
+
+        async def one(delivery: Row[Any]) -> Attempt:
+            async with limit:
+                return await self._attempt(sub, delivery, refusal)
+
+        return list(await asyncio.gather(*(one(delivery) for delivery in deliveries)))
+
+    async def _attempt(self, sub: Row[Any], delivery: Row[Any], refusal: str | None) -> Attempt:
+        """Sign and send one delivery (unless its target was refused)."""
         now = datetime.now(UTC)
+        if refusal is not None:
+            return Attempt(delivery, Outcome(None, 0, refusal), now)
         body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
         headers = signature_headers(
             live_secrets(sub, now), msg_id=delivery.id, timestamp=int(now.timestamp()), body=body
         )
-        outcome = await self._send(sub.url, body, headers)
-        await self._record(sub, delivery, outcome, now)
-        return not outcome.gone
+        return Attempt(delivery, await self._send(sub.url, body, headers), now)
+
+    async def _refusal(self, url: str) -> str | None:
+        """Why the URL's addresses may not be called now, or ``None`` (checked once a batch)."""
+        try:
+            await resolve_and_check(url, allow_local=lenient(self._settings))
+        except TargetRefusedError as exc:
+            return f"refused: {exc}"[:200]
+        return None
 
     async def _send(self, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
         started = time.monotonic()
-        timeout = self._settings.webhook_timeout_s
         try:
-            await resolve_and_check(url, allow_local=lenient(self._settings))
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(self._settings.webhook_timeout_s):
                 response = await self._http().post(
                     url,
                     content=body,
                     headers={**headers, "content-type": "application/json"},
                 )
-        except TargetRefusedError as exc:
-            return Outcome(None, _ms_since(started), f"refused: {exc}"[:200])
         except TimeoutError:
             return Outcome(None, _ms_since(started), "timeout")
         except httpx.HTTPError as exc:
@@ -294,7 +337,7 @@ class WebhookDispatcher:
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
-            limits = httpx.Limits(max_connections=self._settings.webhook_max_endpoints * 2)
+            limits = httpx.Limits(max_connections=self._settings.webhook_max_endpoints * 4)
             self._client = httpx.AsyncClient(
                 timeout=self._settings.webhook_timeout_s,
                 limits=limits,
@@ -304,11 +347,31 @@ class WebhookDispatcher:
         return self._client
 
     async def _record(
-        self, sub: Row[Any], delivery: Row[Any], outcome: Outcome, now: datetime
+        self, sub: Row[Any], attempts: Sequence[Attempt], *, unattempted: Sequence[Row[Any]]
     ) -> None:
-        attempts = delivery.attempts + 1
+        """Log a batch's attempts and move its deliveries on, in one transaction."""
+        gone = any(a.outcome.gone for a in attempts)
+        changes = [self._changes(attempt) for attempt in attempts]
+        # Not tried: due again with the first one's retry (now, if it was delivered or gone).
+        retry_at = None if gone else changes[0]["next_attempt_at"]
+        async with self._engine.begin() as conn:
+            for attempt, change in zip(attempts, changes, strict=True):
+                await repo.record_attempt(conn, attempt=attempt.log(sub.id), delivery=change)
+            await repo.release(conn, [d.id for d in unattempted], retry_at or datetime.now(UTC))
+            if gone:
+                await repo.update_subscription(
+                    conn,
+                    sub.id,
+                    {"status": "disabled", "disabled_reason": "endpoint_gone (HTTP 410)"},
+                )
+        if gone:
+            logger.warning("webhook subscription %s disabled: its endpoint answered 410", sub.id)
+
+    def _changes(self, attempt: Attempt) -> dict[str, Any]:
+        """What one attempt changes in its delivery row."""
+        outcome, count = attempt.outcome, attempt.delivery.attempts + 1
         changes: dict[str, Any] = {
-            "attempts": attempts,
+            "attempts": count,
             "last_status_code": outcome.status,
             "last_error": outcome.error,
             "last_latency_ms": outcome.latency_ms,
@@ -318,25 +381,8 @@ class WebhookDispatcher:
             changes.update(status="delivered", delivered_at=datetime.now(UTC), next_attempt_at=None)
         else:
             self.failed_attempts += 1
-            changes.update(self._after_failure(attempts, outcome))
-        attempt = {
-            "delivery_id": delivery.id,
-            "subscription_id": sub.id,
-            "attempted_at": now,
-            "status_code": outcome.status,
-            "latency_ms": outcome.latency_ms,
-            "error": outcome.error,
-        }
-        async with self._engine.begin() as conn:
-            await repo.record_attempt(conn, attempt=attempt, delivery=changes)
-            if outcome.gone:
-                await repo.update_subscription(
-                    conn,
-                    sub.id,
-                    {"status": "disabled", "disabled_reason": "endpoint_gone (HTTP 410)"},
-                )
-        if outcome.gone:
-            logger.warning("webhook subscription %s disabled: its endpoint answered 410", sub.id)
+            changes.update(self._after_failure(count, outcome))
+        return changes
 
     def _after_failure(self, attempts: int, outcome: Outcome) -> dict[str, Any]:
         if outcome.gone or attempts >= self._settings.webhook_max_attempts:

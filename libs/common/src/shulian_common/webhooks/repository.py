@@ -194,3 +194,13 @@ async def requeue_delivery(conn: AsyncConnection, delivery_id: str, now: datetim
         .where(deliveries.c.id == delivery_id)
         .values(status="pending", attempts=0, next_attempt_at=now)
     )
+
+
+async def release(conn: AsyncConnection, delivery_ids: Sequence[str], at: datetime) -> None:
+    """Give claimed deliveries back, due at ``at``, their attempts unchanged."""
+    if delivery_ids:
+        await conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(list(delivery_ids)), deliveries.c.status == "pending")
+            .values(next_attempt_at=at)
+        )
