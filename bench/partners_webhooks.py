@@ -38,6 +38,7 @@ from conftest import write_notes  # noqa: E402
 from shulian_common.auth import Role  # noqa: E402
 from shulian_common.settings import Settings  # noqa: E402
 from shulian_common.testing.node import node_settings, run_node  # noqa: E402
+from shulian_common.testing.reliability import wait_until  # noqa: E402
 
 ENDPOINTS = 10
 
@@ -80,8 +81,9 @@ async def run(database_url: str, label: str, events: int, slow: float) -> None:
                 started = time.perf_counter()
                 await write_notes(node, events, per_commit=100)
                 fast = receivers[:-1]
-                while any(len(r.events) < events for r in fast):
-                    await asyncio.sleep(0.01)
+                await wait_until(
+                    lambda: all(len(r.events) >= events for r in fast), timeout=600, interval=0.01
+                )
                 took = time.perf_counter() - started
                 rejected = sum(r.rejected for r in receivers)
             finally:
