@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+_compact_json = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine; SQLite files get WAL, foreign keys and a busy timeout."""
     # A failed statement's error (and so its log line) must not carry the values bound to it:
@@ -56,6 +61,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         kwargs.setdefault("poolclass", pool.NullPool if database == ":memory:" else None)
         if kwargs["poolclass"] is None:
             del kwargs["poolclass"]
+        # JSON columns stored as the compact UTF-8 text the bus carries (as PostgreSQL stores
+        # text without escapes), so the relay sends an outbox row's text as it is.
+        kwargs.setdefault("json_serializer", _compact_json)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine

@@ -69,13 +69,16 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Row,
+    Text,
     and_,
     bindparam,
+    cast,
     func,
     not_,
     or_,
     select,
     text,
+    type_coerce,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -107,8 +110,15 @@ _RECORD_COLUMNS = [
     outbox.c.subject,
     outbox.c.time,
     outbox.c.traceparent,
-    outbox.c.data,
 ]
+# The data as the stored JSON text, not decoded: the relay sends those bytes as the record value,
+# saving a decode and an encode per row. PostgreSQL renders the JSONB as text (asyncpg then skips
+# its JSON decoding); SQLite hands back the stored text as it is.
+_DATA_TEXT_POSTGRES = cast(outbox.c.data, Text).label("data")
+_DATA_TEXT_SQLITE = type_coerce(outbox.c.data, Text).label("data")
+# A \uD800-\uDFFF escape in stored text may be a lone surrogate (valid JSON, not UTF-8): such a
+# row goes the decode/encode way, which refuses it (it is parked) or writes the pair as UTF-8.
+_SURROGATE_ESCAPES = ("\\ud8", "\\ud9", "\\uda", "\\udb", "\\udc", "\\udd", "\\ude", "\\udf")
 _SPECVERSION, _CONTENT_TYPE = SPECVERSION.encode(), CONTENT_TYPE.encode()
 _BIGINTS = ARRAY(BigInteger)
 # One statement marks a whole batch and numbers it in seq order, after the highest position.
@@ -155,8 +165,16 @@ def outgoing_message(row: Row[Any]) -> OutgoingMessage:
         headers.append(("ce_subject", row.subject.encode()))
     if row.traceparent:
         headers.append(("traceparent", row.traceparent.encode()))
-    value = json.dumps(row.data, ensure_ascii=False, separators=(",", ":")).encode()
-    return OutgoingMessage(topic=row.topic, key=row.key, value=value, headers=headers)
+    return OutgoingMessage(topic=row.topic, key=row.key, value=_value(row.data), headers=headers)
+
+
+def _value(data: Any) -> bytes:
+    """The record value: stored JSON text as it is (see ``_DATA_TEXT_*``), else encoded."""
+    if isinstance(data, str):
+        if "\\u" not in data or not any(e in data.lower() for e in _SURROGATE_ESCAPES):
+            return data.encode()  # strict UTF-8: a lone surrogate character raises, and parks
+        data = json.loads(data)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 @cache
@@ -357,7 +375,8 @@ class OutboxRelay:
 
     async def _unsent(self, session: AsyncSession) -> Sequence[Row[Any]]:
         parked = await self._parked_keys(session)
-        query = select(*_RECORD_COLUMNS).where(_sendable(parked)).order_by(outbox.c.seq)
+        data = _DATA_TEXT_POSTGRES if self._postgres else _DATA_TEXT_SQLITE
+        query = select(*_RECORD_COLUMNS, data).where(_sendable(parked)).order_by(outbox.c.seq)
         return (await session.execute(query.limit(self._batch_size))).all()
 
     async def _parked_keys(self, session: AsyncSession) -> ParkedKeys:
