@@ -375,8 +375,8 @@ class OutboxRelay:
 
     async def _unsent(self, session: AsyncSession) -> Sequence[Row[Any]]:
         parked = await self._parked_keys(session)
-        data = _DATA_TEXT_POSTGRES if self._postgres else _DATA_TEXT_SQLITE
-        query = select(*_RECORD_COLUMNS, data).where(_sendable(parked)).order_by(outbox.c.seq)
+        columns = [*_RECORD_COLUMNS, _DATA_TEXT_POSTGRES if self._postgres else _DATA_TEXT_SQLITE]
+        query = select(*columns).where(_sendable(parked)).order_by(outbox.c.seq)
         return (await session.execute(query.limit(self._batch_size))).all()
 
     async def _parked_keys(self, session: AsyncSession) -> ParkedKeys:
