@@ -249,6 +249,7 @@ class OutboxRelay:
         wake: asyncio.Event | None = None,
         listen: bool = True,
         linger: float = 0.002,
+        batches_per_transaction: int = 4,
     ) -> None:
         self._session_factory = session_factory
         self._publisher = publisher
@@ -262,6 +263,7 @@ class OutboxRelay:
         self._wake = wake if wake is not None else asyncio.Event()
         self._listener = NotifyListener(engine, self._wake) if listen and self._postgres else None
         self._linger = linger
+        self._batches_per_transaction = max(1, batches_per_transaction)
         self._parked_cache: tuple[float, ParkedKeys] | None = None
         # Counters for /readyz and logs.
         self.published = 0
@@ -277,26 +279,47 @@ class OutboxRelay:
         """Publish now rather than at the next poll."""
         self._wake.set()
 
-    async def run_once(self) -> int:
-        """Publish one batch of unsent rows in ``seq`` order; return how many went (sent or parked).
+    async def run_once(self, batches: int = 1) -> int:
+        """Publish up to ``batches`` batches of unsent rows in ``seq`` order in one transaction;
+        return how many rows went (sent or parked).
 
-        Rows published before a transient failure are marked, then the failure is raised.
+        On PostgreSQL, while one batch is being published the next is read (the rows after it,
+        not yet marked), so the database's read overlaps the bus's acknowledgement; the batches
+        go in one transaction, under one relay lock, and their marks become visible together.
+        SQLite relays one batch per transaction whatever ``batches`` says: its marks take the
+        single write lock, which must not be held while publishing. A batch that parks a row, or
+        comes back short, ends the run. Rows published before a transient failure are marked,
+        then the failure is raised.
         """
+        if not self._postgres:
+            batches = 1
+        went, error = 0, None
         async with self._session_factory() as session, session.begin():
             if not await self._acquire(session):
                 return 0
             rows = await self._unsent(session)
-            if not rows:
-                return 0
-            outcome = await self._publish(rows)
-            await self._mark(session, [row.seq for row in outcome.published])
-            await self._park(session, outcome.parked)
-        self._count(outcome)
-        if outcome.parked:
-            self._parked_cache = None
-        if outcome.error is not None:
-            raise outcome.error
-        return len(outcome.published) + len(outcome.parked)
+            for remaining in range(batches - 1, -1, -1):
+                if not rows:
+                    break
+                publishing = self._publish(rows)
+                if remaining and len(rows) == self._batch_size:
+                    after = [row.seq for row in rows]
+                    outcome, rows = await asyncio.gather(publishing, self._unsent(session, after))
+                else:
+                    outcome, rows = await publishing, []
+                await self._mark(session, [row.seq for row in outcome.published])
+                await self._park(session, outcome.parked)
+                self._count(outcome)
+                went += len(outcome.published) + len(outcome.parked)
+                error = outcome.error
+                if outcome.parked:  # the rows read ahead may be held behind a parked one
+                    self._parked_cache = None
+                    break
+                if error is not None:
+                    break
+        if error is not None:
+            raise error
+        return went
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until ``stop`` is set, backing off while the bus or the database fails."""
@@ -307,13 +330,13 @@ class OutboxRelay:
                     await self._listener.ensure()
                 self._wake.clear()  # a commit from here on wakes the next wait
                 try:
-                    sent = await self.run_once()
+                    sent = await self.run_once(self._batches_per_transaction)
                 except TRANSIENT_ERRORS as exc:
                     failed_in_row += 1
                     await self._back_off(stop, exc, failed_in_row)
                     continue
                 failed_in_row = 0
-                if sent < self._batch_size:  # a full batch means more may be waiting
+                if sent % self._batch_size or not sent:  # full batches: more may be waiting
                     await self._sleep(stop)
         finally:
             if self._listener is not None:
@@ -373,10 +396,15 @@ class OutboxRelay:
         query = select(func.pg_try_advisory_xact_lock(self._lock_key))
         return bool((await session.execute(query)).scalar_one())
 
-    async def _unsent(self, session: AsyncSession) -> Sequence[Row[Any]]:
+    async def _unsent(
+        self, session: AsyncSession, besides: Sequence[int] = ()
+    ) -> Sequence[Row[Any]]:
+        """The next batch of sendable rows, leaving out ``besides`` (being published, unmarked)."""
         parked = await self._parked_keys(session)
         columns = [*_RECORD_COLUMNS, _DATA_TEXT_POSTGRES if self._postgres else _DATA_TEXT_SQLITE]
         query = select(*columns).where(_sendable(parked)).order_by(outbox.c.seq)
+        if besides:  # not by range: a row below them may have committed since (per-key order)
+            query = query.where(outbox.c.seq.not_in(besides))
         return (await session.execute(query.limit(self._batch_size))).all()
 
     async def _parked_keys(self, session: AsyncSession) -> ParkedKeys:
