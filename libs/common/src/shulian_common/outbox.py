@@ -383,7 +383,7 @@ class OutboxRelay:
         """Relay until nothing is sendable (a test helper); ``TimeoutError`` after ``timeout``."""
         deadline = time.monotonic() + timeout
         while True:
-            if await self.run_once() == 0:
+            if await self.run_once(self._batches_per_transaction) == 0:
                 if await self.sendable() == 0:
                     return
                 await asyncio.sleep(self._retry_interval)  # another relay holds the lock
