@@ -404,7 +404,7 @@ class OutboxRelay:
         columns = [*_RECORD_COLUMNS, _DATA_TEXT_POSTGRES if self._postgres else _DATA_TEXT_SQLITE]
         query = select(*columns).where(_sendable(parked)).order_by(outbox.c.seq)
         if besides:  # not by range: a row below them may have committed since (per-key order)
-            query = query.where(outbox.c.seq.not_in(besides))
+            query = query.where(outbox.c.seq != func.all(bindparam("besides", besides, _BIGINTS)))
         return (await session.execute(query.limit(self._batch_size))).all()
 
     async def _parked_keys(self, session: AsyncSession) -> ParkedKeys:
