@@ -24,7 +24,8 @@ on PostgreSQL, a ``NOTIFY shulian_outbox`` received on a dedicated ``LISTEN`` co
 processes), so an event reaches the bus milliseconds after its commit; ``poll_interval`` (1 s by
 default) remains the fallback when a notification is lost or the listener is down.
 
-Several relays on one PostgreSQL database: each batch runs in one transaction that first takes
+Several relays on one PostgreSQL database: each run (up to ``batches_per_transaction`` batches,
+the next read while the bus acknowledges the last) is one transaction that first takes
 ``pg_try_advisory_xact_lock`` on a key derived from the table name; a relay that does not get it
 publishes nothing and polls again, and the lock goes with the commit that marks the batch. So one
 relay publishes at a time, a row marked by one is never read by the next, and the log gets each row
@@ -43,6 +44,9 @@ publish; only the short ``UPDATE`` that marks a batch takes it, and it computes 
 order still holds for what consumers apply: each relay reads all unsent rows in ``seq`` order, so a
 row's first delivery always follows the first delivery of every earlier row of its key, and a late
 second copy is a duplicate the inbox drops.
+
+The record value is the row's stored JSON text as it is (no decode and re-encode per row): on
+PostgreSQL the relay selects ``data::text``, on SQLite the engine stores JSON compact and UTF-8.
 
 Per-key order equals ``seq`` order because the unit of work takes a per-(topic, key) advisory lock
 before it inserts the outbox rows (see ``uow``): two transactions on one key get their ``seq`` in
