@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     kafka_enable_idempotence: bool = True
     kafka_acks: str = "all"
     kafka_linger_ms: int = 5
+    # How long a consumer's fetch may wait at the broker for records to arrive. Brokers that
+    # answer a fetch only at this deadline (Tansu) add it to every record's latency; low keeps a
+    # consumer from sitting on a fetch, at the cost of more (cheap) fetches while idle.
+    kafka_fetch_max_wait_ms: int = Field(default=20, ge=1, le=10_000)
     kafka_replication_factor: int = 1
     bus_partitions: int = 3
     # Outbox relay and consumers.
@@ -59,9 +63,10 @@ class Settings(BaseSettings):
     retention_interval: float = Field(default=3600.0, gt=0, description="seconds between purges")
     consumer_max_retries: int = 3
     consumer_retry_backoff: float = 0.2
-    # Records a consumer applies per transaction: more is faster for a backlog or a rebuild, and
-    # a failing batch falls back to one by one. 1, one transaction per event, is the default.
-    consumer_batch_size: int = Field(default=1, ge=1, le=1000)
+    # Records a consumer applies per transaction, at most: a batch is only what one poll already
+    # fetched, so a quiet stream still goes one record per transaction with no added wait, and a
+    # backlog or a rebuild goes up to this many at once; a failing batch falls back to one by one.
+    consumer_batch_size: int = Field(default=100, ge=1, le=1000)
     telemetry_enabled: bool = True
     # Cursor pages of every list route: the size when none is asked for, and the cap.
     page_limit_default: int = Field(default=20, ge=1, le=100)

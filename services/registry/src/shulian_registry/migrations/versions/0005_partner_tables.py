@@ -1,7 +1,7 @@
 """Partner webhooks: subscriptions, durable deliveries and their attempt log (the kit's tables).
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-01
 """
 
@@ -12,8 +12,7 @@ from alembic import op
 from shulian_common.messaging import create_partner_tables, drop_partner_tables
 
 revision = "0005"
-# "0004" is being added on the registry branch; until it is merged this follows 0003.
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
