@@ -151,7 +151,15 @@ def migration_metadata(metadata: MetaData) -> MetaData:
 
 
 # How autogenerate compares a database with the code, in ``env.py`` and in the drift test alike.
-AUTOGENERATE_OPTIONS: dict[str, Any] = {"compare_type": True}
+def _not_partner_table(name: str | None, type_: str, _parent: Any) -> bool:
+    # The partner tables are opt-in (``create_partner_tables``): neither proposed nor dropped
+    # here; ``messaging.partner_tables_drift`` checks the databases that have them.
+    from shulian_common.messaging import PARTNER_TABLES
+
+    return type_ != "table" or name not in PARTNER_TABLES
+
+
+AUTOGENERATE_OPTIONS: dict[str, Any] = {"compare_type": True, "include_name": _not_partner_table}
 
 
 def run_migrations_from_env(target_metadata: MetaData) -> None:

@@ -22,7 +22,9 @@ skipped event is not. Only transient errors back off.
 Wake-up. ``run`` waits for the unit-of-work factory's ``events_committed`` event (same process) or,
 on PostgreSQL, a ``NOTIFY shulian_outbox`` received on a dedicated ``LISTEN`` connection (other
 processes), so an event reaches the bus milliseconds after its commit; ``poll_interval`` (1 s by
-default) remains the fallback when a notification is lost or the listener is down.
+default) remains the fallback when a notification is lost or the listener is down. After the
+commit that gives rows their positions the relay fires ``published_pulse``, which the partner
+feed's long polls and live tails in this process wait on.
 
 Several relays on one PostgreSQL database: each run (up to ``batches_per_transaction`` batches,
 the next read while the bus acknowledges the last) is one transaction that first takes
@@ -93,6 +95,7 @@ from shulian_common.bus.base import BusError, OutgoingMessage, PermanentPublishE
 from shulian_common.envelope import CONTENT_TYPE, SPECVERSION
 from shulian_common.messaging import outbox
 from shulian_common.notify import NotifyListener
+from shulian_common.pulse import Pulse
 from shulian_common.telemetry import instruments, meter
 from shulian_common.uow import SessionFactory
 
@@ -269,6 +272,8 @@ class OutboxRelay:
         self._linger = linger
         self._batches_per_transaction = max(1, batches_per_transaction)
         self._parked_cache: tuple[float, ParkedKeys] | None = None
+        # Fired after each commit that gave rows a position: the partner feed's readers wake on it.
+        self.published_pulse = Pulse()
         # Counters for /readyz and logs.
         self.published = 0
         self.parked = 0
@@ -318,6 +323,8 @@ class OutboxRelay:
                 if outcome.parked or outcome.error is not None:
                     break
         # Committed: only now count (a failed commit publishes the run again, counted then).
+        if any(outcome.published for outcome in outcomes):
+            self.published_pulse.fire()  # positions are committed: the partner feed may look
         for outcome in outcomes:
             self._count(outcome)
             if outcome.parked:

@@ -94,6 +94,26 @@ class Settings(BaseSettings):
         default=10_000, ge=0, description="warn when consumers are this many records behind"
     )
     demo: bool = Field(default=False, description="seed deterministic demo data at start-up")
+    # Partner webhooks: attempt n waits base * factor**(n-1), ± jitter; the defaults retry for
+    # about a day (10 s, 30 s, 90 s, … 18 h: 27 h over 10 attempts).
+    webhook_timeout_s: float = Field(default=10.0, gt=0, description="seconds per attempt")
+    webhook_retry_base_s: float = Field(default=10.0, gt=0)
+    webhook_retry_factor: float = Field(default=3.0, ge=1)
+    webhook_max_attempts: int = Field(default=10, ge=1)
+    webhook_jitter: float = Field(default=0.2, ge=0, lt=1, description="± share of each wait")
+    webhook_secret_overlap_s: float = Field(
+        default=86_400.0, ge=0, description="seconds a rotated-out secret still signs"
+    )
+    webhook_max_endpoints: int = Field(
+        default=50, ge=1, description="endpoints one dispatcher delivers to at once"
+    )
+    webhook_endpoint_concurrency: int = Field(
+        default=4, ge=1, description="requests in flight to one endpoint at once"
+    )
+    webhook_poll_interval_s: float = Field(default=1.0, gt=0)
+    public_url: str | None = Field(
+        default=None, description="this service's base URL as partners reach it (thin webhooks)"
+    )
 
     @field_validator("node_id")
     @classmethod
