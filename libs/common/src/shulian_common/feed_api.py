@@ -130,7 +130,9 @@ def feed_router() -> APIRouter:
             200: {
                 "description": "One SSE message per event (`id` = its feed cursor, `data` = the "
                 "structured CloudEvent), a comment line every 15 s",
-                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                # No schema: OpenAPI 3.1 has none for a stream of SSE messages (3.2's itemSchema),
+                # and one for a whole body would be validated against each message by tools.
+                "content": {"text/event-stream": {}},
             },
             **errors,
         },
