@@ -181,7 +181,7 @@ async def slots_at(
             Occurrence.ends_at > ends_after,
         )
     )
-    return [(a, o) for a, o in (await session.execute(stmt)).tuples()]
+    return [(a, o) for a, o in (await session.execute(stmt)).all()]
 
 
 # --- registrations ------------------------------------------------------------------------------

@@ -11,8 +11,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from shulian_common.bus.base import OutgoingMessage
+from shulian_common.envelope import CloudEvent
 from shulian_common.testing.node import NodeFactory as AnyNodeFactory
 from shulian_common.testing.node import ServiceNode, node_settings, run_node
+from shulian_events.consumers import ENTERPRISES_TOPIC, SUPPLIERS_TOPIC
 from shulian_events.main import create_app
 from shulian_events.settings import EventsSettings
 
@@ -55,3 +58,40 @@ def activity_body(division_code: str = "511500", **extra: Any) -> dict[str, Any]
         "capacity": 3,
         **extra,
     }
+
+
+async def publish_participant(
+    node: Events,
+    participant_id: str,
+    *,
+    kind: str = "supplier",
+    name: str = "宜宾市人力资源服务有限公司",
+    owner_node: str = "511500",
+    listing_status: str = "listed",
+    version: int = 1,
+) -> None:
+    """Put a registry snapshot of a supplier (or enterprise) on the bus, as the registry of
+    ``owner_node`` would, and let ``node`` consume it."""
+    verb = "registered" if version == 1 else "updated"
+    event = CloudEvent(
+        source=f"/nodes/{owner_node}/registry",
+        type=f"cn.sichuan.shulian.registry.{kind}.{verb}.v1",
+        subject=participant_id,
+        partitionkey=participant_id,
+        data={
+            "id": participant_id,
+            "owner_node": owner_node,
+            "version": version,
+            "created_at": "2025-01-01T00:00:00+00:00",
+            "updated_at": datetime.now(UTC).isoformat(),
+            "name": name,
+            "city_code": owner_node if owner_node != "510000" else "510100",
+            "listing_status": listing_status,
+        },
+    )
+    topic = SUPPLIERS_TOPIC if kind == "supplier" else ENTERPRISES_TOPIC
+    message = OutgoingMessage(
+        topic=topic, key=participant_id, value=event.to_value(), headers=event.to_headers()
+    )
+    await node.runtime.publisher.publish([message])
+    await node.drain()
