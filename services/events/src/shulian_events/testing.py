@@ -11,6 +11,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from dateutil.rrule import rrulestr  # type: ignore[import-untyped]
+from icalendar import Calendar
+
 from shulian_common.bus.base import OutgoingMessage
 from shulian_common.envelope import CloudEvent
 from shulian_common.testing.node import NodeFactory as AnyNodeFactory
@@ -95,3 +98,39 @@ async def publish_participant(
     )
     await node.runtime.publisher.publish([message])
     await node.drain()
+
+
+def expand_ics(text: bytes) -> list[datetime]:
+    """Occurrence starts of every event in the file, RFC 5545 semantics (RRULE, EXDATE,
+    RECURRENCE-ID), independent of the code that wrote it."""
+    events: list[Any] = Calendar.from_ical(text).walk("VEVENT")
+    masters = [e for e in events if "RECURRENCE-ID" not in e]
+    overrides = {
+        (str(e["UID"]), _moment(e, "RECURRENCE-ID")): _moment(e, "DTSTART")
+        for e in events
+        if "RECURRENCE-ID" in e
+    }
+    starts: list[datetime] = []
+    for event in masters:
+        start = _moment(event, "DTSTART")
+        if "RRULE" not in event:
+            starts.append(start)
+            continue
+        rule = rrulestr(event["RRULE"].to_ical().decode(), dtstart=start)
+        exdates = {d.dt for ex in _list(event.get("EXDATE")) for d in ex.dts}
+        for moment in rule:
+            if moment not in exdates:
+                starts.append(overrides.get((str(event["UID"]), moment), moment))
+    return sorted(starts)
+
+
+def _moment(component: Any, name: str) -> datetime:
+    value = component.decoded(name)
+    assert isinstance(value, datetime)
+    return value
+
+
+def _list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]

@@ -45,7 +45,7 @@ async def test_schedule_an_activity_and_read_it_back(yibin: Events) -> None:
         "重点产业招聘引才专场",
         "春风行动",
     )
-    assert created["city_code"] == YIBIN and created["timezone"] == "Asia/Shanghai"
+    assert (created["city_code"], created["timezone"]) == (YIBIN, "Asia/Shanghai")
     assert [o["key"] for o in created["occurrences"]] == ["once"]
     assert created["warnings"] == []
     read = await yibin.client.get(f"/v1/activities/{created['id']}", headers=yibin.province)
@@ -97,7 +97,7 @@ async def test_list_by_date_range_and_filters(yibin: Events) -> None:
     rest = await yibin.client.get(
         "/v1/activities", params={"cursor": page.json()["next_cursor"]}, headers=yibin.province
     )
-    assert len(page.json()["items"]) == 2 and len(rest.json()["items"]) == 1
+    assert (len(page.json()["items"]), len(rest.json()["items"])) == (2, 1)
     bad = await yibin.client.get("/v1/activities", params={"kind": "party"}, headers=yibin.province)
     assert bad.status_code == 422
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
-from dateutil.rrule import rrulestr  # type: ignore[import-untyped]
 from icalendar import Calendar
 
 from shulian_events import ical
+from shulian_events.testing import expand_ics as expand
 
 START = datetime.fromisoformat("2025-03-01T09:00:00+08:00")
 MOVED = datetime.fromisoformat("2025-03-09T14:00:00+08:00")
@@ -46,37 +46,6 @@ def _activity(**extra: Any) -> SimpleNamespace:
     }
     values.update(extra)
     return SimpleNamespace(**values)
-
-
-def expand(text: bytes) -> list[datetime]:
-    """Occurrence starts of every event in the file, RFC 5545 semantics (RRULE, EXDATE,
-    RECURRENCE-ID), independent of the code that wrote it."""
-    cal = Calendar.from_ical(text)
-    masters = [e for e in cal.walk("VEVENT") if "RECURRENCE-ID" not in e]
-    overrides = {
-        (str(e["UID"]), e["RECURRENCE-ID"].dt): e["DTSTART"].dt
-        for e in cal.walk("VEVENT")
-        if "RECURRENCE-ID" in e
-    }
-    starts: list[datetime] = []
-    for event in masters:
-        start = event["DTSTART"].dt
-        if "RRULE" not in event:
-            starts.append(start)
-            continue
-        rule = rrulestr(event["RRULE"].to_ical().decode(), dtstart=start)
-        exdates = {d.dt for ex in _list(event.get("EXDATE")) for d in ex.dts}
-        for moment in rule:
-            if moment in exdates:
-                continue
-            starts.append(overrides.get((str(event["UID"]), moment), moment))
-    return sorted(starts)
-
-
-def _list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
 
 
 def test_a_series_with_one_moved_and_one_cancelled_occurrence_round_trips() -> None:
