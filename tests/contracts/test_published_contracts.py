@@ -91,7 +91,7 @@ def test_another_services_events_in_the_process_stay_out_of_the_contract(
 
 def test_the_cli_refuses_an_unknown_service(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["asyncapi", "--service", "nosuch"]) == 2
+    installed = ", ".join(installed_services())  # in start-up order, as the CLI lists them
     assert capsys.readouterr().err == (
-        # In start-up order (port offsets), as the CLI lists them.
-        f"shulian asyncapi: unknown service 'nosuch'; installed: {', '.join(installed_services())}\n"
+        f"shulian asyncapi: unknown service 'nosuch'; installed: {installed}\n"
     )
