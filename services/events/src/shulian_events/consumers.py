@@ -3,7 +3,9 @@ producer's committed asyncapi.json by the contract test, never by importing the 
 
 - the registry's supplier and enterprise snapshots: who exists and who is delisted;
 - other nodes' activity snapshots: the province-wide calendar;
-- other nodes' registration snapshots: the decisions on requests this node passed on.
+- other nodes' registration snapshots: the decisions on requests this node passed on;
+- registration requests (commands) for activities this node owns, decided in log order, and the
+  owners' decisions on the requests this node sent (the kit's ``decides`` and ``follows``).
 """
 
 from __future__ import annotations
@@ -12,9 +14,18 @@ from datetime import datetime
 
 from pydantic import Field
 
+from shulian_common.commands import CommandReader, decides, follows
 from shulian_common.consumer import Subscription
 from shulian_common.readers import ReaderModel, Reads
-from shulian_events.contracts import ACTIVITIES_TOPIC, REGISTRATIONS_TOPIC
+from shulian_events.contracts import (
+    ACTIVITIES_TOPIC,
+    REGISTRATION_REQUEST_DECIDED,
+    REGISTRATION_REQUESTED,
+    REGISTRATION_REQUESTS_TOPIC,
+    REGISTRATIONS_TOPIC,
+    RegistrationRequestDecided,
+)
+from shulian_events.handlers.registrations import decider, load_activity
 from shulian_events.handlers.replica import (
     keep_activity,
     keep_enterprise,
@@ -128,19 +139,44 @@ class RegistrationReader(ReaderModel):
     checked_in_at: datetime | None
 
 
+class RegistrationRequestReader(CommandReader):
+    """What the owner reads of a registration request."""
+
+    occurrence_key: str | None = None
+    participant_kind: str
+    participant_id: str
+    hr_managers: int = Field(ge=0)
+
+
 def subscriptions(node_id: str) -> list[Subscription]:
     """The calendar's subscriptions on the node ``node_id``."""
     suppliers = Reads(model=SupplierReader, handle=keep_supplier)
     enterprises = Reads(model=EnterpriseReader, handle=keep_enterprise)
     activities = Reads(model=ActivityReader, handle=keep_activity(node_id))
     registrations = Reads(model=RegistrationReader, handle=keep_registration(node_id))
+    followed = follows(
+        topic=REGISTRATIONS_TOPIC, decision_types=[REGISTRATION_REQUEST_DECIDED], node_id=node_id
+    )
     return [
+        decides(
+            topic=REGISTRATION_REQUESTS_TOPIC,
+            command_type=REGISTRATION_REQUESTED,
+            reader=RegistrationRequestReader,
+            load=load_activity,
+            decide=decider(node_id),
+            decision=RegistrationRequestDecided,
+            node_id=node_id,
+        ),
         Subscription(topic=SUPPLIERS_TOPIC, handlers=dict.fromkeys(SUPPLIER_TYPES, suppliers)),
         Subscription(
             topic=ENTERPRISES_TOPIC, handlers=dict.fromkeys(ENTERPRISE_TYPES, enterprises)
         ),
         Subscription(topic=ACTIVITIES_TOPIC, handlers=dict.fromkeys(ACTIVITY_TYPES, activities)),
         Subscription(
-            topic=REGISTRATIONS_TOPIC, handlers=dict.fromkeys(REGISTRATION_TYPES, registrations)
+            topic=REGISTRATIONS_TOPIC,
+            handlers={
+                **dict.fromkeys(REGISTRATION_TYPES, registrations),
+                **followed.handlers,
+            },
         ),
     ]

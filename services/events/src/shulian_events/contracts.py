@@ -3,8 +3,10 @@
 Every change of an activity publishes its whole new state, overrides of its occurrences
 included, so another node rebuilds its calendar replica (and every occurrence) from the stream
 alone. Registrations are published by the activity's owner node, keyed by the activity's id, so
-their order on the topic is the order in which the owner decided them. Registrations name
-organisations (suppliers, enterprises), never a person.
+their order on the topic is the order in which the owner decided them. A registration is asked
+for on any node with a command (``registration.requested``) on the command topic, keyed by the
+activity; the owner decides in log order and answers with a decision event on the registrations
+topic. Registrations name organisations (suppliers, enterprises), never a person.
 """
 
 from __future__ import annotations
@@ -14,12 +16,17 @@ from datetime import datetime
 from pydantic import Field
 
 from shulian_common.catalogue import EventModel, event_type
+from shulian_common.commands import CommandModel, DecisionModel
 from shulian_events.domain.lifecycle import ActivityStatus
 from shulian_events.domain.participation import RegistrationStatus
 from shulian_events.domain.terms import ActivityKind, Campaign, HostKind, Level, ParticipantKind
 
 ACTIVITIES_TOPIC = "shulian.events.activities.v1"
 REGISTRATIONS_TOPIC = "shulian.events.registrations.v1"
+# The command topic of "request on any node, the owner decides", keyed by activity id.
+REGISTRATION_REQUESTS_TOPIC = "shulian.events.registration_requests.v1"
+REGISTRATION_REQUESTED = "cn.sichuan.shulian.events.registration.requested.v1"
+REGISTRATION_REQUEST_DECIDED = "cn.sichuan.shulian.events.registration_request.decided.v1"
 _PREFIX = "cn.sichuan.shulian.events"
 
 
@@ -170,3 +177,19 @@ REGISTRATION_EVENTS: tuple[type[RegistrationSnapshot], ...] = (
     RegistrationCancelled,
     RegistrationCheckedIn,
 )
+
+
+@event_type(type=REGISTRATION_REQUESTED, topic=REGISTRATION_REQUESTS_TOPIC)
+class RegistrationRequested(CommandModel):
+    """报名申请 (a node asks the activity's owner node for a place; ``target_id``: activity)."""
+
+    occurrence_key: str | None = Field(description="the series occurrence; none for one activity")
+    participant_kind: ParticipantKind
+    participant_id: str
+    hr_managers: int = Field(ge=0)
+
+
+@event_type(type=REGISTRATION_REQUEST_DECIDED, topic=REGISTRATIONS_TOPIC)
+class RegistrationRequestDecided(DecisionModel):
+    """报名申请已决定 (accepted: ``result`` has the registration's status — confirmed,
+    waitlisted or pending approval — and its ``seq``; rejected: ``reason`` says why)."""

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Boolean, Index, Integer, PrimaryKeyConstraint, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shulian_common.commands import include_request_tables
 from shulian_common.db import new_metadata
 from shulian_common.records import ID_LENGTH, Json, Record, UTCDateTime
 
@@ -135,3 +136,4 @@ class Participant(Base):
 
 
 metadata = Base.metadata
+include_request_tables(metadata)  # the kit's ``requests``: registrations this node asked for

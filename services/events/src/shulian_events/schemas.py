@@ -164,17 +164,19 @@ class RegistrationRead(BaseModel):
     id: str
     owner_node: str
     activity_id: str
-    occurrence_key: str | None
-    participant_kind: ParticipantKind
-    participant_id: str
+    occurrence_key: str | None = None
+    participant_kind: ParticipantKind | None = Field(
+        default=None, description="absent only on a request this node has not seen decided"
+    )
+    participant_id: str | None = None
     participant_name: str | None = None
-    requester_node: str
+    requester_node: str | None = None
     status: RegistrationStatus | str = Field(
         description="pending_decision, or a decided status", examples=["confirmed"]
     )
     status_label: str
     seq: int | None = None
-    hr_managers: int
+    hr_managers: int = 0
     attendees: int = 0
     reason_code: str | None = None
     reason: str | None = None

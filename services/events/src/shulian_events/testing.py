@@ -6,6 +6,8 @@ Everything that is not about the calendar (client, tokens, drain, event capture)
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -63,8 +65,7 @@ def activity_body(division_code: str = "511500", **extra: Any) -> dict[str, Any]
     }
 
 
-async def publish_participant(
-    node: Events,
+def participant_message(
     participant_id: str,
     *,
     kind: str = "supplier",
@@ -72,9 +73,9 @@ async def publish_participant(
     owner_node: str = "511500",
     listing_status: str = "listed",
     version: int = 1,
-) -> None:
-    """Put a registry snapshot of a supplier (or enterprise) on the bus, as the registry of
-    ``owner_node`` would, and let ``node`` consume it."""
+) -> OutgoingMessage:
+    """A registry snapshot of a supplier (or enterprise), as the registry of ``owner_node``
+    publishes it (the fields the calendar reads, and the ones the trust rule checks)."""
     verb = "registered" if version == 1 else "updated"
     event = CloudEvent(
         source=f"/nodes/{owner_node}/registry",
@@ -93,11 +94,35 @@ async def publish_participant(
         },
     )
     topic = SUPPLIERS_TOPIC if kind == "supplier" else ENTERPRISES_TOPIC
-    message = OutgoingMessage(
+    return OutgoingMessage(
         topic=topic, key=participant_id, value=event.to_value(), headers=event.to_headers()
     )
-    await node.runtime.publisher.publish([message])
+
+
+async def publish_participant(node: Events, participant_id: str, **fields: Any) -> None:
+    """Put one registry snapshot on the bus and let ``node`` consume it."""
+    await node.runtime.publisher.publish([participant_message(participant_id, **fields)])
     await node.drain()
+
+
+async def publish_participants(node: Events, ids: Sequence[str], **fields: Any) -> None:
+    """Put registry snapshots of many suppliers on the bus in one batch (``node`` drains later)."""
+    await node.runtime.publisher.publish([participant_message(i, **fields) for i in ids])
+
+
+async def command_log(node: Events, topic: str) -> list[str]:
+    """The request ids on a command topic, in log order (each activity is one key, so one
+    partition: its order is total)."""
+    found: list[str] = []
+    group = f"log-{uuid.uuid4().hex}"
+    async with node.runtime.bus.subscriber(topics=[topic], group_id=group) as subscriber:
+        while True:
+            records = await subscriber.poll(timeout=1.0)
+            if not records:
+                return found
+            for record in sorted(records, key=lambda r: (r.partition, r.offset)):
+                event = CloudEvent.from_record(record.headers, record.value, record.key)
+                found.append(str(event.data["request_id"]))
 
 
 def expand_ics(text: bytes) -> list[datetime]:

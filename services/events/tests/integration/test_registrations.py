@@ -23,15 +23,21 @@ async def _activity(node: Events, **extra: Any) -> dict[str, Any]:
 
 
 async def _register(node: Events, activity_id: str, supplier: str, **extra: Any) -> dict[str, Any]:
+    """Ask as the supplier itself; the owner decides when the node drains its streams."""
     response = await node.client.post(
         f"/v1/activities/{activity_id}/registrations",
         json={"participant_kind": "supplier", "participant_id": supplier, **extra},
         headers=node.auth(Role.SUPPLIER, supplier_id=supplier),
     )
     assert response.status_code == 202, response.text
-    assert response.headers["Location"] == f"/v1/registrations/{response.json()['id']}"
-    created: dict[str, Any] = response.json()
-    return created
+    asked = response.json()
+    assert response.headers["Location"] == f"/v1/registrations/{asked['id']}"
+    assert asked["status"] == "pending_decision"
+    await node.drain()
+    decided = await node.client.get(f"/v1/registrations/{asked['id']}", headers=node.province)
+    assert decided.status_code == 200, decided.text
+    result: dict[str, Any] = decided.json()
+    return result
 
 
 async def _suppliers(node: Events, count: int) -> list[str]:
@@ -79,6 +85,15 @@ async def test_capacity_then_a_waiting_list_promoted_in_order(yibin: Events) -> 
     kinds = [e["type"] for e in await yibin.events() if e["type"].startswith("registration")]
     assert kinds.count("registration.promoted.v1") == 2
     assert {e["key"] for e in await yibin.events("registration.decided")} == {activity["id"]}
+    decisions = await yibin.events("registration_request.decided")
+    assert [d["data"]["outcome"] for d in decisions] == ["accepted"] * 5
+    assert [d["data"]["result"]["status"] for d in decisions] == [
+        "confirmed",
+        "confirmed",
+        "waitlisted",
+        "waitlisted",
+        "waitlisted",
+    ]
 
 
 async def test_approval_then_places_or_the_waiting_list(yibin: Events) -> None:
@@ -132,6 +147,8 @@ async def test_only_existing_non_delisted_suppliers_may_register(yibin: Events) 
     assert (gone["status"], gone["reason_code"]) == ("rejected", "delisted_participant")
     assert gone["reason"] == "报名机构已出库，不能报名"
     assert (unknown["status"], unknown["reason_code"]) == ("rejected", "unknown_participant")
+    outcomes = [d["data"]["outcome"] for d in await yibin.events("registration_request.decided")]
+    assert outcomes == ["accepted", "rejected", "rejected", "rejected"]
     assert (twice["status"], twice["reason_code"]) == ("rejected", "already_registered")
 
 
@@ -152,6 +169,7 @@ async def test_suppliers_register_only_themselves_and_partners_only_read(yibin: 
     assert (other.status_code, other.json()["code"]) == (403, "not_self")
     assert (partner.status_code, partner.json()["code"]) == (403, "read_only_principal")
     assert by_operator.status_code == 202
+    await yibin.drain()
     peek = await yibin.client.get(
         f"/v1/registrations/{by_operator.json()['id']}",
         headers=yibin.auth(Role.SUPPLIER, supplier_id=mine),

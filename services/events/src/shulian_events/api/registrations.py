@@ -3,20 +3,19 @@ list an activity's registrations, approve or reject, cancel, check in."""
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from shulian_common.auth import Principal, Role
+from shulian_common.commands import load_request
 from shulian_common.deps import PrincipalDep, SessionDep, SettingsDep, UowFactoryDep, WriterDep
 from shulian_common.errors import problem_responses
-from shulian_common.http import Authenticated
+from shulian_common.http import IDEMPOTENT_REPLAYED, Authenticated, IdempotencyDep
 from shulian_common.records import load
 from shulian_events import repository
-from shulian_events.api.views import registration_view
+from shulian_events.api.views import registration_view, request_view, requested_view
 from shulian_events.domain import access
-from shulian_events.domain.errors import NotOwnerNode, NotSelf
+from shulian_events.domain.errors import NotSelf
 from shulian_events.domain.terms import ParticipantKind
 from shulian_events.handlers import registrations as handlers
 from shulian_events.orm import Activity, Registration
@@ -24,14 +23,6 @@ from shulian_events.schemas import CheckInIn, RegistrationCreate, RegistrationRe
 
 router = APIRouter(tags=["registrations"], dependencies=[Authenticated])
 _WRITE_ERRORS = problem_responses(401, 403, 404, 409, 422)
-
-
-def _accepted(body: RegistrationRead) -> JSONResponse:
-    return JSONResponse(
-        body.model_dump(mode="json"),
-        status_code=202,
-        headers={"Location": f"/v1/registrations/{body.id}"},
-    )
 
 
 @router.post(
@@ -46,26 +37,31 @@ async def request_registration(
     principal: WriterDep,
     uow_factory: UowFactoryDep,
     settings: SettingsDep,
-    session: SessionDep,
+    idempotency: IdempotencyDep,
 ) -> JSONResponse:
-    """Ask for a place for a supplier or enterprise: 202 with the registration id to follow at
-    ``Location``; the activity's owner node decides, in the order requests reach it."""
+    """Ask for a place for a supplier or enterprise: ``202`` with the registration id, followed
+    at ``Location``. The activity's owner node decides, in the order requests reach it from every
+    node; ``Idempotency-Key`` makes retries safe."""
     access.ensure_may_register(principal, body.participant_kind, body.participant_id)
-    activity = await load(session, Activity, activity_id, "活动")
-    request = handlers.RegistrationRequest(
-        request_id=uuid.uuid4().hex,
-        activity_id=activity.id,
+    ask = handlers.RegistrationAsk(
         occurrence_key=body.occurrence_key,
         participant_kind=str(body.participant_kind),
         participant_id=body.participant_id,
         hr_managers=body.hr_managers,
-        requester_node=settings.node_id,
     )
-    if activity.owner_node != settings.node_id:
-        raise NotOwnerNode(f"活动由节点 {activity.owner_node} 主办，请到该节点报名")
-    row = await handlers.decide_here(uow_factory, request=request, node_id=settings.node_id)
-    assert row is not None
-    return _accepted(registration_view(row))
+    created = await handlers.request_registration(
+        uow_factory,
+        node_id=settings.node_id,
+        activity_id=activity_id,
+        request=ask,
+        requester_sub=principal.sub,
+        idempotency=idempotency,
+    )
+    view = requested_view(created.record, ask, requester_node=settings.node_id)
+    headers = {"Location": f"/v1/registrations/{view.id}"}
+    if created.replayed:
+        headers[IDEMPOTENT_REPLAYED] = "true"
+    return JSONResponse(view.model_dump(mode="json"), status_code=202, headers=headers)
 
 
 def _may_see(principal: Principal, row: Registration) -> bool:
@@ -86,10 +82,18 @@ def _may_see(principal: Principal, row: Registration) -> bool:
     responses=problem_responses(401, 403, 404),
 )
 async def read_registration(
-    registration_id: str, principal: PrincipalDep, session: SessionDep
+    registration_id: str, principal: PrincipalDep, session: SessionDep, settings: SettingsDep
 ) -> RegistrationRead:
-    """A registration as this node knows it (decided by the owner, or still on its way)."""
-    row = await load(session, Registration, registration_id, handlers.LABEL)
+    """A registration as this node knows it: decided by the owner node, or still on its way."""
+    row = await session.get(Registration, registration_id)
+    if row is None:
+        # Not decided yet (or refused before any registration existed): the request's state.
+        request = await load_request(
+            session, registration_id, kind=handlers.REQUEST_KIND, label=handlers.LABEL
+        )
+        if principal.is_operator or principal.sub == request.requester_sub:
+            return request_view(request, requester_node=settings.node_id)
+        raise NotSelf("只能查看本单位的报名")
     if not _may_see(principal, row):
         raise NotSelf("只能查看本单位的报名")
     return registration_view(row)

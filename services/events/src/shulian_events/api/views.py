@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from shulian_common.commands import PENDING, Outcome, Request
 from shulian_events.domain.conflicts import Clash
 from shulian_events.domain.lifecycle import ActivityStatus
 from shulian_events.domain.participation import RegistrationStatus
-from shulian_events.domain.terms import ActivityKind, Campaign
+from shulian_events.domain.terms import ActivityKind, Campaign, ParticipantKind
+from shulian_events.handlers.registrations import RegistrationAsk
 from shulian_events.orm import Activity, Occurrence, Registration
 from shulian_events.schemas import (
     ActivityRead,
@@ -88,4 +90,45 @@ def registration_view(row: Registration) -> RegistrationRead:
         checked_in_at=row.checked_in_at,
         version=row.version,
         updated_at=row.updated_at,
+    )
+
+
+PENDING_DECISION = "pending_decision"
+_PENDING_LABEL = "待主办节点决定"
+
+
+def requested_view(
+    request: Request, ask: RegistrationAsk, *, requester_node: str
+) -> RegistrationRead:
+    """A request just sent: the owner node has not decided it yet."""
+    return RegistrationRead(
+        id=request.id,
+        owner_node=request.owner_node,
+        activity_id=request.target_id,
+        occurrence_key=ask.occurrence_key,
+        participant_kind=ParticipantKind(ask.participant_kind),
+        participant_id=ask.participant_id,
+        requester_node=requester_node,
+        status=PENDING_DECISION,
+        status_label=_PENDING_LABEL,
+        hr_managers=ask.hr_managers,
+    )
+
+
+def request_view(request: Request, *, requester_node: str) -> RegistrationRead:
+    """A request this node sent whose registration it does not hold (yet): pending, or refused
+    before any registration existed (e.g. ``unknown_target``)."""
+    decided = request.status != PENDING
+    rejected = decided and request.outcome == Outcome.REJECTED
+    status = str(RegistrationStatus.REJECTED) if rejected else PENDING_DECISION
+    return RegistrationRead(
+        id=request.id,
+        owner_node=request.owner_node,
+        activity_id=request.target_id,
+        requester_node=requester_node,
+        status=status,
+        status_label=RegistrationStatus.REJECTED.label if rejected else _PENDING_LABEL,
+        reason_code=request.reason,
+        reason=request.reason_text,
+        updated_at=request.updated_at,
     )

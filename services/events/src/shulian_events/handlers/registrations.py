@@ -1,16 +1,22 @@
 """Registrations on the owner node: the decision on a request (in the order requests reach the
 owner), approval, cancellation with the waiting list promoted, and check-in on the day.
 
-``decide`` is the owner's half of "request on any node, the owner decides": it runs in the unit
-of work that consumes the request, or directly for a request made on the owner node itself.
+Requests take the kit's "request on any node, the owner decides" path
+(``shulian_common.commands``), the owner's own included, so every request for an activity is
+decided in one order, the command topic's: ``request_registration`` sends the command from the
+node the caller used; ``decide`` runs on the owner node in the consumer's unit of work.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from shulian_common.auth import Principal
+from shulian_common.commands import Outcome, Request, decision_for, new_request_id, send_command
+from shulian_common.idempotency import Created, Idempotency, create_once
 from shulian_common.records import flush_update, load, utc_now
 from shulian_common.uow import UnitOfWork, UnitOfWorkFactory
 from shulian_events import contracts, repository
@@ -21,7 +27,20 @@ from shulian_events.domain.participation import Decision, Refusal, RegistrationS
 from shulian_events.handlers.places import promote_waiting, record_registration
 from shulian_events.orm import Activity, Occurrence, Registration
 
+if TYPE_CHECKING:  # the reader model is declared with the subscriptions, which import this
+    from shulian_events.consumers import RegistrationRequestReader
+
 LABEL = "报名"
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationAsk:
+    """What a caller asks for, on whichever node it calls."""
+
+    occurrence_key: str | None
+    participant_kind: str
+    participant_id: str
+    hr_managers: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,14 +144,88 @@ def _code(refusal: Refusal | None) -> str | None:
     return str(refusal) if refusal is not None else None
 
 
-async def decide_here(
-    uow_factory: UnitOfWorkFactory, *, request: RegistrationRequest, node_id: str
-) -> Registration | None:
-    """Decide a request made on the owner node in one unit of work."""
-    async with uow_factory() as uow:
+REQUEST_KIND = "registration"  # the kind of this service's rows in the kit's ``requests``
+
+
+async def request_registration(
+    uow_factory: UnitOfWorkFactory,
+    *,
+    node_id: str,
+    activity_id: str,
+    request: RegistrationAsk,
+    requester_sub: str,
+    idempotency: Idempotency | None,
+) -> Created[Request]:
+    """Send the request to the activity's owner node (this one too), once per idempotency key.
+
+    The activity is read in the same unit of work (this node's copy names its owner), so a
+    request holds one database connection, however many arrive at once."""
+
+    async def work(uow: UnitOfWork) -> Request:
+        activity = await load(uow.session, Activity, activity_id, "活动")
+        command = contracts.RegistrationRequested(
+            request_id=new_request_id(),
+            requester_node=node_id,
+            target_id=activity.id,
+            target_owner_node=activity.owner_node,
+            occurrence_key=request.occurrence_key,
+            participant_kind=request.participant_kind,
+            participant_id=request.participant_id,
+            hr_managers=request.hr_managers,
+        )
+        return await send_command(uow, command, kind=REQUEST_KIND, requester_sub=requester_sub)
+
+    return await create_once(uow_factory, Request, idempotency=idempotency, work=work)
+
+
+async def load_activity(uow: UnitOfWork, activity_id: str) -> Activity | None:
+    """The activity a request is about, locked so decisions on it serialise."""
+    return await repository.lock_activity(uow.session, activity_id)
+
+
+def decider(
+    node_id: str,
+) -> Callable[
+    [UnitOfWork, RegistrationRequestReader, Activity],
+    Awaitable[contracts.RegistrationRequestDecided],
+]:
+    """The owner's decision function on ``node_id``, for the kit's ``decides``."""
+
+    async def decide_request(
+        uow: UnitOfWork, command: RegistrationRequestReader, activity: Activity
+    ) -> contracts.RegistrationRequestDecided:
+        request = RegistrationRequest(
+            request_id=command.request_id,
+            activity_id=activity.id,
+            occurrence_key=command.occurrence_key,
+            participant_kind=command.participant_kind,
+            participant_id=command.participant_id,
+            hr_managers=command.hr_managers,
+            requester_node=command.requester_node,
+        )
         row = await decide(uow, request=request, node_id=node_id, now=utc_now())
-        await uow.commit()
-    return row
+        assert row is not None  # the kit hands over only activities this node owns
+        return _decision(command, row)
+
+    return decide_request
+
+
+def _decision(
+    command: RegistrationRequestReader, row: Registration
+) -> contracts.RegistrationRequestDecided:
+    result = {"registration_id": row.id, "status": row.status, "seq": row.seq}
+    if row.status == RegistrationStatus.REJECTED:
+        return decision_for(
+            contracts.RegistrationRequestDecided,
+            command,
+            Outcome.REJECTED,
+            reason=row.reason_code,
+            reason_text=row.reason,
+            result=result,
+        )
+    return decision_for(
+        contracts.RegistrationRequestDecided, command, Outcome.ACCEPTED, result=result
+    )
 
 
 # --- the organiser's and participant's steps ------------------------------------------------------

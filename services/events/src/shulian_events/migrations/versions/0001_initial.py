@@ -1,4 +1,4 @@
-"""The kit's tables, activities, occurrences, registrations and the participant replica.
+"""The kit's tables (and requests), activities, occurrences, registrations, participants.
 
 Revision ID: 0001
 Revises:
@@ -7,6 +7,7 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
+from shulian_common.commands import create_request_tables, drop_request_tables
 from shulian_common.messaging import create_kit_tables, drop_kit_tables
 from shulian_common.records import record_columns
 
@@ -19,8 +20,9 @@ ID = 32
 
 
 def upgrade() -> None:
-    """Outbox, inbox, idempotency keys and the calendar's tables."""
+    """Outbox, inbox, idempotency keys, requests and the calendar's tables."""
     create_kit_tables(op)
+    create_request_tables(op)
     _activities()
     op.create_table(
         "occurrences",
@@ -118,4 +120,5 @@ def downgrade() -> None:
     op.drop_table("activity_industries")
     op.drop_table("occurrences")
     op.drop_table("activities")
+    drop_request_tables(op)
     drop_kit_tables(op)
