@@ -5,19 +5,26 @@ order. A Yibin activity registered for from Chengdu; 300 concurrent requests fro
 from __future__ import annotations
 
 import asyncio
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import delete
 
 from shulian_common.auth import Role
+from shulian_common.testing.kafka import KafkaBroker
+from shulian_common.testing.node import node_settings
 from shulian_events.contracts import REGISTRATION_REQUESTS_TOPIC
 from shulian_events.orm import Activity
+from shulian_events.settings import EventsSettings
 from shulian_events.testing import (
     Events,
     NodeFactory,
     activity_body,
     command_log,
     publish_participants,
+    running,
 )
 
 YIBIN, CHENGDU, PROVINCE = "511500", "510100", "510000"
@@ -143,3 +150,46 @@ async def test_300_concurrent_requests_from_three_nodes_for_100_places(
                 f"/v1/activities/{activity['id']}/registrations", headers=node.province
             )
             assert len(counts.json()) == 300  # every node follows the owner's decisions
+
+
+@pytest.mark.kafka
+async def test_300_requests_from_three_nodes_over_kafka(
+    kafka_broker: KafkaBroker, tmp_path: Path
+) -> None:
+    overrides = {
+        "bus_url": f"kafka://{kafka_broker.bootstrap}",
+        "kafka_enable_idempotence": kafka_broker.idempotence,
+    }
+
+    def start(node: str) -> AbstractAsyncContextManager[Events]:
+        (tmp_path / node).mkdir()
+        url = f"sqlite+aiosqlite:///{tmp_path / node / 'events.db'}"
+        return running(
+            node_settings(
+                EventsSettings, database_url=url, tmp_path=tmp_path, node=node, **overrides
+            )
+        )
+
+    async with start(YIBIN) as yibin, start(CHENGDU) as chengdu, start(PROVINCE) as province:
+        nodes = (yibin, chengdu, province)
+        activity = await _yibin_activity(yibin, capacity=100)
+        suppliers = [f"{n:032x}" for n in range(1, 301)]
+        await publish_participants(yibin, suppliers)
+        await yibin.drain(chengdu, province, timeout=120)
+
+        asked = await asyncio.gather(
+            *(_ask(nodes[n % 3], activity["id"], s) for n, s in enumerate(suppliers))
+        )
+        await yibin.drain(chengdu, province, timeout=180)
+
+        log = await command_log(yibin, REGISTRATION_REQUESTS_TOPIC)
+        rows = (
+            await yibin.client.get(
+                f"/v1/activities/{activity['id']}/registrations", headers=yibin.province
+            )
+        ).json()
+        assert sorted(log) == sorted(asked)
+        assert [r["id"] for r in rows] == log
+        assert [r["status"] for r in rows] == ["confirmed"] * 100 + ["waitlisted"] * 200
+        follow = await chengdu.client.get(f"/v1/registrations/{asked[1]}", headers=chengdu.province)
+        assert follow.json()["status"] in {"confirmed", "waitlisted"}
