@@ -11,7 +11,8 @@ background relays and consumers running as in production. Printed per round: the
 latency (p50/p99), the request → decision latency as the requester sees it (the kit's
 ``requests.decided_at`` − ``created_at``: command relayed, decided by the owner in log order,
 decision relayed back and applied), the owner's decision throughput, and a check that exactly
-``--places`` were confirmed.
+``--places`` were confirmed. Then the decision alone: every request queued on the command log
+first, the owner's consumer timed deciding them (``--batch`` sets the consumers' batch size).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import statistics
 import tempfile
 import time
@@ -30,13 +32,16 @@ from sqlalchemy import func, select, text
 
 from shulian_common.auth import Role
 from shulian_common.commands import Request
+from shulian_common.messaging import outbox
 from shulian_common.testing.node import node_settings, run_node
+from shulian_events.contracts import REGISTRATION_REQUEST_DECIDED
 from shulian_events.main import create_app
 from shulian_events.orm import Registration
 from shulian_events.settings import EventsSettings
 from shulian_events.testing import Events, activity_body, publish_participants
 
 OWNER, OTHERS = "511500", ("510100", "510000")
+BATCH = 1  # the consumers' batch size (--batch)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -62,7 +67,8 @@ async def network(tmp: Path, server_url: str | None) -> AsyncIterator[list[Event
                 database_url=url,
                 tmp_path=tmp,
                 node=node,
-                log_level="WARNING",
+                log_level="ERROR",
+                consumer_batch_size=BATCH,
             )
             nodes.append(await stack.enter_async_context(run_node(create_app, settings)))
         yield nodes
@@ -141,13 +147,43 @@ async def confirmed(owner: Events, activity_id: str) -> int:
         return int(await session.scalar(stmt) or 0)
 
 
-async def main(server_url: str | None, requests: int, places: int, rounds: int) -> None:
+async def owner_alone(nodes: list[Events], activity_id: str, suppliers: list[str]) -> None:
+    """The decision itself: with the workers stopped, queue every request on the command log
+    first, then time the owner's consumer deciding them all (per-decision service time from the
+    decision events' commit times, in log order)."""
+    for node in nodes:
+        await node.stop_workers()
+    await asyncio.gather(*(ask(nodes[i % 3], activity_id, s) for i, s in enumerate(suppliers)))
+    for node in nodes:
+        await node.runtime.relay.drain(timeout=120)
+    owner = nodes[0]
+    assert owner.runtime.consumers is not None
+    started = time.monotonic()
+    await owner.runtime.consumers.drain(timeout=300)
+    elapsed = time.monotonic() - started
+    async with owner.runtime.engine.connect() as connection:
+        times = list(
+            await connection.scalars(
+                select(outbox.c.time)
+                .where(outbox.c.type == REGISTRATION_REQUEST_DECIDED, outbox.c.key == activity_id)
+                .order_by(outbox.c.seq)
+            )
+        )
+    gaps = [(b - a).total_seconds() * 1000 for a, b in itertools.pairwise(times)]
+    print(
+        f"owner alone: {len(times)} decisions in {elapsed:.2f} s ({len(times) / elapsed:.0f}/s), "
+        f"per decision p50 {statistics.median(gaps):.1f} ms, p99 {percentile(gaps, 99):.1f} ms, "
+        f"confirmed {await confirmed(owner, activity_id)}"
+    )
+
+
+async def main(server_url: str | None, requests: int, places: int, rounds: int, batch: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         async with network(Path(tmp), server_url) as nodes:
             owner = nodes[0]
             print(
                 f"{requests} requests from 3 nodes for {places} places, "
-                f"{'PostgreSQL' if server_url else 'SQLite'}, local bus"
+                f"{'PostgreSQL' if server_url else 'SQLite'}, local bus, consumer batch {batch}"
             )
             print(
                 f"{'round':<7}{'202 p50':>9}{'202 p99':>9}{'decide p50':>12}{'decide p99':>12}"
@@ -174,6 +210,16 @@ async def main(server_url: str | None, requests: int, places: int, rounds: int) 
                     f"{statistics.median(latencies):>12.1f}{percentile(latencies, 99):>12.1f}"
                     f"{requests / elapsed:>11.0f}{await confirmed(owner, activity_id):>11}"
                 )
+            suppliers = [uuid.uuid4().hex for _ in range(requests)]
+            await publish_participants(owner, suppliers)
+            created = await owner.client.post(
+                "/v1/activities",
+                json=activity_body(capacity=places, venue="场馆0"),
+                headers=owner.province,
+            )
+            activity_id = created.json()["id"]
+            await seen_everywhere(nodes, activity_id, suppliers[-1])
+            await owner_alone(nodes, activity_id, suppliers)
 
 
 if __name__ == "__main__":
@@ -182,5 +228,7 @@ if __name__ == "__main__":
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--places", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=1, help="consumer batch size")
     args = parser.parse_args()
-    asyncio.run(main(args.database_url, args.requests, args.places, args.rounds))
+    BATCH = args.batch
+    asyncio.run(main(args.database_url, args.requests, args.places, args.rounds, args.batch))
