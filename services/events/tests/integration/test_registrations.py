@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shulian_common.auth import Role
+from shulian_common.auth import Role, mint_token
 from shulian_events.testing import Events, activity_body, publish_participant
 
 YIBIN = "511500"
@@ -254,3 +254,37 @@ async def test_a_capacity_increase_promotes_the_waiting_list(yibin: Events) -> N
     )
 
     assert [await _status(yibin, r["id"]) for r in made] == ["confirmed", "confirmed", "waitlisted"]
+
+
+async def test_an_enterprise_registers_itself(yibin: Events) -> None:
+    activity = await _activity(yibin)
+    enterprise = "e" * 32
+    await publish_participant(yibin, enterprise, kind="enterprise", name="宜宾锂宝新材料有限公司")
+    url = f"/v1/activities/{activity['id']}/registrations"
+    as_itself = yibin.auth(Role.ENTERPRISE, sub="hr@lithium")
+    token_without_id = await yibin.client.post(
+        url,
+        json={"participant_kind": "enterprise", "participant_id": enterprise},
+        headers=as_itself,
+    )
+    assert (token_without_id.status_code, token_without_id.json()["code"]) == (403, "not_self")
+
+    response = await yibin.client.post(
+        url,
+        json={"participant_kind": "enterprise", "participant_id": enterprise, "hr_managers": 2},
+        headers={"Authorization": _enterprise_token(yibin, enterprise)},
+    )
+    assert response.status_code == 202, response.text
+    await yibin.drain()
+    seen = await yibin.client.get(
+        f"/v1/registrations/{response.json()['id']}", headers=yibin.province
+    )
+    assert (seen.json()["status"], seen.json()["participant_name"]) == (
+        "confirmed",
+        "宜宾锂宝新材料有限公司",
+    )
+
+
+def _enterprise_token(node: Events, enterprise_id: str) -> str:
+    token = mint_token(node.settings, role=Role.ENTERPRISE, node=YIBIN, enterprise_id=enterprise_id)
+    return f"Bearer {token}"
