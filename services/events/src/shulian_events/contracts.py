@@ -40,7 +40,7 @@ class OccurrenceOverride(EventModel):
     reason: str | None = None
 
 
-class Outcome(EventModel):
+class ActivityOutcome(EventModel):
     """What a completed activity achieved."""
 
     firms_participated: int = Field(ge=0)
@@ -79,7 +79,7 @@ class ActivitySnapshot(EventModel):
     approval_required: bool
     status: ActivityStatus
     cancel_reason: str | None
-    outcome: Outcome | None
+    outcome: ActivityOutcome | None
 
 
 @event_type(type=f"{_PREFIX}.activity.scheduled.v1", topic=ACTIVITIES_TOPIC)
