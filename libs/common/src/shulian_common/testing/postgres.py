@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NoReturn
@@ -172,3 +172,31 @@ def _another_database(
         yield url
     finally:
         _drop_database(server, url)
+
+
+@pytest.fixture
+def database_factory(
+    database_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[[], str]]:
+    """Make more empty databases on the backend of ``database_url`` (one per node of a network
+    test); each is dropped at teardown."""
+    made: list[str] = []
+    postgres = make_url(database_url).get_backend_name() != "sqlite"
+    server: str = request.getfixturevalue("postgres_server_url") if postgres else ""
+
+    def make() -> str:
+        if postgres:
+            url = _create_database(server)
+        else:
+            directory = tmp_path / f"db{len(made)}"
+            directory.mkdir()
+            url = sqlite_url(directory)
+        made.append(url)
+        return url
+
+    try:
+        yield make
+    finally:
+        if postgres:
+            for url in made:
+                _drop_database(server, url)

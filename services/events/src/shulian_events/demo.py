@@ -1,0 +1,359 @@
+"""A year of believable activities over the 21 cities, seeded through the handlers so every one
+publishes its events.
+
+Deterministic (seeded random): each city holds recruitment sessions for its own industries,
+tours of its parks, enterprises, campuses and villages, and — except a few — its yearly
+matchmaking fair; the province holds its fairs and trainings. Past activities are held and
+completed with outcomes, so the yearly targets come out met in some cities and missed in others
+(e.g. no city fair in Garzê or Ngawa, few recruitment sessions in the smaller cities). Seeding is
+skipped when the database already holds activities, so restarts duplicate nothing.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from shulian_common.auth import Principal, Role
+from shulian_common.db import create_engine, create_session_factory, migrate
+from shulian_common.reference import PROVINCE_CODE, Division, cities, counties, in_scope
+from shulian_common.settings import Settings
+from shulian_common.uow import UnitOfWorkFactory
+from shulian_events import repository
+from shulian_events.domain.lifecycle import ActivityAction
+from shulian_events.domain.series import ZONE
+from shulian_events.domain.terms import ActivityKind, Campaign, HostKind, Level
+from shulian_events.handlers import activities as handlers
+from shulian_events.orm import MIGRATIONS
+from shulian_events.settings import events_settings
+
+DEMO_SEED = 2023
+# Cities whose calendar stays thin on purpose: they miss the yearly fair target.
+NO_CITY_FAIR = frozenset({"513200", "513300", "511900"})
+INDUSTRIES = {
+    "510100": ["electronic_information", "modern_services", "digital_economy"],
+    "510300": ["lantern_making", "new_energy", "new_chemicals", "drones_aviation"],
+    "510400": ["vanadium_titanium", "advanced_materials"],
+    "510500": ["liquor_food", "energy_chemicals"],
+    "510600": ["major_equipment"],
+    "510700": ["electronic_information", "advanced_materials"],
+    "510800": ["green_aluminium", "silicon_materials"],
+    "510900": ["lithium_materials"],
+    "511000": ["liquor_food", "energy_chemicals"],
+    "511100": ["culture_tourism", "crystalline_pv"],
+    "511300": ["modern_agriculture", "autos_parts", "oil_gas_chemicals"],
+    "511400": ["lithium_materials", "liquor_food"],
+    "511500": ["power_batteries", "crystalline_pv", "digital_economy", "liquor_food"],
+    "511600": ["electronic_information", "liquor_food"],
+    "511700": ["energy_chemicals", "new_chemicals"],
+    "511800": ["sichuan_tibet_railway", "culture_tourism"],
+    "511900": ["modern_agriculture", "liquor_food"],
+    "512000": ["autos_parts", "modern_services"],
+    "513200": ["culture_tourism", "new_energy"],
+    "513300": ["culture_tourism", "new_energy"],
+    "513400": ["vanadium_titanium", "new_energy", "modern_agriculture"],
+}
+# Cities' recruitment sessions a year: bigger economies hold more.
+SESSIONS = {"510100": 30, "511500": 16, "510700": 14, "510600": 13, "511300": 12, "510500": 11}
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """One activity to seed, and how far its life went."""
+
+    fields: dict[str, Any]
+    outcome: dict[str, int]
+    cancel: bool
+
+
+async def seed_demo(settings: Settings) -> int:
+    """Migrate the node's calendar database and seed its demo year into it (once)."""
+    settings = events_settings(settings)
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        await migrate(engine, MIGRATIONS)
+        uow_factory = UnitOfWorkFactory(create_session_factory(engine), source=settings.source)
+        return await seed(uow_factory, node_id=settings.node_id, year=settings.demo_year)
+    finally:
+        await engine.dispose()
+
+
+async def seed(uow_factory: UnitOfWorkFactory, *, node_id: str, year: int) -> int:
+    """Seed the year's activities of ``node_id``'s jurisdiction; the count (0 if already seeded)."""
+    async with uow_factory() as uow:
+        if await repository.holds_any_activity(uow.session):
+            return 0
+    operator = Principal(
+        sub="demo@" + node_id,
+        role=Role.PROVINCE_ADMIN if node_id == PROVINCE_CODE else Role.CITY_OPERATOR,
+        node=node_id,
+        division=node_id,
+    )
+    today = datetime.now(UTC)
+    seeded = 0
+    for plan in plans(year, random.Random(DEMO_SEED)):
+        if not in_scope(node_id, plan.fields["division_code"]):
+            continue
+        row = (
+            await handlers.create_activity(
+                uow_factory,
+                principal=operator,
+                node_id=node_id,
+                fields=plan.fields,
+                idempotency=None,
+            )
+        ).record
+        seeded += 1
+        if plan.cancel:
+            await _step(
+                uow_factory,
+                operator,
+                node_id,
+                row.id,
+                ActivityAction.CANCEL,
+                reason="因天气原因取消",
+            )
+        elif row.ends_at < today:
+            await _step(uow_factory, operator, node_id, row.id, ActivityAction.HOLD)
+            await _step(
+                uow_factory,
+                operator,
+                node_id,
+                row.id,
+                ActivityAction.COMPLETE,
+                outcome=plan.outcome,
+            )
+    return seeded
+
+
+async def _step(
+    uow_factory: UnitOfWorkFactory,
+    operator: Principal,
+    node_id: str,
+    activity_id: str,
+    action: ActivityAction,
+    **extra: Any,
+) -> None:
+    await handlers.step(
+        uow_factory,
+        principal=operator,
+        node_id=node_id,
+        activity_id=activity_id,
+        expected=None,
+        action=action,
+        **extra,
+    )
+
+
+def plans(year: int, rng: random.Random) -> list[Plan]:
+    """Every activity of the demo year, province first, then city by city."""
+    found = [*_province(year, rng)]
+    for city in cities():
+        found.extend(_city(city, year, rng))
+    return found
+
+
+def _at(day: date, hour: int, hours: int) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(hour), tzinfo=ZONE)
+    return start, start + timedelta(hours=hours)
+
+
+def _day(rng: random.Random, year: int, months: tuple[int, int] = (1, 12)) -> date:
+    first = date(year, months[0], 1)
+    last = date(year, months[1], 28)
+    day = first + timedelta(days=rng.randrange((last - first).days + 1))
+    while day.weekday() == 6:  # no Sundays
+        day += timedelta(days=1)
+    return day
+
+
+def _plan(
+    rng: random.Random,
+    *,
+    title: str,
+    kind: ActivityKind,
+    level: Level,
+    division: str,
+    day: date,
+    venue: str,
+    industries: list[str],
+    capacity: int,
+    campaign: Campaign | None = None,
+    host: tuple[HostKind, str] | None = None,
+    rrule: str | None = None,
+) -> Plan:
+    starts_at, ends_at = _at(day, 9, 6 if kind is not ActivityKind.HR_TRAINING else 8)
+    firms = rng.randint(capacity // 3, capacity)
+    outcome = {
+        "firms_participated": firms,
+        "positions_offered": firms * rng.randint(8, 40),
+        "intents_signed": firms * rng.randint(2, 10),
+        "hr_managers_attended": rng.randint(30, 120) if kind is ActivityKind.HR_TRAINING else 0,
+    }
+    fields: dict[str, Any] = {
+        "title": title,
+        "kind": kind,
+        "level": level,
+        "division_code": division,
+        "campaign": campaign,
+        "industries": industries,
+        "host_kind": host[0] if host else None,
+        "host_ref": None,
+        "host_name": host[1] if host else None,
+        "venue": venue,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "rrule": rrule,
+        "capacity": capacity,
+        "registration_opens_at": starts_at - timedelta(days=30),
+        "registration_closes_at": starts_at - timedelta(days=1),
+        "approval_required": kind in (ActivityKind.PROVINCE_FAIR, ActivityKind.HR_TRAINING),
+    }
+    return Plan(fields=fields, outcome=outcome, cancel=rng.random() < 0.02)
+
+
+def _province(year: int, rng: random.Random) -> list[Plan]:
+    venue = "成都世纪城新国际会展中心"
+    return [
+        _plan(
+            rng,
+            title=f"{year}年四川省人力资源服务赋能产业对接协同专场（春季）",
+            kind=ActivityKind.PROVINCE_FAIR,
+            level=Level.PROVINCE,
+            division=PROVINCE_CODE,
+            day=_day(rng, year, (4, 4)),
+            venue=venue,
+            industries=["electronic_information", "major_equipment", "power_batteries"],
+            capacity=300,
+            campaign=Campaign.SPRING_BREEZE,
+        ),
+        _plan(
+            rng,
+            title=f"{year}年四川省人力资源服务赋能产业对接协同专场（秋季）",
+            kind=ActivityKind.PROVINCE_FAIR,
+            level=Level.PROVINCE,
+            division=PROVINCE_CODE,
+            day=_day(rng, year, (10, 10)),
+            venue=venue,
+            industries=["crystalline_pv", "vanadium_titanium", "liquor_food"],
+            capacity=300,
+            campaign=Campaign.GOLDEN_AUTUMN,
+        ),
+        *(
+            _plan(
+                rng,
+                title=f"重点企业人力资源经理能力提升培训（第{n}期）",
+                kind=ActivityKind.HR_TRAINING,
+                level=Level.PROVINCE,
+                division=PROVINCE_CODE,
+                day=_day(rng, year, (3, 11)),
+                venue="四川省人力资源和社会保障厅培训中心",
+                industries=[],
+                capacity=120,
+            )
+            for n in range(1, 9)
+        ),
+        _plan(
+            rng,
+            title=f"{year}年知名高校四川人才活动周",
+            kind=ActivityKind.CAMPUS_TOUR,
+            level=Level.PROVINCE,
+            division=PROVINCE_CODE,
+            day=_day(rng, year, (11, 11)),
+            venue="四川大学望江校区体育馆",
+            industries=["electronic_information", "digital_economy"],
+            capacity=200,
+            campaign=Campaign.TALENT_WEEK,
+            host=(HostKind.CAMPUS, "四川大学"),
+        ),
+    ]
+
+
+def _city(city: Division, year: int, rng: random.Random) -> list[Plan]:
+    name = city.short_name or city.name
+    industries = INDUSTRIES[city.code]
+    market = f"{name}市人力资源市场" if not name.endswith("州") else f"{name}人力资源市场"
+    found: list[Plan] = []
+    if city.code not in NO_CITY_FAIR:
+        found.append(
+            _plan(
+                rng,
+                title=f"{year}年{name}人力资源服务与重点产业对接协同专场",
+                kind=ActivityKind.CITY_FAIR,
+                level=Level.CITY,
+                division=city.code,
+                day=_day(rng, year, (5, 9)),
+                venue=f"{market}会展大厅",
+                industries=industries,
+                capacity=120,
+            )
+        )
+    for n in range(SESSIONS.get(city.code, rng.randint(5, 9))):
+        industry = industries[n % len(industries)]
+        spring = n % 2 == 0
+        found.append(
+            _plan(
+                rng,
+                title=f"{name}重点产业招聘引才专场（{_season(spring)}第{n // 2 + 1}场）",
+                kind=ActivityKind.RECRUITMENT,
+                level=Level.CITY,
+                division=city.code,
+                day=_day(rng, year, (2, 5) if spring else (8, 11)),
+                venue=market,
+                industries=[industry],
+                capacity=rng.choice((40, 60, 80, 100)),
+                campaign=Campaign.SPRING_BREEZE if spring else Campaign.GOLDEN_AUTUMN,
+            )
+        )
+    county = rng.choice(counties(city.code))
+    found.append(
+        _plan(
+            rng,
+            title=f"{county.name}人力资源服务乡村行",
+            kind=ActivityKind.VILLAGE_TOUR,
+            level=Level.COUNTY,
+            division=county.code,
+            day=_day(rng, year, (3, 10)),
+            venue=f"{county.name}人民政府便民服务中心",
+            industries=[industries[0]],
+            capacity=30,
+            host=(HostKind.VILLAGE, f"{county.name}乡村振兴示范村"),
+        )
+    )
+    found.append(
+        _plan(
+            rng,
+            title=f"{name}人力资源服务园区行",
+            kind=ActivityKind.PARK_TOUR,
+            level=Level.CITY,
+            division=city.code,
+            day=_day(rng, year, (4, 6)),
+            venue=f"{name}经济技术开发区管委会",
+            industries=industries[:2],
+            capacity=40,
+            host=(HostKind.PARK, f"{name}经济技术开发区"),
+            rrule="FREQ=WEEKLY;COUNT=3",
+        )
+    )
+    found.append(
+        _plan(
+            rng,
+            title=f"{name}就业服务进校园",
+            kind=ActivityKind.CAMPUS_TOUR,
+            level=Level.CITY,
+            division=city.code,
+            day=_day(rng, year, (10, 11)),
+            venue=f"{name}职业技术学院",
+            industries=industries[:1],
+            capacity=60,
+            campaign=Campaign.JOBS_TO_CAMPUS,
+            host=(HostKind.CAMPUS, f"{name}职业技术学院"),
+        )
+    )
+    return found
+
+
+def _season(spring: bool) -> str:
+    return Campaign.SPRING_BREEZE.label if spring else Campaign.GOLDEN_AUTUMN.label

@@ -1,0 +1,1 @@
+"""The activity calendar's rules in plain Python: terms, lifecycle, series, participation."""

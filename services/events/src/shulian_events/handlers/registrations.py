@@ -1,0 +1,320 @@
+"""Registrations on the owner node: the decision on a request (in the order requests reach the
+owner), approval, cancellation with the waiting list promoted, and check-in on the day.
+
+Requests take the kit's "request on any node, the owner decides" path
+(``shulian_common.commands``), the owner's own included, so every request for an activity is
+decided in one order, the command topic's: ``request_registration`` sends the command from the
+node the caller used; ``decide`` runs on the owner node in the consumer's unit of work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from shulian_common.auth import Principal
+from shulian_common.commands import Outcome, Request, decision_for, new_request_id, send_command
+from shulian_common.idempotency import Created, Idempotency, create_once
+from shulian_common.records import flush_update, load, utc_now
+from shulian_common.uow import UnitOfWork, UnitOfWorkFactory
+from shulian_events import contracts, repository
+from shulian_events.domain import access, participation, series
+from shulian_events.domain.errors import NotOnTheDay, NotSelf
+from shulian_events.domain.lifecycle import ActivityStatus
+from shulian_events.domain.participation import Decision, Refusal, RegistrationStatus, Situation
+from shulian_events.handlers.places import promote_waiting, record_registration
+from shulian_events.orm import Activity, Occurrence, Registration
+
+if TYPE_CHECKING:  # the reader model is declared with the subscriptions, which import this
+    from shulian_events.consumers import RegistrationRequestReader
+
+LABEL = "报名"
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationAsk:
+    """What a caller asks for, on whichever node it calls."""
+
+    occurrence_key: str | None
+    participant_kind: str
+    participant_id: str
+    hr_managers: int
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationRequest:
+    """A request to register, as the owner receives it (from any node)."""
+
+    request_id: str
+    activity_id: str
+    occurrence_key: str | None
+    participant_kind: str
+    participant_id: str
+    hr_managers: int
+    requester_node: str
+
+
+async def decide(
+    uow: UnitOfWork, *, request: RegistrationRequest, node_id: str, now: datetime
+) -> Registration | None:
+    """Decide ``request`` (once: a request decided before returns its registration); ``None``
+    when the activity is not this node's to decide."""
+    session = uow.session
+    done = await session.get(Registration, request.request_id)
+    if done is not None:
+        return done
+    activity = await repository.lock_activity(session, request.activity_id)
+    if activity is None or activity.owner_node != node_id:
+        return None
+    key = request.occurrence_key or (series.ONCE if activity.rrule is None else "")
+    occurrence = await session.get(Occurrence, (activity.id, key))
+    situation = await _situation(uow, activity, occurrence, request, now)
+    decision = participation.decide(situation)
+    row = await _new_registration(uow, activity, key, request, decision)
+    record_registration(uow, contracts.RegistrationDecided, row)
+    return row
+
+
+async def _situation(
+    uow: UnitOfWork,
+    activity: Activity,
+    occurrence: Occurrence | None,
+    request: RegistrationRequest,
+    now: datetime,
+) -> Situation:
+    session = uow.session
+    who = await repository.participant(session, request.participant_kind, request.participant_id)
+    key = occurrence.key if occurrence is not None else ""
+    already = await repository.active_registration_of(
+        session, activity.id, key, request.participant_id
+    )
+    return Situation(
+        activity_open=ActivityStatus(activity.status).open,
+        occurrence_known=occurrence is not None,
+        occurrence_cancelled=occurrence is not None and occurrence.cancelled,
+        opens_at=activity.registration_opens_at,
+        closes_at=activity.registration_closes_at,
+        now=now,
+        participant_known=who is not None,
+        participant_delisted=who is not None and who.listing_status == "delisted",
+        already_registered=already is not None,
+        approval_required=activity.approval_required,
+        capacity=activity.capacity,
+        places_taken=await repository.places_taken(session, activity.id, key),
+    )
+
+
+async def _new_registration(
+    uow: UnitOfWork,
+    activity: Activity,
+    key: str,
+    request: RegistrationRequest,
+    decision: Decision,
+) -> Registration:
+    session = uow.session
+    who = await repository.participant(session, request.participant_kind, request.participant_id)
+    now = utc_now()
+    row = Registration(
+        id=request.request_id,
+        owner_node=activity.owner_node,
+        created_at=now,
+        updated_at=now,
+        activity_id=activity.id,
+        occurrence_key=key,
+        participant_kind=request.participant_kind,
+        participant_id=request.participant_id,
+        participant_name=who.name if who is not None else None,
+        requester_node=request.requester_node,
+        status=str(decision.status),
+        seq=await repository.next_seq(session, activity.id, key),
+        hr_managers=request.hr_managers,
+        attendees=0,
+        reason_code=_code(decision.refusal),
+        reason=decision.refusal.label if decision.refusal is not None else None,
+        checked_in_at=None,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+def _code(refusal: Refusal | None) -> str | None:
+    return str(refusal) if refusal is not None else None
+
+
+REQUEST_KIND = "registration"  # the kind of this service's rows in the kit's ``requests``
+
+
+async def request_registration(
+    uow_factory: UnitOfWorkFactory,
+    *,
+    node_id: str,
+    activity_id: str,
+    request: RegistrationAsk,
+    requester_sub: str,
+    idempotency: Idempotency | None,
+) -> Created[Request]:
+    """Send the request to the activity's owner node (this one too), once per idempotency key.
+
+    The activity is read in the same unit of work (this node's copy names its owner), so a
+    request holds one database connection, however many arrive at once."""
+
+    async def work(uow: UnitOfWork) -> Request:
+        activity = await load(uow.session, Activity, activity_id, "活动")
+        command = contracts.RegistrationRequested(
+            request_id=new_request_id(),
+            requester_node=node_id,
+            target_id=activity.id,
+            target_owner_node=activity.owner_node,
+            occurrence_key=request.occurrence_key,
+            participant_kind=request.participant_kind,
+            participant_id=request.participant_id,
+            hr_managers=request.hr_managers,
+        )
+        return await send_command(uow, command, kind=REQUEST_KIND, requester_sub=requester_sub)
+
+    return await create_once(uow_factory, Request, idempotency=idempotency, work=work)
+
+
+async def load_activity(uow: UnitOfWork, activity_id: str) -> Activity | None:
+    """The activity a request is about, locked so decisions on it serialise."""
+    return await repository.lock_activity(uow.session, activity_id)
+
+
+def decider(
+    node_id: str,
+) -> Callable[
+    [UnitOfWork, RegistrationRequestReader, Activity],
+    Awaitable[contracts.RegistrationRequestDecided],
+]:
+    """The owner's decision function on ``node_id``, for the kit's ``decides``."""
+
+    async def decide_request(
+        uow: UnitOfWork, command: RegistrationRequestReader, activity: Activity
+    ) -> contracts.RegistrationRequestDecided:
+        request = RegistrationRequest(
+            request_id=command.request_id,
+            activity_id=activity.id,
+            occurrence_key=command.occurrence_key,
+            participant_kind=command.participant_kind,
+            participant_id=command.participant_id,
+            hr_managers=command.hr_managers,
+            requester_node=command.requester_node,
+        )
+        row = await decide(uow, request=request, node_id=node_id, now=utc_now())
+        assert row is not None  # the kit hands over only activities this node owns
+        return _decision(command, row)
+
+    return decide_request
+
+
+def _decision(
+    command: RegistrationRequestReader, row: Registration
+) -> contracts.RegistrationRequestDecided:
+    result = {"registration_id": row.id, "status": row.status, "seq": row.seq}
+    if row.status == RegistrationStatus.REJECTED:
+        return decision_for(
+            contracts.RegistrationRequestDecided,
+            command,
+            Outcome.REJECTED,
+            reason=row.reason_code,
+            reason_text=row.reason,
+            result=result,
+        )
+    return decision_for(
+        contracts.RegistrationRequestDecided, command, Outcome.ACCEPTED, result=result
+    )
+
+
+# --- the organiser's and participant's steps ------------------------------------------------------
+
+
+async def _load(
+    uow: UnitOfWork, registration_id: str, node_id: str
+) -> tuple[Registration, Activity]:
+    row = await load(uow.session, Registration, registration_id, LABEL)
+    access.ensure_owner(node_id, row.owner_node)
+    activity = await repository.lock_activity(uow.session, row.activity_id)
+    assert activity is not None  # a registration is only written by its activity's owner
+    return row, activity
+
+
+async def review(
+    uow_factory: UnitOfWorkFactory,
+    *,
+    principal: Principal,
+    node_id: str,
+    registration_id: str,
+    approve: bool,
+) -> Registration:
+    """Approve a pending registration (into a place or onto the waiting list), or reject it."""
+    async with uow_factory() as uow:
+        row, activity = await _load(uow, registration_id, node_id)
+        access.ensure_may_schedule(principal, node_id=node_id, division_code=activity.division_code)
+        status = RegistrationStatus(row.status)
+        if approve:
+            taken = await repository.places_taken(uow.session, activity.id, row.occurrence_key)
+            new = participation.approve(status, capacity=activity.capacity, places_taken=taken)
+        else:
+            new = participation.reject(status)
+            row.reason_code, row.reason = str(Refusal.NOT_APPROVED), Refusal.NOT_APPROVED.label
+        row.status = str(new)
+        await flush_update(uow.session, row)
+        record_registration(uow, contracts.RegistrationApproved, row)
+        await uow.commit()
+    return row
+
+
+async def cancel(
+    uow_factory: UnitOfWorkFactory, *, principal: Principal, node_id: str, registration_id: str
+) -> Registration:
+    """The participant (or the organiser) withdraws; the first waiting takes the place."""
+    async with uow_factory() as uow:
+        row, activity = await _load(uow, registration_id, node_id)
+        if not access.may_act_for(
+            principal, participant_id=row.participant_id, division_code=activity.division_code
+        ):
+            raise NotSelf("只能取消本单位的报名")
+        row.status = str(participation.cancel(RegistrationStatus(row.status)))
+        await flush_update(uow.session, row)
+        record_registration(uow, contracts.RegistrationCancelled, row)
+        await promote_waiting(uow, activity, row.occurrence_key)
+        await uow.commit()
+    return row
+
+
+async def check_in(
+    uow_factory: UnitOfWorkFactory,
+    *,
+    principal: Principal,
+    node_id: str,
+    registration_id: str,
+    attendees: int | None,
+    now: datetime | None = None,
+) -> Registration:
+    """Check a confirmed participant in on the day of its occurrence, with the HR managers
+    present (person-times)."""
+    async with uow_factory() as uow:
+        row, activity = await _load(uow, registration_id, node_id)
+        access.ensure_may_schedule(principal, node_id=node_id, division_code=activity.division_code)
+        occurrence = await uow.session.get(Occurrence, (activity.id, row.occurrence_key))
+        moment = now or utc_now()
+        if occurrence is None or not _on_the_day(occurrence, moment):
+            raise NotOnTheDay(
+                "仅可在该场次举办当天签到", extra={"occurrence_key": row.occurrence_key}
+            )
+        row.status = str(participation.check_in(RegistrationStatus(row.status)))
+        row.attendees = row.hr_managers if attendees is None else attendees
+        row.checked_in_at = moment
+        await flush_update(uow.session, row)
+        record_registration(uow, contracts.RegistrationCheckedIn, row)
+        await uow.commit()
+    return row
+
+
+def _on_the_day(occurrence: Occurrence, moment: datetime) -> bool:
+    first = series.local_date_of(occurrence.starts_at)
+    last = series.local_date_of(occurrence.ends_at)
+    return first <= series.local_date_of(moment) <= last

@@ -1,0 +1,261 @@
+"""Activities through the API: schedule, list by date range and filters, change with If-Match,
+the lifecycle to completion or cancellation, double-booking warnings, and refusals that change
+nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import httpx
+
+from shulian_common.auth import Role
+from shulian_events.testing import Events, activity_body, soon
+
+YIBIN = "511500"
+
+
+async def _create(
+    node: Events, body: dict[str, Any] | None = None, **headers: str
+) -> httpx.Response:
+    return await node.client.post(
+        "/v1/activities",
+        json=body or activity_body(),
+        headers={**node.auth(Role.CITY_OPERATOR, YIBIN), **headers},
+    )
+
+
+async def _created(node: Events, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    response = await _create(node, body)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def test_schedule_an_activity_and_read_it_back(yibin: Events) -> None:
+    response = await _create(yibin)
+
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert response.headers["ETag"] == '"1"'
+    assert response.headers["Location"] == f"/v1/activities/{created['id']}"
+    assert created["owner_node"] == YIBIN
+    assert (created["status"], created["status_label"]) == ("scheduled", "已排期")
+    assert (created["kind_label"], created["campaign_label"]) == (
+        "重点产业招聘引才专场",
+        "春风行动",
+    )
+    assert (created["city_code"], created["timezone"]) == (YIBIN, "Asia/Shanghai")
+    assert [o["key"] for o in created["occurrences"]] == ["once"]
+    assert created["warnings"] == []
+    read = await yibin.client.get(f"/v1/activities/{created['id']}", headers=yibin.province)
+    assert read.json()["title"] == created["title"]
+    [event] = await yibin.events("activity.scheduled")
+    assert event["key"] == created["id"]
+    assert event["topic"] == "shulian.events.activities.v1"
+    assert event["data"]["division_code"] == YIBIN
+
+
+async def test_an_idempotency_key_replays_the_first_creation(yibin: Events) -> None:
+    first = await _create(yibin, None, **{"Idempotency-Key": "k1"})
+    again = await _create(yibin, None, **{"Idempotency-Key": "k1"})
+
+    assert again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert await yibin.count("activities") == 1
+
+
+async def test_list_by_date_range_and_filters(yibin: Events) -> None:
+    near = await _created(yibin, activity_body(starts_at=soon(3)))
+    far = await _created(
+        yibin,
+        activity_body(
+            starts_at=soon(60),
+            kind="campus_tour",
+            campaign="jobs_to_campus",
+            industries=["digital_economy"],
+        ),
+    )
+    county = await _created(yibin, activity_body("511502", starts_at=soon(4), campaign=None))
+
+    async def ids(**params: str) -> list[str]:
+        response = await yibin.client.get("/v1/activities", params=params, headers=yibin.province)
+        assert response.status_code == 200, response.text
+        return [a["id"] for a in response.json()["items"]]
+
+    window = {"from": soon(1).isoformat(), "to": soon(10).isoformat()}
+    assert set(await ids(**window)) == {near["id"], county["id"]}
+    assert await ids(kind="campus_tour") == [far["id"]]
+    assert await ids(campaign="jobs_to_campus") == [far["id"]]
+    assert await ids(industry="digital_economy") == [far["id"]]
+    assert set(await ids(industry="power_batteries")) == {near["id"], county["id"]}
+    assert await ids(division="511502") == [county["id"]]
+    assert len(await ids(city=YIBIN)) == 3
+    assert await ids(city="510100") == []
+    page = await yibin.client.get("/v1/activities", params={"limit": 2}, headers=yibin.province)
+    rest = await yibin.client.get(
+        "/v1/activities", params={"cursor": page.json()["next_cursor"]}, headers=yibin.province
+    )
+    assert (len(page.json()["items"]), len(rest.json()["items"])) == (2, 1)
+    bad = await yibin.client.get("/v1/activities", params={"kind": "party"}, headers=yibin.province)
+    assert bad.status_code == 422
+
+
+async def test_change_needs_if_match_and_new_dates_reschedule(yibin: Events) -> None:
+    created = await _created(yibin)
+    url = f"/v1/activities/{created['id']}"
+    auth = yibin.auth(Role.CITY_OPERATOR, YIBIN)
+
+    missing = await yibin.client.patch(url, json={"capacity": 10}, headers=auth)
+    renamed = await yibin.client.patch(
+        url, json={"title": "新标题"}, headers={**auth, "If-Match": '"1"'}
+    )
+    stale = await yibin.client.patch(
+        url, json={"capacity": 10}, headers={**auth, "If-Match": '"1"'}
+    )
+    later = soon(9)
+    moved = await yibin.client.patch(
+        url,
+        json={"starts_at": later.isoformat(), "ends_at": (later + timedelta(hours=2)).isoformat()},
+        headers={**auth, "If-Match": '"2"'},
+    )
+
+    assert missing.status_code == 428
+    assert (renamed.status_code, renamed.json()["status"]) == (200, "scheduled")
+    assert stale.status_code == 412
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["status"], moved.headers["ETag"]) == ("rescheduled", '"3"')
+    assert [e["type"] for e in await yibin.events()] == [
+        "activity.scheduled.v1",
+        "activity.updated.v1",
+        "activity.rescheduled.v1",
+    ]
+
+
+async def test_hold_then_complete_with_an_outcome(yibin: Events) -> None:
+    created = await _created(yibin)
+    url = f"/v1/activities/{created['id']}"
+    auth = yibin.auth(Role.CITY_OPERATOR, YIBIN)
+
+    early = await yibin.client.post(
+        f"{url}/complete",
+        json={"positions_offered": 1, "intents_signed": 1},
+        headers={**auth, "If-Match": "*"},
+    )
+    held = await yibin.client.post(f"{url}/hold", headers={**auth, "If-Match": '"1"'})
+    done = await yibin.client.post(
+        f"{url}/complete",
+        json={"positions_offered": 320, "intents_signed": 45, "firms_participated": 28},
+        headers={**auth, "If-Match": '"2"'},
+    )
+
+    assert (early.status_code, early.json()["code"]) == (409, "invalid_transition")
+    assert held.json()["status"] == "held"
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "completed"
+    assert done.json()["outcome"] == {
+        "firms_participated": 28,
+        "positions_offered": 320,
+        "intents_signed": 45,
+        "hr_managers_attended": 0,
+    }
+    [event] = await yibin.events("activity.completed")
+    assert event["data"]["outcome"]["positions_offered"] == 320
+    cancel = await yibin.client.post(
+        f"{url}/cancel", json={"reason": "晚了"}, headers={**auth, "If-Match": "*"}
+    )
+    assert cancel.json()["code"] == "invalid_transition"
+
+
+async def test_cancel_with_a_reason(yibin: Events) -> None:
+    created = await _created(yibin)
+    auth = yibin.auth(Role.CITY_OPERATOR, YIBIN)
+    cancelled = await yibin.client.post(
+        f"/v1/activities/{created['id']}/cancel",
+        json={"reason": "场馆临时征用"},
+        headers={**auth, "If-Match": '"1"'},
+    )
+    assert (cancelled.json()["status"], cancelled.json()["cancel_reason"]) == (
+        "cancelled",
+        "场馆临时征用",
+    )
+    assert [e["type"] for e in await yibin.events()][-1] == "activity.cancelled.v1"
+
+
+async def test_double_booking_of_a_venue_or_host_is_a_warning(yibin: Events) -> None:
+    start = soon(5)
+    first = await _created(yibin, activity_body(starts_at=start, host_ref="p" * 32, venue="A馆"))
+    same_venue = await _created(
+        yibin, activity_body(starts_at=start + timedelta(hours=1), venue="A馆")
+    )
+    same_host = await _created(
+        yibin, activity_body(starts_at=start + timedelta(hours=2), host_ref="p" * 32, venue="B馆")
+    )
+    apart = await _created(yibin, activity_body(starts_at=start + timedelta(days=1), venue="A馆"))
+
+    assert first["warnings"] == []
+    assert [w["activity_id"] for w in same_venue["warnings"]] == [first["id"]]
+    assert {w["activity_id"] for w in same_host["warnings"]} == {first["id"]}
+    assert same_host["warnings"][0]["code"] == "double_booked"
+    assert apart["warnings"] == []
+    read = await yibin.client.get(f"/v1/activities/{first['id']}", headers=yibin.province)
+    assert {w["activity_id"] for w in read.json()["warnings"]} == {
+        same_venue["id"],
+        same_host["id"],
+    }
+
+
+async def test_node_and_division_authorisation(yibin: Events) -> None:
+    chengdu_body = activity_body("510100")
+    county_op = yibin.auth(Role.COUNTY_OPERATOR, "511502")
+    cases = [
+        (yibin.auth(Role.CITY_OPERATOR, YIBIN), chengdu_body, 403, "outside_scope"),
+        (county_op, activity_body(YIBIN), 403, "outside_scope"),
+        (yibin.auth(Role.SUPPLIER, supplier_id="s1"), activity_body(), 403, "read_only_role"),
+        (yibin.auth(Role.PARTNER), activity_body(), 403, "read_only_principal"),
+        (yibin.province, chengdu_body, 403, "outside_node_scope"),
+        (yibin.province, activity_body(YIBIN, level="county"), 422, "invalid_level"),
+    ]
+    for headers, body, status, code in cases:
+        response = await yibin.client.post("/v1/activities", json=body, headers=headers)
+        assert (response.status_code, response.json()["code"]) == (status, code), body
+    county = await yibin.client.post(
+        "/v1/activities", json=activity_body("511502"), headers=county_op
+    )
+    by_province = await yibin.client.post(
+        "/v1/activities", json=activity_body(YIBIN), headers=yibin.province
+    )
+    assert county.status_code == by_province.status_code == 201
+    assert await yibin.count("activities") == 2
+    partner_reads = await yibin.client.get("/v1/activities", headers=yibin.auth(Role.PARTNER))
+    assert len(partner_reads.json()["items"]) == 2
+
+
+async def test_bad_schedules_are_refused_with_a_code_and_change_nothing(yibin: Events) -> None:
+    start = soon()
+    cases = [
+        (activity_body(ends_at=(start - timedelta(hours=1)).isoformat()), "invalid_schedule"),
+        (activity_body(rrule="FREQ=WEEKLY"), "invalid_recurrence"),
+        (activity_body(rrule="FREQ=NEVER;COUNT=2"), "invalid_recurrence"),
+        (
+            activity_body(
+                registration_opens_at=start.isoformat(),
+                registration_closes_at=(start - timedelta(days=1)).isoformat(),
+            ),
+            "invalid_schedule",
+        ),
+        (activity_body(starts_at=start.replace(tzinfo=None)), "invalid_schedule"),
+        (activity_body("999999"), "invalid_division"),
+    ]
+    for body, code in cases:
+        response = await yibin.client.post("/v1/activities", json=body, headers=yibin.province)
+        assert response.status_code == 422, body
+        assert response.json()["code"] == code, response.json()
+        assert response.headers["content-type"] == "application/problem+json"
+    unknown = await yibin.client.post(
+        "/v1/activities", json={**activity_body(), "colour": "red"}, headers=yibin.province
+    )
+    assert unknown.status_code == 422
+    assert await yibin.count("activities") == 0
+    assert await yibin.events() == []
