@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NoReturn
@@ -159,3 +159,29 @@ def other_database_url(
         yield url
     finally:
         _drop_database(server, url)
+
+
+@pytest.fixture
+def more_database_urls(
+    database_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[[str], str]]:
+    """Makes further empty databases on the backend of ``database_url``, one per name (e.g. one
+    per node of a multi-node test); PostgreSQL ones are dropped after the test."""
+    sqlite = make_url(database_url).get_backend_name() == "sqlite"
+    created: list[str] = []
+    server = "" if sqlite else str(request.getfixturevalue("postgres_server_url"))
+
+    def make(name: str) -> str:
+        if sqlite:
+            directory = tmp_path / f"db-{name}"
+            directory.mkdir()
+            return sqlite_url(directory)
+        url = _create_database(server)
+        created.append(url)
+        return url
+
+    try:
+        yield make
+    finally:
+        for url in created:
+            _drop_database(server, url)
