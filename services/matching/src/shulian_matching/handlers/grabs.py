@@ -194,12 +194,13 @@ async def _apply(
         order.awarded_count += 1
         order.updated_at = now
         grab.confirm_by = confirm_by(now, window_seconds=rules.confirm_seconds)
-        record_order(uow, order)
     grab.status = decision.status
     grab.reason = decision.reason
     grab.decided_at = now
     grab.seq = await repository.next_seq(uow.session, order.id)
-    await uow.session.flush()
+    await uow.session.flush()  # the snapshot carries the version the flush gives the order
+    if decision.awarded:
+        record_order(uow, order)
     record_decision(uow, grab)
 
 
@@ -285,6 +286,7 @@ async def release_overdue(
             record_decision(uow, stale)
             await _award_standby(uow, rules, order)
             order.updated_at = now
+            await uow.session.flush()
             record_order(uow, order)
             released += 1
         await uow.commit()
