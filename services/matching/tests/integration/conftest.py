@@ -13,9 +13,7 @@ from shulian_matching.testing import YIBIN, Matching, NodeStarter, matching_sett
 
 
 @pytest.fixture
-def start_node(
-    more_database_urls: Callable[[str], str], tmp_path: Path
-) -> NodeStarter:
+def start_node(more_database_urls: Callable[[str], str], tmp_path: Path) -> NodeStarter:
     """Start matching as a node (e.g. Yibin 511500), each node on a database of its own."""
 
     def start(node: str, **overrides: Any) -> AbstractAsyncContextManager[Matching]:
