@@ -6,6 +6,7 @@ Everything that is not about matching (client, tokens, drain) is ``shulian_commo
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -139,3 +140,41 @@ async def place(node: Matching, body: dict[str, Any], city: str) -> dict[str, An
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
     return created
+
+
+STORM_COUNTY = {YIBIN: "511502", CHENGDU: "510104", LESHAN: "511102"}
+
+
+async def grab_storm(
+    nodes: dict[str, Matching], order_id: str, grabs: int
+) -> list[tuple[str, str]]:
+    """List ``grabs`` suppliers over the nodes' cities (round robin), let each grab the order at
+    once from its own city's node; the (city, grab id) of each, after the nodes drained."""
+    cities = list(nodes)
+    suppliers = [(cities[i % len(cities)], uuid.uuid4().hex) for i in range(grabs)]
+    events = [supplier_event(s, county=STORM_COUNTY[city]) for city, s in suppliers]
+    first, *others = nodes.values()
+    await publish(first, *events)
+    await first.drain(*others)
+
+    async def grab(city: str, supplier_id: str) -> tuple[str, str]:
+        node = nodes[city]
+        response = await node.client.post(
+            f"/v1/orders/{order_id}/grabs", headers=supplier(node, supplier_id)
+        )
+        assert response.status_code == 202, response.text
+        return city, response.json()["id"]
+
+    return list(await asyncio.gather(*(grab(city, s) for city, s in suppliers)))
+
+
+async def outcomes(
+    nodes: dict[str, Matching], grabs: list[tuple[str, str]]
+) -> list[tuple[str, Any]]:
+    """(status, reason) of each grab, as the node that asked for it shows it."""
+    found = []
+    for city, grab_id in grabs:
+        node = nodes[city]
+        body = (await node.client.get(f"/v1/grabs/{grab_id}", headers=node.province)).json()
+        found.append((body["status"], body["reason"]))
+    return found
