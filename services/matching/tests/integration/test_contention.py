@@ -29,14 +29,14 @@ from shulian_matching.testing import (
 GRABS = 200
 
 
-async def _storm_gives_one_award(nodes: dict[str, Matching], *, timeout: float = 30) -> None:
+async def _storm_gives_one_award(nodes: dict[str, Matching], *, drain_within: float = 30) -> None:
     yibin = nodes[YIBIN]
     others = [n for city, n in nodes.items() if city != YIBIN]
     order = await place(yibin, service_order(visibility="province", slots=1), YIBIN)
-    await yibin.drain(*others, timeout=timeout)
+    await yibin.drain(*others, timeout=drain_within)
 
     grabs = await grab_storm(nodes, order["id"], GRABS)
-    await yibin.drain(*others, timeout=timeout)
+    await yibin.drain(*others, timeout=drain_within)
 
     found = Counter(await outcomes(nodes, grabs))
     assert found == {("awarded", None): 1, ("rejected", "no_slot_left"): GRABS - 1}
@@ -72,4 +72,6 @@ async def test_the_same_over_kafka(kafka_broker: KafkaBroker, tmp_path: Path) ->
         )
 
     async with start(YIBIN) as yibin, start(CHENGDU) as chengdu, start(LESHAN) as leshan:
-        await _storm_gives_one_award({YIBIN: yibin, CHENGDU: chengdu, LESHAN: leshan}, timeout=120)
+        await _storm_gives_one_award(
+            {YIBIN: yibin, CHENGDU: chengdu, LESHAN: leshan}, drain_within=120
+        )
