@@ -55,9 +55,14 @@ async def supplier(session: AsyncSession, supplier_id: str) -> Supplier | None:
 
 
 def eligible_suppliers(
-    *, service_line: str, industry: str | None, cities: Sequence[str] | None
+    *,
+    service_line: str,
+    industry: str | None,
+    cities: Sequence[str] | None,
+    not_cities: Sequence[str] = (),
 ) -> Select[str, str, str, bool]:
-    """Listed suppliers serving the line (and industry), in ``cities`` (``None``: anywhere)."""
+    """Listed suppliers serving the line (and industry), in ``cities`` (``None``: anywhere) and
+    not in ``not_cities``."""
     stmt = (
         select(Supplier.id, Supplier.name, Supplier.city_code, Supplier.high_end)
         .join(SupplierFacet, SupplierFacet.supplier_id == Supplier.id)
@@ -70,6 +75,8 @@ def eligible_suppliers(
         stmt = stmt.where(Supplier.id.in_(serves))
     if cities is not None:
         stmt = stmt.where(Supplier.city_code.in_(list(cities)))
+    if not_cities:
+        stmt = stmt.where(Supplier.city_code.not_in(list(not_cities)))
     return stmt
 
 
@@ -79,11 +86,30 @@ async def eligible_rows(
     service_line: str,
     industry: str | None,
     cities: Sequence[str] | None,
+    not_cities: Sequence[str] = (),
+    ids: Sequence[str] | None = None,
+    limit: int | None = None,
 ) -> list[tuple[str, str, str, bool]]:
-    """The eligible suppliers' id, name, city and high-end flag."""
-    stmt = eligible_suppliers(service_line=service_line, industry=industry, cities=cities)
+    """Eligible suppliers' id, name, city and high-end flag, in id order (the first ``limit``;
+    only those of ``ids`` when given)."""
+    stmt = eligible_suppliers(
+        service_line=service_line, industry=industry, cities=cities, not_cities=not_cities
+    )
+    if ids is not None:
+        stmt = stmt.where(Supplier.id.in_(list(ids)))
+    stmt = stmt.order_by(Supplier.id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
     rows = (await session.execute(stmt)).all()
     return [(row[0], row[1], row[2], bool(row[3])) for row in rows]
+
+
+async def count_eligible(
+    session: AsyncSession, *, service_line: str, industry: str | None, cities: Sequence[str] | None
+) -> int:
+    """How many suppliers are eligible."""
+    inner = eligible_suppliers(service_line=service_line, industry=industry, cities=cities)
+    return int(await session.scalar(select(func.count()).select_from(inner.subquery())) or 0)
 
 
 # --- orders -----------------------------------------------------------------------------------

@@ -146,7 +146,7 @@ STORM_COUNTY = {YIBIN: "511502", CHENGDU: "510104", LESHAN: "511102"}
 
 
 async def grab_storm(
-    nodes: dict[str, Matching], order_id: str, grabs: int
+    nodes: dict[str, Matching], order_id: str, grabs: int, *, drain_within: float = 120
 ) -> list[tuple[str, str]]:
     """List ``grabs`` suppliers over the nodes' cities (round robin), let each grab the order at
     once from its own city's node; the (city, grab id) of each, after the nodes drained."""
@@ -155,7 +155,7 @@ async def grab_storm(
     events = [supplier_event(s, county=STORM_COUNTY[city]) for city, s in suppliers]
     first, *others = nodes.values()
     await publish(first, *events)
-    await first.drain(*others)
+    await first.drain(*others, timeout=drain_within)
 
     async def grab(city: str, supplier_id: str) -> tuple[str, str]:
         node = nodes[city]
