@@ -6,9 +6,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from shulian_common.commands import CommandReader, DecisionReader, decides
 from shulian_common.consumer import Subscription
 from shulian_common.readers import ReaderModel, Reads
-from shulian_matching.handlers.grabs import GrabRules, apply_decision, confirm_grab, decide_grab
+from shulian_matching.contracts import GrabDecided
+from shulian_matching.handlers.grabs import (
+    GrabRules,
+    confirm_grab,
+    decide_grab,
+    follow_decision,
+    load_order,
+)
 from shulian_matching.handlers.replica import replicate_order, replicate_supplier
 
 SUPPLIERS_TOPIC = "shulian.registry.suppliers.v1"
@@ -21,7 +29,7 @@ ORDER_SNAPSHOT_TYPES = tuple(
     f"cn.sichuan.shulian.matching.order.{verb}.v1" for verb in ("placed", "updated", "fulfilled")
 )
 GRABS_TOPIC = "shulian.matching.grabs.v1"
-_GRAB = "cn.sichuan.shulian.matching.grab"
+_MATCHING = "cn.sichuan.shulian.matching"
 
 
 class SupplierReader(ReaderModel):
@@ -74,35 +82,29 @@ class OrderReader(ReaderModel):
     fulfilled_at: datetime | None
 
 
-class GrabRequestReader(ReaderModel):
+class GrabRequestReader(CommandReader):
     """A grab command, as the owner node decides it."""
 
-    grab_id: str
-    order_id: str
     supplier_id: str
-    requester_node: str
     terms_version: int
     requested_at: datetime
 
 
-class GrabConfirmReader(ReaderModel):
+class ConfirmationReader(CommandReader):
     """An awarded supplier's confirmation."""
 
     grab_id: str
-    order_id: str
     supplier_id: str
 
 
-class GrabDecidedReader(ReaderModel):
-    """The owner's decision, as the requesting node's copy follows it."""
+class GrabDecidedReader(DecisionReader):
+    """The owner's decision, as the requesting node's copy of the grab follows it."""
 
-    grab_id: str
-    owner_node: str
-    status: str
-    reason: str | None
-    seq: int
-    decided_at: datetime
-    confirm_by: datetime | None
+    grab_id: str = ""
+    status: str | None = None
+    seq: int = 0
+    decided_at: datetime | None = None
+    confirm_by: datetime | None = None
 
 
 def subscriptions(
@@ -117,16 +119,30 @@ def subscriptions(
             topic=SUPPLIERS_TOPIC, handlers=dict.fromkeys(SUPPLIER_SNAPSHOT_TYPES, supplier)
         ),
         Subscription(topic=ORDERS_TOPIC, handlers=dict.fromkeys(ORDER_SNAPSHOT_TYPES, order)),
+        decides(
+            topic=GRABS_TOPIC,
+            command_type=f"{_MATCHING}.grab.requested.v1",
+            reader=GrabRequestReader,
+            load=load_order,
+            decide=decide_grab(rules),
+            decision=GrabDecided,
+            node_id=node_id,
+        ),
+        decides(
+            topic=GRABS_TOPIC,
+            command_type=f"{_MATCHING}.confirmation.requested.v1",
+            reader=ConfirmationReader,
+            load=load_order,
+            decide=confirm_grab(rules),
+            decision=GrabDecided,
+            node_id=node_id,
+        ),
         Subscription(
             topic=GRABS_TOPIC,
             handlers={
-                f"{_GRAB}.requested.v1": Reads(model=GrabRequestReader, handle=decide_grab(rules)),
-                f"{_GRAB}.confirm_requested.v1": Reads(
-                    model=GrabConfirmReader, handle=confirm_grab(rules)
-                ),
-                f"{_GRAB}.decided.v1": Reads(
-                    model=GrabDecidedReader, handle=apply_decision(node_id)
-                ),
+                f"{_MATCHING}.grab.decided.v1": Reads(
+                    model=GrabDecidedReader, handle=follow_decision(node_id)
+                )
             },
         ),
     ]

@@ -2,9 +2,11 @@
 applications' changes — never a talent's personal data (name, phone, ID number).
 
 Orders, grabs and decisions about one order are keyed by the order id, so a node sees them in
-order. A grab command (``grab.requested``, ``grab.confirm_requested``) comes from the node where
-the supplier asked; the decision (``grab.decided``) comes only from the order's owner node, and
-says so in ``owner_node``, which the consumer's trust check holds it to.
+order. A grab command (``grab.requested``, ``confirmation.requested``: the kit's "request on
+any node, the owner decides", ``shulian_common.commands``) comes from the node where the supplier
+asked;
+the decision (``grab.decided``) comes only from the order's owner node, and says so in
+``owner_node``, which the consumer's trust check holds it to.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from datetime import date, datetime
 from pydantic import Field
 
 from shulian_common.catalogue import EventModel, event_type
+from shulian_common.commands import CommandModel, DecisionModel
 from shulian_matching.domain.access import PlacerKind
-from shulian_matching.domain.grabs import GrabStatus, Reason
+from shulian_matching.domain.grabs import GrabStatus
 from shulian_matching.domain.orders import OrderKind, OrderStatus, Visibility
 from shulian_matching.domain.talents import ApplicationStatus
 
@@ -78,43 +81,46 @@ class OrderFulfilled(OrderSnapshot):
 
 
 @event_type(type=f"{_PREFIX}.grab.requested.v1", topic=GRABS_TOPIC)
-class GrabRequested(EventModel):
-    """抢单请求 (a supplier grabbed an order; for the order's owner node to decide)."""
+class GrabRequested(CommandModel):
+    """抢单请求 (a supplier grabbed an order; the order's owner node decides).
 
-    grab_id: str
-    order_id: str
+    ``request_id`` is the grab's id, ``target_id`` the order's.
+    """
+
     supplier_id: str
-    requester_node: str
     terms_version: int = Field(description="the order's terms the supplier grabbed on")
     requested_at: datetime
 
 
-@event_type(type=f"{_PREFIX}.grab.confirm_requested.v1", topic=GRABS_TOPIC)
-class GrabConfirmRequested(EventModel):
-    """中标确认请求 (an awarded supplier confirmed; for the owner node to accept in time)."""
+@event_type(type=f"{_PREFIX}.confirmation.requested.v1", topic=GRABS_TOPIC)
+class ConfirmationRequested(CommandModel):
+    """中标确认请求 (an awarded supplier confirmed; the owner node accepts it if still in time).
+
+    ``target_id`` is the order's id; ``grab_id`` the award being confirmed.
+    """
 
     grab_id: str
-    order_id: str
     supplier_id: str
-    requester_node: str
-    requested_at: datetime
 
 
 @event_type(type=f"{_PREFIX}.grab.decided.v1", topic=GRABS_TOPIC)
-class GrabDecided(EventModel):
-    """抢单结果 (the owner node awarded, confirmed, rejected, voided or released a grab)."""
+class GrabDecided(DecisionModel):
+    """抢单结果 (the owner node awarded, confirmed, rejected, voided or released a grab).
 
-    grab_id: str
-    order_id: str
-    owner_node: str = Field(description="the order's owner, the only node that decides")
-    supplier_id: str
-    requester_node: str
-    status: GrabStatus
-    reason: Reason | None
-    reason_text: str | None
-    seq: int = Field(description="the decision's place in the owner's log of this order")
-    decided_at: datetime
-    confirm_by: datetime | None
+    The first decision on a grab answers its request (``outcome`` accepted when awarded); later
+    ones (confirmed, released, voided by an edit, a standby grab awarded) carry the grab's new
+    ``status`` and answer the grab's request id again, or the confirmation's.
+    """
+
+    grab_id: str = ""
+    owner_node: str | None = Field(
+        default=None, description="the order's owner, the only node that decides"
+    )
+    supplier_id: str = ""
+    status: GrabStatus | None = None
+    seq: int = Field(default=0, description="the decision's place in the owner's log of the order")
+    decided_at: datetime | None = None
+    confirm_by: datetime | None = None
 
 
 @event_type(type=f"{_PREFIX}.talent.saved.v1", topic=TALENTS_TOPIC)

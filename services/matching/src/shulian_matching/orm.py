@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shulian_common.commands import include_request_tables
 from shulian_common.db import new_metadata
 from shulian_common.records import ID_LENGTH, Json, Record, UTCDateTime
 
@@ -143,3 +144,5 @@ class Application(Record, Base):
 
 
 metadata = Base.metadata
+# The kit's ``requests`` table (grabs and confirmations sent to other nodes' owners).
+include_request_tables(metadata)

@@ -97,6 +97,12 @@ class GrabRead(BaseModel):
     requested_at: datetime
     decided_at: datetime | None
     confirm_by: datetime | None
+    age_seconds: float | None = Field(
+        default=None, description="on the asking node: seconds since the grab, until decided"
+    )
+    overdue: bool | None = Field(
+        default=None, description="on the asking node: pending longer than expected"
+    )
 
 
 def _resident_id(value: str) -> str:

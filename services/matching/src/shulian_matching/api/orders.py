@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from shulian_common.commands import RequestRead, accepted_response
 from shulian_common.deps import SessionDep, UowFactoryDep, WriterDep
 from shulian_common.errors import problem_responses
 from shulian_common.http import (
@@ -204,7 +205,7 @@ async def fulfil_order(
 @router.post(
     "/{order_id}/grabs",
     status_code=202,
-    response_model=GrabRead,
+    response_model=RequestRead,
     responses=problem_responses(401, 403, 404, 409),
 )
 async def grab_order(
@@ -212,14 +213,19 @@ async def grab_order(
     principal: WriterDep,
     uow_factory: UowFactoryDep,
     settings: MatchingSettingsDep,
+    idempotency: IdempotencyDep,
 ) -> JSONResponse:
-    """Grab a service order (企业抢单) as the calling supplier: 202 with the grab to follow at
-    ``Location``; the order's owner node decides, in the order grabs reach it."""
-    grab = await grab_handlers.request_grab(
-        uow_factory, node_id=settings.node_id, principal=principal, order_id=order_id
+    """Grab a service order (企业抢单) as the calling supplier: 202 with the grab's request, to
+    follow at ``Location``; the order's owner node decides, in the order grabs reach it.
+    ``Idempotency-Key`` makes a retry return the first grab."""
+    created = await grab_handlers.request_grab(
+        uow_factory,
+        node_id=settings.node_id,
+        principal=principal,
+        order_id=order_id,
+        idempotency=idempotency,
     )
-    body = grab_read(grab).model_dump(mode="json")
-    return JSONResponse(body, status_code=202, headers={"Location": f"/v1/grabs/{grab.id}"})
+    return accepted_response(created, location=f"/v1/grabs/{created.record.id}")
 
 
 @router.get("/{order_id}/grabs", response_model=Page[GrabRead], responses=problem_responses(401))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from shulian_common.commands import Outcome
 from shulian_common.uow import UnitOfWork
 from shulian_matching.contracts import GrabDecided, OrderSnapshot, OrderUpdated
 from shulian_matching.domain.grabs import REASON_TEXT, GrabStatus, Reason
 from shulian_matching.orm import Grab, Order
+
+ACCEPTED = frozenset({GrabStatus.AWARDED, GrabStatus.CONFIRMED})
 
 
 def record_order(uow: UnitOfWork, order: Order, event: type[OrderSnapshot] = OrderUpdated) -> None:
@@ -13,21 +16,27 @@ def record_order(uow: UnitOfWork, order: Order, event: type[OrderSnapshot] = Ord
     uow.record(event.model_validate(order, from_attributes=True), key=order.id, subject=order.id)
 
 
-def record_decision(uow: UnitOfWork, grab: Grab) -> None:
-    """Publish the owner's word on a grab, for the requesting node and everyone else."""
+def decision_of(grab: Grab, *, request_id: str | None = None) -> GrabDecided:
+    """The owner's word on a grab as it stands, answering ``request_id`` (default: the grab's)."""
+    status = GrabStatus(grab.status)
     reason = Reason(grab.reason) if grab.reason else None
-    assert grab.decided_at is not None  # a decision always has its time
-    decided = GrabDecided(
-        grab_id=grab.id,
-        order_id=grab.order_id,
-        owner_node=grab.order_owner_node,
-        supplier_id=grab.supplier_id,
+    return GrabDecided(
+        request_id=request_id or grab.id,
         requester_node=grab.requester_node,
-        status=GrabStatus(grab.status),
+        target_id=grab.order_id,
+        outcome=Outcome.ACCEPTED if status in ACCEPTED else Outcome.REJECTED,
         reason=reason,
         reason_text=REASON_TEXT[reason] if reason else None,
+        grab_id=grab.id,
+        owner_node=grab.order_owner_node,
+        supplier_id=grab.supplier_id,
+        status=status,
         seq=grab.seq,
         decided_at=grab.decided_at,
         confirm_by=grab.confirm_by,
     )
-    uow.record(decided, key=grab.order_id, subject=grab.id)
+
+
+def record_decision(uow: UnitOfWork, grab: Grab) -> None:
+    """Publish a later decision on a grab (release, voiding, a standby award) keyed by its order."""
+    uow.record(decision_of(grab), key=grab.order_id, subject=grab.order_id)

@@ -1,30 +1,34 @@
 """Grabs: the request on any node, the owner node's decision, confirmation and release.
 
-A grab is asked on whichever node the supplier uses: that node writes its copy (pending) and a
-``grab.requested`` command keyed by the order id. Only the order's owner node decides, as its
-consumer meets the commands in log order; the decision and the order's new state are published
-together. Deciding locks the order's row (PostgreSQL ``FOR UPDATE``; SQLite has one writer) and
-the order's version column refuses a lost update, so a slot is awarded once under any contention.
+Built on the kit's "request on any node, the owner decides" (``shulian_common.commands``): a grab
+is asked on whichever node the supplier uses; that node writes the kit's request row and its own
+copy of the grab (pending) and sends a ``grab.requested`` command keyed by the order id. Only the
+order's owner node decides (``decides``), as its consumer meets the commands in log order; the
+decision and the order's new state are published together. Deciding locks the order's row
+(PostgreSQL ``FOR UPDATE``; SQLite has one writer) and the order's version column refuses a lost
+update, so a slot is awarded once under any contention. Confirmations travel the same way.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from shulian_common.auth import Principal
+from shulian_common.commands import Outcome, Request, apply_decision, new_request_id, send_command
 from shulian_common.envelope import CloudEvent
 from shulian_common.errors import NotFoundError
+from shulian_common.idempotency import Created, Idempotency, create_once
 from shulian_common.records import add, load, utc_now
 from shulian_common.uow import UnitOfWork, UnitOfWorkFactory
 from shulian_matching import repository
-from shulian_matching.contracts import GrabConfirmRequested, GrabRequested
+from shulian_matching.contracts import ConfirmationRequested, GrabDecided, GrabRequested
 from shulian_matching.domain import access
 from shulian_matching.domain.errors import IllegalTransition, OrderNotGrabbable
 from shulian_matching.domain.grabs import (
+    REASON_TEXT,
     Decision,
     GrabStatus,
     OrderFacts,
@@ -41,15 +45,17 @@ from shulian_matching.domain.orders import (
     Visibility,
     next_status,
 )
-from shulian_matching.handlers.common import record_decision, record_order
+from shulian_matching.handlers.common import decision_of, record_decision, record_order
 from shulian_matching.orm import Grab, Order, Supplier
 
 if TYPE_CHECKING:  # the reader models are declared with the subscriptions, which import this
     from shulian_matching.consumers import (
-        GrabConfirmReader,
+        ConfirmationReader,
         GrabDecidedReader,
         GrabRequestReader,
     )
+
+GRAB, CONFIRMATION = "grab", "grab_confirmation"  # kinds of the kit's request rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,73 +71,78 @@ class GrabRules:
 
 
 async def request_grab(
-    uow_factory: UnitOfWorkFactory, *, node_id: str, principal: Principal, order_id: str
-) -> Grab:
+    uow_factory: UnitOfWorkFactory,
+    *,
+    node_id: str,
+    principal: Principal,
+    order_id: str,
+    idempotency: Idempotency | None,
+) -> Created[Request]:
     """Write the supplier's grab (pending) and send it to the order's owner node to decide."""
     supplier_id = access.ensure_supplier(principal)
-    async with uow_factory() as uow:
+
+    async def work(uow: UnitOfWork) -> Request:
         order = await load(uow.session, Order, order_id, "订单")
         if order.kind != OrderKind.SERVICE:
             raise OrderNotGrabbable("岗位订单由人才报名接单，机构不能抢单")
-        now = utc_now()
-        grab = Grab(
-            id=uuid.uuid4().hex,
-            order_id=order.id,
-            order_owner_node=order.owner_node,
-            supplier_id=supplier_id,
-            requester_node=node_id,
-            terms_version=order.terms_version,
-            status=GrabStatus.PENDING,
-            reason=None,
-            seq=0,
-            requested_at=now,
-            decided_at=None,
-            confirm_by=None,
-        )
-        await add(uow.session, grab)
         command = GrabRequested(
-            grab_id=grab.id,
-            order_id=order.id,
-            supplier_id=supplier_id,
+            request_id=new_request_id(),
             requester_node=node_id,
+            target_id=order.id,
+            target_owner_node=order.owner_node,
+            supplier_id=supplier_id,
             terms_version=order.terms_version,
-            requested_at=now,
+            requested_at=utc_now(),
         )
-        uow.record(command, key=order.id, subject=grab.id)
-        await uow.commit()
-    return grab
+        await add(uow.session, _pending_grab(command))
+        return await send_command(uow, command, kind=GRAB, requester_sub=principal.sub)
+
+    return await create_once(uow_factory, Request, idempotency=idempotency, work=work)
+
+
+def _pending_grab(command: GrabRequestReader | GrabRequested) -> Grab:
+    return Grab(
+        id=command.request_id,
+        order_id=command.target_id,
+        order_owner_node=command.target_owner_node,
+        supplier_id=command.supplier_id,
+        requester_node=command.requester_node,
+        terms_version=command.terms_version,
+        status=GrabStatus.PENDING,
+        reason=None,
+        seq=0,
+        requested_at=command.requested_at,
+        decided_at=None,
+        confirm_by=None,
+    )
 
 
 async def request_confirmation(
     uow_factory: UnitOfWorkFactory, *, node_id: str, principal: Principal, grab_id: str
-) -> Grab:
+) -> Created[Request]:
     """Send the awarded supplier's confirmation to the owner node (which checks the time)."""
-    async with uow_factory() as uow:
-        grab = await _grab(uow, grab_id)
+
+    async def work(uow: UnitOfWork) -> Request:
+        grab = await repository.grab(uow.session, grab_id)
+        if grab is None:
+            raise NotFoundError(f"抢单 {grab_id} 不存在", extra={"id": grab_id})
         access.ensure_supplier(principal, grab.supplier_id)
         if grab.status not in (GrabStatus.AWARDED, GrabStatus.CONFIRMED):
             raise IllegalTransition(
                 f"抢单状态为 {grab.status}，只有中标的抢单可以确认",
                 extra={"status": grab.status},
             )
-        command = GrabConfirmRequested(
-            grab_id=grab.id,
-            order_id=grab.order_id,
-            supplier_id=grab.supplier_id,
+        command = ConfirmationRequested(
+            request_id=new_request_id(),
             requester_node=node_id,
-            requested_at=utc_now(),
+            target_id=grab.order_id,
+            target_owner_node=grab.order_owner_node,
+            grab_id=grab.id,
+            supplier_id=grab.supplier_id,
         )
-        uow.record(command, key=grab.order_id, subject=grab.id)
-        await uow.commit()
-        uow.session.expunge(grab)
-    return grab
+        return await send_command(uow, command, kind=CONFIRMATION, requester_sub=principal.sub)
 
-
-async def _grab(uow: UnitOfWork, grab_id: str) -> Grab:
-    grab = await repository.grab(uow.session, grab_id)
-    if grab is None:
-        raise NotFoundError(f"抢单 {grab_id} 不存在", extra={"id": grab_id})
-    return grab
+    return await create_once(uow_factory, Request, idempotency=None, work=work)
 
 
 # --- on the owner node ------------------------------------------------------------------------
@@ -201,64 +212,57 @@ async def _apply(
     await uow.session.flush()  # the snapshot carries the version the flush gives the order
     if decision.awarded:
         record_order(uow, order)
-    record_decision(uow, grab)
+
+
+async def load_order(uow: UnitOfWork, order_id: str) -> Order | None:
+    """The order a command is about, locked for the decision."""
+    return await repository.lock_order(uow.session, order_id)
 
 
 def decide_grab(
     rules: GrabRules,
-) -> Callable[[UnitOfWork, CloudEvent, GrabRequestReader], Awaitable[None]]:
-    """The owner's handler of ``grab.requested``: award or reject, in log order."""
+) -> Callable[[UnitOfWork, GrabRequestReader, Order], Awaitable[GrabDecided]]:
+    """The owner's decision on ``grab.requested``: award or reject, in log order."""
 
-    async def handle(uow: UnitOfWork, _event: CloudEvent, data: GrabRequestReader) -> None:
-        order = await repository.lock_order(uow.session, data.order_id)
-        if order is None or order.owner_node != rules.node_id:
-            return  # not ours to decide (an unknown order is decided by the node owning it)
-        grab = await repository.grab(uow.session, data.grab_id)
+    async def decide_fn(uow: UnitOfWork, command: GrabRequestReader, order: Order) -> GrabDecided:
+        grab = await repository.grab(uow.session, command.request_id)
         if grab is None:
-            grab = Grab(
-                id=data.grab_id,
-                order_id=data.order_id,
-                order_owner_node=rules.node_id,
-                supplier_id=data.supplier_id,
-                requester_node=data.requester_node,
-                terms_version=data.terms_version,
-                status=GrabStatus.PENDING,
-                reason=None,
-                seq=0,
-                requested_at=data.requested_at,
-                decided_at=None,
-                confirm_by=None,
-            )
+            grab = _pending_grab(command)
             await add(uow.session, grab)
-        if grab.status != GrabStatus.PENDING:
-            return  # decided already (a redelivery) or voided by an edit meanwhile
-        await _apply(uow, rules, order, grab, await _decide_for(uow, rules, order, grab))
+        if grab.status == GrabStatus.PENDING:
+            await _apply(uow, rules, order, grab, await _decide_for(uow, rules, order, grab))
+        return decision_of(grab)
 
-    return handle
+    return decide_fn
 
 
 def confirm_grab(
-    rules: GrabRules,
-) -> Callable[[UnitOfWork, CloudEvent, GrabConfirmReader], Awaitable[None]]:
-    """The owner's handler of ``grab.confirm_requested``: confirm an award still in time."""
+    rules: GrabRules,  # noqa: ARG001 - the same shape as decide_grab
+) -> Callable[[UnitOfWork, ConfirmationReader, Order], Awaitable[GrabDecided]]:
+    """The owner's decision on ``confirmation.requested``: confirm an award still in time."""
 
-    async def handle(uow: UnitOfWork, _event: CloudEvent, data: GrabConfirmReader) -> None:
-        order = await repository.lock_order(uow.session, data.order_id)
-        grab = await repository.grab(uow.session, data.grab_id)
-        if order is None or order.owner_node != rules.node_id or grab is None:
-            return
-        if grab.supplier_id != data.supplier_id or grab.status == GrabStatus.CONFIRMED:
-            return
-        decision = decide_confirmation(
-            GrabStatus(grab.status), deadline=grab.confirm_by, now=utc_now()
+    async def decide_fn(uow: UnitOfWork, command: ConfirmationReader, order: Order) -> GrabDecided:
+        grab = await repository.grab(uow.session, command.grab_id)
+        if grab is None or grab.order_id != order.id or grab.supplier_id != command.supplier_id:
+            raise NotFoundError(f"抢单 {command.grab_id} 不存在", code="grab_unknown")
+        now = utc_now()
+        decision = decide_confirmation(GrabStatus(grab.status), deadline=grab.confirm_by, now=now)
+        if decision.status is GrabStatus.CONFIRMED and grab.status != GrabStatus.CONFIRMED:
+            grab.status = GrabStatus.CONFIRMED
+            grab.decided_at = now
+            await uow.session.flush()
+        verdict = decision_of(grab, request_id=command.request_id)
+        if decision.reason is None:
+            return verdict
+        return verdict.model_copy(
+            update={
+                "outcome": Outcome.REJECTED,
+                "reason": decision.reason,
+                "reason_text": REASON_TEXT[decision.reason],
+            }
         )
-        if decision.status is not GrabStatus.CONFIRMED:
-            return  # released or voided already: that decision was published then
-        grab.status = GrabStatus.CONFIRMED
-        grab.decided_at = utc_now()
-        record_decision(uow, grab)
 
-    return handle
+    return decide_fn
 
 
 async def release_overdue(
@@ -300,28 +304,35 @@ async def _award_standby(uow: UnitOfWork, rules: GrabRules, order: Order) -> Non
             return
         waiting.status = GrabStatus.PENDING  # decided afresh, on today's facts
         decision = await _decide_for(uow, rules, order, waiting)
-        if decision.awarded:
+        if decision.awarded or decision.reason is not Reason.NO_SLOT_LEFT:
             await _apply(uow, rules, order, waiting, decision)
-            return
-        if decision.reason is not Reason.NO_SLOT_LEFT:
-            await _apply(uow, rules, order, waiting, decision)
+            record_decision(uow, waiting)
+            if decision.awarded:
+                return
         else:
             waiting.status = GrabStatus.REJECTED
 
 
-# --- on every node ----------------------------------------------------------------------------
+# --- on the requesting node, again ------------------------------------------------------------
 
 
-def apply_decision(
+def follow_decision(
     node_id: str,
 ) -> Callable[[UnitOfWork, CloudEvent, GrabDecidedReader], Awaitable[None]]:
-    """The requester's handler of ``grab.decided``: its copy of the grab follows the owner."""
+    """The requester's handler of ``grab.decided``: the kit's request row is settled by the first
+    decision; this node's copy of the grab follows every later one too (confirmed, released,
+    voided, a standby grab awarded)."""
 
     async def handle(uow: UnitOfWork, event: CloudEvent, data: GrabDecidedReader) -> None:
-        if event.node == node_id:
-            return  # we decided it: our row is the decision
+        if data.requester_node != node_id:
+            return
+        await apply_decision(uow.session, event, data)
+        if event.node == node_id or not data.grab_id or data.status is None:
+            return  # we decided it: our grab row is the decision
+        if data.request_id != data.grab_id and data.outcome == Outcome.REJECTED:
+            return  # a refused confirmation leaves the grab as it was
         grab = await repository.grab(uow.session, data.grab_id)
-        if grab is None or grab.order_owner_node != data.owner_node:
+        if grab is None or grab.order_owner_node != event.node:
             return  # not asked here, or a word from a node that does not own the order
         await repository.set_grab(
             uow.session,

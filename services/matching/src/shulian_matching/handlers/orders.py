@@ -150,14 +150,15 @@ async def edit_order(
 
 
 async def _void_grabs(uow: UnitOfWork, order: Order) -> None:
-    """Void undecided, unconfirmed and standby grabs; confirmed awards lock the terms."""
+    """Void unconfirmed and standby grabs; confirmed awards lock the terms."""
     held = await repository.grabs_of(uow.session, order.id, [GrabStatus.CONFIRMED])
     if held or order.accepted_count:
         raise TermsLocked(
             "订单已有确认的中标机构或录用人才，不能修改条款", extra={"order_id": order.id}
         )
     now = utc_now()
-    statuses = [GrabStatus.PENDING, GrabStatus.AWARDED, GrabStatus.REJECTED]
+    # Pending grabs are voided when their command is decided: they name the old terms_version.
+    statuses = [GrabStatus.AWARDED, GrabStatus.REJECTED]
     for grab in await repository.grabs_of(uow.session, order.id, statuses):
         standby = grab.status == GrabStatus.REJECTED and grab.reason == Reason.NO_SLOT_LEFT
         if not (voided_by_edit(GrabStatus(grab.status)) or standby):
