@@ -42,7 +42,8 @@ def test_a_stale_contract_is_reported_with_the_command_that_refreshes_it(tmp_pat
 
 
 def test_a_missing_contract_is_reported(tmp_path: Path) -> None:
-    assert stale_contracts(tmp_path) == [
+    # Reported in start-up order; compared as sets, so a second service does not break the test.
+    assert sorted(stale_contracts(tmp_path)) == [
         f"{contract_path(tmp_path, s)} is missing: refresh it with `{refresh_command(s)}`"
         for s in SERVICES
     ]
@@ -91,5 +92,6 @@ def test_another_services_events_in_the_process_stay_out_of_the_contract(
 def test_the_cli_refuses_an_unknown_service(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["asyncapi", "--service", "nosuch"]) == 2
     assert capsys.readouterr().err == (
-        f"shulian asyncapi: unknown service 'nosuch'; installed: {', '.join(SERVICES)}\n"
+        "shulian asyncapi: unknown service 'nosuch'; installed: "
+        f"{', '.join(installed_services())}\n"
     )
