@@ -1,6 +1,12 @@
 """Demo data: a year of orders over the 21 cities, placed through the handlers (so each one
-publishes its events). Grabs and fulfilment need suppliers, which this node learns from the
-registry's stream once the services run: see ``demo_trade``."""
+publishes its events), then traded: grabbed, confirmed, started and fulfilled.
+
+Seeding runs before the services start, when this node knows no supplier yet (they arrive on the
+registry's stream), so ``seed_demo`` only places the orders (deadlines over a year; those past
+are expired at once). ``demo_trade`` runs with each sweep of a ``dev`` node: it moves a batch of
+the demo's open service orders one step on — a grab by the best-ranked eligible supplier, its
+confirmation, the start of service, fulfilment with a contract value — through the same
+handlers and commands a user's requests take, so the owner node decides every grab."""
 
 from __future__ import annotations
 
@@ -15,9 +21,16 @@ from shulian_common.db import create_engine, create_session_factory, migrate
 from shulian_common.reference import PROVINCE_CODE, cities, counties, in_scope
 from shulian_common.settings import Settings
 from shulian_common.uow import UnitOfWorkFactory
+from shulian_matching import repository
+from shulian_matching.domain.grabs import GrabStatus
+from shulian_matching.domain.orders import OrderAction
+from shulian_matching.handlers import grabs as grab_handlers
 from shulian_matching.handlers import orders as handlers
+from shulian_matching.handlers.ranking import candidates
 from shulian_matching.orm import MIGRATIONS, Order
-from shulian_matching.settings import matching_settings
+from shulian_matching.settings import MatchingSettings, matching_settings
+
+DEMO_BATCH = 25  # orders moved one step on per sweep
 
 DEMO_SEED = 2024
 # Service lines and industries as the registry codes them (its published taxonomy).
@@ -114,12 +127,7 @@ async def seed_demo(settings: Settings) -> int:
         async with uow_factory() as uow:
             if await uow.session.scalar(select(exists().where(Order.id.isnot(None)))):
                 return 0
-        operator = Principal(
-            sub="demo@matching",
-            role=Role.PROVINCE_ADMIN if settings.node_id == PROVINCE_CODE else Role.CITY_OPERATOR,
-            node=settings.node_id,
-            division=settings.node_id,
-        )
+        operator = demo_operator(settings.node_id)
         today = date.today()
         orders = demo_orders(settings.node_id, settings.demo_orders, today=today)
         for fields in orders:
@@ -134,3 +142,95 @@ async def seed_demo(settings: Settings) -> int:
         return len(orders)
     finally:
         await engine.dispose()
+
+
+def demo_operator(node_id: str) -> Principal:
+    """The operator the demo acts as on ``node_id``."""
+    return Principal(
+        sub="demo@matching",
+        role=Role.PROVINCE_ADMIN if node_id == PROVINCE_CODE else Role.CITY_OPERATOR,
+        node=node_id,
+        division=node_id,
+    )
+
+
+async def demo_trade(uow_factory: UnitOfWorkFactory, settings: MatchingSettings) -> int:
+    """Move a batch of the demo's orders one step on; how many moved."""
+    node = settings.node_id
+    to_grab, to_confirm, to_start, to_fulfil = await _next_steps(uow_factory, settings)
+    operator = demo_operator(node)
+    for order_id, supplier_id in to_grab:
+        await grab_handlers.request_grab(
+            uow_factory,
+            node_id=node,
+            principal=_supplier(node, supplier_id),
+            order_id=order_id,
+            idempotency=None,
+        )
+    for grab_id, supplier_id in to_confirm:
+        await grab_handlers.request_confirmation(
+            uow_factory, node_id=node, principal=_supplier(node, supplier_id), grab_id=grab_id
+        )
+    for order_id in to_start:
+        await handlers.move_order(
+            uow_factory,
+            node_id=node,
+            principal=operator,
+            order_id=order_id,
+            expected_version=None,
+            action=OrderAction.START_SERVICE,
+        )
+    for order_id, placements, value in to_fulfil:
+        await handlers.fulfil_order(
+            uow_factory,
+            node_id=node,
+            principal=operator,
+            order_id=order_id,
+            expected_version=None,
+            placements=placements,
+            contract_value_yuan=value,
+        )
+    return len(to_grab) + len(to_confirm) + len(to_start) + len(to_fulfil)
+
+
+def _supplier(node: str, supplier_id: str) -> Principal:
+    return Principal(
+        sub=f"demo-supplier-{supplier_id}", role=Role.SUPPLIER, node=node, supplier_id=supplier_id
+    )
+
+
+async def _next_steps(
+    uow_factory: UnitOfWorkFactory, settings: MatchingSettings
+) -> tuple[
+    list[tuple[str, str]], list[tuple[str, str]], list[str], list[tuple[str, int, int | None]]
+]:
+    """What to do next: grabs to make, awards to confirm, orders to start and to fulfil."""
+    node = settings.node_id
+    demo = {"owner_node": [node], "kind": ["service"], "placer_kind": ["node"]}
+    to_grab, to_confirm, to_start = [], [], []
+    async with uow_factory() as uow:
+        session = uow.session
+
+        async def orders(status: str) -> list[Order]:
+            filters = {**demo, "status": [status]}
+            return await repository.list_orders(
+                session, filters=filters, after=None, limit=DEMO_BATCH
+            )
+
+        for order in await orders("open"):
+            if await repository.grabs_of(session, order.id, list(GrabStatus)):
+                continue
+            _, _, top = await candidates(
+                session, order=order, node_id=node, award_cap=settings.award_cap, limit=1
+            )
+            if top:
+                to_grab.append((order.id, top[0][0].id))
+        for order in await orders("awarded"):
+            held = await repository.grabs_of(session, order.id, [GrabStatus.AWARDED])
+            to_confirm += [(g.id, g.supplier_id) for g in held]
+            if not held:
+                to_start.append(order.id)
+        to_fulfil = [
+            (o.id, max(1, o.head_count * 4 // 5), o.budget_yuan) for o in await orders("in_service")
+        ]
+    return to_grab, to_confirm, to_start, to_fulfil

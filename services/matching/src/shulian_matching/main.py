@@ -12,11 +12,11 @@ from shulian_common.app import ServiceRuntime, create_service_app
 from shulian_common.consumer import Subscription
 from shulian_common.records import utc_now
 from shulian_common.service import ServiceDefinition
-from shulian_common.settings import Settings
+from shulian_common.settings import Environment, Settings
 from shulian_matching import contracts  # noqa: F401 - registers the events in the catalogue
 from shulian_matching.api import routers
 from shulian_matching.consumers import subscriptions
-from shulian_matching.demo import seed_demo
+from shulian_matching.demo import demo_trade, seed_demo
 from shulian_matching.handlers.grabs import GrabRules, release_overdue
 from shulian_matching.handlers.orders import expire_due_orders
 from shulian_matching.orm import MIGRATIONS
@@ -63,6 +63,8 @@ async def sweep_once(runtime: ServiceRuntime, settings: MatchingSettings) -> Non
     now = utc_now()
     await release_overdue(runtime.uow_factory, rules_of(settings), now=now)
     await expire_due_orders(runtime.uow_factory, node_id=settings.node_id, today=now.date())
+    if settings.env is Environment.DEV and settings.demo_trade:
+        await demo_trade(runtime.uow_factory, settings)
 
 
 def _sweeper(settings: MatchingSettings):  # type: ignore[no-untyped-def]

@@ -23,6 +23,9 @@ class MatchingSettings(Settings):
         default=30.0, gt=0, description="how often unconfirmed awards and past deadlines are swept"
     )
     demo_orders: int = Field(default=400, ge=0, description="orders the demo year holds")
+    demo_trade: bool = Field(
+        default=True, description="on a dev node, trade the demo's orders with each sweep"
+    )
 
 
 def matching_settings(settings: Settings) -> MatchingSettings:
