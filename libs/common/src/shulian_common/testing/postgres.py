@@ -200,3 +200,14 @@ def database_factory(
         if postgres:
             for url in made:
                 _drop_database(server, url)
+
+
+@pytest.fixture
+def more_database_urls(database_factory: Callable[[], str]) -> Callable[[str], str]:
+    """Further empty databases on the backend of ``database_url``, one per node name of a
+    multi-node test (``database_factory`` keyed by a name that documents the call site)."""
+
+    def make(name: str) -> str:  # noqa: ARG001 - the name reads well where nodes are started
+        return database_factory()
+
+    return make

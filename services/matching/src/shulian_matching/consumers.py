@@ -1,0 +1,148 @@
+"""What matching consumes: the registry's suppliers, other nodes' orders, and grab commands and
+decisions. Each through a reader model of its own, checked against the producer's committed
+asyncapi.json by the contract test."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from shulian_common.commands import CommandReader, DecisionReader, decides
+from shulian_common.consumer import Subscription
+from shulian_common.readers import ReaderModel, Reads
+from shulian_matching.contracts import GrabDecided
+from shulian_matching.handlers.grabs import (
+    GrabRules,
+    confirm_grab,
+    decide_grab,
+    follow_decision,
+    load_order,
+)
+from shulian_matching.handlers.replica import replicate_order, replicate_supplier
+
+SUPPLIERS_TOPIC = "shulian.registry.suppliers.v1"
+SUPPLIER_SNAPSHOT_TYPES = tuple(
+    f"cn.sichuan.shulian.registry.supplier.{verb}.v1"
+    for verb in ("registered", "updated", "listing_changed")
+)
+ORDERS_TOPIC = "shulian.matching.orders.v1"
+ORDER_SNAPSHOT_TYPES = tuple(
+    f"cn.sichuan.shulian.matching.order.{verb}.v1" for verb in ("placed", "updated", "fulfilled")
+)
+GRABS_TOPIC = "shulian.matching.grabs.v1"
+_MATCHING = "cn.sichuan.shulian.matching"
+
+
+class SupplierReader(ReaderModel):
+    """What grabs and ranking read of a supplier snapshot."""
+
+    id: str
+    owner_node: str
+    version: int
+    updated_at: datetime
+    name: str
+    city_code: str
+    # A string, not the producer's enum: a status added later must not dead-letter snapshots.
+    listing_status: str
+    high_end: bool
+    service_lines: list[str]
+    industries: list[str]
+
+
+class OrderReader(ReaderModel):
+    """An order snapshot, as the replica of other nodes' orders keeps it (every column)."""
+
+    id: str
+    owner_node: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    kind: str
+    title: str
+    placer_kind: str
+    placed_by: str
+    county_code: str
+    city_code: str
+    service_line: str | None
+    industry: str | None
+    occupation_code: str | None
+    skills: list[str]
+    head_count: int
+    slots: int
+    budget_yuan: int | None
+    monthly_pay_yuan: int | None
+    deadline: date
+    visibility: str
+    visible_cities: list[str]
+    status: str
+    awarded_count: int
+    accepted_count: int
+    terms_version: int
+    placements: int | None
+    contract_value_yuan: int | None
+    fulfilled_at: datetime | None
+
+
+class GrabRequestReader(CommandReader):
+    """A grab command, as the owner node decides it."""
+
+    supplier_id: str
+    terms_version: int
+    requested_at: datetime
+
+
+class ConfirmationReader(CommandReader):
+    """An awarded supplier's confirmation."""
+
+    grab_id: str
+    supplier_id: str
+
+
+class GrabDecidedReader(DecisionReader):
+    """The owner's decision, as the requesting node's copy of the grab follows it."""
+
+    grab_id: str = ""
+    status: str | None = None
+    seq: int = 0
+    decided_at: datetime | None = None
+    confirm_by: datetime | None = None
+
+
+def subscriptions(
+    node_id: str, *, award_cap: int = 5, confirm_seconds: int = 86400
+) -> list[Subscription]:
+    """Matching's subscriptions on the node ``node_id``."""
+    rules = GrabRules(node_id=node_id, award_cap=award_cap, confirm_seconds=confirm_seconds)
+    supplier = Reads(model=SupplierReader, handle=replicate_supplier)
+    order = Reads(model=OrderReader, handle=replicate_order(node_id))
+    return [
+        Subscription(
+            topic=SUPPLIERS_TOPIC, handlers=dict.fromkeys(SUPPLIER_SNAPSHOT_TYPES, supplier)
+        ),
+        Subscription(topic=ORDERS_TOPIC, handlers=dict.fromkeys(ORDER_SNAPSHOT_TYPES, order)),
+        decides(
+            topic=GRABS_TOPIC,
+            command_type=f"{_MATCHING}.grab.requested.v1",
+            reader=GrabRequestReader,
+            load=load_order,
+            decide=decide_grab(rules),
+            decision=GrabDecided,
+            node_id=node_id,
+        ),
+        decides(
+            topic=GRABS_TOPIC,
+            command_type=f"{_MATCHING}.confirmation.requested.v1",
+            reader=ConfirmationReader,
+            load=load_order,
+            decide=confirm_grab(rules),
+            decision=GrabDecided,
+            node_id=node_id,
+        ),
+        Subscription(
+            topic=GRABS_TOPIC,
+            handlers={
+                f"{_MATCHING}.grab.decided.v1": Reads(
+                    model=GrabDecidedReader, handle=follow_decision(node_id)
+                )
+            },
+        ),
+    ]

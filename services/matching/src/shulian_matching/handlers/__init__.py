@@ -1,0 +1,1 @@
+"""Matching's commands and consumed events; the only place a transaction commits."""

@@ -1,0 +1,148 @@
+"""Matching's tables: orders (own and replicated), grabs, the supplier replica, talents and
+their applications."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shulian_common.commands import include_request_tables
+from shulian_common.db import new_metadata
+from shulian_common.records import ID_LENGTH, Json, Record, UTCDateTime
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+CODE = 40  # service-line, industry and occupation codes
+
+
+class Base(DeclarativeBase):
+    """Declarative base bound to the project's naming convention."""
+
+    metadata = new_metadata()
+
+
+class Order(Record, Base):
+    """An order; ``owner_node`` other than this node's means a replica from the orders stream."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index("ix_orders_status_city", "status", "city_code"),
+        Index("ix_orders_owner_node", "owner_node"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    placer_kind: Mapped[str] = mapped_column(String(16))
+    placed_by: Mapped[str] = mapped_column(String(ID_LENGTH))
+    county_code: Mapped[str] = mapped_column(String(6))
+    city_code: Mapped[str] = mapped_column(String(6))
+    service_line: Mapped[str | None] = mapped_column(String(CODE))
+    industry: Mapped[str | None] = mapped_column(String(CODE))
+    occupation_code: Mapped[str | None] = mapped_column(String(CODE))
+    skills: Mapped[list[str]] = mapped_column(Json)
+    head_count: Mapped[int] = mapped_column(Integer)
+    slots: Mapped[int] = mapped_column(Integer)
+    budget_yuan: Mapped[int | None] = mapped_column(Integer)
+    monthly_pay_yuan: Mapped[int | None] = mapped_column(Integer)
+    deadline: Mapped[date] = mapped_column(Date)
+    visibility: Mapped[str] = mapped_column(String(16))
+    visible_cities: Mapped[list[str]] = mapped_column(Json)
+    status: Mapped[str] = mapped_column(String(16))
+    awarded_count: Mapped[int] = mapped_column(Integer)
+    accepted_count: Mapped[int] = mapped_column(Integer)
+    terms_version: Mapped[int] = mapped_column(Integer)
+    placements: Mapped[int | None] = mapped_column(Integer)
+    contract_value_yuan: Mapped[int | None] = mapped_column(Integer)
+    fulfilled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Grab(Base):
+    """A grab as this node knows it: the requester's copy, the owner's decision, or both."""
+
+    __tablename__ = "grabs"
+    __table_args__ = (
+        Index("ix_grabs_order_status", "order_id", "status"),
+        Index("ix_grabs_supplier_status", "supplier_id", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    order_owner_node: Mapped[str] = mapped_column(String(6))
+    supplier_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    requester_node: Mapped[str] = mapped_column(String(6))
+    terms_version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(40))
+    # The owner's decision order for this order (0 until decided): standby grabs go by it.
+    seq: Mapped[int] = mapped_column(Integer)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    confirm_by: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__: dict[str, Any] = {"version_id_col": version}  # noqa: RUF012
+
+
+class Supplier(Base):
+    """The replica of a registry supplier (any node's): what grabs and ranking need."""
+
+    __tablename__ = "suppliers"
+    __table_args__ = (Index("ix_suppliers_listing_city", "listing_status", "city_code"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    owner_node: Mapped[str] = mapped_column(String(6))
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    name: Mapped[str] = mapped_column(String(200))
+    city_code: Mapped[str] = mapped_column(String(6))
+    listing_status: Mapped[str] = mapped_column(String(20))
+    high_end: Mapped[bool] = mapped_column(Boolean)
+    service_lines: Mapped[list[str]] = mapped_column(Json)
+    industries: Mapped[list[str]] = mapped_column(Json)
+
+
+class SupplierFacet(Base):
+    """One service line (``line:``) or industry (``industry:``) of a replicated supplier: the
+    index that lets eligibility run in SQL at 100,000 suppliers."""
+
+    __tablename__ = "supplier_facets"
+    __table_args__ = (Index("ix_supplier_facets_facet", "facet", "supplier_id"),)
+
+    supplier_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    facet: Mapped[str] = mapped_column(String(CODE + 10), primary_key=True)
+
+
+class Talent(Record, Base):
+    """A talent's profile; name, phone and ID number are personal data and stay on this node."""
+
+    __tablename__ = "talents"
+    __table_args__ = (UniqueConstraint("account", name="uq_talents_account"),)
+
+    account: Mapped[str] = mapped_column(String(200))  # the talent's token subject
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(20))
+    id_number: Mapped[str] = mapped_column(String(18))
+    occupation_code: Mapped[str | None] = mapped_column(String(CODE))
+    skills: Mapped[list[str]] = mapped_column(Json)
+    county_code: Mapped[str] = mapped_column(String(6))
+
+
+class Application(Record, Base):
+    """A talent's application to a job order of this node."""
+
+    __tablename__ = "applications"
+    __table_args__ = (
+        UniqueConstraint("order_id", "talent_id", name="uq_applications_order_talent"),
+    )
+
+    order_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("orders.id"))
+    talent_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("talents.id"))
+    status: Mapped[str] = mapped_column(String(16))
+
+
+metadata = Base.metadata
+# The kit's ``requests`` table (grabs and confirmations sent to other nodes' owners).
+include_request_tables(metadata)

@@ -1,0 +1,290 @@
+"""Every query of matching, and only queries. Repositories flush, never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shulian_matching.domain.grabs import GrabStatus
+from shulian_matching.orm import Application, Grab, Order, Supplier, SupplierFacet, Talent
+
+HELD = (GrabStatus.AWARDED.value, GrabStatus.CONFIRMED.value)
+
+
+def _insert(session: AsyncSession) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+async def upsert_newer(session: AsyncSession, table: Any, values: Mapping[str, Any]) -> bool:
+    """Insert or replace a replicated row unless one as new is held; ``True`` if written."""
+    stmt = _insert(session)(table).values(**values)
+    # Only a newer snapshot wins, so redeliveries, replays and late old events change nothing.
+    upsert = stmt.on_conflict_do_update(
+        index_elements=[table.c.id],
+        set_={name: stmt.excluded[name] for name in values if name != "id"},
+        where=table.c.version < stmt.excluded.version,
+    )
+    result = await session.execute(upsert)
+    return bool(getattr(result, "rowcount", 0))
+
+
+# --- suppliers --------------------------------------------------------------------------------
+
+
+async def upsert_supplier(session: AsyncSession, values: Mapping[str, Any]) -> bool:
+    """Keep a supplier snapshot (if newer) and re-index its facets."""
+    written = await upsert_newer(session, Supplier.__table__, values)
+    if written:
+        supplier_id = values["id"]
+        await session.execute(delete(SupplierFacet).where(SupplierFacet.supplier_id == supplier_id))
+        facets = {f"line:{line}" for line in values["service_lines"]}
+        facets |= {f"industry:{code}" for code in values["industries"]}
+        if facets:
+            rows = [{"supplier_id": supplier_id, "facet": facet} for facet in sorted(facets)]
+            await session.execute(insert(SupplierFacet), rows)
+    return written
+
+
+async def supplier(session: AsyncSession, supplier_id: str) -> Supplier | None:
+    """A replicated supplier by id."""
+    return await session.get(Supplier, supplier_id)
+
+
+def eligible_suppliers(
+    *,
+    service_line: str,
+    industry: str | None,
+    cities: Sequence[str] | None,
+    not_cities: Sequence[str] = (),
+) -> Select[str, str, str, bool]:
+    """Listed suppliers serving the line (and industry), in ``cities`` (``None``: anywhere) and
+    not in ``not_cities``."""
+    stmt = (
+        select(Supplier.id, Supplier.name, Supplier.city_code, Supplier.high_end)
+        .join(SupplierFacet, SupplierFacet.supplier_id == Supplier.id)
+        .where(Supplier.listing_status == "listed", SupplierFacet.facet == f"line:{service_line}")
+    )
+    if industry is not None:
+        serves = select(SupplierFacet.supplier_id).where(
+            SupplierFacet.facet == f"industry:{industry}"
+        )
+        stmt = stmt.where(Supplier.id.in_(serves))
+    if cities is not None:
+        stmt = stmt.where(Supplier.city_code.in_(list(cities)))
+    if not_cities:
+        stmt = stmt.where(Supplier.city_code.not_in(list(not_cities)))
+    return stmt
+
+
+async def eligible_rows(
+    session: AsyncSession,
+    *,
+    service_line: str,
+    industry: str | None,
+    cities: Sequence[str] | None,
+    not_cities: Sequence[str] = (),
+    ids: Sequence[str] | None = None,
+    limit: int | None = None,
+) -> list[tuple[str, str, str, bool]]:
+    """Eligible suppliers' id, name, city and high-end flag, in id order (the first ``limit``;
+    only those of ``ids`` when given)."""
+    stmt = eligible_suppliers(
+        service_line=service_line, industry=industry, cities=cities, not_cities=not_cities
+    )
+    if ids is not None:
+        stmt = stmt.where(Supplier.id.in_(list(ids)))
+    stmt = stmt.order_by(Supplier.id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    rows = (await session.execute(stmt)).all()
+    return [(row[0], row[1], row[2], bool(row[3])) for row in rows]
+
+
+async def count_eligible(
+    session: AsyncSession, *, service_line: str, industry: str | None, cities: Sequence[str] | None
+) -> int:
+    """How many suppliers are eligible."""
+    inner = eligible_suppliers(service_line=service_line, industry=industry, cities=cities)
+    return int(await session.scalar(select(func.count()).select_from(inner.subquery())) or 0)
+
+
+# --- orders -----------------------------------------------------------------------------------
+
+
+async def lock_order(session: AsyncSession, order_id: str) -> Order | None:
+    """An order, locked for the deciding transaction (row lock on PostgreSQL)."""
+    stmt = select(Order).where(Order.id == order_id).with_for_update()
+    return await session.scalar(stmt)
+
+
+async def list_orders(
+    session: AsyncSession,
+    *,
+    filters: Mapping[str, Iterable[str]],
+    after: str | None,
+    limit: int,
+) -> list[Order]:
+    """Orders whose columns take one of the given values, in id order after ``after``."""
+    stmt = select(Order)
+    for column, values in filters.items():
+        wanted = list(values)
+        if wanted:
+            stmt = stmt.where(getattr(Order, column).in_(wanted))
+    if after is not None:
+        stmt = stmt.where(Order.id > after)
+    return list(await session.scalars(stmt.order_by(Order.id).limit(limit)))
+
+
+async def own_orders_due(session: AsyncSession, *, node_id: str, today: Any) -> list[Order]:
+    """This node's open orders whose deadline has passed."""
+    stmt = select(Order).where(
+        Order.owner_node == node_id, Order.status == "open", Order.deadline < today
+    )
+    return list(await session.scalars(stmt))
+
+
+# --- grabs ------------------------------------------------------------------------------------
+
+
+async def grab(session: AsyncSession, grab_id: str) -> Grab | None:
+    """A grab by id."""
+    return await session.get(Grab, grab_id)
+
+
+async def next_seq(session: AsyncSession, order_id: str) -> int:
+    """The next decision number of an order (1 for its first decision)."""
+    stmt = select(func.max(Grab.seq)).where(Grab.order_id == order_id)
+    return int(await session.scalar(stmt) or 0) + 1
+
+
+async def supplier_holds(session: AsyncSession, order_id: str, supplier_id: str) -> bool:
+    """Whether the supplier already holds (or awaits confirmation of) a slot of the order."""
+    stmt = select(Grab.id).where(
+        Grab.order_id == order_id, Grab.supplier_id == supplier_id, Grab.status.in_(HELD)
+    )
+    return (await session.scalar(stmt.limit(1))) is not None
+
+
+async def active_awards(
+    session: AsyncSession, supplier_ids: Sequence[str] | None, node_id: str
+) -> dict[str, int]:
+    """Awards each supplier (all when ``None``) holds on this node's unfinished orders."""
+    stmt = (
+        select(Grab.supplier_id, func.count())
+        .join(Order, Order.id == Grab.order_id)
+        .where(
+            Grab.status.in_(HELD),
+            Grab.order_owner_node == node_id,
+            Order.status.in_(("open", "awarded", "in_service")),
+        )
+        .group_by(Grab.supplier_id)
+    )
+    if supplier_ids is not None:
+        stmt = stmt.where(Grab.supplier_id.in_(list(supplier_ids)))
+    return {row[0]: int(row[1]) for row in (await session.execute(stmt)).all()}
+
+
+async def grabs_of(session: AsyncSession, order_id: str, statuses: Iterable[str]) -> list[Grab]:
+    """The order's grabs in these statuses, in decision order."""
+    stmt = (
+        select(Grab)
+        .where(Grab.order_id == order_id, Grab.status.in_(list(statuses)))
+        .order_by(Grab.seq, Grab.id)
+    )
+    return list(await session.scalars(stmt))
+
+
+async def standby(session: AsyncSession, order_id: str) -> list[Grab]:
+    """Grabs refused only for want of a slot, in the order they were decided."""
+    stmt = (
+        select(Grab)
+        .where(
+            Grab.order_id == order_id,
+            Grab.status == GrabStatus.REJECTED.value,
+            Grab.reason == "no_slot_left",
+        )
+        .order_by(Grab.seq)
+    )
+    return list(await session.scalars(stmt))
+
+
+async def overdue_awards(session: AsyncSession, *, node_id: str, now: Any) -> list[Grab]:
+    """Awards on this node's orders whose confirmation deadline has passed."""
+    stmt = select(Grab).where(
+        Grab.order_owner_node == node_id,
+        Grab.status == GrabStatus.AWARDED.value,
+        Grab.confirm_by < now,
+    )
+    return list(await session.scalars(stmt.order_by(Grab.order_id, Grab.seq)))
+
+
+async def page_grabs(
+    session: AsyncSession, *, order_id: str, after: str | None, limit: int
+) -> list[Grab]:
+    """An order's grabs in id order after ``after``."""
+    stmt = select(Grab).where(Grab.order_id == order_id)
+    if after is not None:
+        stmt = stmt.where(Grab.id > after)
+    return list(await session.scalars(stmt.order_by(Grab.id).limit(limit)))
+
+
+async def set_grab(session: AsyncSession, grab_id: str, values: Mapping[str, Any]) -> None:
+    """Overwrite a grab's decision fields (used by the requester applying the owner's word)."""
+    await session.execute(
+        update(Grab).where(Grab.id == grab_id).values(version=Grab.version + 1, **values)
+    )
+
+
+# --- talents and applications -----------------------------------------------------------------
+
+
+async def talent_by_account(session: AsyncSession, account: str) -> Talent | None:
+    """The profile of a talent account."""
+    return await session.scalar(select(Talent).where(Talent.account == account))
+
+
+async def applications_of(
+    session: AsyncSession, order_id: str, *, after: str | None, limit: int
+) -> list[Application]:
+    """An order's applications in id order."""
+    stmt = select(Application).where(Application.order_id == order_id)
+    if after is not None:
+        stmt = stmt.where(Application.id > after)
+    return list(await session.scalars(stmt.order_by(Application.id).limit(limit)))
+
+
+async def application_of(
+    session: AsyncSession, order_id: str, talent_id: str
+) -> Application | None:
+    """A talent's application to an order."""
+    stmt = select(Application).where(
+        Application.order_id == order_id, Application.talent_id == talent_id
+    )
+    return await session.scalar(stmt)
+
+
+async def talents_for(session: AsyncSession, ids: Iterable[str]) -> list[Talent]:
+    """Talents by id."""
+    wanted = list(ids)
+    if not wanted:
+        return []
+    return list(await session.scalars(select(Talent).where(Talent.id.in_(wanted))))
+
+
+async def talents(session: AsyncSession) -> list[Talent]:
+    """Every talent profile held on this node."""
+    return list(await session.scalars(select(Talent).order_by(Talent.id)))
+
+
+async def applicant_talents(session: AsyncSession, order_id: str) -> list[Talent]:
+    """The talents who applied to an order (still applied or accepted)."""
+    stmt = (
+        select(Talent)
+        .join(Application, Application.talent_id == Talent.id)
+        .where(Application.order_id == order_id, Application.status != "declined")
+    )
+    return list(await session.scalars(stmt))

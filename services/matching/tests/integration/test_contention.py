@@ -1,0 +1,77 @@
+"""200 concurrent grabs of a 1-slot order from three nodes: exactly one award, the rest rejected
+with reasons, and every requesting node learns its grab's outcome — on SQLite and PostgreSQL over
+the local log, and on SQLite over a Kafka-protocol broker (Tansu)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+
+import pytest
+
+from shulian_common.testing.kafka import KafkaBroker
+from shulian_common.testing.postgres import sqlite_url
+from shulian_matching.testing import (
+    CHENGDU,
+    LESHAN,
+    YIBIN,
+    Matching,
+    NodeStarter,
+    grab_storm,
+    matching_settings_for,
+    outcomes,
+    place,
+    running,
+    service_order,
+)
+
+GRABS = 200
+
+
+async def _storm_gives_one_award(nodes: dict[str, Matching], *, drain_within: float = 30) -> None:
+    yibin = nodes[YIBIN]
+    others = [n for city, n in nodes.items() if city != YIBIN]
+    order = await place(yibin, service_order(visibility="province", slots=1), YIBIN)
+    await yibin.drain(*others, timeout=drain_within)
+
+    grabs = await grab_storm(nodes, order["id"], GRABS)
+    await yibin.drain(*others, timeout=drain_within)
+
+    found = Counter(await outcomes(nodes, grabs))
+    assert found == {("awarded", None): 1, ("rejected", "no_slot_left"): GRABS - 1}
+    decided = [e for e in await yibin.events("grab.decided") if e["key"] == order["id"]]
+    assert sorted(e["data"]["seq"] for e in decided) == list(range(1, GRABS + 1))
+    for node in nodes.values():
+        seen = await node.client.get(f"/v1/orders/{order['id']}", headers=node.province)
+        assert (seen.json()["status"], seen.json()["awarded_count"]) == ("awarded", 1)
+
+
+async def test_two_hundred_grabs_from_three_nodes_give_exactly_one_award(
+    start_node: NodeStarter,
+) -> None:
+    async with (
+        start_node(YIBIN) as yibin,
+        start_node(CHENGDU) as chengdu,
+        start_node(LESHAN) as leshan,
+    ):
+        await _storm_gives_one_award({YIBIN: yibin, CHENGDU: chengdu, LESHAN: leshan})
+
+
+@pytest.mark.kafka
+async def test_the_same_over_kafka(kafka_broker: KafkaBroker, tmp_path: Path) -> None:
+    overrides = {
+        "bus_url": f"kafka://{kafka_broker.bootstrap}",
+        "kafka_enable_idempotence": kafka_broker.idempotence,
+    }
+
+    def start(node: str) -> AbstractAsyncContextManager[Matching]:
+        (tmp_path / node).mkdir()
+        return running(
+            matching_settings_for(sqlite_url(tmp_path / node), tmp_path, node, **overrides)
+        )
+
+    async with start(YIBIN) as yibin, start(CHENGDU) as chengdu, start(LESHAN) as leshan:
+        await _storm_gives_one_award(
+            {YIBIN: yibin, CHENGDU: chengdu, LESHAN: leshan}, drain_within=120
+        )

@@ -1,0 +1,181 @@
+"""Confirmation, release of an unconfirmed award to the next grab, voiding by an edit, and the
+order's path to fulfilment with its contract value (the trade volume)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from shulian_common.records import utc_now
+from shulian_matching.handlers.grabs import release_overdue
+from shulian_matching.main import rules_of, sweep_once
+from shulian_matching.testing import (
+    YIBIN,
+    Matching,
+    operator,
+    place,
+    publish,
+    service_order,
+    supplier,
+    supplier_event,
+)
+
+
+async def _listed(node: Matching, count: int) -> list[str]:
+    events = [supplier_event(county="511502") for _ in range(count)]
+    await publish(node, *events)
+    await node.drain()
+    return [e.partitionkey for e in events]
+
+
+async def _grab(node: Matching, order_id: str, supplier_id: str) -> str:
+    response = await node.client.post(
+        f"/v1/orders/{order_id}/grabs", headers=supplier(node, supplier_id)
+    )
+    assert response.status_code == 202, response.text
+    grab_id: str = response.json()["id"]
+    return grab_id
+
+
+async def _status(node: Matching, grab_id: str) -> tuple[str, Any]:
+    body = (await node.client.get(f"/v1/grabs/{grab_id}", headers=node.province)).json()
+    return body["status"], body["reason"]
+
+
+async def _order(node: Matching, order_id: str) -> dict[str, Any]:
+    response = await node.client.get(f"/v1/orders/{order_id}", headers=node.province)
+    body: dict[str, Any] = response.json()
+    body["etag"] = response.headers["ETag"]
+    return body
+
+
+async def test_an_unconfirmed_award_is_released_to_the_next_grab(yibin: Matching) -> None:
+    first, second, third = await _listed(yibin, 3)
+    order = await place(yibin, service_order(), YIBIN)
+    grabs = [await _grab(yibin, order["id"], s) for s in (first, second, third)]
+    await yibin.drain()
+    assert [await _status(yibin, g) for g in grabs] == [
+        ("awarded", None),
+        ("rejected", "no_slot_left"),
+        ("rejected", "no_slot_left"),
+    ]
+
+    rules = rules_of(yibin.settings)
+    later = utc_now() + timedelta(seconds=yibin.settings.award_confirm_seconds + 1)
+    assert await release_overdue(yibin.runtime.uow_factory, rules, now=later) == 1
+    await yibin.drain()
+
+    assert [await _status(yibin, g) for g in grabs] == [
+        ("released", "confirmation_late"),
+        ("awarded", None),
+        ("rejected", "no_slot_left"),
+    ]
+    current = await _order(yibin, order["id"])
+    assert (current["status"], current["awarded_count"]) == ("awarded", 1)
+    # The late supplier's confirmation changes nothing; the new winner's is accepted.
+    late = await yibin.client.post(f"/v1/grabs/{grabs[0]}/confirm", headers=supplier(yibin, first))
+    assert late.status_code == 409
+    assert late.json()["code"] == "illegal_transition"
+    confirmed = await yibin.client.post(
+        f"/v1/grabs/{grabs[1]}/confirm", headers=supplier(yibin, second)
+    )
+    assert confirmed.status_code == 202
+    await yibin.drain()
+    assert await _status(yibin, grabs[1]) == ("confirmed", None)
+
+
+async def test_a_confirmed_award_is_kept_by_the_sweep(yibin: Matching) -> None:
+    [only] = await _listed(yibin, 1)
+    order = await place(yibin, service_order(), YIBIN)
+    grab = await _grab(yibin, order["id"], only)
+    await yibin.drain()
+    other = await yibin.client.post(
+        f"/v1/grabs/{grab}/confirm", headers=supplier(yibin, "someone-else")
+    )
+    assert other.status_code == 403
+    await yibin.client.post(f"/v1/grabs/{grab}/confirm", headers=supplier(yibin, only))
+    await yibin.drain()
+
+    await sweep_once(yibin.runtime, yibin.settings)
+    await yibin.drain()
+
+    assert await _status(yibin, grab) == ("confirmed", None)
+
+
+async def test_an_edit_of_the_terms_voids_pending_and_unconfirmed_grabs(yibin: Matching) -> None:
+    first, second, third = await _listed(yibin, 3)
+    order = await place(yibin, service_order(slots=2), YIBIN)
+    awarded = await _grab(yibin, order["id"], first)
+    await yibin.drain()
+    pending = await _grab(yibin, order["id"], second)  # not decided yet when the edit lands
+    current = await _order(yibin, order["id"])
+
+    edited = await yibin.client.patch(
+        f"/v1/orders/{order['id']}",
+        json={"budget_yuan": 150_000},
+        headers={**operator(yibin, YIBIN), "If-Match": current["etag"]},
+    )
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["terms_version"] == 2
+    assert edited.json()["awarded_count"] == 0
+    await yibin.drain()
+
+    assert await _status(yibin, awarded) == ("voided", "terms_changed")
+    assert await _status(yibin, pending) == ("voided", "terms_changed")
+    fresh = await _grab(yibin, order["id"], third)
+    await yibin.drain()
+    assert await _status(yibin, fresh) == ("awarded", None)
+
+
+async def test_a_title_fix_voids_nothing(yibin: Matching) -> None:
+    [first] = await _listed(yibin, 1)
+    order = await place(yibin, service_order(), YIBIN)
+    grab = await _grab(yibin, order["id"], first)
+    await yibin.drain()
+    current = await _order(yibin, order["id"])
+
+    edited = await yibin.client.post(
+        f"/v1/orders/{order['id']}/cancel", headers=operator(yibin, YIBIN)
+    )
+    assert edited.status_code == 428
+    renamed = await yibin.client.patch(
+        f"/v1/orders/{order['id']}",
+        json={"title": "更正后的标题"},
+        headers={**operator(yibin, YIBIN), "If-Match": current["etag"]},
+    )
+    assert renamed.status_code == 409  # an awarded order is no longer editable
+    assert renamed.json()["code"] == "illegal_transition"
+    assert await _status(yibin, grab) == ("awarded", None)
+
+
+async def test_fulfilment_records_placements_and_the_contract_value(yibin: Matching) -> None:
+    [only] = await _listed(yibin, 1)
+    order = await place(yibin, service_order(), YIBIN)
+    grab = await _grab(yibin, order["id"], only)
+    await yibin.drain()
+    await yibin.client.post(f"/v1/grabs/{grab}/confirm", headers=supplier(yibin, only))
+    await yibin.drain()
+    headers = operator(yibin, YIBIN)
+
+    too_early = await yibin.client.post(
+        f"/v1/orders/{order['id']}/fulfil",
+        json={"placements": 18, "contract_value_yuan": 180_000},
+        headers={**headers, "If-Match": (await _order(yibin, order["id"]))["etag"]},
+    )
+    assert too_early.status_code == 409
+    started = await yibin.client.post(
+        f"/v1/orders/{order['id']}/start",
+        headers={**headers, "If-Match": (await _order(yibin, order["id"]))["etag"]},
+    )
+    assert started.json()["status"] == "in_service"
+    done = await yibin.client.post(
+        f"/v1/orders/{order['id']}/fulfil",
+        json={"placements": 18, "contract_value_yuan": 180_000},
+        headers={**headers, "If-Match": started.headers["ETag"]},
+    )
+
+    assert done.status_code == 200, done.text
+    assert (done.json()["status"], done.json()["placements"]) == ("fulfilled", 18)
+    [fulfilled] = await yibin.events("order.fulfilled")
+    assert fulfilled["data"]["contract_value_yuan"] == 180_000
+    assert fulfilled["key"] == order["id"]
