@@ -128,7 +128,7 @@ async def enterprises_by_city(session: AsyncSession) -> dict[str, int]:
     """Key enterprises per city."""
     e = orm.ProjectedEnterprise
     rows = await session.execute(select(e.city_code, func.count()).group_by(e.city_code))
-    return {city: int(count) for city, count in rows.tuples()}
+    return {city: int(count) for city, count in rows}
 
 
 # --- targets --------------------------------------------------------------------------------
@@ -144,7 +144,7 @@ async def target_values(session: AsyncSession) -> dict[tuple[str, str], float]:
     """Every target's value by (indicator, scope)."""
     t = orm.Target
     rows = await session.execute(select(t.indicator, t.scope_code, t.value))
-    return {(indicator, scope): value for indicator, scope, value in rows.tuples()}
+    return {(indicator, scope): value for indicator, scope, value in rows}
 
 
 async def target_for(session: AsyncSession, indicator: str, scope_code: str) -> orm.Target | None:
