@@ -24,7 +24,7 @@ header { background: #b71c1c; color: #fff; padding: 14px 24px; }
 header h1 { margin: 0; font-size: 22px; }
 main { padding: 16px 24px; }
 .charts { display: flex; gap: 16px; flex-wrap: wrap; }
-.chart { background: #fff; width: 760px; height: 520px; }
+.chart { background: #fff; width: 840px; height: 540px; }
 table { border-collapse: collapse; background: #fff; margin-top: 16px; width: 100%; }
 th, td { border: 1px solid #999; padding: 4px 8px; font-size: 14px; text-align: center; }
 th { background: #d9e1f2; }

@@ -35,7 +35,7 @@
       animation: false,
       textStyle: { fontFamily: FONT },
       title: { text: "主要指标完成率（%）", left: "center" },
-      grid: { left: 260, right: 40, top: 50, bottom: 30 },
+      grid: { left: 320, right: 50, top: 50, bottom: 30 },
       xAxis: { type: "value", max: function (v) { return Math.max(100, Math.ceil(v.max)); } },
       yAxis: { type: "category", data: shown.map(function (r) { return r.name; }), inverse: true },
       series: [{
