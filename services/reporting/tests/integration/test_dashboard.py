@@ -18,6 +18,7 @@ import pytest
 import uvicorn
 
 from shulian_common.reference import PROVINCE_CODE
+from shulian_common.testing.reliability import wait_until
 from shulian_reporting import testing as t
 from shulian_reporting.testing import Reporting, reporting_settings_for, running
 from shulian_reporting.testing.worked import events
@@ -44,8 +45,7 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[Reporting, str]]:
                                 log_config=None, access_log=False)  # fmt: skip
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve())
-        while not server.started:
-            await asyncio.sleep(0.02)  # uvicorn offers no start event to wait on
+        await wait_until(lambda: server.started, message="uvicorn started")
         try:
             yield node, f"http://127.0.0.1:{port}"
         finally:
@@ -101,6 +101,7 @@ async def test_echarts_and_its_licence_are_served_locally(served: tuple[Reportin
     script = await node.client.get("/static/echarts.min.js")
     licence = await node.client.get("/static/ECHARTS-LICENSE.txt")
     missing = await node.client.get("/static/../orm.py")
-    assert script.status_code == 200 and b"echarts" in script.content[:2000]
+    assert script.status_code == 200
+    assert b"echarts" in script.content[:2000]
     assert "Apache License" in licence.text
     assert missing.status_code == 404

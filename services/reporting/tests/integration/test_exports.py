@@ -11,7 +11,7 @@ from shulian_reporting import testing as t
 from shulian_reporting.testing import Reporting
 from shulian_reporting.testing.worked import AS_OF, CHENGDU, YIBIN, events
 
-PARAMS = {"year": 2024, "as_of": AS_OF.isoformat()}
+PARAMS: dict[str, str | int] = {"year": 2024, "as_of": AS_OF.isoformat()}
 
 
 async def test_the_indicator_table_as_xlsx(reporting: Reporting) -> None:

@@ -146,5 +146,5 @@ async def test_the_summary_downloads_as_docx_with_the_citys_figures(reporting: R
     directory = [cell.text for cell in table.rows[1].cells]
     assert directory[1] == "重点人力资源服务供应商名录库在库企业"
     assert directory[4] == "2"  # Chengdu's two listed suppliers
-    activities = [row for row in table.rows if "市(州)对接协同专场活动" in row.cells[1].text][0]
+    activities = next(row for row in table.rows if "市(州)对接协同专场活动" in row.cells[1].text)
     assert activities.cells[7].text == "暂无数据来源"

@@ -36,8 +36,9 @@ async def test_a_city_behind_pace_is_warned_once_and_cleared_when_it_catches_up(
     assert ("directory_behind_pace", CHENGDU) in _keys(first["raised"])
     assert ("directory_behind_pace", "510000") in _keys(first["raised"])  # 0 of 500, too
     assert second == {"raised": [], "cleared": []}
-    raised = [w for w in first["raised"] if w["scope_code"] == CHENGDU][0]
-    assert "成都" in raised["message"] and "低于进度要求" in raised["message"]
+    raised = next(w for w in first["raised"] if w["scope_code"] == CHENGDU)
+    assert "成都" in raised["message"]
+    assert "低于进度要求" in raised["message"]
 
     listed = [
         t.supplier(f"c{i}", city=CHENGDU, version=2, verb="listing_changed", status="listed",

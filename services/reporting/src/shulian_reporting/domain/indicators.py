@@ -216,6 +216,7 @@ def status_of(
         return Status.NO_TARGET
     if meets(ind, actual, target):
         return Status.MET
-    if actual >= expected and ind.paced:
+    # Once the pace asks for the whole target (the period is over), only meeting it will do.
+    if ind.paced and expected < target and actual >= expected:
         return Status.ON_TRACK
     return Status.BEHIND

@@ -16,6 +16,7 @@ from docx.shared import Pt
 from docx.text.run import Run
 
 from shulian_reporting.domain.compute import IndicatorResult
+from shulian_reporting.domain.summaries import SECTIONS
 from shulian_reporting.exports.tables import indicator_table
 
 NUMERALS = "一二三四五六七八九十"
@@ -71,7 +72,9 @@ def summary_docx(
                 cell.paragraphs[0].add_run("" if value is None else str(value)), "仿宋_GB2312", 10.5
             )
 
-    for i, (heading, text) in enumerate(sections.items(), start=1):
+    # In the order of the template (a JSONB column keeps no key order).
+    for i, heading in enumerate(SECTIONS, start=1):
+        text = sections.get(heading, "")
         _heading(document, f"{NUMERALS[i]}、{heading}")
         for line in (text or "（未填写）").splitlines() or ["（未填写）"]:
             _body(document, line)

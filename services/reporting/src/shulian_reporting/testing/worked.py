@@ -17,9 +17,9 @@ CHENGDU, YIBIN, DEYANG, MIANYANG, GARZE = "510100", "511500", "510600", "510700"
 FRACTION = 284 / 833
 
 
-def at(*args: int) -> datetime:
+def at(year: int, month: int, day: int, hour: int = 0) -> datetime:
     """A UTC time."""
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+    return datetime(year, month, day, hour, tzinfo=UTC)
 
 
 def events() -> list[tuple[str, CloudEvent]]:
