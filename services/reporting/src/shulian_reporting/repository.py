@@ -1,6 +1,7 @@
 """Every query of reporting, and only queries: projections, facts, targets, warnings, summaries.
 
-Repositories flush, never commit: the handlers' units of work (or the consumer runner) do.
+Repositories flush, never commit: the handlers' units of work (or the consumer runner) do;
+projected snapshots are buffered and written as the transaction commits (see below).
 """
 
 from __future__ import annotations
@@ -8,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, case, delete, func, select
+from sqlalchemy import Table, case, delete, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from shulian_reporting import orm
 from shulian_reporting.domain.facts import Facts, Figure, NetworkFact, NetworkKind, SupplierFact
@@ -22,44 +24,92 @@ PROJECTIONS: tuple[type[orm.Projection], ...] = (
 )
 
 
-def _insert(session: AsyncSession, table: Table) -> Any:
+def _insert(session: AsyncSession | Session, table: Table) -> Any:
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
 
 
-async def _upsert(
-    session: AsyncSession, table: Table, values: Mapping[str, Any], **overrides: Any
-) -> None:
-    """Insert or replace a projected row unless one with as high a version is held."""
-    stmt = _insert(session, table).values(**values)
-    columns = {name: stmt.excluded[name] for name in values if name != "id"}
-    upsert = stmt.on_conflict_do_update(
-        index_elements=[table.c.id],
-        set_={**columns, **overrides},
-        where=table.c.version < stmt.excluded.version,
+# --- projections: buffered, version-gated upserts -------------------------------------------
+#
+# A consumer batch applies hundreds of snapshots in one transaction. Each handler adds its row
+# to a buffer on the session instead of executing an upsert; just before the transaction
+# commits, the buffer is written as one multi-row upsert per table. Within the buffer the
+# highest version of a record wins, as the upsert's WHERE makes it win against the table, so
+# buffered or not, the projection ends the same: the latest snapshot of each record.
+
+_BUFFER = "reporting.projection_buffer"
+
+
+def _supplier_table() -> Table:
+    return orm.ProjectedSupplier.__table__  # type: ignore[return-value]
+
+
+def _merge_supplier(held: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """A newer supplier snapshot over a buffered one: its listing date survives while listed."""
+    listed = new["listing_status"] == "listed"
+    return {**new, "listed_on": (held["listed_on"] or new["listed_on"]) if listed else None}
+
+
+def _buffer(session: AsyncSession) -> dict[str, dict[str, dict[str, Any]]]:
+    """This transaction's buffer (table name → id → row), registering its flush once."""
+    buffer: dict[str, dict[str, dict[str, Any]]] | None = session.info.get(_BUFFER)
+    if buffer is None:
+        buffer = session.info[_BUFFER] = {}
+        event.listen(session.sync_session, "before_commit", _write_buffer)
+    return buffer
+
+
+def _stage(session: AsyncSession, table: Table, values: Mapping[str, Any]) -> None:
+    rows = _buffer(session).setdefault(table.name, {})
+    held = rows.get(values["id"])
+    if held is None:
+        rows[values["id"]] = dict(values)
+    elif values["version"] > held["version"]:
+        new = dict(values)
+        rows[values["id"]] = _merge_supplier(held, new) if table is _supplier_table() else new
+
+
+def _write_buffer(session: Session) -> None:
+    """Write the buffered rows (runs inside the commit, so in the same transaction)."""
+    buffer = session.info.pop(_BUFFER, None) or {}
+    for name, rows in buffer.items():
+        table = orm.Base.metadata.tables[name]
+        values = list(rows.values())
+        # One statement, executed for many rows: compiled once (cached), sent in batches.
+        session.execute(_upsert(session, table), values)
+
+
+def _upsert(session: Session, table: Table) -> Any:
+    """Insert or replace a row unless one with as high a version is held."""
+    stmt = _insert(session, table)
+    columns = {column.name: stmt.excluded[column.name] for column in table.c if column.name != "id"}
+    if table is _supplier_table():
+        excluded = stmt.excluded
+        columns["listed_on"] = case(
+            (
+                excluded.listing_status == "listed",
+                func.coalesce(table.c.listed_on, excluded.listed_on),
+            ),
+            else_=None,
+        )
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.id], set_=columns, where=table.c.version < stmt.excluded.version
     )
-    await session.execute(upsert)
 
 
 async def upsert_supplier(session: AsyncSession, values: Mapping[str, Any]) -> None:
     """Project a supplier snapshot; its listing date survives updates while it stays listed."""
-    table: Table = orm.ProjectedSupplier.__table__  # type: ignore[assignment]
-    excluded = _insert(session, table).excluded
-    listed_on = case(
-        (excluded.listing_status == "listed", func.coalesce(table.c.listed_on, excluded.listed_on)),
-        else_=None,
-    )
-    await _upsert(session, table, values, listed_on=listed_on)
+    _stage(session, _supplier_table(), values)
 
 
 async def upsert_network(session: AsyncSession, values: Mapping[str, Any]) -> None:
     """Project a park, market, station, scenario, pairing or platform snapshot."""
-    await _upsert(session, orm.ProjectedNetworkRecord.__table__, values)  # type: ignore[arg-type]
+    _stage(session, orm.ProjectedNetworkRecord.__table__, values)  # type: ignore[arg-type]
 
 
 async def upsert_enterprise(session: AsyncSession, values: Mapping[str, Any]) -> None:
     """Project an enterprise snapshot."""
-    await _upsert(session, orm.ProjectedEnterprise.__table__, values)  # type: ignore[arg-type]
+    _stage(session, orm.ProjectedEnterprise.__table__, values)  # type: ignore[arg-type]
 
 
 async def clear_projections(session: AsyncSession) -> None:
