@@ -56,7 +56,7 @@ from shulian_common.messaging import inbox
 from shulian_common.readers import Reads
 from shulian_common.retry_schedule import RetrySchedule
 from shulian_common.telemetry import instruments, set_consumer_lag
-from shulian_common.trust import UntrustedEventError, check_trust
+from shulian_common.trust import UntrustedEventError
 from shulian_common.uow import UnitOfWork, UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
@@ -425,7 +425,7 @@ class ConsumerRunner:
             return _SKIP
         try:
             data = handler.parse(event)
-            check_trust(event)
+            handler.trust(event)
         except (EventDataError, UntrustedEventError) as exc:
             return exc
         return _Work(record, event, data, handler)

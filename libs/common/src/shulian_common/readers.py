@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shulian_common.catalogue import EventDataError
 from shulian_common.envelope import CloudEvent
+from shulian_common.trust import check_trust
 from shulian_common.uow import UnitOfWork
 
 R = TypeVar("R", bound=BaseModel)
@@ -35,10 +36,15 @@ class IntolerantReaderError(TypeError):
 
 @dataclass(frozen=True, slots=True)
 class Reads(Generic[R]):
-    """The handler of one event type, with the reader model the event's data is validated with."""
+    """The handler of one event type, with the reader model the event's data is validated with.
+
+    ``trust`` is the rule a record must pass before it is handled (``UntrustedEventError`` sends
+    it to the DLT): the aggregate-owner rule for events, ``check_command_trust`` for commands.
+    """
 
     model: type[R]
     handle: Callable[[UnitOfWork, CloudEvent, R], Awaitable[None]]
+    trust: Callable[[CloudEvent], None] = check_trust
 
     def __post_init__(self) -> None:
         check_tolerant(self.model)

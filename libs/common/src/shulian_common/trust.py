@@ -5,6 +5,10 @@ event is untrusted when its source node is not the aggregate's ``owner_node``, o
 aggregate lies in a division that node does not govern: the province node governs everything, a
 city node its city and the city's counties, a county node itself. The rule reads the event's raw
 data, not a reader model, so it holds whatever fields a consumer chooses to read.
+
+Commands (``shulian_common.commands``) are not about the source's own aggregates: they are requests
+from any node about a record another node owns, so ``check_trust`` would dead-letter them. Their
+rule is ``check_command_trust``: the source node must be the node the command says is asking.
 """
 
 from __future__ import annotations
@@ -45,3 +49,16 @@ def governs(node: str | None, code: object) -> bool:
         return in_scope(node, code)
     except UnknownDivisionError:
         return False
+
+
+def check_command_trust(event: CloudEvent) -> None:
+    """Raise ``UntrustedEventError`` unless a command comes from the node it names as requester.
+
+    The owner trusts the source node for who is asking (that node's API authorised the caller),
+    not for anything about the target record, which the owner re-checks itself.
+    """
+    requester = event.data.get("requester_node")
+    if requester is None or requester != event.node:
+        raise UntrustedEventError(
+            f"{event.type} {event.id} from {event.source} names requester node {requester}"
+        )

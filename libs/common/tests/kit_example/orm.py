@@ -1,4 +1,5 @@
-"""Tables of the example: the notes, and the log its consumer writes."""
+"""Tables of the example: the notes, their seats, the log its consumer writes, and the kit's
+``requests`` (the seat requests this node sent)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shulian_common.commands import include_request_tables
 from shulian_common.db import new_metadata
 from shulian_common.records import ID_LENGTH, Record
 
@@ -25,6 +27,19 @@ class Note(Record, Base):
     __tablename__ = "notes"
 
     title: Mapped[str] = mapped_column(String(200))
+    seats: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Seat(Base):
+    """A seat the note's owner gave (``seat`` counts from 1 per note)."""
+
+    __tablename__ = "seats"
+
+    request_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    note_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    seat: Mapped[int] = mapped_column(Integer)
+    requester_node: Mapped[str] = mapped_column(String(6))
+    party: Mapped[str] = mapped_column(String(100))
 
 
 class NoteSeen(Base):
@@ -37,4 +52,5 @@ class NoteSeen(Base):
     version: Mapped[int] = mapped_column(Integer)
 
 
+include_request_tables(Base.metadata)
 metadata = Base.metadata
