@@ -8,8 +8,12 @@ server), in one run:
   records straight to the bus (as bench/relay_throughput.py);
 - pipeline: writers commit one event per unit of work (4 at a time) while the relay runs (woken by
   the commits) and a ``ConsumerRunner`` of another service (its own database: inbox + a projection
-  table, ``applied``) applies them; events/s from the first commit to the last apply, and
-  commit-to-apply latency (the writer's commit returned → the consumer's transaction committed);
+  table, ``applied``; records per transaction as the runtime's ``consumer_batch_size``) applies
+  them; events/s from the first commit to the last apply, and commit-to-apply latency (the
+  writer's commit returned → the consumer's transaction committed). On PostgreSQL the writers run
+  in ``WRITER_PROCESSES`` processes of their own, as a deployment scales writers by processes or
+  replicas, and the relay (its own process) is woken by their ``NOTIFY``; on SQLite (one process
+  per service database by design) they share the relay's process and wake it in-process;
 - the raw loop: the same number of records produced straight to the bus and consumed by a bare
   client (aiokafka producer → aiokafka consumer on Kafka; the local log's publisher → subscriber,
   published in batches of 100 like a lingering producer);
@@ -58,6 +62,7 @@ from shulian_common.uow import UnitOfWork, UnitOfWorkFactory
 
 TYPE = "cn.sichuan.shulian.bench.order.placed.v1"
 WRITERS = 4  # concurrent writers in the throughput run
+WRITER_PROCESSES = 4  # PostgreSQL: the writers' processes (one writer each when flat out)
 KEYS = 64
 RATES = (1000.0, 200.0)  # events/s of the paced runs: the aim's, and one a consumer keeps up with
 RAW_LOCAL_BATCH = 100
@@ -164,6 +169,7 @@ class Pipeline:
     producer: UnitOfWorkFactory
     clock: Clock
     next_n: int = 0
+    writers: Writers = field(init=False)
 
     async def write(self, n: int) -> None:
         """Commit one event in its own unit of work and stamp the moment the commit returned."""
@@ -183,7 +189,7 @@ class Pipeline:
         """``count`` events by ``WRITERS`` writers; (events/s to the last apply, latencies)."""
         ns = self.take(count)
         started = time.perf_counter_ns()
-        await asyncio.gather(*(self._writer(ns[i::WRITERS]) for i in range(WRITERS)))
+        await self.writers.run(ns, None)
         await self.clock.wait_applied(ns, timeout=120)
         elapsed = (max(self.clock.applied[n] for n in ns) - started) / 1e9
         return count / elapsed, self.clock.latencies_ms(ns)
@@ -193,7 +199,7 @@ class Pipeline:
         commit-to-published ms)."""
         ns = self.take(int(rate * seconds))
         started = time.perf_counter_ns()
-        await paced_calls(ns, self.write, rate)
+        await self.writers.run(ns, rate)
         committed = len(ns) / ((max(self.clock.committed[n] for n in ns) - started) / 1e9)
         await self.clock.wait_applied(ns, timeout=60)
         return committed, self.clock.latencies_ms(ns), self.clock.relay_ms(ns)
@@ -216,6 +222,53 @@ async def paced_calls(
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(call(n)))
     await asyncio.gather(*tasks)
+
+
+class Writers:
+    """Where the writers run: in this process (``Pipeline.write``) or in writer processes."""
+
+    def __init__(self, pipeline: Pipeline, jobs: Sequence[Any], done: Any) -> None:
+        self.pipeline, self.jobs, self.done = pipeline, jobs, done
+
+    async def run(self, ns: Sequence[int], rate: float | None) -> None:
+        """Commit ``ns`` flat out (``rate`` None) or paced; commit stamps land in the clock."""
+        if not self.jobs:
+            if rate is None:
+                await asyncio.gather(
+                    *(self.pipeline._writer(ns[i::WRITERS]) for i in range(WRITERS))
+                )
+            else:
+                await paced_calls(ns, self.pipeline.write, rate)
+            return
+        count, loop = len(self.jobs), asyncio.get_running_loop()
+        for i, jobs in enumerate(self.jobs):
+            jobs.put((list(ns[i::count]), None if rate is None else rate / count))
+        for _ in self.jobs:
+            stamps = await loop.run_in_executor(None, self.done.get)
+            self.pipeline.clock.committed.update(stamps)
+
+
+def writer_process(database_url: str, topic: str, jobs: Any, done: Any) -> None:
+    """A writer process: commits the events of each job, then sends back their commit moments."""
+
+    async def write() -> None:
+        engine = create_engine(database_url)
+        producer = UnitOfWorkFactory(
+            create_session_factory(engine),
+            source="/nodes/510100/bench",
+            catalogue=_catalogue(topic),
+        )
+        pipeline, loop = Pipeline(producer, Clock()), asyncio.get_running_loop()
+        while (job := await loop.run_in_executor(None, jobs.get)) is not None:
+            ns, rate = job
+            if rate is None:
+                await pipeline._writer(ns)
+            else:
+                await paced_calls(ns, pipeline.write, rate)
+            done.put([(n, pipeline.clock.committed.pop(n)) for n in ns])
+        await engine.dispose()
+
+    asyncio.run(write())
 
 
 def _catalogue(topic: str) -> Catalogue:
@@ -257,6 +310,7 @@ def consumer_process(database_url: str, bus_url: str, topic: str, stamps: Any, s
                 uow_factory=uows,
                 subscriptions=[Subscription(topic, {TYPE: Reads(OrderRead, apply)})],
                 publisher=dlt_publisher,
+                batch_size=settings.consumer_batch_size,  # as the runtime builds it
             )
             task = asyncio.create_task(runner.run(stopping, poll_timeout=0.5))
             # The parent's stop is a multiprocessing event: wait for it off the event loop.
@@ -280,9 +334,15 @@ async def _collect(stamps: Any, clock: Clock) -> None:
 
 @contextlib.asynccontextmanager
 async def running_pipeline(
-    producer_engine: AsyncEngine, consumer_url: str, bus: Bus, bus_url: str, topic: str
+    producer_engine: AsyncEngine,
+    producer_url: str,
+    consumer_url: str,
+    bus: Bus,
+    bus_url: str,
+    topic: str,
 ) -> AsyncIterator[Pipeline]:
-    """The relay as a task, the consumer as a process, warmed up (group joined) before yielding."""
+    """The relay as a task, the consumer as a process, writer processes on PostgreSQL; warmed up
+    (group joined) before yielding."""
     catalogue, clock = _catalogue(topic), Clock()
     producer = UnitOfWorkFactory(
         create_session_factory(producer_engine), source="/nodes/510100/bench", catalogue=catalogue
@@ -293,6 +353,15 @@ async def running_pipeline(
         target=consumer_process, args=(consumer_url, bus_url, topic, stamps, stop_consumer)
     )
     consumer.start()
+    processes = WRITER_PROCESSES if producer_engine.dialect.name == "postgresql" else 0
+    jobs = [context.Queue() for _ in range(processes)]
+    done = context.Queue()
+    writers = [
+        context.Process(target=writer_process, args=(producer_url, topic, queue, done))
+        for queue in jobs
+    ]
+    for process in writers:
+        process.start()
     collector = asyncio.create_task(_collect(stamps, clock))
     stop = asyncio.Event()
     async with bus.publisher() as publisher:
@@ -305,9 +374,14 @@ async def running_pipeline(
         relaying = asyncio.create_task(relay.run(stop))
         try:
             pipeline = Pipeline(producer, clock)
-            await pipeline.flat_out(1)  # warm-up: the consumer joined its group
+            pipeline.writers = Writers(pipeline, jobs, done)
+            await pipeline.flat_out(max(1, processes))  # warm-up: the consumer joined its group
             yield pipeline
         finally:
+            for queue in jobs:
+                queue.put(None)
+            for process in writers:
+                await asyncio.get_running_loop().run_in_executor(None, process.join)
             stop.set()
             await relaying
             stop_consumer.set()
@@ -401,6 +475,8 @@ async def raw_kafka_loop(
         group_id=f"raw-{uuid.uuid4().hex[:8]}",
         auto_offset_reset="earliest",
         enable_auto_commit=True,
+        # The same fetch wait as the kit's consumer (Tansu answers a fetch at this deadline).
+        fetch_max_wait_ms=Settings().kafka_fetch_max_wait_ms,
     )
     await producer.start()
     await consumer.start()
@@ -475,7 +551,9 @@ async def pipeline_figures(
             await consumer.dispose()
             topic = relay_bench._topic()
             await bus.ensure_topics([topic])
-            async with running_pipeline(producer, consumer_url, bus, bus_url, topic) as pipeline:
+            async with running_pipeline(
+                producer, producer_url, consumer_url, bus, bus_url, topic
+            ) as pipeline:
                 figures.pipeline, figures.pipeline_ms = await pipeline.flat_out(events)
                 for rate in RATES:
                     committed, apply_ms, bus_ms = await pipeline.paced(rate, paced_seconds)
@@ -543,7 +621,8 @@ async def main(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     server = os.environ.get("SHULIAN_TEST_DATABASE_URL")
     print(
-        f"pipeline: {args.events} events flat out ({WRITERS} writers, one event per commit), "
+        f"pipeline: {args.events} events flat out ({WRITERS} writers, one event per commit; "
+        f"PostgreSQL: {WRITER_PROCESSES} writer processes), "
         f"paced {', '.join(f'{r:,.0f}' for r in RATES)} ev/s for {args.paced_seconds:g} s each; "
         f"relay alone on {args.relay_events}"
     )

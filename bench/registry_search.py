@@ -1,13 +1,16 @@
 """Directory-search benchmark: 100,000 suppliers on PostgreSQL, searched through the real app.
 
-    uv run python bench/registry_search.py [--suppliers 100000] [--requests 4000] [--concurrency 4]
+    uv run python bench/registry_search.py [--suppliers 100000] [--replicated 0.5]
+        [--requests 4000] [--concurrency 4]
 
 Creates its own database on the server of ``SHULIAN_BENCH_DATABASE_URL`` (default
 ``postgresql+asyncpg://postgres@127.0.0.1:5432/test``), migrates it, bulk-loads the generated
-province, then sends the same mix of realistic searches three ways: as plain SQL through asyncpg
-(the baseline: the very statements the app runs), over loopback HTTP to the registry served by
-uvicorn in its own process, and through the app in this process (``httpx.ASGITransport``, where
-client and app share one core). Prints p50/p99 latency and requests/s of each, and the ratios.
+province (by default every other supplier as replicated from its city's node, as the province's
+directory on any node holds them: one term index, rows read from both tables), then sends the
+same mix of realistic searches three ways: as plain SQL through asyncpg (the baseline: the very
+statements the app runs), over loopback HTTP to the registry served by uvicorn in its own
+process, and through the app in this process (``httpx.ASGITransport``, where client and app share
+one core). Prints p50/p99 latency and requests/s of each, and the ratios.
 The database is dropped at the end unless ``--keep`` (``--reuse`` searches a kept one).
 """
 
@@ -38,7 +41,7 @@ from shulian_common.auth import Role, mint_token
 from shulian_common.db import create_engine, create_session_factory, migrate
 from shulian_common.http import decode_cursor, encode_cursor
 from shulian_registry import repository
-from shulian_registry.demo import bulk_load, generate
+from shulian_registry.demo import SupplierSeed, bulk_load, generate
 from shulian_registry.main import create_app
 from shulian_registry.orm import MIGRATIONS
 from shulian_registry.settings import RegistrySettings
@@ -86,21 +89,35 @@ async def _admin(statement: str) -> None:
         await engine.dispose()
 
 
-async def prepare(url: str, suppliers: int) -> None:
-    """Migrate a fresh database and bulk-load the generated suppliers."""
+async def prepare(url: str, suppliers: int, replicated: float) -> None:
+    """Migrate a fresh database and bulk-load the generated suppliers, the ``replicated`` share
+    of them (spread evenly) as replicas of their city nodes' suppliers."""
+    every = round(1 / replicated) if replicated > 0 else 0
+
+    def picked(seed: SupplierSeed) -> bool:
+        return every > 0 and seed.index % every == 0
+
     engine = create_engine(url)
     try:
         await migrate(engine, MIGRATIONS)
         started = time.perf_counter()
         async with create_session_factory(engine)() as session:
-            loaded = await bulk_load(session, generate(suppliers, seed=2023), node_id="510000")
+            loaded = await bulk_load(
+                session, generate(suppliers, seed=2023), node_id="510000", replicated=picked
+            )
             await session.commit()
         loading = time.perf_counter() - started
         async with engine.connect() as connection:
             await connection.execute(text("COMMIT"))
             await connection.execute(text("VACUUM ANALYZE"))
             terms = (await connection.execute(text("SELECT count(*) FROM supplier_terms"))).scalar()
-        print(f"loaded {loaded} suppliers, {terms} search terms in {loading:.1f}s")
+            remote = (
+                await connection.execute(text("SELECT count(*) FROM remote_suppliers"))
+            ).scalar()
+        print(
+            f"loaded {loaded} suppliers ({remote} replicated from other nodes),"
+            f" {terms} search terms in {loading:.1f}s"
+        )
     finally:
         await engine.dispose()
 
@@ -312,7 +329,7 @@ async def main(args: argparse.Namespace) -> None:
         await _admin(f'CREATE DATABASE "{DATABASE}"')
     try:
         if not args.reuse:
-            await prepare(url, args.suppliers)
+            await prepare(url, args.suppliers, args.replicated)
         plan = _plan(args.requests, await second_pages(url))
         concurrency = args.concurrency
         print(f"{len(QUERIES)} query shapes, {args.requests} requests, concurrency {concurrency}")
@@ -331,6 +348,9 @@ async def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--suppliers", type=int, default=100_000)
+    parser.add_argument(
+        "--replicated", type=float, default=0.5, help="share replicated from other nodes"
+    )
     parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")

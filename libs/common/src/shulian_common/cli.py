@@ -219,7 +219,7 @@ def _wait_healthy(planned: Sequence[Planned], procs: Sequence[subprocess.Popen[b
     return not pending
 
 
-def _print_tokens(nodes: Sequence[str]) -> None:
+def _print_tokens(nodes: Sequence[str], planned: Sequence[Planned] = ()) -> None:
     from shulian_common.auth import Role, mint_token
 
     for node in nodes:
@@ -229,6 +229,28 @@ def _print_tokens(nodes: Sequence[str]) -> None:
         partner = mint_token(settings, role=Role.PARTNER, node=node, sub=f"partner-{node}")
         print(f"  {node} {role.value}: {operator}")
         print(f"  {node} partner (read-only): {partner}")
+        supplier_id = _a_supplier_of(planned, node, operator)
+        if supplier_id is not None:
+            supplier = mint_token(settings, role=Role.SUPPLIER, node=node, supplier_id=supplier_id)
+            print(f"  {node} supplier {supplier_id}: {supplier}")
+
+
+def _a_supplier_of(planned: Sequence[Planned], node: str, operator_token: str) -> str | None:
+    """The id of one supplier ``node`` owns, asked of its registry (None without one)."""
+    for item in planned:
+        if item.node == node and item.service == "registry":
+            try:
+                response = httpx.get(
+                    f"{item.url}/v1/suppliers",
+                    params={"node": node, "limit": 1},
+                    headers={"Authorization": f"Bearer {operator_token}"},
+                    timeout=5,
+                )
+                items = response.json().get("items") if response.status_code == 200 else None
+            except (httpx.HTTPError, ValueError):
+                return None
+            return str(items[0]["id"]) if items else None
+    return None
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -255,6 +277,8 @@ def _up(args: argparse.Namespace) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     print(f"Shulian (蜀联) — nodes {', '.join(nodes)}; data in {data_dir}")
     if args.demo:
+        # Each node seeds the demo records it owns among the nodes started together.
+        os.environ["SHULIAN_DEMO_NODES"] = ",".join(nodes)
         asyncio.run(_seed(nodes, services, data_dir))
     planned = plan(nodes, services, args.base_port)
     procs: list[subprocess.Popen[bytes]] = []
@@ -312,7 +336,7 @@ def _print_ready(planned: Sequence[Planned], nodes: Sequence[str]) -> None:
     for item in planned:
         print(f"  {item.node} {item.service:<10} {item.url}  (Swagger UI: {item.url}/docs)")
     print("\nDev tokens (Authorization: Bearer …):")
-    _print_tokens(nodes)
+    _print_tokens(nodes, planned)
     print("\nLogs: <data-dir>/<node>/<service>.log — Ctrl-C stops everything.")
 
 

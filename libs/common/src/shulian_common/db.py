@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
+import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, event, make_url, pool, text
+from sqlalchemy import MetaData, event, exc, make_url, pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -44,6 +47,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+_compact_json = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine; SQLite files get WAL, foreign keys and a busy timeout."""
     # A failed statement's error (and so its log line) must not carry the values bound to it:
@@ -56,13 +62,43 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         kwargs.setdefault("poolclass", pool.NullPool if database == ":memory:" else None)
         if kwargs["poolclass"] is None:
             del kwargs["poolclass"]
+        # JSON columns stored as the compact UTF-8 text the bus carries (as PostgreSQL stores
+        # text without escapes), so the relay sends an outbox row's text as it is.
+        kwargs.setdefault("json_serializer", _compact_json)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    # Not SQLAlchemy's pre-ping, a round trip at every checkout (one in six of a unit of work's):
+    # a connection is pinged only when it sat idle in the pool for ``ping_idle_after`` seconds,
+    # which is when a restart or an idle timeout may have closed it; a busy pool's connections
+    # were in use milliseconds ago. A connection lost while in use fails that one transaction,
+    # and SQLAlchemy then recycles every connection of the pool opened before the loss.
+    ping_idle_after = kwargs.pop("ping_idle_after", 1.0)
+    engine = create_async_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_when_idle(engine, ping_idle_after)
+    return engine
+
+
+def _ping_when_idle(engine: AsyncEngine, idle_after: float) -> None:
+    dialect = engine.sync_engine.dialect
+
+    def checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["checked_in"] = time.monotonic()
+
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in = record.info.get("checked_in")
+        if checked_in is None or time.monotonic() - checked_in < idle_after:
+            return  # new (just connected) or in use moments ago
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:  # the pool replaces the connection and checks out again
+            raise exc.DisconnectionError(f"idle connection is gone: {error}") from error
+
+    event.listen(engine.sync_engine, "checkin", checkin)
+    event.listen(engine.sync_engine, "checkout", checkout)
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -115,7 +151,15 @@ def migration_metadata(metadata: MetaData) -> MetaData:
 
 
 # How autogenerate compares a database with the code, in ``env.py`` and in the drift test alike.
-AUTOGENERATE_OPTIONS: dict[str, Any] = {"compare_type": True}
+def _not_partner_table(name: str | None, type_: str, _parent: Any) -> bool:
+    # The partner tables are opt-in (``create_partner_tables``): neither proposed nor dropped
+    # here; ``messaging.partner_tables_drift`` checks the databases that have them.
+    from shulian_common.messaging import PARTNER_TABLES
+
+    return type_ != "table" or name not in PARTNER_TABLES
+
+
+AUTOGENERATE_OPTIONS: dict[str, Any] = {"compare_type": True, "include_name": _not_partner_table}
 
 
 def run_migrations_from_env(target_metadata: MetaData) -> None:

@@ -197,3 +197,130 @@ def drop_outbox_relay_columns(op: Any) -> None:
     op.drop_index(POSITION_INDEX, table_name=OUTBOX)
     for column in reversed(_relay_columns()):
         op.drop_column(OUTBOX, column.name)
+
+
+# --- partner webhooks ---------------------------------------------------------------------------
+# Opt-in kit tables: a service's revision calls ``create_partner_tables(op)`` to serve webhooks.
+# They live in their own metadata, so services without them see no drift; ``partner_tables_drift``
+# checks a database that has them.
+
+PARTNER_SUBSCRIPTIONS = "partner_subscriptions"
+PARTNER_DELIVERIES = "partner_deliveries"
+PARTNER_ATTEMPTS = "partner_delivery_attempts"
+PARTNER_TABLES = frozenset({PARTNER_SUBSCRIPTIONS, PARTNER_DELIVERIES, PARTNER_ATTEMPTS})
+DUE_INDEX = "ix_partner_deliveries_due"
+SUBSCRIPTION_DELIVERIES_INDEX = "ix_partner_deliveries_subscription"
+ATTEMPTS_INDEX = "ix_partner_delivery_attempts_delivery"
+
+
+def _json() -> Any:
+    return JSON().with_variant(JSONB(), "postgresql")
+
+
+def _subscription_items() -> list[SchemaItem]:
+    return [
+        Column("id", String(36), nullable=False),
+        # The partner's token subject: a partner sees and changes only its own subscriptions.
+        Column("partner", String(200), nullable=False),
+        Column("url", String(2000), nullable=False),
+        Column("types", _json(), nullable=True),  # null: every type
+        Column("cities", _json(), nullable=True),  # null: every division
+        Column("industries", _json(), nullable=True),  # null: every industry
+        Column("payload", String(8), nullable=False),  # "full" or "thin"
+        Column("status", String(16), nullable=False),  # "active" or "disabled"
+        Column("disabled_reason", String(200), nullable=True),
+        Column("secret", String(100), nullable=False),
+        # During a rotation the old secret signs too, until it expires.
+        Column("previous_secret", String(100), nullable=True),
+        Column("previous_secret_expires_at", DateTime(timezone=True), nullable=True),
+        # The outbox position up to which events were matched against this subscription.
+        Column("position", BigInteger(), nullable=False),
+        Column("version", Integer(), nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
+        PrimaryKeyConstraint("id", name="pk_partner_subscriptions"),
+    ]
+
+
+def _delivery_items() -> list[SchemaItem]:
+    return [
+        Column("id", String(64), nullable=False),  # the webhook-id, the same on every attempt
+        Column("subscription_id", String(36), nullable=False),
+        Column("position", BigInteger(), nullable=False),
+        Column("event_id", String(255), nullable=False),
+        Column("event_type", String(255), nullable=False),
+        Column("payload", _json(), nullable=False),  # the body as first signed, kept for retries
+        Column("status", String(16), nullable=False),  # pending, delivered, failed
+        Column("attempts", Integer(), nullable=False),
+        # When the next attempt is due (pending), or when a dispatcher's claim on it lapses.
+        Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+        Column("last_status_code", Integer(), nullable=True),
+        Column("last_error", String(200), nullable=True),
+        Column("last_latency_ms", Integer(), nullable=True),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("delivered_at", DateTime(timezone=True), nullable=True),
+        PrimaryKeyConstraint("id", name="pk_partner_deliveries"),
+        UniqueConstraint("subscription_id", "event_id", name="uq_partner_deliveries_event"),
+    ]
+
+
+def _attempt_items() -> list[SchemaItem]:
+    return [
+        Column("id", BigInteger().with_variant(Integer(), "sqlite"), autoincrement=True),
+        Column("delivery_id", String(64), nullable=False),
+        Column("subscription_id", String(36), nullable=False),
+        Column("attempted_at", DateTime(timezone=True), nullable=False),
+        Column("status_code", Integer(), nullable=True),  # null: no answer (timeout, refused)
+        Column("latency_ms", Integer(), nullable=False),
+        Column("error", String(200), nullable=True),
+        PrimaryKeyConstraint("id", name="pk_partner_delivery_attempts"),
+    ]
+
+
+_DUE_COLUMNS = ["status", "next_attempt_at"]
+_SUBSCRIPTION_COLUMNS = ["subscription_id", "position"]
+
+partner_metadata = new_metadata()
+partner_subscriptions = Table(PARTNER_SUBSCRIPTIONS, partner_metadata, *_subscription_items())
+partner_deliveries = Table(PARTNER_DELIVERIES, partner_metadata, *_delivery_items())
+partner_attempts = Table(
+    PARTNER_ATTEMPTS, partner_metadata, *_attempt_items(), sqlite_autoincrement=True
+)
+Index(DUE_INDEX, *(partner_deliveries.c[n] for n in _DUE_COLUMNS))
+Index(SUBSCRIPTION_DELIVERIES_INDEX, *(partner_deliveries.c[n] for n in _SUBSCRIPTION_COLUMNS))
+Index(ATTEMPTS_INDEX, partner_attempts.c.delivery_id)
+
+
+def create_partner_tables(op: Any) -> None:
+    """Create the webhook subscription, delivery and attempt tables (a service's revision)."""
+    op.create_table(PARTNER_SUBSCRIPTIONS, *_subscription_items())
+    op.create_table(PARTNER_DELIVERIES, *_delivery_items())
+    op.create_index(DUE_INDEX, PARTNER_DELIVERIES, _DUE_COLUMNS)
+    op.create_index(SUBSCRIPTION_DELIVERIES_INDEX, PARTNER_DELIVERIES, _SUBSCRIPTION_COLUMNS)
+    op.create_table(PARTNER_ATTEMPTS, *_attempt_items(), sqlite_autoincrement=True)
+    op.create_index(ATTEMPTS_INDEX, PARTNER_ATTEMPTS, ["delivery_id"])
+
+
+def drop_partner_tables(op: Any) -> None:
+    """Drop what ``create_partner_tables`` creates (its downgrade)."""
+    op.drop_table(PARTNER_ATTEMPTS)
+    op.drop_table(PARTNER_DELIVERIES)
+    op.drop_table(PARTNER_SUBSCRIPTIONS)
+
+
+def partner_tables_drift(connection: Connection) -> list[Any]:
+    """How the partner tables in a database differ from their declaration (empty: they match)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    def only_partner(name: str | None, type_: str, _parent: Any) -> bool:
+        return type_ != "table" or name in PARTNER_TABLES
+
+    options = {"compare_type": True, "include_name": only_partner}
+    context = MigrationContext.configure(connection, opts=options)
+    return list(compare_metadata(context, partner_metadata))
+
+
+def has_partner_tables(connection: Connection) -> bool:
+    """Whether a service's migrations created the partner tables (webhooks are served then)."""
+    return bool(inspect(connection).has_table(PARTNER_SUBSCRIPTIONS))

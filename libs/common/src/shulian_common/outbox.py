@@ -22,9 +22,12 @@ skipped event is not. Only transient errors back off.
 Wake-up. ``run`` waits for the unit-of-work factory's ``events_committed`` event (same process) or,
 on PostgreSQL, a ``NOTIFY shulian_outbox`` received on a dedicated ``LISTEN`` connection (other
 processes), so an event reaches the bus milliseconds after its commit; ``poll_interval`` (1 s by
-default) remains the fallback when a notification is lost or the listener is down.
+default) remains the fallback when a notification is lost or the listener is down. After the
+commit that gives rows their positions the relay fires ``published_pulse``, which the partner
+feed's long polls and live tails in this process wait on.
 
-Several relays on one PostgreSQL database: each batch runs in one transaction that first takes
+Several relays on one PostgreSQL database: each run (up to ``batches_per_transaction`` batches,
+the next read while the bus acknowledges the last) is one transaction that first takes
 ``pg_try_advisory_xact_lock`` on a key derived from the table name; a relay that does not get it
 publishes nothing and polls again, and the lock goes with the commit that marks the batch. So one
 relay publishes at a time, a row marked by one is never read by the next, and the log gets each row
@@ -43,6 +46,9 @@ publish; only the short ``UPDATE`` that marks a batch takes it, and it computes 
 order still holds for what consumers apply: each relay reads all unsent rows in ``seq`` order, so a
 row's first delivery always follows the first delivery of every earlier row of its key, and a late
 second copy is a duplicate the inbox drops.
+
+The record value is the row's stored JSON text as it is (no decode and re-encode per row): on
+PostgreSQL the relay selects ``data::text``, on SQLite the engine stores JSON compact and UTF-8.
 
 Per-key order equals ``seq`` order because the unit of work takes a per-(topic, key) advisory lock
 before it inserts the outbox rows (see ``uow``): two transactions on one key get their ``seq`` in
@@ -69,13 +75,16 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Row,
+    Text,
     and_,
     bindparam,
+    cast,
     func,
     not_,
     or_,
     select,
     text,
+    type_coerce,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -86,6 +95,7 @@ from shulian_common.bus.base import BusError, OutgoingMessage, PermanentPublishE
 from shulian_common.envelope import CONTENT_TYPE, SPECVERSION
 from shulian_common.messaging import outbox
 from shulian_common.notify import NotifyListener
+from shulian_common.pulse import Pulse
 from shulian_common.telemetry import instruments, meter
 from shulian_common.uow import SessionFactory
 
@@ -107,8 +117,15 @@ _RECORD_COLUMNS = [
     outbox.c.subject,
     outbox.c.time,
     outbox.c.traceparent,
-    outbox.c.data,
 ]
+# The data as the stored JSON text, not decoded: the relay sends those bytes as the record value,
+# saving a decode and an encode per row. PostgreSQL renders the JSONB as text (asyncpg then skips
+# its JSON decoding); SQLite hands back the stored text as it is.
+_DATA_TEXT_POSTGRES = cast(outbox.c.data, Text).label("data")
+_DATA_TEXT_SQLITE = type_coerce(outbox.c.data, Text).label("data")
+# A \uD800-\uDFFF escape in stored text may be a lone surrogate (valid JSON, not UTF-8): such a
+# row goes the decode/encode way, which refuses it (it is parked) or writes the pair as UTF-8.
+_SURROGATE_ESCAPES = ("\\ud8", "\\ud9", "\\uda", "\\udb", "\\udc", "\\udd", "\\ude", "\\udf")
 _SPECVERSION, _CONTENT_TYPE = SPECVERSION.encode(), CONTENT_TYPE.encode()
 _BIGINTS = ARRAY(BigInteger)
 # One statement marks a whole batch and numbers it in seq order, after the highest position.
@@ -155,8 +172,16 @@ def outgoing_message(row: Row[Any]) -> OutgoingMessage:
         headers.append(("ce_subject", row.subject.encode()))
     if row.traceparent:
         headers.append(("traceparent", row.traceparent.encode()))
-    value = json.dumps(row.data, ensure_ascii=False, separators=(",", ":")).encode()
-    return OutgoingMessage(topic=row.topic, key=row.key, value=value, headers=headers)
+    return OutgoingMessage(topic=row.topic, key=row.key, value=_value(row.data), headers=headers)
+
+
+def _value(data: Any) -> bytes:
+    """The record value: stored JSON text as it is (see ``_DATA_TEXT_*``), else encoded."""
+    if isinstance(data, str):
+        if "\\u" not in data or not any(e in data.lower() for e in _SURROGATE_ESCAPES):
+            return data.encode()  # strict UTF-8: a lone surrogate character raises, and parks
+        data = json.loads(data)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 @cache
@@ -231,6 +256,7 @@ class OutboxRelay:
         wake: asyncio.Event | None = None,
         listen: bool = True,
         linger: float = 0.002,
+        batches_per_transaction: int = 4,
     ) -> None:
         self._session_factory = session_factory
         self._publisher = publisher
@@ -244,7 +270,10 @@ class OutboxRelay:
         self._wake = wake if wake is not None else asyncio.Event()
         self._listener = NotifyListener(engine, self._wake) if listen and self._postgres else None
         self._linger = linger
+        self._batches_per_transaction = max(1, batches_per_transaction)
         self._parked_cache: tuple[float, ParkedKeys] | None = None
+        # Fired after each commit that gave rows a position: the partner feed's readers wake on it.
+        self.published_pulse = Pulse()
         # Counters for /readyz and logs.
         self.published = 0
         self.parked = 0
@@ -259,26 +288,50 @@ class OutboxRelay:
         """Publish now rather than at the next poll."""
         self._wake.set()
 
-    async def run_once(self) -> int:
-        """Publish one batch of unsent rows in ``seq`` order; return how many went (sent or parked).
+    async def run_once(self, batches: int = 1) -> int:
+        """Publish up to ``batches`` batches of unsent rows in ``seq`` order in one transaction;
+        return how many rows went (sent or parked).
 
-        Rows published before a transient failure are marked, then the failure is raised.
+        On PostgreSQL, while one batch is being published the next is read (the rows after it,
+        not yet marked), so the database's read overlaps the bus's acknowledgement; the batches
+        go in one transaction, under one relay lock, and their marks become visible together.
+        SQLite relays one batch per transaction whatever ``batches`` says: its marks take the
+        single write lock, which must not be held while publishing. A batch that parks a row, or
+        comes back short, ends the run. Rows published before a transient failure are marked,
+        then the failure is raised.
         """
+        if not self._postgres:
+            batches = 1
+        went, error, published = 0, None, False
         async with self._session_factory() as session, session.begin():
             if not await self._acquire(session):
                 return 0
             rows = await self._unsent(session)
-            if not rows:
-                return 0
-            outcome = await self._publish(rows)
-            await self._mark(session, [row.seq for row in outcome.published])
-            await self._park(session, outcome.parked)
-        self._count(outcome)
-        if outcome.parked:
-            self._parked_cache = None
-        if outcome.error is not None:
-            raise outcome.error
-        return len(outcome.published) + len(outcome.parked)
+            for remaining in range(batches - 1, -1, -1):
+                if not rows:
+                    break
+                publishing = self._publish(rows)
+                if remaining and len(rows) == self._batch_size:
+                    after = [row.seq for row in rows]
+                    outcome, rows = await asyncio.gather(publishing, self._unsent(session, after))
+                else:
+                    outcome, rows = await publishing, []
+                await self._mark(session, [row.seq for row in outcome.published])
+                await self._park(session, outcome.parked)
+                self._count(outcome)
+                went += len(outcome.published) + len(outcome.parked)
+                published |= bool(outcome.published)
+                error = outcome.error
+                if outcome.parked:  # the rows read ahead may be held behind a parked one
+                    self._parked_cache = None
+                    break
+                if error is not None:
+                    break
+        if published:  # positions are committed now: the partner feed's readers may look
+            self.published_pulse.fire()
+        if error is not None:
+            raise error
+        return went
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until ``stop`` is set, backing off while the bus or the database fails."""
@@ -289,13 +342,13 @@ class OutboxRelay:
                     await self._listener.ensure()
                 self._wake.clear()  # a commit from here on wakes the next wait
                 try:
-                    sent = await self.run_once()
+                    sent = await self.run_once(self._batches_per_transaction)
                 except TRANSIENT_ERRORS as exc:
                     failed_in_row += 1
                     await self._back_off(stop, exc, failed_in_row)
                     continue
                 failed_in_row = 0
-                if sent < self._batch_size:  # a full batch means more may be waiting
+                if sent % self._batch_size or not sent:  # full batches: more may be waiting
                     await self._sleep(stop)
         finally:
             if self._listener is not None:
@@ -342,7 +395,7 @@ class OutboxRelay:
         """Relay until nothing is sendable (a test helper); ``TimeoutError`` after ``timeout``."""
         deadline = time.monotonic() + timeout
         while True:
-            if await self.run_once() == 0:
+            if await self.run_once(self._batches_per_transaction) == 0:
                 if await self.sendable() == 0:
                     return
                 await asyncio.sleep(self._retry_interval)  # another relay holds the lock
@@ -355,9 +408,15 @@ class OutboxRelay:
         query = select(func.pg_try_advisory_xact_lock(self._lock_key))
         return bool((await session.execute(query)).scalar_one())
 
-    async def _unsent(self, session: AsyncSession) -> Sequence[Row[Any]]:
+    async def _unsent(
+        self, session: AsyncSession, besides: Sequence[int] = ()
+    ) -> Sequence[Row[Any]]:
+        """The next batch of sendable rows, leaving out ``besides`` (being published, unmarked)."""
         parked = await self._parked_keys(session)
-        query = select(*_RECORD_COLUMNS).where(_sendable(parked)).order_by(outbox.c.seq)
+        columns = [*_RECORD_COLUMNS, _DATA_TEXT_POSTGRES if self._postgres else _DATA_TEXT_SQLITE]
+        query = select(*columns).where(_sendable(parked)).order_by(outbox.c.seq)
+        if besides:  # not by range: a row below them may have committed since (per-key order)
+            query = query.where(outbox.c.seq != func.all(bindparam("besides", besides, _BIGINTS)))
         return (await session.execute(query.limit(self._batch_size))).all()
 
     async def _parked_keys(self, session: AsyncSession) -> ParkedKeys:

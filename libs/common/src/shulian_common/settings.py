@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     kafka_enable_idempotence: bool = True
     kafka_acks: str = "all"
     kafka_linger_ms: int = 5
+    # How long a consumer's fetch may wait at the broker for records to arrive. Brokers that
+    # answer a fetch only at this deadline (Tansu) add it to every record's latency; low keeps a
+    # consumer from sitting on a fetch, at the cost of more (cheap) fetches while idle.
+    kafka_fetch_max_wait_ms: int = Field(default=20, ge=1, le=10_000)
     kafka_replication_factor: int = 1
     bus_partitions: int = 3
     # Outbox relay and consumers.
@@ -59,9 +63,10 @@ class Settings(BaseSettings):
     retention_interval: float = Field(default=3600.0, gt=0, description="seconds between purges")
     consumer_max_retries: int = 3
     consumer_retry_backoff: float = 0.2
-    # Records a consumer applies per transaction: more is faster for a backlog or a rebuild, and
-    # a failing batch falls back to one by one. 1, one transaction per event, is the default.
-    consumer_batch_size: int = Field(default=1, ge=1, le=1000)
+    # Records a consumer applies per transaction, at most: a batch is only what one poll already
+    # fetched, so a quiet stream still goes one record per transaction with no added wait, and a
+    # backlog or a rebuild goes up to this many at once; a failing batch falls back to one by one.
+    consumer_batch_size: int = Field(default=100, ge=1, le=1000)
     telemetry_enabled: bool = True
     # Cursor pages of every list route: the size when none is asked for, and the cap.
     page_limit_default: int = Field(default=20, ge=1, le=100)
@@ -89,6 +94,26 @@ class Settings(BaseSettings):
         default=10_000, ge=0, description="warn when consumers are this many records behind"
     )
     demo: bool = Field(default=False, description="seed deterministic demo data at start-up")
+    # Partner webhooks: attempt n waits base * factor**(n-1), ± jitter; the defaults retry for
+    # about a day (10 s, 30 s, 90 s, … 18 h: 27 h over 10 attempts).
+    webhook_timeout_s: float = Field(default=10.0, gt=0, description="seconds per attempt")
+    webhook_retry_base_s: float = Field(default=10.0, gt=0)
+    webhook_retry_factor: float = Field(default=3.0, ge=1)
+    webhook_max_attempts: int = Field(default=10, ge=1)
+    webhook_jitter: float = Field(default=0.2, ge=0, lt=1, description="± share of each wait")
+    webhook_secret_overlap_s: float = Field(
+        default=86_400.0, ge=0, description="seconds a rotated-out secret still signs"
+    )
+    webhook_max_endpoints: int = Field(
+        default=50, ge=1, description="endpoints one dispatcher delivers to at once"
+    )
+    webhook_endpoint_concurrency: int = Field(
+        default=4, ge=1, description="requests in flight to one endpoint at once"
+    )
+    webhook_poll_interval_s: float = Field(default=1.0, gt=0)
+    public_url: str | None = Field(
+        default=None, description="this service's base URL as partners reach it (thin webhooks)"
+    )
 
     @field_validator("node_id")
     @classmethod

@@ -252,3 +252,26 @@ async def test_two_relays_running_at_once_keep_per_key_order(
     if engine.dialect.name == "postgresql":  # the advisory lock: each row published once
         assert len(records) == 100
         assert sum(r.published for r in relays) == 100
+
+
+async def test_several_batches_in_one_run_keep_seq_order_and_positions(
+    uow_factory: UnitOfWorkFactory,
+    engine: AsyncEngine,
+    session_factory: async_sessionmaker[AsyncSession],
+    publisher: FlakyPublisher,
+    local_bus: LocalBus,
+    stream: str,
+) -> None:
+    await write_steps(uow_factory, 6)  # 24 events
+    relay = relay_for(engine, session_factory, publisher, batch_size=10)
+    # PostgreSQL reads each next batch while publishing the last; SQLite goes one at a time.
+    postgres = engine.dialect.name == "postgresql"
+    assert await relay.run_once(batches=3) == (24 if postgres else 10)
+    await relay.drain(timeout=10)
+
+    records = await read_topic(local_bus, stream, count=24)
+    assert len(records) == 24  # each row once
+    assert first_deliveries(records) == in_order(6)
+    async with engine.connect() as connection:
+        rows = (await connection.execute(select(outbox.c.seq, outbox.c.position))).all()
+    assert [position for _, position in sorted(rows)] == list(range(1, 25))

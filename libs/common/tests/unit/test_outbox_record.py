@@ -42,3 +42,36 @@ class _Row:
 
     def __init__(self, values: dict[str, Any]) -> None:
         self.__dict__.update(values)
+
+
+def test_stored_json_text_is_sent_as_it_is() -> None:
+    stored = '{"name":"宜宾人力资源有限公司","count":3}'
+    assert _value_of(stored) == stored.encode()
+    # PostgreSQL renders JSONB with spaces: still the same JSON, sent without re-encoding.
+    spaced = '{"n": 1, "city": "510100"}'
+    assert _value_of(spaced) == spaced.encode()
+
+
+def test_escaped_surrogates_go_through_the_encoder() -> None:
+    pair = '{"emoji":"\\ud83d\\ude00"}'  # a valid pair, escaped: sent as UTF-8
+    assert _value_of(pair) == '{"emoji":"😀"}'.encode()
+    lone = '{"x":"\\uD800"}'  # valid JSON, not UTF-8: refused, so the relay parks the row
+    with pytest.raises(UnicodeEncodeError):
+        _value_of(lone)
+
+
+def _value_of(stored: str) -> bytes:
+    return outgoing_message(_Row({**_ROW, "data": stored})).value  # type: ignore[arg-type]
+
+
+_ROW = {
+    "seq": 1,
+    "event_id": "e-1",
+    "topic": "shulian.registry.suppliers.v1",
+    "key": "s-1",
+    "type": "cn.sichuan.shulian.registry.supplier.created.v1",
+    "source": "/nodes/510100/registry",
+    "subject": None,
+    "time": datetime(2026, 12, 1, tzinfo=UTC),
+    "traceparent": None,
+}

@@ -38,9 +38,25 @@ def test_default_secret_is_refused_outside_dev() -> None:
 def test_consumer_batch_size_is_read_from_the_environment_and_bounded(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    assert Settings().consumer_batch_size == 1
+    assert Settings().consumer_batch_size == 100
     monkeypatch.setenv("SHULIAN_CONSUMER_BATCH_SIZE", "200")
     assert Settings().consumer_batch_size == 200
     monkeypatch.setenv("SHULIAN_CONSUMER_BATCH_SIZE", "0")
     with pytest.raises(ValidationError, match="consumer_batch_size"):
         Settings()
+
+
+async def test_kafka_fetch_max_wait_reaches_the_consumer(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shulian_common.bus import bus_from_url
+    from shulian_common.bus.kafka import KafkaBus
+
+    assert Settings().kafka_fetch_max_wait_ms == 20
+    monkeypatch.setenv("SHULIAN_KAFKA_FETCH_MAX_WAIT_MS", "35")
+    bus = bus_from_url("kafka://127.0.0.1:9", Settings())
+    assert isinstance(bus, KafkaBus)
+    subscriber = bus.subscriber(topics=["t"], group_id="g")
+    consumer = subscriber._new_consumer()  # not started: nothing connects
+    try:
+        assert consumer._fetch_max_wait_ms == 35
+    finally:
+        await consumer.stop()

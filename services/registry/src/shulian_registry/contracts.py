@@ -102,6 +102,26 @@ class SupplierListingChanged(SupplierSnapshot):
     decision: ListingDecision
 
 
+@event_type(type=f"{_PREFIX}.supplier.uscc_conflict_detected.v1", topic=SUPPLIERS_TOPIC)
+class SupplierUsccConflictDetected(EventModel):
+    """统一社会信用代码重复登记 (two nodes registered one USCC before either heard of the other).
+
+    Published by the node owning the duplicate (``id``), the record the rule gives up: the
+    earlier registration keeps the USCC, at the same instant the lower node code, then the lower
+    id. Every node that sees both registrations lists the conflict; only this one publishes it.
+    """
+
+    conflict_id: str
+    uscc: str
+    id: str = Field(description="the duplicate supplier, owned by the publishing node")
+    owner_node: str
+    registered_at: datetime
+    kept_id: str = Field(description="the supplier that keeps the USCC")
+    kept_owner_node: str
+    kept_registered_at: datetime
+    detected_at: datetime
+
+
 class LinkedPlatform(EventModel):
     """A platform a park or market links (链接平台)."""
 

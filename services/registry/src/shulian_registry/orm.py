@@ -6,7 +6,17 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shulian_common.db import new_metadata
@@ -47,19 +57,58 @@ class Supplier(Record, Base):
 
 
 class RemoteSupplier(Base):
-    """A supplier another node owns, as its latest snapshot event told us (a replica)."""
+    """A supplier another node owns, as its latest snapshot event told us (a replica).
+
+    It holds what the directory shows and searches (everything a snapshot carries); contact
+    details and the description never travel in events, so a replica has none.
+    """
 
     __tablename__ = "remote_suppliers"
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
     owner_node: Mapped[str] = mapped_column(String(6))
     name: Mapped[str] = mapped_column(String(200))
+    # Not unique: two nodes may register one USCC before either hears of the other (a conflict,
+    # see ``SupplierConflict``); the index serves the province-wide uniqueness check.
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    uscc_region_code: Mapped[str] = mapped_column(String(6))
     county_code: Mapped[str] = mapped_column(String(6))
     city_code: Mapped[str] = mapped_column(String(6))
+    region: Mapped[str] = mapped_column(String(20))
+    service_lines: Mapped[list[str]] = mapped_column(Json)
+    industries: Mapped[list[str]] = mapped_column(Json)
+    high_end: Mapped[bool] = mapped_column(Boolean)
     listing_status: Mapped[str] = mapped_column(String(20))
+    listing_industries: Mapped[list[str]] = mapped_column(Json)
+    listing_fields: Mapped[list[str]] = mapped_column(Json)
+    figures: Mapped[list[dict[str, Any]]] = mapped_column(Json)
     # The owner's version of the snapshot held: an event applies only when it carries a newer one.
     version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SupplierConflict(Base):
+    """Two suppliers of different nodes registered with one USCC before either event arrived.
+
+    ``first`` is the record that keeps the USCC by the deterministic rule of
+    ``domain.first_of`` (earliest registration, then node code, then id); ``second`` is the
+    duplicate its owner node must resolve. One row per pair, whichever node detects it.
+    """
+
+    __tablename__ = "supplier_conflicts"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18))
+    first_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    first_owner_node: Mapped[str] = mapped_column(String(6))
+    first_registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    second_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    second_owner_node: Mapped[str] = mapped_column(String(6))
+    second_registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("first_id", "second_id"),)
 
 
 class SupplierTerm(Base):

@@ -2,7 +2,7 @@
 
 A supplier is indexed under structured terms (``c:`` city, ``d:`` county, ``r:`` region,
 ``i:`` industry, ``l:`` service line, ``s:`` listing status, ``h:`` high-end or not,
-``u:`` USCC) and
+``u:`` USCC, ``o:`` owner node) and
 the character bigrams of its name (``n:``). A query is a conjunction of *groups*; a supplier
 matches a group when it carries any term of it. Filters and query words both become groups, so
 SQLite and PostgreSQL run the same plain SQL over one ``(term, supplier_id)`` table.
@@ -67,6 +67,11 @@ def status_term(status: str) -> str:
     return f"s:{status}"
 
 
+def owner_term(node: str) -> str:
+    """Term of the node owning a supplier."""
+    return f"o:{node}"
+
+
 def high_end_term(high_end: bool) -> str:
     """Term of being (or not being) mid-to-high-end."""
     return f"h:{int(high_end)}"
@@ -104,6 +109,7 @@ class SupplierFacts:
     service_lines: tuple[str, ...]
     listing_status: str
     high_end: bool
+    owner_node: str
 
 
 def supplier_terms(facts: SupplierFacts) -> set[str]:
@@ -116,6 +122,7 @@ def supplier_terms(facts: SupplierFacts) -> set[str]:
         status_term(facts.listing_status),
         high_end_term(facts.high_end),
         f"u:{facts.uscc}",
+        owner_term(facts.owner_node),
     }
     terms |= {industry_term(code) for code in facts.industries}
     terms |= {line_term(code) for code in facts.service_lines}
@@ -235,6 +242,7 @@ def filter_groups(
     service_line: Iterable[str] = (),
     status: Iterable[str] = (),
     high_end: bool | None = None,
+    node: Iterable[str] = (),
 ) -> list[frozenset[str]]:
     """Groups for structured filters: values of one filter are alternatives (OR)."""
     candidates = [
@@ -244,6 +252,7 @@ def filter_groups(
         {industry_term(i) for i in industry},
         {line_term(s) for s in service_line},
         {status_term(s) for s in status},
+        {owner_term(n) for n in node},
     ]
     if high_end is not None:
         candidates.append({high_end_term(high_end)})

@@ -343,3 +343,64 @@ async def test_of_two_simultaneous_changes_on_one_version_exactly_one_wins(
     assert after.json()["name"] == winner.json()["name"]
     assert after.headers["etag"] == '"2"'
     assert len(await registry.events("supplier.updated")) == 1
+
+
+async def test_a_contact_patch_merges_as_rfc_7396_says(registry: Registry) -> None:
+    supplier = await register(registry, supplier_body("510104"))
+    url = f"/v1/suppliers/{supplier['id']}"
+
+    async def patch(contact: object, version: int) -> dict[str, object]:
+        headers = {**registry.province, "If-Match": f'"{version}"'}
+        response = await registry.client.patch(url, json={"contact": contact}, headers=headers)
+        assert response.status_code == 200, response.text
+        shown: dict[str, object] = response.json()["contact"]
+        return shown
+
+    phone_only = await patch({"phone": "13900005678"}, 1)
+    email_cleared = await patch({"email": None}, 2)
+    same_again = await patch({"name": "王小明"}, 3)
+    all_cleared = await patch(None, 3)
+
+    assert phone_only == {
+        "name": "王小明",
+        "phone": "13900005678",
+        "email": "wang@example.cn",
+        "masked": False,
+    }
+    assert email_cleared == {**phone_only, "email": None}
+    assert same_again == email_cleared  # nothing changed: version 3 stays current
+    assert all_cleared == {"name": None, "phone": None, "email": None, "masked": False}
+
+
+async def test_a_blank_name_and_absurd_figures_are_refused_and_nothing_changes(
+    registry: Registry,
+) -> None:
+    supplier = await register(registry, supplier_body("510104"))
+    url = f"/v1/suppliers/{supplier['id']}"
+    headers = {**registry.province, "If-Match": '"1"'}
+    figure = {"year": 2024, "service_line": "recruitment", "revenue_yuan": 10**30}
+
+    blank_create = await registry.client.post(
+        "/v1/suppliers", json=supplier_body("510104", name=" \t　 "), headers=registry.province
+    )
+    blank_patch = await registry.client.patch(url, json={"name": "   "}, headers=headers)
+    absurd_create = await registry.client.post(
+        "/v1/suppliers", json=supplier_body("510104", figures=[figure]), headers=registry.province
+    )
+    absurd_trade = {**figure, "revenue_yuan": 1_000_000, "trade_volume_yuan": 10**14}
+    absurd_patch = await registry.client.patch(
+        url, json={"figures": [absurd_trade]}, headers=headers
+    )
+    largest = {**figure, "revenue_yuan": 10**13}
+    plausible = await registry.client.patch(url, json={"figures": [largest]}, headers=headers)
+    padded = await registry.client.patch(
+        url, json={"name": "  锦江人力资源有限公司 "}, headers={**headers, "If-Match": '"2"'}
+    )
+
+    for response in (blank_create, blank_patch, absurd_create, absurd_patch):
+        _problem(response, 422, "validation_error")
+    assert blank_patch.json()["errors"][0]["loc"] == ["body", "name"]
+    assert absurd_create.json()["errors"][0]["loc"][:2] == ["body", "figures"]
+    assert plausible.status_code == 200, plausible.text
+    assert padded.json()["name"] == "锦江人力资源有限公司"
+    assert len(await _suppliers(registry)) == 1

@@ -5,16 +5,21 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from shulian_common.reference import uscc_check_character
 from shulian_registry.domain import (
     Contact,
     InvalidUSCC,
+    Registration,
     check_uscc,
+    first_of,
     is_high_end,
+    merge_contact,
     new_id,
     uscc_region,
 )
+from shulian_registry.settings import RegistrySettings
 
 VALID = "91511502MA6GX0Q320"
 WRONG_CHECK = VALID[:17] + next(c for c in "0123456789" if c != uscc_check_character(VALID[:17]))
@@ -68,3 +73,43 @@ def test_ids_sort_by_creation_time() -> None:
     assert ids == sorted(ids)
     assert len(set(ids)) == 50
     assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+
+
+def test_a_contact_merge_patch_keeps_what_it_does_not_name() -> None:
+    current = Contact("王小明", "13800001234", "wang@example.cn")
+
+    assert merge_contact(current, {"phone": "139"}) == Contact("王小明", "139", "wang@example.cn")
+    assert merge_contact(current, {"email": None}) == Contact("王小明", "13800001234", None)
+    assert merge_contact(current, {}) == current
+    assert merge_contact(current, None) == Contact(None, None, None)
+
+
+def test_the_earlier_registration_of_a_uscc_is_kept_whichever_node_looks() -> None:
+    at = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    yibin = Registration("b" * 32, "511500", at)
+    chengdu_later = Registration("a" * 32, "510100", at + timedelta(milliseconds=1))
+    chengdu_same_instant = Registration("c" * 32, "510100", at)
+    twin = Registration("a" * 32, "511500", at)
+
+    assert (
+        first_of(yibin, chengdu_later)
+        == first_of(chengdu_later, yibin)
+        == (
+            yibin,
+            chengdu_later,
+        )
+    )
+    # At the same instant the lower node code keeps it, then the lower id.
+    assert first_of(yibin, chengdu_same_instant) == (chengdu_same_instant, yibin)
+    assert first_of(yibin, twin) == (twin, yibin)
+
+
+def test_the_demo_network_setting_names_known_divisions() -> None:
+    assert RegistrySettings(demo_nodes=" 510000, 510100 ,511500").demo_network == [
+        "510000",
+        "510100",
+        "511500",
+    ]
+    assert RegistrySettings().demo_network == []
+    with pytest.raises(ValidationError, match="519999"):
+        RegistrySettings(demo_nodes="510000,519999")

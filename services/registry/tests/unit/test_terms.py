@@ -25,6 +25,7 @@ FACTS = SupplierFacts(
     service_lines=("headhunting",),
     listing_status="listed",
     high_end=True,
+    owner_node="511500",
 )
 
 
@@ -38,6 +39,7 @@ def test_a_supplier_is_indexed_by_codes_and_name_bigrams() -> None:
         "l:headhunting",
         "s:listed",
         "h:1",
+        "o:511500",
         "u:91511502MA6GX0Q320",
         "n:宜宾",
         "n:蜀才",

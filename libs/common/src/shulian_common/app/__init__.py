@@ -61,7 +61,7 @@ def create_service_app(
     on_startup: StartupHook | None = None,
     openapi_tags: Sequence[dict[str, Any]] = (),
 ) -> FastAPI:
-    """A service's FastAPI app: error handling, request ids, tracing, probes, event catalogue."""
+    """A service's FastAPI app: error handling, request ids, tracing, probes, partner feed."""
     app = FastAPI(
         title=title,
         description=description,
@@ -76,6 +76,13 @@ def create_service_app(
     app.add_middleware(RefuseUnstorableTextMiddleware)
     app.add_middleware(RequestContextMiddleware, service=settings.service, node=settings.node_id)
     app.include_router(system_router(settings))
+    # Every service serves partners its published events: changes feed, live tail, webhooks.
+    # Imported here: their routes use ``deps``, which imports this package's runtime.
+    from shulian_common.feed_api import feed_router
+    from shulian_common.webhooks.api import subscriptions_router
+
+    app.include_router(feed_router())
+    app.include_router(subscriptions_router())
     for router in routers:
         app.include_router(router)
     # Instrument now: the middleware stack is built on the first ASGI call, the lifespan's.

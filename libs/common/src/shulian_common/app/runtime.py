@@ -26,7 +26,7 @@ from shulian_common.bus import Bus, Publisher, bus_from_url
 from shulian_common.catalogue import catalogue
 from shulian_common.consumer import ConsumerRunner, Subscription
 from shulian_common.errors import ServiceUnavailableError
-from shulian_common.messaging import outbox
+from shulian_common.messaging import has_partner_tables, outbox
 from shulian_common.outbox import OutboxRelay, as_utc
 from shulian_common.retention import run_retention
 from shulian_common.settings import Settings
@@ -37,6 +37,7 @@ from shulian_common.telemetry import (
     observe_outbox_oldest_age,
 )
 from shulian_common.uow import UnitOfWorkFactory
+from shulian_common.webhooks.dispatcher import WebhookDispatcher
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ class ServiceRuntime:
     publisher: Publisher
     relay: OutboxRelay
     consumers: ConsumerRunner | None = None
+    # Partner webhooks, where the service's migrations created the partner tables.
+    webhooks: WebhookDispatcher | None = None
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     bus_connected: bool = False
@@ -116,6 +119,7 @@ async def start_runtime(
     )
     if subscriptions:
         runtime.consumers = _consumers(settings, runtime, subscriptions)
+    runtime.webhooks = await _webhooks(runtime)
     runtime.bus_connected = await _connect_bus(runtime)
     runtime.note_bus(up=runtime.bus_connected)
     _start_tasks(runtime)
@@ -134,6 +138,15 @@ def _relay(
         retry_interval=settings.relay_retry_interval,
         max_backoff=settings.relay_max_backoff,
         wake=uow_factory.events_committed,  # this process's commits wake it at once
+    )
+
+
+async def _webhooks(runtime: ServiceRuntime) -> WebhookDispatcher | None:
+    async with runtime.engine.connect() as connection:
+        if not await connection.run_sync(has_partner_tables):
+            return None
+    return WebhookDispatcher(
+        engine=runtime.engine, settings=runtime.settings, pulse=runtime.relay.published_pulse
     )
 
 
@@ -178,6 +191,8 @@ def _start_tasks(runtime: ServiceRuntime) -> None:
     runtime.tasks.append(_spawn("bus watcher", _watch_bus, runtime))
     if runtime.consumers is not None:
         runtime.tasks.append(_spawn("consumers", _run_consumers, runtime))
+    if runtime.webhooks is not None:
+        runtime.tasks.append(_spawn("webhooks", _run_webhooks, runtime))
     if runtime.settings.telemetry_enabled:
         runtime.tasks.append(_spawn("outbox sampler", _sample_outbox, runtime))
 
@@ -238,6 +253,11 @@ async def _run_retention(runtime: ServiceRuntime) -> None:
 async def _run_consumers(runtime: ServiceRuntime) -> None:
     if runtime.consumers is not None:
         await runtime.consumers.run(runtime.stop_event)
+
+
+async def _run_webhooks(runtime: ServiceRuntime) -> None:
+    if runtime.webhooks is not None:
+        await runtime.webhooks.run(runtime.stop_event)
 
 
 async def probe_bus(runtime: ServiceRuntime) -> bool:

@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 SYSTEM_TAGS: list[dict[str, Any]] = [
     {"name": "system", "description": "存活与就绪检查"},
     {"name": "events", "description": "本服务发布的事件目录（JSON Schema 与 AsyncAPI）"},
+    {"name": "feed", "description": "合作平台变更流：按提交顺序读取、长轮询与实时推送（SSE）"},
+    {"name": "subscriptions", "description": "合作平台 Webhook 订阅、签名推送与投递记录"},
 ]
 
 

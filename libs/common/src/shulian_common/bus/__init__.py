@@ -48,5 +48,6 @@ def bus_from_url(url: str, settings: Settings | None = None) -> Bus:
             linger_ms=settings.kafka_linger_ms,
             partitions=settings.bus_partitions,
             replication_factor=settings.kafka_replication_factor,
+            fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
         )
     raise ValueError(f"unsupported bus URL {url!r}: use local://PATH or kafka://HOST:PORT")

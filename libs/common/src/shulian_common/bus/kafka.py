@@ -59,6 +59,7 @@ class KafkaOptions:
     rebalance_timeout_ms: int | None
     join_timeout: float
     commit_timeout: float
+    fetch_max_wait_ms: int
 
 
 # Refusals that retrying the same record cannot cure: the relay parks the record.
@@ -326,6 +327,7 @@ class KafkaSubscriber(Subscriber):
             request_timeout_ms=o.request_timeout_ms,
             session_timeout_ms=o.session_timeout_ms,
             heartbeat_interval_ms=o.heartbeat_interval_ms,
+            fetch_max_wait_ms=o.fetch_max_wait_ms,
             **kwargs,
         )
 
@@ -353,6 +355,7 @@ class KafkaBus(Bus):
         rebalance_timeout_ms: int | None = None,
         join_timeout: float = 60.0,
         commit_timeout: float = 5.0,
+        fetch_max_wait_ms: int = 20,
     ) -> None:
         self.options = KafkaOptions(
             bootstrap=bootstrap,
@@ -368,6 +371,7 @@ class KafkaBus(Bus):
             rebalance_timeout_ms=rebalance_timeout_ms,
             join_timeout=join_timeout,
             commit_timeout=commit_timeout,
+            fetch_max_wait_ms=fetch_max_wait_ms,
         )
 
     def publisher(self) -> KafkaPublisher:

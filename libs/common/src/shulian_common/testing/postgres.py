@@ -148,8 +148,21 @@ def other_database_url(
     database_url: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[str]:
     """A second empty database on the backend of ``database_url`` (e.g. for a second node)."""
+    yield from _another_database(database_url, tmp_path / "other", request)
+
+
+@pytest.fixture
+def third_database_url(
+    database_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """A third empty database on the backend of ``database_url`` (e.g. for a third node)."""
+    yield from _another_database(database_url, tmp_path / "third", request)
+
+
+def _another_database(
+    database_url: str, directory: Path, request: pytest.FixtureRequest
+) -> Iterator[str]:
     if make_url(database_url).get_backend_name() == "sqlite":
-        directory = tmp_path / "other"
         directory.mkdir()
         yield sqlite_url(directory)
         return

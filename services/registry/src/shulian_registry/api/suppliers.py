@@ -10,8 +10,15 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shulian_common.auth import Principal
-from shulian_common.deps import PrincipalDep, SessionDep, SettingsDep, UowFactoryDep, WriterDep
-from shulian_common.errors import problem_responses
+from shulian_common.deps import (
+    OperatorDep,
+    PrincipalDep,
+    SessionDep,
+    SettingsDep,
+    UowFactoryDep,
+    WriterDep,
+)
+from shulian_common.errors import NotFoundError, problem_responses
 from shulian_common.http import (
     Authenticated,
     IdempotencyDep,
@@ -31,6 +38,7 @@ from shulian_common.uow import UnitOfWorkFactory
 from shulian_registry import domain, handlers, orm, repository
 from shulian_registry.domain import ListingAction, ListingStatus
 from shulian_registry.schemas import (
+    ConflictRead,
     IndustryCode,
     ListingApplication,
     ListingDecisionIn,
@@ -47,6 +55,7 @@ router = APIRouter(prefix="/v1/suppliers", tags=["suppliers"], dependencies=[Aut
 
 _WRITE_ERRORS = problem_responses(401, 403, 404, 409, 412, 422, 428)
 SupplierPage = Page[SupplierRead]
+ConflictPage = Page[ConflictRead]
 
 
 def _view(principal: Principal, row: orm.Supplier) -> SupplierRead:
@@ -54,8 +63,10 @@ def _view(principal: Principal, row: orm.Supplier) -> SupplierRead:
     return SupplierRead.from_row(row, show_contact=show)
 
 
-def _fields(principal: Principal, row: Row[Any]) -> dict[str, Any]:
-    show = domain.may_see_contact(principal, row.id, row.county_code)
+def _fields(principal: Principal, row: Row[Any], node_id: str) -> dict[str, Any]:
+    # A replicated entry has no contact to show (events carry none): it is always masked.
+    own = row.owner_node == node_id
+    show = own and domain.may_see_contact(principal, row.id, row.county_code)
     return supplier_fields(row, show_contact=show)
 
 
@@ -90,6 +101,7 @@ async def register_supplier(
 async def search_suppliers(
     principal: PrincipalDep,
     session: SessionDep,
+    settings: SettingsDep,
     page: PageDep,
     q: Annotated[
         str | None,
@@ -101,10 +113,14 @@ async def search_suppliers(
     industry: Annotated[list[IndustryCode], Query()] = [],  # noqa: B006
     service_line: Annotated[list[ServiceLineCode], Query()] = [],  # noqa: B006
     status: Annotated[list[ListingStatus], Query(description="listing status")] = [],  # noqa: B006
+    node: Annotated[
+        list[str], Query(description="owner node codes, e.g. 511500 (default: every node)")
+    ] = [],  # noqa: B006
     high_end: bool | None = None,
 ) -> Response:
-    """Search the directory; filters of different kinds all apply, values of one kind are
-    alternatives. Ordered by registration (id), paged by cursor."""
+    """Search the province's directory (this node's suppliers and those replicated from every
+    other node, each with its ``owner_node``); filters of different kinds all apply, values of
+    one kind are alternatives. Ordered by registration (id), paged by cursor."""
     text = parse_query(q or "")
     groups = filter_groups(
         city=city,
@@ -114,6 +130,7 @@ async def search_suppliers(
         service_line=service_line,
         status=status,
         high_end=high_end,
+        node=node,
     )
     rows = await repository.search_suppliers(
         session,
@@ -123,17 +140,34 @@ async def search_suppliers(
         limit=page.fetch,
     )
     shown, next_cursor = page.split(rows)
-    items = [_fields(principal, row) for row in shown]
+    items = [_fields(principal, row, settings.node_id) for row in shown]
     return model_response(SupplierPage.model_validate({"items": items, "next_cursor": next_cursor}))
+
+
+@router.get("/conflicts", response_model=ConflictPage, responses=problem_responses(401, 403, 422))
+async def list_conflicts(
+    _operator: OperatorDep, session: SessionDep, page: PageDep
+) -> ConflictPage:
+    """USCCs registered on two nodes at once, as this node detected them (operators): which
+    record keeps the USCC and which duplicate its owner node must resolve."""
+    rows = await repository.list_conflicts(session, after=page.after, limit=page.fetch)
+    shown, next_cursor = page.split(rows)
+    return ConflictPage(
+        items=[ConflictRead.model_validate(row) for row in shown], next_cursor=next_cursor
+    )
 
 
 @router.get("/{supplier_id}", response_model=SupplierRead, responses=problem_responses(401, 404))
 async def read_supplier(
-    supplier_id: str, principal: PrincipalDep, session: SessionDep
+    supplier_id: str, principal: PrincipalDep, session: SessionDep, settings: SettingsDep
 ) -> JSONResponse:
-    """One supplier; contact details unmasked only for itself and operators who may write it."""
-    row = await load(session, orm.Supplier, supplier_id, "供应商")
-    return record_response(_view(principal, row), version=row.version)
+    """One supplier of the province, held here or replicated from its owner node; contact
+    details unmasked only for itself and operators who may write it, on its owner node."""
+    row = await repository.directory_entry(session, supplier_id)
+    if row is None:
+        raise NotFoundError(f"供应商 {supplier_id} 不存在", extra={"id": supplier_id})
+    view = SupplierRead.model_validate(_fields(principal, row, settings.node_id))
+    return record_response(view, version=row.version)
 
 
 @router.patch("/{supplier_id}", response_model=SupplierRead, responses=_WRITE_ERRORS)
@@ -153,9 +187,18 @@ async def update_supplier(
         node_id=settings.node_id,
         supplier_id=supplier_id,
         expected_version=expected_versions(if_match),
-        changes=body.model_dump(exclude_unset=True),
+        changes=_changes(body),
     )
     return record_response(_view(principal, row), version=row.version)
+
+
+def _changes(body: Any) -> dict[str, Any]:
+    """The fields a PATCH sets. ``contact`` keeps only the members sent (a merge patch); each
+    figure is whole, with its defaults, since a figure is replaced, never merged."""
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True)
+    if changes.get("figures") is not None:
+        changes["figures"] = [figure.model_dump() for figure in body.figures]
+    return changes
 
 
 # --- listing --------------------------------------------------------------------------------

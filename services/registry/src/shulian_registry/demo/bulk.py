@@ -2,13 +2,15 @@
 
 Rows go straight to the tables with multi-row INSERTs; the search terms are computed by the same
 function the handlers use, so a bulk-loaded directory searches exactly like a live one. Listing
-status is the end of each supplier's generated path; the step history is not written.
+status is the end of each supplier's generated path; the step history is not written. A share
+of the suppliers can be loaded as replicated from their city's node (``remote_suppliers``, no
+contact), as a node's directory holds them once the other nodes' streams are applied.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -71,33 +73,53 @@ def term_rows(row: dict[str, Any]) -> list[dict[str, str]]:
         service_lines=tuple(row["service_lines"]),
         listing_status=row["listing_status"],
         high_end=row["high_end"],
+        owner_node=row["owner_node"],
     )
     return [{"term": term, "supplier_id": row["id"]} for term in sorted(supplier_terms(facts))]
 
 
+_LOCAL_ONLY = ("contact_name", "contact_phone", "contact_email", "description")
+
+
+def _never(_seed: SupplierSeed) -> bool:
+    return False
+
+
 async def bulk_load(
-    session: AsyncSession, seeds: Iterable[SupplierSeed], *, node_id: str, seed: int = 0
+    session: AsyncSession,
+    seeds: Iterable[SupplierSeed],
+    *,
+    node_id: str,
+    seed: int = 0,
+    replicated: Callable[[SupplierSeed], bool] = _never,
 ) -> int:
-    """Insert generated suppliers and their search terms in batches; returns how many."""
+    """Insert generated suppliers and their search terms in batches; returns how many. Those
+    ``replicated`` picks go to the replica, owned by their city's node."""
     rng = random.Random(seed)
-    batch: list[dict[str, Any]] = []
+    local: list[dict[str, Any]] = []
+    remote: list[dict[str, Any]] = []
     count = 0
     for supplier in seeds:
-        batch.append(supplier_row(supplier, node_id=node_id, rng=rng))
-        if len(batch) == BATCH:
-            count += await _flush(session, batch)
-            batch = []
-    if batch:
-        count += await _flush(session, batch)
-    return count
+        if replicated(supplier):
+            row = supplier_row(supplier, node_id=supplier.city_code, rng=rng)
+            remote.append({k: v for k, v in row.items() if k not in _LOCAL_ONLY})
+        else:
+            local.append(supplier_row(supplier, node_id=node_id, rng=rng))
+        if len(local) + len(remote) == BATCH:
+            count += await _flush(session, local, remote)
+            local, remote = [], []
+    return count + await _flush(session, local, remote)
 
 
-async def _flush(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
-    await repository.bulk_insert(session, orm.Supplier, rows)
+async def _flush(
+    session: AsyncSession, local: list[dict[str, Any]], remote: list[dict[str, Any]]
+) -> int:
+    await repository.bulk_insert(session, orm.Supplier, local)
+    await repository.bulk_insert(session, orm.RemoteSupplier, remote)
     # In index order, so the primary key grows by appends rather than random page splits.
     terms = sorted(
-        (term for row in rows for term in term_rows(row)),
+        (term for row in (*local, *remote) for term in term_rows(row)),
         key=lambda t: (t["term"], t["supplier_id"]),
     )
     await repository.bulk_insert(session, orm.SupplierTerm, terms)
-    return len(rows)
+    return len(local) + len(remote)

@@ -1,19 +1,22 @@
 """Seeding the demo province through the handlers, so every record publishes its events.
 
-Each node seeds the records of its own jurisdiction; the province node seeds the whole province
-(``shulian up`` runs only 510000 by default). Set ``SHULIAN_DEMO_PROVINCE_SCOPE=own`` when city
-nodes run beside it, so the province node leaves their records to them. Seeding is skipped when
-the database already holds records, so restarts do not duplicate anything.
+Every node generates the same province and seeds the records it owns: each record goes to the
+most specific node of the network governing its division (``demo_owner``), so the network as a
+whole holds each demo record once. A node alone seeds its jurisdiction (the province node, the
+whole province); beside others (``SHULIAN_DEMO_NODES``, which ``shulian up`` sets to the nodes it
+starts) the province node leaves the cities with a node of their own to them. Seeding is skipped
+when the database already holds records, so restarts do not duplicate anything.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from shulian_common.auth import Principal, Role
 from shulian_common.db import create_engine, create_session_factory, migrate
-from shulian_common.reference import PROVINCE_CODE, DivisionLevel, get_division, in_scope
+from shulian_common.reference import DivisionLevel, get_division, in_scope
 from shulian_common.settings import Settings
 from shulian_common.uow import UnitOfWorkFactory
 from shulian_registry import handlers, repository
@@ -48,11 +51,11 @@ async def seed_demo(settings: Settings) -> int:
     try:
         await migrate(engine, MIGRATIONS)
         uow_factory = UnitOfWorkFactory(create_session_factory(engine), source=settings.source)
-        scope = settings.node_id
-        if scope == PROVINCE_CODE and settings.demo_province_scope == "own":
-            scope = ""
         return await seed(
-            uow_factory, node_id=settings.node_id, scope=scope, suppliers=settings.demo_suppliers
+            uow_factory,
+            node_id=settings.node_id,
+            nodes=settings.demo_network,
+            suppliers=settings.demo_suppliers,
         )
     finally:
         await engine.dispose()
@@ -69,37 +72,44 @@ def seeder(node_id: str) -> Principal:
     return Principal(sub=f"demo-seed@{node_id}", role=role, node=node_id, division=node_id)
 
 
-def _keep(scope: str, division_code: str) -> bool:
-    # An empty scope keeps only province-level records (the province node beside city nodes).
-    return division_code == PROVINCE_CODE if not scope else in_scope(scope, division_code)
+def demo_owner(nodes: Sequence[str], division_code: str) -> str | None:
+    """The node of ``nodes`` that seeds records of ``division_code``: the most specific one
+    governing it (a county node before its city's, a city node before the province's)."""
+    governing = [node for node in nodes if in_scope(node, division_code)]
+    # A GB/T 2260 code without its trailing zeros is longer the deeper its division lies.
+    return max(governing, key=lambda node: len(node.rstrip("0")), default=None)
 
 
 async def seed(
     uow_factory: UnitOfWorkFactory,
     *,
     node_id: str,
-    scope: str | None = None,
+    nodes: Sequence[str] = (),
     suppliers: int = DEMO_SUPPLIERS,
     seed: int = DEMO_SEED,
 ) -> int:
-    """Seed suppliers (with their listing steps) and the network within ``scope`` (default: the
-    node's jurisdiction); returns how many records were created, 0 when the database already
-    holds records (so a restart never seeds twice)."""
+    """Seed the suppliers (with their listing steps) and network records this node owns among
+    ``nodes`` (the network's nodes; default: this node alone); returns how many records were
+    created, 0 when the database already holds records (so a restart never seeds twice)."""
     async with uow_factory() as uow:
         if await repository.holds_any_record(uow.session):
             return 0
-    scope = node_id if scope is None else scope
+    network_nodes = {node_id, *nodes}
+
+    def mine(division_code: str) -> bool:
+        return demo_owner(sorted(network_nodes), division_code) == node_id
+
     actor = seeder(node_id)
     generated = list(generate(suppliers, seed))
-    mine = [s for s in generated if _keep(scope, s.county_code)]
+    own = [s for s in generated if mine(s.county_code)]
     ids = _Ids()
-    for supplier in mine:
+    for supplier in own:
         ids.suppliers[supplier.index] = await _register(uow_factory, actor, supplier)
-    for supplier in mine:
+    for supplier in own:
         await _walk_listing(uow_factory, actor, ids.suppliers[supplier.index], supplier)
-    created = len(mine)
+    created = len(own)
     for record in network(generated, seed):
-        if _keep(scope, record.division_code) and ids.resolvable(record):
+        if mine(record.division_code) and ids.resolvable(record):
             record_id = await _create(uow_factory, actor, ids.resolve(record), record.kind)
             if record.key is not None:
                 ids.enterprises[record.key] = record_id

@@ -33,6 +33,17 @@ class OutsideNodeScope(ForbiddenError):
     title = "超出本节点辖区"
 
 
+class NotOwnerNode(ForbiddenError):
+    """The supplier is replicated here from another node: only its owner node writes it.
+
+    403 like ``outside_node_scope``: the request is well-formed and the record exists, but this
+    node may not write it; ``owner_node`` in the problem names the node to send it to.
+    """
+
+    code = "not_owner_node"
+    title = "该记录由其他节点管理"
+
+
 class NotOwner(ForbiddenError):
     """A supplier may change only its own profile."""
 

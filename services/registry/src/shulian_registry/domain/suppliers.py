@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from shulian_common.reference import (
     InvalidUSCCError,
@@ -58,6 +59,38 @@ class Contact:
             phone=mask_phone(self.phone) if self.phone else None,
             email=mask_email(self.email) if self.email else None,
         )
+
+
+def merge_contact(current: Contact, patch: Mapping[str, Any] | None) -> Contact:
+    """A contact after a JSON merge patch (RFC 7396): ``null`` clears the whole contact, a
+    member set to ``null`` clears that part, members left out keep their value."""
+    if patch is None:
+        return Contact(None, None, None)
+    return Contact(
+        name=patch.get("name", current.name),
+        phone=patch.get("phone", current.phone),
+        email=patch.get("email", current.email),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """One node's registration of a USCC: which supplier, which node, when."""
+
+    supplier_id: str
+    owner_node: str
+    registered_at: datetime
+
+
+def first_of(a: Registration, b: Registration) -> tuple[Registration, Registration]:
+    """Order two registrations of one USCC as (kept, duplicate), the same on every node.
+
+    The earlier registration keeps the USCC; at the same instant the lower node code, then the
+    lower supplier id wins. Every field is in the snapshot events, so each node that sees both
+    registrations reaches the same verdict without asking anyone.
+    """
+    ordered = sorted((a, b), key=lambda r: (r.registered_at, r.owner_node, r.supplier_id))
+    return ordered[0], ordered[1]
 
 
 def new_id(now: datetime | None = None) -> str:

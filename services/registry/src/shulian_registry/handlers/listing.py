@@ -6,10 +6,11 @@ from dataclasses import dataclass
 
 from shulian_common.auth import Principal
 from shulian_common.idempotency import Created, Idempotency, create_once
-from shulian_common.records import Versions, check_version, flush_update, load, utc_now
+from shulian_common.records import Versions, check_version, flush_update, utc_now
 from shulian_common.uow import UnitOfWork, UnitOfWorkFactory
 from shulian_registry import contracts, domain, orm, repository
 from shulian_registry.domain import ListingAction, ListingStatus
+from shulian_registry.handlers.common import load_own_supplier
 from shulian_registry.handlers.suppliers import facts, reindex, snapshot
 from shulian_registry.terms import supplier_terms
 
@@ -59,7 +60,7 @@ async def _apply_step(
     change: ListingChange,
     expected_version: Versions,
 ) -> orm.Supplier:
-    row = await load(uow.session, orm.Supplier, supplier_id, "供应商")
+    row = await load_own_supplier(uow.session, node_id, supplier_id)
     _authorise_listing(principal, row, change.action)
     domain.ensure_node_owns(node_id, row.county_code)
     check_version(row, expected_version)

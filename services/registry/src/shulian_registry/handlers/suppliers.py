@@ -15,7 +15,6 @@ from shulian_common.records import (
     changed_fields,
     check_version,
     flush_update,
-    load,
     unchanged,
     utc_now,
 )
@@ -23,12 +22,12 @@ from shulian_common.reference import region_of
 from shulian_common.uow import UnitOfWork, UnitOfWorkFactory
 from shulian_registry import contracts, domain, orm, repository
 from shulian_registry.domain import ListingStatus
-from shulian_registry.handlers.common import authorise_place, place
+from shulian_registry.handlers.common import authorise_place, load_own_supplier, place
 from shulian_registry.terms import SupplierFacts, supplier_terms
 
 
-def facts(row: orm.Supplier) -> SupplierFacts:
-    """What a supplier is indexed by."""
+def facts(row: orm.Supplier | orm.RemoteSupplier) -> SupplierFacts:
+    """What a supplier, own or replicated, is indexed by."""
     return SupplierFacts(
         name=row.name,
         uscc=row.uscc,
@@ -39,6 +38,7 @@ def facts(row: orm.Supplier) -> SupplierFacts:
         service_lines=tuple(row.service_lines),
         listing_status=row.listing_status,
         high_end=row.high_end,
+        owner_node=row.owner_node,
     )
 
 
@@ -57,10 +57,12 @@ def _set_profile(row: orm.Supplier, changes: Mapping[str, Any]) -> None:
     """Apply profile fields; contact arrives as one object and is stored as three columns."""
     for name, value in changes.items():
         if name == "contact":
-            contact = value or {}
-            row.contact_name = contact.get("name")
-            row.contact_phone = contact.get("phone")
-            row.contact_email = contact.get("email")
+            contact = domain.merge_contact(_contact(row), value)
+            row.contact_name, row.contact_phone, row.contact_email = (
+                contact.name,
+                contact.phone,
+                contact.email,
+            )
         elif name == "county_code":
             _set_county(row, value)
         else:
@@ -74,8 +76,15 @@ async def _new_supplier(
     county = domain.check_division(fields["county_code"], county_only=True)
     authorise_place(principal, node_id, county)
     uscc = domain.check_uscc(fields["uscc"])
-    if await repository.supplier_by_uscc(uow.session, uscc) is not None:
-        raise domain.DuplicateUSCC(f"统一社会信用代码 {uscc} 已登记", extra={"uscc": uscc})
+    # Province-wide: held here or replicated from any node (two nodes registering at once are
+    # caught later, when either applies the other's event: see ``handlers.replica``).
+    held = await repository.registrations_of_uscc(uow.session, uscc)
+    if held:
+        first = held[0]
+        raise domain.DuplicateUSCC(
+            f"统一社会信用代码 {uscc} 已由节点 {first.owner_node} 登记",
+            extra={"uscc": uscc, "supplier_id": first.supplier_id, "owner_node": first.owner_node},
+        )
     now = utc_now()
     row = orm.Supplier(
         id=domain.new_id(now),
@@ -122,7 +131,7 @@ async def update_supplier(
 ) -> orm.Supplier:
     """Change a supplier's profile (the supplier itself, or operators of its county)."""
     async with uow_factory() as uow:
-        row = await load(uow.session, orm.Supplier, supplier_id, "供应商")
+        row = await load_own_supplier(uow.session, node_id, supplier_id)
         domain.ensure_may_edit_supplier(principal, row.id, row.county_code)
         domain.ensure_node_owns(node_id, row.county_code)
         check_version(row, expected_version)
@@ -145,9 +154,12 @@ def _differs(row: orm.Supplier, changes: Mapping[str, Any]) -> bool:
         return True
     if "contact" not in changes:
         return False
-    contact = changes["contact"] or {}
-    current = (row.contact_name, row.contact_phone, row.contact_email)
-    return current != (contact.get("name"), contact.get("phone"), contact.get("email"))
+    current = _contact(row)
+    return domain.merge_contact(current, changes["contact"]) != current
+
+
+def _contact(row: orm.Supplier) -> domain.Contact:
+    return domain.Contact(row.contact_name, row.contact_phone, row.contact_email)
 
 
 def _authorise_move(principal: Principal, node_id: str, county_code: str) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shulian_common.records import R, page_after
 from shulian_registry import orm
+from shulian_registry.domain import Registration
 from shulian_registry.orm import SupplierTerm
 
 
@@ -38,6 +39,49 @@ async def upsert_remote_supplier(session: AsyncSession, values: Mapping[str, Any
     )
     result = await session.execute(upsert)
     return bool(getattr(result, "rowcount", 0))
+
+
+async def remote_supplier(session: AsyncSession, supplier_id: str) -> orm.RemoteSupplier | None:
+    """The replicated supplier with this id."""
+    return await session.get(orm.RemoteSupplier, supplier_id)
+
+
+async def remote_owner(session: AsyncSession, supplier_id: str) -> str | None:
+    """The node owning a replicated supplier, ``None`` when no replica has this id."""
+    stmt = select(orm.RemoteSupplier.owner_node).where(orm.RemoteSupplier.id == supplier_id)
+    return await session.scalar(stmt)
+
+
+async def registrations_of_uscc(
+    session: AsyncSession, uscc: str, *, other_than: str | None = None
+) -> list[Registration]:
+    """Every supplier holding ``uscc``, local or replicated (except ``other_than``)."""
+    found: list[Registration] = []
+    for model in (orm.Supplier, orm.RemoteSupplier):
+        stmt = select(model.id, model.owner_node, model.created_at).where(model.uscc == uscc)
+        if other_than is not None:
+            stmt = stmt.where(model.id != other_than)
+        found += [Registration(*row) for row in (await session.execute(stmt)).all()]
+    return found
+
+
+async def add_conflict(session: AsyncSession, values: Mapping[str, Any]) -> bool:
+    """List a USCC conflict unless the same pair is listed; ``True`` if it is new."""
+    table = orm.SupplierConflict.__table__
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table).values(**values).on_conflict_do_nothing()
+    result = await session.execute(stmt)
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def list_conflicts(
+    session: AsyncSession, *, after: str | None, limit: int
+) -> list[orm.SupplierConflict]:
+    """Listed USCC conflicts in the order they were detected here (id order), after ``after``."""
+    stmt = select(orm.SupplierConflict)
+    if after is not None:
+        stmt = stmt.where(orm.SupplierConflict.id > after)
+    return list(await session.scalars(stmt.order_by(orm.SupplierConflict.id).limit(limit)))
 
 
 async def supplier_by_uscc(session: AsyncSession, uscc: str) -> orm.Supplier | None:

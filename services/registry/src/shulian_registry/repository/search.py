@@ -1,5 +1,10 @@
 """The directory search: one page of suppliers carrying a term of every group.
 
+The directory is the province's: local suppliers (``suppliers``) and those replicated from other
+nodes (``remote_suppliers``) share one term index, so a page of ids is computed on the index
+alone, whoever owns each id, and its rows are then read by primary key from whichever table
+holds them (two outer joins; contact and description exist only for local suppliers).
+
 A statement depends only on the *shape* of a search (how many terms each group has, how many
 name fragments, whether it continues after a cursor); the terms themselves are bound parameters.
 Statements are built once per shape and cached, so a search costs an execution, not the
@@ -23,23 +28,35 @@ from sqlalchemy import (
     String,
     bindparam,
     exists,
+    func,
+    or_,
     select,
     text,
     union,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql import ColumnElement, Subquery
 
 from shulian_registry import orm
 from shulian_registry.orm import SupplierTerm
 
 # Rough share of suppliers a term kind matches, rarest first (u: USCC, n: name bigram,
-# d: county, i: industry, l: service line, c: city, r: region, h: high-end, s: listing status).
+# d: county, i: industry, l: service line, c: city, o: owner node, r: region, h: high-end,
+# s: listing status).
 # The rarest group drives the walk; the others are probed per candidate through the primary key.
-_KIND_RANK = {kind: rank for rank, kind in enumerate("undilcrhs")}
+_KIND_RANK = {kind: rank for rank, kind in enumerate("undilcorhs")}
 _LIKE_ESCAPE = "/"
 _SUPPLIERS = orm.Supplier.__table__
+_REMOTE = orm.RemoteSupplier.__table__
+# Columns both tables hold (a directory entry); the rest are the owner node's alone.
+_SHARED = (
+    *("owner_node", "version", "created_at", "updated_at", "name", "uscc", "uscc_region_code"),
+    *("county_code", "city_code", "region", "service_lines", "industries", "high_end"),
+    *("listing_status", "listing_industries", "listing_fields", "figures"),
+)
+_LOCAL_ONLY = ("contact_name", "contact_phone", "contact_email", "description")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,24 +126,37 @@ def search(
 
 @lru_cache(maxsize=512)
 def _statement(shape: Shape) -> Select[Any]:
-    if shape.driver == 0:
-        return _scan(shape)
-    page = _page_ids(shape).subquery("page")
-    return (
-        select(_SUPPLIERS)
-        .join(page, _SUPPLIERS.c.id == page.c.supplier_id)
-        .order_by(_SUPPLIERS.c.id)
+    page = (_scan(shape) if shape.driver == 0 else _page_ids(shape)).subquery("page")
+    return _entries(page).order_by(page.c.supplier_id)
+
+
+def _entries(page: Subquery) -> Select[Any]:
+    """Directory entries of the ids of ``page``, each read from whichever table holds it."""
+    local, remote = _SUPPLIERS.alias("local"), _REMOTE.alias("remote")
+    supplier_id = page.c.supplier_id
+    columns = [
+        supplier_id.label("id"),
+        *(func.coalesce(local.c[name], remote.c[name]).label(name) for name in _SHARED),
+        *(local.c[name] for name in _LOCAL_ONLY),
+    ]
+    joined = page.outerjoin(local, local.c.id == supplier_id).outerjoin(
+        remote, remote.c.id == supplier_id
     )
+    return select(*columns).select_from(joined)
 
 
-def _scan(shape: Shape) -> Select[Any]:
-    """No term to walk: suppliers in id order, filtered by name fragments."""
-    stmt = select(_SUPPLIERS)
-    for k in range(shape.fragments):
-        stmt = stmt.where(_SUPPLIERS.c.name.like(_text(f"f{k}"), escape=_LIKE_ESCAPE))
-    if shape.paged:
-        stmt = stmt.where(_SUPPLIERS.c.id > _text("after"))
-    return stmt.order_by(_SUPPLIERS.c.id).limit(_limit())
+def _scan(shape: Shape) -> Select[str]:
+    """No term to walk: ids of both tables in id order, filtered by name fragments."""
+    branches = []
+    for table in (_SUPPLIERS, _REMOTE):
+        stmt = select(table.c.id.label("supplier_id"))
+        for k in range(shape.fragments):
+            stmt = stmt.where(table.c.name.like(_text(f"f{k}"), escape=_LIKE_ESCAPE))
+        if shape.paged:
+            stmt = stmt.where(table.c.id > _text("after"))
+        branches.append(stmt.order_by(table.c.id).limit(_limit()).subquery())
+    merged = union_all(*(select(branch.c.supplier_id) for branch in branches)).subquery("merged")
+    return select(merged.c.supplier_id).order_by(merged.c.supplier_id).limit(_limit())
 
 
 def _page_ids(shape: Shape) -> Select[str]:
@@ -160,16 +190,32 @@ def _walk(shape: Shape, index: int) -> Select[str]:
             exists().where(probe.supplier_id == walk.supplier_id, _any_of(probe, g, size))
         )
     named = aliased(orm.Supplier, name="named")
+    named_remote = aliased(orm.RemoteSupplier, name="named_remote")
     for k in range(shape.fragments):
         stmt = stmt.where(
-            exists().where(
-                named.id == walk.supplier_id,
-                named.name.like(_text(f"f{k}"), escape=_LIKE_ESCAPE),
+            or_(
+                exists().where(
+                    named.id == walk.supplier_id,
+                    named.name.like(_text(f"f{k}"), escape=_LIKE_ESCAPE),
+                ),
+                exists().where(
+                    named_remote.id == walk.supplier_id,
+                    named_remote.name.like(_text(f"f{k}"), escape=_LIKE_ESCAPE),
+                ),
             )
         )
     if shape.paged:
         stmt = stmt.where(walk.supplier_id > _text("after"))
     return stmt.order_by(walk.supplier_id).limit(_limit())
+
+
+_ENTRY = _entries(select(_text("id").label("supplier_id")).subquery("page"))
+
+
+async def directory_entry(session: AsyncSession, supplier_id: str) -> Row[Any] | None:
+    """The directory entry of one supplier, local or replicated (a row like a search's)."""
+    row = (await session.execute(_ENTRY, {"id": supplier_id})).first()
+    return row if row is not None and row.owner_node is not None else None
 
 
 async def search_suppliers(
@@ -180,7 +226,7 @@ async def search_suppliers(
     after: str | None = None,
     limit: int,
 ) -> Sequence[Row[Any]]:
-    """Run a ``search``: rows of the ``suppliers`` table, not ORM objects."""
+    """Run a ``search``: directory entries (local and replicated), not ORM objects."""
     found = search(groups=groups, name_fragments=name_fragments, after=after, limit=limit)
     if session.get_bind().dialect.name == "postgresql":
         # A term's share of suppliers ranges from 0.01 % (a brand) to 45 % (a status): a cached

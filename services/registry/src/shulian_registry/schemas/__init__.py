@@ -48,6 +48,7 @@ from shulian_registry.schemas.reference import (
 from shulian_registry.schemas.suppliers import (
     BusinessFigureIn,
     BusinessFigureRead,
+    ConflictRead,
     ContactIn,
     ContactRead,
     DecisionAction,
@@ -66,6 +67,7 @@ __all__ = [
     "MAX_LIST",
     "BusinessFigureIn",
     "BusinessFigureRead",
+    "ConflictRead",
     "ContactIn",
     "ContactRead",
     "DecisionAction",

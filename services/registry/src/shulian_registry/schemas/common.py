@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, TypeVar
 
-from pydantic import AfterValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema
 
 from shulian_registry.taxonomy import INDUSTRIES, SERVICE_LINES, is_industry, is_service_line
 
@@ -46,5 +46,6 @@ ServiceLines = Annotated[
     list[ServiceLineCode], AfterValidator(distinct), Field(max_length=MAX_LIST)
 ]
 DivisionCode = Annotated[str, Field(pattern=r"^\d{6}$", examples=["511502"])]
-Name = Annotated[str, Field(min_length=2, max_length=200)]
+# Stripped before the length check, so a whitespace-only name is refused (422), not stored.
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
 Text = Annotated[str, Field(max_length=4000)]

@@ -49,14 +49,23 @@ class ContactRead(BaseModel):
     masked: bool
 
 
+# 10 trillion yuan: above the whole Chinese HR services industry's yearly revenue, so no real
+# figure is refused, while typos and overflow (10^30) are, before they skew every report.
+MAX_YUAN = 10**13
+
+
 class BusinessFigureIn(Strict):
-    """One year's business of one service line, in whole yuan."""
+    """One year's business of one service line, in whole yuan (at most 10^13)."""
 
     year: int = Field(ge=2000, le=2100, examples=[2024])
     service_line: ServiceLineCode
-    revenue_yuan: int = Field(ge=0, examples=[12_000_000])
+    revenue_yuan: int = Field(ge=0, le=MAX_YUAN, examples=[12_000_000])
     trade_volume_yuan: int = Field(
-        default=0, ge=0, description="HR service trade / export volume", examples=[800_000]
+        default=0,
+        ge=0,
+        le=MAX_YUAN,
+        description="HR service trade / export volume",
+        examples=[800_000],
     )
 
 
@@ -240,3 +249,23 @@ class ListingRead(BaseModel):
             version=supplier.version,
             history=[ListingStepRead.model_validate(step) for step in steps],
         )
+
+
+class ConflictRead(BaseModel):
+    """One USCC registered on two nodes before either heard of the other.
+
+    ``first`` keeps the USCC (earliest registration, then lower node code, then lower id);
+    ``second`` is the duplicate its owner node has to resolve.
+    """
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    uscc: str
+    first_id: str
+    first_owner_node: str
+    first_registered_at: datetime
+    second_id: str
+    second_owner_node: str
+    second_registered_at: datetime
+    detected_at: datetime = Field(description="when this node saw both registrations")

@@ -1,0 +1,112 @@
+"""Partner changes feed throughput: events/s one reader gets through ``GET /v1/feed``.
+
+The kit's example service runs in-process on SQLite (and on PostgreSQL when
+``SHULIAN_TEST_DATABASE_URL`` names a server); N events are written and published first, then
+one reader follows the feed from the start with the example follower (httpx), over ASGI and over
+real HTTP (uvicorn on loopback), ``limit`` events per request.
+
+    uv run python bench/partners_feed.py [--events 20000] [--limit 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "libs/common/tests"), str(ROOT / "examples")]
+
+from kit_example.contracts import SERVICE  # noqa: E402
+from kit_example.main import create_app  # noqa: E402
+from partner.follower import FeedFollower  # noqa: E402
+from partner.receiver import bound_port, serve, stop  # noqa: E402
+
+from shulian_common.auth import Role  # noqa: E402
+from shulian_common.settings import Settings  # noqa: E402
+from shulian_common.testing.node import ServiceNode, node_settings, run_node  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "libs/common/tests/integration/partners"))
+from conftest import write_notes  # noqa: E402
+
+
+async def follow_all(client: httpx.AsyncClient, token: str, total: int, limit: int) -> float:
+    """Seconds one follower takes to read ``total`` events from the start."""
+    follower = FeedFollower(client, token, limit=limit, wait=0)
+    seen = 0
+    started = time.perf_counter()
+    while seen < total:
+        batch = await follower.read()
+        seen += len(batch.events)
+        follower.cursor = batch.cursor
+    return time.perf_counter() - started
+
+
+async def run(database_url: str, label: str, events: int, limit: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = node_settings(
+            Settings, database_url=database_url, tmp_path=Path(tmp), node="510100", service=SERVICE
+        )
+        async with run_node(create_app, settings) as node:
+            await write_notes(node, events, per_commit=500)
+            await node.stop_workers()  # the example's own consumer would compete for the CPU
+            await node.runtime.relay.drain(timeout=600)
+            token = _token(node)
+            asgi = await follow_all(node.client, token, events, limit)
+            server = await serve(node.app)
+            try:
+                base = f"http://127.0.0.1:{bound_port(server)}"
+                async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+                    real = await follow_all(client, token, events, limit)
+            finally:
+                await stop(server)
+    print(
+        f"{label:<10} {events:>7} events, limit {limit:>5}: "
+        f"ASGI {events / asgi:>9,.0f} ev/s   HTTP {events / real:>9,.0f} ev/s"
+    )
+
+
+def _token(node: ServiceNode[Settings]) -> str:
+    header = node.auth(Role.PARTNER, sub="partner:bench")["Authorization"]
+    return header.removeprefix("Bearer ")
+
+
+async def _postgres_database(server_url: str) -> str | None:
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    engine = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        print(f"PostgreSQL skipped: {type(exc).__name__}: {exc}")
+        return None
+    finally:
+        await engine.dispose()
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--limit", type=int, default=1000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        await run(f"sqlite+aiosqlite:///{tmp}/feed.db", "sqlite", args.events, args.limit)
+    server = os.environ.get("SHULIAN_TEST_DATABASE_URL")
+    if server:
+        url = await _postgres_database(server)
+        if url:
+            await run(url, "postgresql", args.events, args.limit)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

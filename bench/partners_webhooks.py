@@ -1,0 +1,129 @@
+"""Partner webhook deliveries/s to 10 endpoints on loopback, one of them slow.
+
+The kit's example service runs in-process (SQLite, or PostgreSQL when ``SHULIAN_TEST_DATABASE_URL``
+names a server) with its dispatcher; 10 example receivers (uvicorn, verifying every signature with
+the ``standardwebhooks`` package) each subscribe to everything; one answers only after ``--slow``
+seconds. N events are written at once; the figures are the deliveries/s the 9 fast endpoints got
+together, the time the last fast endpoint finished, and how far the slow one was by then.
+
+    uv run python bench/partners_webhooks.py [--events 500] [--slow 0.5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [
+    str(ROOT / "libs/common/tests"),
+    str(ROOT / "examples"),
+    str(ROOT / "libs/common/tests/integration/partners"),
+]
+
+from kit_example.contracts import SERVICE  # noqa: E402
+from kit_example.main import create_app  # noqa: E402
+from partner.receiver import Receiver, bound_port, serve, stop  # noqa: E402
+
+from conftest import write_notes  # noqa: E402
+from shulian_common.auth import Role  # noqa: E402
+from shulian_common.settings import Settings  # noqa: E402
+from shulian_common.testing.node import node_settings, run_node  # noqa: E402
+from shulian_common.testing.reliability import wait_until  # noqa: E402
+
+ENDPOINTS = 10
+
+
+class SlowReceiver(Receiver):
+    """A receiver that takes ``delay`` seconds to answer."""
+
+    delay: float = 0.5
+
+    async def handle(self, request):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(self.delay)
+        return await super().handle(request)
+
+
+async def run(database_url: str, label: str, events: int, slow: float) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = node_settings(
+            Settings,
+            database_url=database_url,
+            tmp_path=Path(tmp),
+            node="510100",
+            service=SERVICE,
+            webhook_poll_interval_s=0.05,
+            log_level="WARNING",
+        )
+        async with run_node(create_app, settings) as node:
+            receivers: list[Receiver] = [Receiver(secrets=[]) for _ in range(ENDPOINTS - 1)]
+            slow_one = SlowReceiver(secrets=[])
+            slow_one.delay = slow
+            receivers.append(slow_one)
+            servers = [await serve(r.app()) for r in receivers]
+            try:
+                headers = node.auth(Role.PARTNER, sub="partner:bench")
+                for receiver, server in zip(receivers, servers, strict=True):
+                    url = f"http://127.0.0.1:{bound_port(server)}/webhooks"
+                    created = await node.client.post(
+                        "/v1/subscriptions", json={"url": url}, headers=headers
+                    )
+                    receiver.secrets = [created.json()["secret"]]
+                started = time.perf_counter()
+                await write_notes(node, events, per_commit=100)
+                fast = receivers[:-1]
+                await wait_until(
+                    lambda: all(len(r.events) >= events for r in fast), timeout=600, interval=0.01
+                )
+                took = time.perf_counter() - started
+                rejected = sum(r.rejected for r in receivers)
+            finally:
+                for server in servers:
+                    await stop(server)
+    delivered = events * len(fast)
+    print(
+        f"{label:<10} {events} events x {len(fast)} fast endpoints: {delivered / took:>7,.0f} "
+        f"deliveries/s (all fast done in {took:.1f} s); slow endpoint ({slow} s/answer) had "
+        f"{len(slow_one.events)}/{events}; bad signatures {rejected}"
+    )
+
+
+async def _postgres_database(server_url: str) -> str | None:
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    engine = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        print(f"PostgreSQL skipped: {type(exc).__name__}: {exc}")
+        return None
+    finally:
+        await engine.dispose()
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=500)
+    parser.add_argument("--slow", type=float, default=0.5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        await run(f"sqlite+aiosqlite:///{tmp}/hooks.db", "sqlite", args.events, args.slow)
+    server = os.environ.get("SHULIAN_TEST_DATABASE_URL")
+    if server:
+        url = await _postgres_database(server)
+        if url:
+            await run(url, "postgresql", args.events, args.slow)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

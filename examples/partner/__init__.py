@@ -1,0 +1,1 @@
+"""An example partner of Shulian: a feed follower and a webhook receiver."""

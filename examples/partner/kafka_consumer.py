@@ -1,0 +1,87 @@
+"""A partner reading Shulian's public topics straight from Kafka with aiokafka (read-only).
+
+Records are CloudEvents in binary mode: the context in ``ce_*`` headers, the JSON ``data`` as the
+value, the aggregate id as the key. Each topic and type is described by the producing service's
+AsyncAPI document (``GET /v1/events/asyncapi.json``). Order holds per key (per aggregate); the
+same event may arrive twice after a rebalance, so handle it idempotently by ``ce_id``.
+The group id must start with ``partner.<name>.``: the partner's KafkaUser may use no other.
+
+    python examples/partner/kafka_consumer.py kafka.example.cn:9094 chengdu-online-park PASSWORD
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+
+PUBLIC_TOPICS = (
+    "shulian.registry.suppliers.v1",
+    "shulian.registry.network.v1",
+    "shulian.registry.enterprises.v1",
+)
+
+
+def cloud_event(record: Any) -> dict[str, Any]:
+    """The structured CloudEvent of a binary-mode record."""
+    headers = {name: value.decode() for name, value in record.headers if value is not None}
+    event = {
+        name.removeprefix("ce_"): value for name, value in headers.items() if name[:3] == "ce_"
+    }
+    event["data"] = json.loads(record.value)
+    return event
+
+
+async def events(
+    consumer: AIOKafkaConsumer,
+) -> AsyncIterator[dict[str, Any]]:
+    """Events as they come; the offset is committed after the caller handled each one."""
+    async for record in consumer:
+        yield cloud_event(record)
+        await consumer.commit()
+
+
+def consumer_for(
+    bootstrap: str,
+    partner: str,
+    *,
+    topics: Sequence[str] = PUBLIC_TOPICS,
+    password: str | None = None,
+    group: str = "main",
+) -> AIOKafkaConsumer:
+    """A consumer in the partner's group ``partner.<partner>.<group>``, SCRAM when a password."""
+    security: dict[str, Any] = {}
+    if password is not None:
+        security = {
+            "security_protocol": "SASL_SSL",
+            "sasl_mechanism": "SCRAM-SHA-512",
+            "sasl_plain_username": f"partner-{partner}",
+            "sasl_plain_password": password,
+        }
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=bootstrap,
+        group_id=f"partner.{partner}.{group}",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        **security,
+    )
+
+
+async def main(bootstrap: str, partner: str, password: str | None) -> None:
+    """Print every public event."""
+    consumer = consumer_for(bootstrap, partner, password=password)
+    await consumer.start()
+    try:
+        async for event in events(consumer):
+            print(event["type"], event["id"], event.get("subject", ""))  # noqa: T201
+    finally:
+        await consumer.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None))

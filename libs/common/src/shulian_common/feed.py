@@ -1,0 +1,232 @@
+"""The partner changes feed: every service's published events in commit order, by cursor.
+
+The cursor is the relay's ``position`` (see ``outbox``), wrapped opaquely with the service's
+name. Positions are given in the relay's marking ``UPDATE``, one relay at a time, after the rows
+were committed and published; so a reader that has seen position ``p`` has seen every row that
+will ever hold a position below ``p``, and a transaction that committed late (a lower ``seq`` after
+a higher one) gets a later position instead of a gap behind the reader. ``seq`` order would not
+give that: a reader past ``seq`` 11 never returns for a 10 that commits afterwards.
+
+Filters are generic: ``types`` on the CloudEvents type, ``city`` on the division fields events
+carry (``DIVISION_FIELDS``: a city matches its own code and its counties'). A filtered read still
+moves the cursor over what it scanned, so a rare type never makes a reader rescan the log.
+
+Long polls and live tails wait on the relay's ``published_pulse`` (this process); a relay running
+in another process (PostgreSQL, several replicas) is caught by a short poll, ``POLL_INTERVAL``.
+Partners see only the outbox, the service's public events, which by the catalogue's rule carry no
+personal data of talents.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shulian_common.envelope import CONTENT_TYPE, SPECVERSION
+from shulian_common.errors import BadRequestError, ShulianError
+from shulian_common.messaging import outbox
+from shulian_common.outbox import as_utc
+from shulian_common.pulse import Pulse
+from shulian_common.reference import UnknownDivisionError, in_scope, is_division
+
+BATCH_MEDIA_TYPE = "application/cloudevents-batch+json"
+NEXT_CURSOR_HEADER = "Feed-Next-Cursor"
+# Event fields naming a GB/T 2260 division, whatever the service.
+DIVISION_FIELDS = ("city_code", "county_code", "division_code")
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 100
+MAX_WAIT = 30.0  # seconds a long poll may hold
+SCAN = 2000  # rows one read examines at most when filters skip rows
+POLL_INTERVAL = 1.0  # seconds: catches a relay in another process
+
+
+class CursorExpiredError(ShulianError):
+    """The events after the cursor were purged by retention: the reader must start again."""
+
+    status = 410
+    code = "cursor_expired"
+    title = "游标所指的事件已过保留期"
+
+
+# --- cursor -------------------------------------------------------------------------------------
+
+
+def encode_cursor(service: str, position: int) -> str:
+    """The opaque cursor pointing after ``position`` in ``service``'s feed."""
+    # Plain text in base64, not JSON: one is made per event, and this is the feed's hot loop.
+    return base64.urlsafe_b64encode(f"{service}:{position}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(service: str, cursor: str | None) -> int:
+    """The position a cursor points after (0: the start); 400 ``invalid_feed_cursor`` otherwise."""
+    if cursor is None or cursor == "":
+        return 0
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        owner, _, position = raw.rpartition(":")
+    except (binascii.Error, ValueError):
+        raise BadRequestError("订阅游标无效", code="invalid_feed_cursor") from None
+    if not position.isdigit() or not position.isascii():
+        raise BadRequestError("订阅游标无效", code="invalid_feed_cursor")
+    if owner != service:
+        raise BadRequestError("订阅游标不属于本服务的变更流", code="invalid_feed_cursor")
+    return int(position)
+
+
+# --- filters ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FeedFilter:
+    """Which events a reader wants: some types (``None``: all) and one division (or all)."""
+
+    types: frozenset[str] | None = None
+    city: str | None = None
+
+    def matches(self, event_type: str, data: Mapping[str, Any]) -> bool:
+        """Whether an event of ``event_type`` with ``data`` passes the filter."""
+        if self.types is not None and event_type not in self.types:
+            return False
+        return self.city is None or in_division(data, self.city)
+
+
+def in_division(data: Mapping[str, Any], scope: str) -> bool:
+    """Whether any division field of ``data`` lies within ``scope`` (a province, city, county)."""
+    for name in DIVISION_FIELDS:
+        code = data.get(name)
+        if isinstance(code, str) and is_division(code):
+            try:
+                if in_scope(scope, code):
+                    return True
+            except UnknownDivisionError:
+                continue
+    return False
+
+
+def parse_types(values: Iterable[str] | None) -> frozenset[str] | None:
+    """``types`` given repeated or comma-separated; ``None`` when none were given."""
+    types = frozenset(t.strip() for value in values or () for t in value.split(",") if t.strip())
+    return types or None
+
+
+def parse_city(city: str | None) -> str | None:
+    """A division code, or 400 ``invalid_city``."""
+    if city is not None and not is_division(city):
+        raise BadRequestError(f"行政区划代码 {city} 不存在", code="invalid_city")
+    return city
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+_COLUMNS = [
+    outbox.c.position,
+    outbox.c.event_id,
+    outbox.c.key,
+    outbox.c.type,
+    outbox.c.source,
+    outbox.c.subject,
+    outbox.c.time,
+    outbox.c.data,
+]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    """Events after a position, and the position the next read starts after."""
+
+    events: list[dict[str, Any]]
+    last: int
+
+
+def structured_event(row: Row[Any], *, cursor: str | None = None) -> dict[str, Any]:
+    """The structured-mode CloudEvent of a published outbox row (``feedcursor``: resume here)."""
+    event: dict[str, Any] = {
+        "specversion": SPECVERSION,
+        "id": row.event_id,
+        "source": row.source,
+        "type": row.type,
+        "time": as_utc(row.time).isoformat(),
+        "datacontenttype": CONTENT_TYPE,
+        "partitionkey": row.key,
+    }
+    if row.subject is not None:
+        event["subject"] = row.subject
+    if cursor is not None:
+        event["feedcursor"] = cursor
+    event["data"] = row.data
+    return event
+
+
+async def read_feed(
+    engine: AsyncEngine,
+    *,
+    service: str,
+    after: int,
+    limit: int,
+    where: FeedFilter = FeedFilter(),
+    scan: int = SCAN,
+) -> FeedPage:
+    """Up to ``limit`` events with a position above ``after`` that pass ``where``, in order.
+
+    ``CursorExpiredError`` when rows right after ``after`` were purged (positions have no gaps).
+    """
+    query = select(*_COLUMNS).where(outbox.c.position > after)
+    if where.types is not None:
+        query = query.where(outbox.c.type.in_(sorted(where.types)))
+    query = query.order_by(outbox.c.position).limit(scan if where.city else limit)
+    async with engine.connect() as connection:
+        rows = (await connection.execute(query)).all()
+        if after > 0 and (not rows or rows[0].position != after + 1):
+            await _check_not_purged(connection, after)
+    events: list[dict[str, Any]] = []
+    last = after
+    for row in rows:
+        last = row.position
+        if where.city is None or in_division(row.data, where.city):
+            events.append(structured_event(row, cursor=encode_cursor(service, row.position)))
+            if len(events) >= limit:
+                break
+    return FeedPage(events=events, last=last)
+
+
+async def _check_not_purged(connection: Any, after: int) -> None:
+    lowest = (await connection.execute(select(func.min(outbox.c.position)))).scalar_one_or_none()
+    if lowest is not None and lowest > after + 1:
+        raise CursorExpiredError()
+
+
+async def read_event(engine: AsyncEngine, event_id: str) -> dict[str, Any] | None:
+    """One published event by id (thin webhooks point here), or ``None``."""
+    query = select(*_COLUMNS).where(outbox.c.event_id == event_id, outbox.c.position.is_not(None))
+    async with engine.connect() as connection:
+        row = (await connection.execute(query)).first()
+    return None if row is None else structured_event(row)
+
+
+async def wait_for_feed(
+    engine: AsyncEngine,
+    pulse: Pulse,
+    *,
+    service: str,
+    after: int,
+    limit: int,
+    where: FeedFilter,
+    wait: float,
+) -> FeedPage:
+    """``read_feed``, holding up to ``wait`` seconds until something new passes the filter."""
+    deadline = time.monotonic() + wait
+    page = await read_feed(engine, service=service, after=after, limit=limit, where=where)
+    while not page.events:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return page
+        await pulse.wait(min(remaining, POLL_INTERVAL))
+        page = await read_feed(engine, service=service, after=page.last, limit=limit, where=where)
+    return page

@@ -1,0 +1,1 @@
+"""Signed webhooks for partner platforms: subscriptions, durable deliveries, a dispatcher."""

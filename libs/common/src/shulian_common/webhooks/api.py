@@ -1,0 +1,331 @@
+"""``/v1/subscriptions``: a partner manages its webhook endpoints and reads their delivery log.
+
+Only partners call these routes, and each sees only its own subscriptions (another's answer 404,
+as if they did not exist). A service whose migrations did not create the partner tables answers
+503 ``webhooks_unavailable``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shulian_common.app.runtime import ServiceRuntime
+from shulian_common.auth import Principal, Role
+from shulian_common.catalogue import catalogue
+from shulian_common.deps import RuntimeDep, SettingsDep, require_roles
+from shulian_common.errors import (
+    BadRequestError,
+    NotFoundError,
+    ServiceUnavailableError,
+    ValidationFailedError,
+    problem_responses,
+)
+from shulian_common.http import decode_cursor, encode_cursor
+from shulian_common.outbox import as_utc
+from shulian_common.reference import is_division
+from shulian_common.settings import Settings
+from shulian_common.webhooks import repository as repo
+from shulian_common.webhooks.schemas import (
+    AttemptRead,
+    DeliveryPage,
+    DeliveryRead,
+    SecretRotated,
+    SubscriptionCreate,
+    SubscriptionCreated,
+    SubscriptionList,
+    SubscriptionRead,
+    SubscriptionUpdate,
+)
+from shulian_common.webhooks.signing import new_secret
+from shulian_common.webhooks.targets import TargetRefusedError, check_url, lenient
+
+PartnerDep = Annotated[Principal, Depends(require_roles(Role.PARTNER))]
+
+
+async def get_partner_engine(runtime: RuntimeDep) -> AsyncEngine:
+    """The database holding the partner tables; 503 where the service has none."""
+    if runtime.webhooks is None:
+        raise ServiceUnavailableError("本服务未启用 Webhook 订阅", code="webhooks_unavailable")
+    return runtime.engine
+
+
+EngineDep = Annotated[AsyncEngine, Depends(get_partner_engine)]
+
+
+def _check_filters(
+    settings: Settings, url: str | None, types: list[str] | None, cities: list[str] | None
+) -> None:
+    if url is not None:
+        try:
+            check_url(url, allow_local=lenient(settings))
+        except TargetRefusedError as exc:
+            raise ValidationFailedError(
+                f"Webhook 地址不可用：{exc}", code="webhook_url_refused"
+            ) from None
+    known = {spec.type for spec in catalogue.for_service(settings.service)}
+    unknown = sorted(set(types or ()) - known)
+    if unknown:
+        raise ValidationFailedError(
+            f"本服务不发布以下事件类型：{'、'.join(unknown)}", code="unknown_event_type"
+        )
+    bad = sorted(code for code in cities or () if not is_division(code))
+    if bad:
+        raise ValidationFailedError(f"行政区划代码不存在：{'、'.join(bad)}", code="invalid_city")
+
+
+def _read(row: Row[Any]) -> SubscriptionRead:
+    expires = row.previous_secret_expires_at
+    return SubscriptionRead(
+        id=row.id,
+        url=row.url,
+        types=row.types,
+        cities=row.cities,
+        industries=row.industries,
+        payload=row.payload,
+        status=row.status,
+        disabled_reason=row.disabled_reason,
+        previous_secret_expires_at=None if expires is None else as_utc(expires),
+        version=row.version,
+        created_at=as_utc(row.created_at),
+        updated_at=as_utc(row.updated_at),
+    )
+
+
+def _delivery(row: Row[Any]) -> DeliveryRead:
+    def utc(moment: datetime | None) -> datetime | None:
+        return None if moment is None else as_utc(moment)
+
+    return DeliveryRead(
+        id=row.id,
+        event_id=row.event_id,
+        event_type=row.event_type,
+        status=row.status,
+        attempts=row.attempts,
+        next_attempt_at=utc(row.next_attempt_at),
+        last_status_code=row.last_status_code,
+        last_error=row.last_error,
+        last_latency_ms=row.last_latency_ms,
+        created_at=as_utc(row.created_at),
+        delivered_at=utc(row.delivered_at),
+    )
+
+
+async def _own(conn: AsyncConnection, subscription_id: str, partner: Principal) -> Row[Any]:
+    row = await repo.get_subscription(conn, subscription_id, partner=partner.sub)
+    if row is None:
+        raise NotFoundError("订阅不存在", code="subscription_not_found")
+    return row
+
+
+def subscriptions_router() -> APIRouter:
+    """The partner subscription routes."""
+    router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
+    common = (401, 403, ServiceUnavailableError)
+
+    @router.post(
+        "",
+        status_code=201,
+        response_model=SubscriptionCreated,
+        responses=problem_responses(*common, 422),
+    )
+    async def create(
+        body: SubscriptionCreate,
+        partner: PartnerDep,
+        engine: EngineDep,
+        settings: SettingsDep,
+        response: Response,
+    ) -> SubscriptionCreated:
+        """Register a webhook endpoint; it receives events published from now on."""
+        _check_filters(settings, body.url, body.types, body.cities)
+        now = datetime.now(UTC)
+        values = {
+            "id": str(uuid.uuid4()),
+            "partner": partner.sub,
+            **body.model_dump(),
+            "status": "active",
+            "secret": new_secret(),
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+        }
+        async with engine.begin() as conn:
+            values["position"] = await repo.highest_position(conn)
+            await repo.insert_subscription(conn, values)
+            row = await _own(conn, values["id"], partner)
+        response.headers["Location"] = f"/v1/subscriptions/{row.id}"
+        return SubscriptionCreated(**_read(row).model_dump(), secret=row.secret)
+
+    @router.get("", response_model=SubscriptionList, responses=problem_responses(*common))
+    async def list_(partner: PartnerDep, engine: EngineDep) -> SubscriptionList:
+        """The caller's subscriptions."""
+        async with engine.connect() as conn:
+            rows = await repo.list_subscriptions(conn, partner.sub)
+        return SubscriptionList(items=[_read(row) for row in rows])
+
+    @router.get(
+        "/{subscription_id}",
+        response_model=SubscriptionRead,
+        responses=problem_responses(*common, 404),
+    )
+    async def read(
+        subscription_id: str, partner: PartnerDep, engine: EngineDep
+    ) -> SubscriptionRead:
+        """One of the caller's subscriptions."""
+        async with engine.connect() as conn:
+            return _read(await _own(conn, subscription_id, partner))
+
+    @router.patch(
+        "/{subscription_id}",
+        response_model=SubscriptionRead,
+        responses=problem_responses(*common, 404, 422),
+    )
+    async def change(
+        subscription_id: str,
+        body: SubscriptionUpdate,
+        partner: PartnerDep,
+        engine: EngineDep,
+        settings: SettingsDep,
+    ) -> SubscriptionRead:
+        """Change an endpoint's URL, filters or payload; `status: active` re-enables it."""
+        _check_filters(settings, body.url, body.types, body.cities)
+        changes = body.model_dump(exclude_unset=True)
+        if changes.get("status") == "active":
+            changes["disabled_reason"] = None
+        async with engine.begin() as conn:
+            row = await _own(conn, subscription_id, partner)
+            changes |= {"version": row.version + 1, "updated_at": datetime.now(UTC)}
+            await repo.update_subscription(conn, subscription_id, changes)
+            return _read(await _own(conn, subscription_id, partner))
+
+    @router.delete("/{subscription_id}", status_code=204, responses=problem_responses(*common, 404))
+    async def remove(subscription_id: str, partner: PartnerDep, engine: EngineDep) -> Response:
+        """Delete an endpoint with its delivery log."""
+        async with engine.begin() as conn:
+            await _own(conn, subscription_id, partner)
+            await repo.delete_subscription(conn, subscription_id)
+        return Response(status_code=204)
+
+    @router.post(
+        "/{subscription_id}/secret",
+        response_model=SecretRotated,
+        responses=problem_responses(*common, 404),
+    )
+    async def rotate(
+        subscription_id: str, partner: PartnerDep, engine: EngineDep, settings: SettingsDep
+    ) -> SecretRotated:
+        """Rotate the signing secret; the old one keeps signing during the overlap."""
+        now = datetime.now(UTC)
+        expires = now + timedelta(seconds=settings.webhook_secret_overlap_s)
+        secret = new_secret()
+        async with engine.begin() as conn:
+            row = await _own(conn, subscription_id, partner)
+            changes = {
+                "secret": secret,
+                "previous_secret": row.secret,
+                "previous_secret_expires_at": expires,
+                "version": row.version + 1,
+                "updated_at": now,
+            }
+            await repo.update_subscription(conn, subscription_id, changes)
+        return SecretRotated(secret=secret, previous_expires_at=expires)
+
+    @router.get(
+        "/{subscription_id}/deliveries",
+        response_model=DeliveryPage,
+        responses=problem_responses(*common, 400, 404),
+    )
+    async def deliveries(
+        subscription_id: str,
+        partner: PartnerDep,
+        engine: EngineDep,
+        status: Literal["pending", "delivered", "failed"] | None = None,
+        cursor: Annotated[str | None, Query(max_length=200)] = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    ) -> DeliveryPage:
+        """The delivery log, newest first: status, attempts, last status code and latency."""
+        before = decode_cursor(cursor)
+        async with engine.connect() as conn:
+            await _own(conn, subscription_id, partner)
+            rows = await repo.list_deliveries(
+                conn,
+                subscription_id,
+                before=None if before is None else _position(before),
+                status=status,
+                limit=limit + 1,
+            )
+        shown = rows[:limit]
+        more = len(rows) > limit
+        next_cursor = encode_cursor(str(shown[-1].position)) if more else None
+        return DeliveryPage(items=[_delivery(r) for r in shown], next_cursor=next_cursor)
+
+    @router.get(
+        "/{subscription_id}/deliveries/{delivery_id}/attempts",
+        response_model=list[AttemptRead],
+        responses=problem_responses(*common, 404),
+    )
+    async def attempts(
+        subscription_id: str, delivery_id: str, partner: PartnerDep, engine: EngineDep
+    ) -> list[AttemptRead]:
+        """Every attempt of one delivery, oldest first."""
+        async with engine.connect() as conn:
+            await _own(conn, subscription_id, partner)
+            await _delivery_of(conn, subscription_id, delivery_id)
+            rows = await repo.list_attempts(conn, delivery_id)
+        return _attempts(rows)
+
+    @router.post(
+        "/{subscription_id}/deliveries/{delivery_id}/redeliver",
+        status_code=202,
+        response_model=DeliveryRead,
+        responses=problem_responses(*common, 404),
+    )
+    async def redeliver(
+        subscription_id: str, delivery_id: str, partner: PartnerDep, runtime: RuntimeDep
+    ) -> DeliveryRead:
+        """Send a delivery again now (same `webhook-id`), with a fresh retry budget."""
+        engine = await get_partner_engine(runtime)
+        async with engine.begin() as conn:
+            await _own(conn, subscription_id, partner)
+            await _delivery_of(conn, subscription_id, delivery_id)
+            await repo.requeue_delivery(conn, delivery_id, datetime.now(UTC))
+            row = await _delivery_of(conn, subscription_id, delivery_id)
+        _wake(runtime)
+        return _delivery(row)
+
+    return router
+
+
+def _position(cursor: str) -> int:
+    if not cursor.isdigit():
+        raise BadRequestError("分页游标无效", code="invalid_cursor")
+    return int(cursor)
+
+
+async def _delivery_of(conn: AsyncConnection, subscription_id: str, delivery_id: str) -> Row[Any]:
+    row = await repo.get_delivery(conn, subscription_id, delivery_id)
+    if row is None:
+        raise NotFoundError("投递记录不存在", code="delivery_not_found")
+    return row
+
+
+def _attempts(rows: Sequence[Row[Any]]) -> list[AttemptRead]:
+    return [
+        AttemptRead(
+            attempted_at=as_utc(r.attempted_at),
+            status_code=r.status_code,
+            latency_ms=r.latency_ms,
+            error=r.error,
+        )
+        for r in rows
+    ]
+
+
+def _wake(runtime: ServiceRuntime) -> None:
+    runtime.relay.published_pulse.fire()  # the dispatcher waits on the relay's pulse

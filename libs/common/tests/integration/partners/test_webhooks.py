@@ -1,0 +1,263 @@
+"""Signed webhooks end to end: the example receiver (a real HTTP server on loopback) verifies every
+delivery, gets every event at least once, sees the retry schedule after 500s, and is not held up
+by an endpoint that hangs; a 410 disables its subscription; the log and redelivery work."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from partner.receiver import Receiver, Responder, bound_port, serve, stop
+
+from shulian_common.settings import Settings
+from shulian_common.testing.node import ServiceNode
+from shulian_common.testing.reliability import wait_until
+
+from .conftest import FAST_WEBHOOKS, partner, write_notes
+
+FAILING_ATTEMPTS = 2  # the flaky endpoint answers 500 to the first two attempts of each message
+
+
+@asynccontextmanager
+async def endpoint(receiver: Receiver) -> AsyncIterator[str]:
+    """``receiver`` served on loopback; yields its URL."""
+    server = await serve(receiver.app())
+    try:
+        yield f"http://127.0.0.1:{bound_port(server)}/webhooks"
+    finally:
+        await stop(server)
+
+
+async def subscribe(
+    node: ServiceNode[Settings], url: str, who: str = "county-platform", **fields: Any
+) -> dict[str, Any]:
+    response = await node.client.post(
+        "/v1/subscriptions", json={"url": url, **fields}, headers=partner(node, who)
+    )
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+def fail_first(attempts: int) -> Responder:
+    def respond(_msg_id: str, attempt: int) -> int:
+        return 500 if attempt <= attempts else 204
+
+    return respond
+
+
+def gone(_msg_id: str, _attempt: int) -> int:
+    return 410
+
+
+async def log_of(node: ServiceNode[Settings], sub_id: str, who: str = "county-platform") -> Any:
+    response = await node.client.get(
+        f"/v1/subscriptions/{sub_id}/deliveries", params={"limit": 100}, headers=partner(node, who)
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
+
+
+def _within_schedule(gaps: list[float]) -> Callable[[int], bool]:
+    base, factor = FAST_WEBHOOKS["webhook_retry_base_s"], FAST_WEBHOOKS["webhook_retry_factor"]
+    jitter = FAST_WEBHOOKS["webhook_jitter"]
+
+    def ok(n: int) -> bool:
+        expected = base * factor**n
+        # Never before the schedule (minus jitter); late by at most a poll and some work.
+        return expected * (1 - jitter) - 0.02 <= gaps[n] <= expected * (1 + jitter) + 0.5
+
+    return ok
+
+
+async def test_signed_deliveries_retry_disable_and_do_not_wait_for_each_other(
+    node: ServiceNode[Settings],
+) -> None:
+    flaky = Receiver(secrets=[], respond=fail_first(FAILING_ATTEMPTS))
+    hanging = Receiver(secrets=[], hang=True)
+    leaving = Receiver(secrets=[], respond=gone)
+    async with (
+        endpoint(flaky) as flaky_url,
+        endpoint(hanging) as hang_url,
+        endpoint(leaving) as gone_url,
+    ):
+        subs = {
+            name: await subscribe(node, url)
+            for name, url in (("flaky", flaky_url), ("hang", hang_url), ("gone", gone_url))
+        }
+        flaky.secrets = [subs["flaky"]["secret"]]
+        hanging.secrets = [subs["hang"]["secret"]]
+        leaving.secrets = [subs["gone"]["secret"]]
+        started = time.monotonic()
+        event_ids = await write_notes(node, 12, per_commit=3)
+
+        await wait_until(lambda: len(flaky.events) == 12, timeout=20, message="all delivered")
+        took = time.monotonic() - started
+        gone_sub = await node.client.get(
+            f"/v1/subscriptions/{subs['gone']['id']}", headers=partner(node)
+        )
+        gone_log = await log_of(node, subs["gone"]["id"])
+        hang_log = await log_of(node, subs["hang"]["id"])
+        flaky_log = await log_of(node, subs["flaky"]["id"])
+
+    # Every event reached the flaky endpoint, verified, once after dedupe by webhook-id.
+    assert flaky.rejected == 0
+    assert sorted(p["id"] for p in flaky.events.values()) == sorted(event_ids)
+    assert all(len(times) == FAILING_ATTEMPTS + 1 for times in flaky.arrivals.values())
+    # The retry schedule: 0.3 s then 0.6 s (base * factor**n, ± 10 % jitter).
+    for times in flaky.arrivals.values():
+        gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+        assert all(map(_within_schedule(gaps), range(len(gaps)))), gaps
+    # The hanging endpoint (1 s timeout per attempt, 12 events) held up no one.
+    assert took < 6, took
+    assert any(d["last_error"] == "timeout" for d in hang_log)
+    # 410 disabled its subscription after one attempt; nothing more was tried.
+    assert gone_sub.json()["status"] == "disabled"
+    assert len(leaving.arrivals) == 1
+    assert [(d["status"], d["last_status_code"]) for d in gone_log if d["attempts"]] == [
+        ("failed", 410)
+    ]
+    # The delivery log: each flaky delivery took three attempts and was delivered.
+    assert {(d["status"], d["attempts"], d["last_status_code"]) for d in flaky_log} == {
+        ("delivered", FAILING_ATTEMPTS + 1, 204)
+    }
+    assert all(d["last_latency_ms"] is not None for d in flaky_log)
+
+
+async def test_the_log_redelivery_rotation_and_thin_payloads(node: ServiceNode[Settings]) -> None:
+    receiver = Receiver(secrets=[])
+    thin = Receiver(secrets=[])
+    async with endpoint(receiver) as url, endpoint(thin) as thin_url:
+        sub = await subscribe(node, url)
+        thin_sub = await subscribe(node, thin_url, payload="thin")
+        receiver.secrets, thin.secrets = [sub["secret"]], [thin_sub["secret"]]
+        [first] = await write_notes(node, 1)
+        await wait_until(lambda: len(receiver.events) == 1 and len(thin.events) == 1)
+
+        [delivery] = await log_of(node, sub["id"])
+        attempts = await node.client.get(
+            f"/v1/subscriptions/{sub['id']}/deliveries/{delivery['id']}/attempts",
+            headers=partner(node),
+        )
+        again = await node.client.post(
+            f"/v1/subscriptions/{sub['id']}/deliveries/{delivery['id']}/redeliver",
+            headers=partner(node),
+        )
+        await wait_until(lambda: len(receiver.arrivals[delivery["id"]]) == 2)
+
+        old_secret = sub["secret"]
+        rotated = await node.client.post(
+            f"/v1/subscriptions/{sub['id']}/secret", headers=partner(node)
+        )
+        [second] = await write_notes(node, 1)
+        await wait_until(lambda: len(receiver.events) == 2)
+        payload_after = next(p for p in receiver.events.values() if p["id"] == second)
+        thin_payload = next(iter(thin.events.values()))
+        dataref = await node.client.get(
+            thin_payload["dataref"].removeprefix("http://kitexample"), headers=partner(node)
+        )
+
+    assert [a["status_code"] for a in attempts.json()] == [204]
+    assert again.status_code == 202
+    assert len(receiver.events) == 2  # the redelivery was deduplicated by webhook-id
+    # After a rotation the receiver still holding the old secret verifies (the overlap).
+    assert rotated.status_code == 200
+    assert rotated.json()["secret"] != old_secret
+    assert payload_after["id"] == second
+    assert receiver.rejected == 0
+    # A thin payload carries no data, only a link that fetches the whole event.
+    assert "data" not in thin_payload
+    assert thin_payload["id"] == first
+    assert dataref.json()["data"]["title"] == "第0条"
+
+
+async def test_rotation_overlap_signs_with_both_secrets(node: ServiceNode[Settings]) -> None:
+    old = Receiver(secrets=[])
+    async with endpoint(old) as url:
+        sub = await subscribe(node, url)
+        old.secrets = [sub["secret"]]
+        rotated = await node.client.post(
+            f"/v1/subscriptions/{sub['id']}/secret", headers=partner(node)
+        )
+        new = rotated.json()["secret"]
+        await write_notes(node, 2)
+        await wait_until(lambda: len(old.events) == 2)
+        old.secrets = [new]  # the partner switches to the new secret during the overlap
+        await write_notes(node, 2)
+        await wait_until(lambda: len(old.events) == 4)
+
+    assert old.rejected == 0
+
+
+async def test_partners_see_only_their_own_subscriptions(node: ServiceNode[Settings]) -> None:
+    mine = await subscribe(node, "https://partner.example.cn/hooks")
+    other = partner(node, "hr-firm")
+
+    listed = await node.client.get("/v1/subscriptions", headers=other)
+    read = await node.client.get(f"/v1/subscriptions/{mine['id']}", headers=other)
+    deleted = await node.client.delete(f"/v1/subscriptions/{mine['id']}", headers=other)
+    operator = await node.client.get(
+        "/v1/subscriptions", headers=node.auth("city_operator", "510100")
+    )
+
+    assert listed.json() == {"items": []}
+    assert (read.status_code, read.json()["code"]) == (404, "subscription_not_found")
+    assert deleted.status_code == 404
+    assert operator.status_code == 403
+    assert (
+        "secret"
+        not in (await node.client.get("/v1/subscriptions", headers=partner(node))).json()["items"][
+            0
+        ]
+    )
+
+
+async def test_bad_subscriptions_are_refused_and_nothing_is_saved(
+    node: ServiceNode[Settings],
+) -> None:
+    cases = [
+        ({"url": "ftp://partner.example.cn/x"}, "webhook_url_refused"),
+        ({"url": "http://10.1.2.3/hooks"}, "webhook_url_refused"),
+        ({"url": "http://169.254.169.254/latest"}, "webhook_url_refused"),
+        (
+            {"url": "https://p.example.cn/h", "types": ["cn.sichuan.shulian.other.x.created.v1"]},
+            "unknown_event_type",
+        ),
+        ({"url": "https://p.example.cn/h", "cities": ["519999"]}, "invalid_city"),
+    ]
+    for body, code in cases:
+        response = await node.client.post("/v1/subscriptions", json=body, headers=partner(node))
+        assert (response.status_code, response.json()["code"]) == (422, code), body
+
+    listed = await node.client.get("/v1/subscriptions", headers=partner(node))
+    assert listed.json() == {"items": []}
+
+
+async def test_a_disabled_subscription_resumes_when_re_enabled(
+    node: ServiceNode[Settings],
+) -> None:
+    state = {"status": 410}
+    receiver = Receiver(secrets=[], respond=lambda _m, _a: state["status"])
+    async with endpoint(receiver) as url:
+        sub = await subscribe(node, url)
+        receiver.secrets = [sub["secret"]]
+        await write_notes(node, 1)
+        await wait_until(lambda: len(receiver.arrivals) == 1)
+        await wait_until(lambda: _status(node, sub["id"]), timeout=5)
+        state["status"] = 204
+        await write_notes(node, 1)  # owed to the disabled subscription, not sent
+        enabled = await node.client.patch(
+            f"/v1/subscriptions/{sub['id']}", json={"status": "active"}, headers=partner(node)
+        )
+        await wait_until(lambda: len(receiver.events) == 1)
+
+    assert enabled.json()["status"] == "active"
+    assert enabled.json()["disabled_reason"] is None
+
+
+async def _status(node: ServiceNode[Settings], sub_id: str) -> bool:
+    response = await node.client.get(f"/v1/subscriptions/{sub_id}", headers=partner(node))
+    return bool(response.json()["status"] == "disabled")
