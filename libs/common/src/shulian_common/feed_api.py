@@ -15,8 +15,9 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shulian_common.auth import Principal, Role
+from shulian_common.catalogue import catalogue
 from shulian_common.deps import RuntimeDep, SettingsDep, require_roles
-from shulian_common.errors import NotFoundError, problem_responses
+from shulian_common.errors import BadRequestError, NotFoundError, problem_responses
 from shulian_common.feed import (
     BATCH_MEDIA_TYPE,
     DEFAULT_LIMIT,
@@ -61,8 +62,15 @@ CityQuery = Annotated[
 LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="events per batch at most")]
 
 
-def _filter(types: list[str] | None, city: str | None) -> FeedFilter:
-    return FeedFilter(types=parse_types(types), city=parse_city(city))
+def _filter(service: str, types: list[str] | None, city: str | None) -> FeedFilter:
+    where = FeedFilter(types=parse_types(types), city=parse_city(city))
+    unknown = sorted((where.types or set()) - {s.type for s in catalogue.for_service(service)})
+    if unknown:
+        # A type this service never publishes would make a reader wait for nothing.
+        raise BadRequestError(
+            f"本服务不发布以下事件类型：{'、'.join(unknown)}", code="unknown_event_type"
+        )
+    return where
 
 
 def feed_router() -> APIRouter:
@@ -99,7 +107,7 @@ def feed_router() -> APIRouter:
         ] = 0,
     ) -> Response:
         """Published events after `after`, in commit order; `wait` long-polls for new ones."""
-        where = _filter(types, city)
+        where = _filter(settings.service, types, city)
         position = decode_cursor(settings.service, after)
         page = await wait_for_feed(
             runtime.engine,
@@ -141,7 +149,7 @@ def feed_router() -> APIRouter:
         ] = None,
     ) -> StreamingResponse:
         """Events as they are published, from `Last-Event-ID` (or `after`) on."""
-        where = _filter(types, city)
+        where = _filter(settings.service, types, city)
         position = decode_cursor(settings.service, last_event_id or after)
         tail = sse_tail(
             request,

@@ -76,6 +76,8 @@ def create_service_app(
     app.add_middleware(RefuseUnstorableTextMiddleware)
     app.add_middleware(RequestContextMiddleware, service=settings.service, node=settings.node_id)
     app.include_router(system_router(settings))
+    for router in routers:
+        app.include_router(router)
     # Every service serves partners its published events: changes feed, live tail, webhooks.
     # Imported here: their routes use ``deps``, which imports this package's runtime.
     from shulian_common.feed_api import feed_router
@@ -83,8 +85,6 @@ def create_service_app(
 
     app.include_router(feed_router())
     app.include_router(subscriptions_router())
-    for router in routers:
-        app.include_router(router)
     # Instrument now: the middleware stack is built on the first ASGI call, the lifespan's.
     configure_telemetry(settings, app=app)
     return app

@@ -191,7 +191,7 @@ class WebhookDispatcher:
     async def fan_out(self) -> int:
         """Owe each active subscription the matching events published since its position."""
         async with self._engine.connect() as conn:
-            ids = await repo.active_subscription_ids(conn)
+            ids = await repo.behind_subscription_ids(conn)
         owed = 0
         for subscription_id in ids:
             while True:
@@ -381,14 +381,16 @@ class WebhookDispatcher:
             changes.update(status="delivered", delivered_at=datetime.now(UTC), next_attempt_at=None)
         else:
             self.failed_attempts += 1
-            changes.update(self._after_failure(count, outcome))
+            answered = attempt.at + timedelta(milliseconds=outcome.latency_ms)
+            changes.update(self._after_failure(count, outcome, answered))
         return changes
 
-    def _after_failure(self, attempts: int, outcome: Outcome) -> dict[str, Any]:
+    def _after_failure(self, attempts: int, outcome: Outcome, at: datetime) -> dict[str, Any]:
         if outcome.gone or attempts >= self._settings.webhook_max_attempts:
             return {"status": "failed", "next_attempt_at": None}
         delay = retry_delay(attempts, self._settings, self._rng)
-        return {"next_attempt_at": datetime.now(UTC) + timedelta(seconds=delay)}
+        # From when this attempt failed, not from the end of its batch.
+        return {"next_attempt_at": at + timedelta(seconds=delay)}
 
 
 def _ms_since(started: float) -> int:

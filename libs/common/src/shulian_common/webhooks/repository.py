@@ -70,9 +70,14 @@ async def highest_position(conn: AsyncConnection) -> int:
     return int(found or 0)
 
 
-async def active_subscription_ids(conn: AsyncConnection) -> list[str]:
-    """Ids of subscriptions that receive events."""
-    query = select(subs.c.id).where(subs.c.status == "active").order_by(subs.c.id)
+async def behind_subscription_ids(conn: AsyncConnection) -> list[str]:
+    """Ids of active subscriptions not yet matched against the latest published event."""
+    latest = select(func.coalesce(func.max(outbox.c.position), 0)).scalar_subquery()
+    query = (
+        select(subs.c.id)
+        .where(subs.c.status == "active", subs.c.position < latest)
+        .order_by(subs.c.id)
+    )
     return list((await conn.execute(query)).scalars())
 
 

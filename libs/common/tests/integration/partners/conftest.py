@@ -62,6 +62,7 @@ async def write_notes(node: ServiceNode[Settings], count: int, *, per_commit: in
                         owner_node=NODE,
                         version=1,
                         title=f"第{n}条",
+                        seats=0,
                         updated_at=datetime.now(UTC),
                     ),
                     key=note_id,

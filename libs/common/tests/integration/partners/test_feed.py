@@ -146,6 +146,7 @@ async def test_a_batch_is_a_cloudevents_batch_with_the_next_cursor(
         ({"after": "not-a-cursor"}, "invalid_feed_cursor"),
         ({"after": encode_cursor("registry", 3)}, "invalid_feed_cursor"),
         ({"city": "519999"}, "invalid_city"),
+        ({"types": "cn.sichuan.shulian.registry.park.created.v1"}, "unknown_event_type"),
     ],
 )
 async def test_bad_input_is_a_400_problem(

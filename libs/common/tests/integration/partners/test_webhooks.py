@@ -67,8 +67,9 @@ def _within_schedule(gaps: list[float]) -> Callable[[int], bool]:
 
     def ok(n: int) -> bool:
         expected = base * factor**n
-        # Never before the schedule (minus jitter); late by at most a poll and some work.
-        return expected * (1 - jitter) - 0.02 <= gaps[n] <= expected * (1 + jitter) + 0.5
+        # Never before the schedule (minus jitter); late by at most a few polls and the batch's
+        # other requests (generous: the test machine is shared).
+        return expected * (1 - jitter) - 0.02 <= gaps[n] <= expected * (1 + jitter) + 1.0
 
     return ok
 
@@ -96,6 +97,12 @@ async def test_signed_deliveries_retry_disable_and_do_not_wait_for_each_other(
 
         await wait_until(lambda: len(flaky.events) == 12, timeout=20, message="all delivered")
         took = time.monotonic() - started
+
+        async def logged() -> bool:  # the dispatcher records after the endpoint answered
+            log = await log_of(node, subs["flaky"]["id"])
+            return len(log) == 12 and all(d["status"] == "delivered" for d in log)
+
+        await wait_until(logged)
         gone_sub = await node.client.get(
             f"/v1/subscriptions/{subs['gone']['id']}", headers=partner(node)
         )
@@ -137,6 +144,10 @@ async def test_the_log_redelivery_rotation_and_thin_payloads(node: ServiceNode[S
         [first] = await write_notes(node, 1)
         await wait_until(lambda: len(receiver.events) == 1 and len(thin.events) == 1)
 
+        async def logged() -> bool:  # the dispatcher records after the endpoint answered
+            return [d["status"] for d in await log_of(node, sub["id"])] == ["delivered"]
+
+        await wait_until(logged)
         [delivery] = await log_of(node, sub["id"])
         attempts = await node.client.get(
             f"/v1/subscriptions/{sub['id']}/deliveries/{delivery['id']}/attempts",

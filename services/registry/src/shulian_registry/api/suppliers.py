@@ -144,7 +144,9 @@ async def search_suppliers(
     return model_response(SupplierPage.model_validate({"items": items, "next_cursor": next_cursor}))
 
 
-@router.get("/conflicts", response_model=ConflictPage, responses=problem_responses(401, 403, 422))
+@router.get(
+    "/conflicts", response_model=ConflictPage, responses=problem_responses(400, 401, 403, 422)
+)
 async def list_conflicts(
     _operator: OperatorDep, session: SessionDep, page: PageDep
 ) -> ConflictPage:
