@@ -431,7 +431,21 @@ def build_parser() -> argparse.ArgumentParser:
     asyncapi.set_defaults(func=cmd_asyncapi)
 
     add_outbox_commands(sub)
+    _add_service_commands(sub)
     return parser
+
+
+def _add_service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``shulian <service> ...`` for each installed service that declares its own commands."""
+    from shulian_common.service import installed_services
+
+    for name, definition in installed_services().items():
+        if definition.add_commands is None:
+            continue
+        if name in sub.choices:
+            raise ValueError(f"service {name!r} would shadow the built-in command {name!r}")
+        parser = sub.add_parser(name, help=f"commands of the {name} service")
+        definition.add_commands(parser)
 
 
 def _role_names() -> list[str]:

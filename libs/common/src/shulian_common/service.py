@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -26,6 +27,9 @@ class ServiceDefinition:
     seed_demo: Callable[[Settings], Awaitable[int]] | None = None
     # What it consumes on a node (by node id): the contract test checks each reader model.
     subscriptions: Callable[[str], Sequence[Subscription]] = lambda _node_id: ()
+    # Its own ``shulian <name> ...`` subcommands: given the service's parser, it adds them, each
+    # setting ``func`` (``args -> exit status``) as argparse's ``set_defaults`` does.
+    add_commands: Callable[[argparse.ArgumentParser], None] | None = None
 
 
 def installed_services() -> dict[str, ServiceDefinition]:

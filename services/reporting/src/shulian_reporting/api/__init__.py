@@ -1,0 +1,19 @@
+"""Reporting's HTTP API under ``/v1``, and the dashboard with its static assets."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from shulian_reporting.api import dashboard, indicators, notices, summaries, targets, warnings
+
+
+def routers() -> list[APIRouter]:
+    """Every router of reporting."""
+    return [
+        indicators.router,
+        targets.router,
+        warnings.router,
+        notices.router,
+        summaries.router,
+        dashboard.router,
+    ]

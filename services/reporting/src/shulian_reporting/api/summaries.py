@@ -1,0 +1,226 @@
+"""Annual work summaries: a city writes and submits its own by 12-20; the province decides."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+
+from shulian_common.auth import Principal, Role
+from shulian_common.deps import PrincipalDep, SessionDep, SettingsDep, UowFactoryDep
+from shulian_common.errors import ForbiddenError, NotFoundError, problem_responses
+from shulian_common.http import Authenticated, IfMatch, expected_versions, record_response
+from shulian_common.reference import cities
+from shulian_reporting import orm, repository
+from shulian_reporting.api.common import (
+    DOCX,
+    PROVINCE,
+    AsOf,
+    ReaderDep,
+    Year,
+    check_scope_visible,
+    download,
+    own_city,
+    today_in_sichuan,
+)
+from shulian_reporting.domain.scope import city_name, scope_of
+from shulian_reporting.domain.summaries import SECTIONS, SummaryAction, SummaryStatus, is_overdue
+from shulian_reporting.exports.word import summary_docx
+from shulian_reporting.handlers import reports
+from shulian_reporting.handlers.summaries import edit_summary, is_late, step_summary
+from shulian_reporting.schemas import (
+    SummaryDecision,
+    SummaryRead,
+    SummaryStateRead,
+    SummaryWrite,
+)
+
+router = APIRouter(prefix="/v1/summaries", tags=["summaries"], dependencies=[Authenticated])
+WRITE_PROBLEMS = problem_responses(401, 403, 404, 409, 412, 422, 428)
+
+
+def _read(summary: orm.Summary, today: object) -> SummaryRead:
+    from datetime import date
+
+    assert isinstance(today, date)
+    body = SummaryRead.model_validate(summary)
+    status = SummaryStatus(summary.status)
+    return body.model_copy(
+        update={
+            "late": is_late(summary),
+            "overdue": is_overdue(status, year=summary.year, today=today),
+        }
+    )
+
+
+def _city_writer(principal: Principal, city: str) -> None:
+    scope_of(city)  # 404 for an unknown code
+    if principal.role is not Role.CITY_OPERATOR or own_city(principal) != city:
+        raise ForbiddenError("年度工作总结由本市(州)人社局填报", code="not_city_of_summary")
+
+
+@router.get("", response_model=list[SummaryStateRead], responses=problem_responses(401, 403))
+async def list_summaries(
+    principal: ReaderDep, session: SessionDep, year: Year, as_of: AsOf = None
+) -> list[SummaryStateRead]:
+    """Where each city's summary of ``year`` stands (a city sees its own)."""
+    today = as_of or today_in_sichuan()
+    held = {s.city_code: s for s in await repository.summaries_of(session, year)}
+    mine = own_city(principal)
+    found = []
+    for city in cities():
+        if principal.role is not Role.PROVINCE_ADMIN and mine != city.code:
+            continue
+        summary = held.get(city.code)
+        status = SummaryStatus(summary.status) if summary else None
+        found.append(
+            SummaryStateRead(
+                city_code=city.code,
+                city_name=city_name(city.code),
+                status=status.value if status else None,
+                status_label=status.label if status else "未填报",
+                overdue=is_overdue(status, year=year, today=today),
+                late=bool(summary and is_late(summary)),
+            )
+        )
+    return found
+
+
+@router.get(
+    "/{year}/{city}", response_model=SummaryRead, responses=problem_responses(401, 403, 404)
+)
+async def read_summary(
+    year: int, city: str, principal: ReaderDep, session: SessionDep, as_of: AsOf = None
+) -> JSONResponse:
+    """One city's summary, with its ETag."""
+    check_scope_visible(principal, city)
+    summary = await repository.summary_for(session, city, year)
+    if summary is None:
+        raise NotFoundError(f"{city} 尚无 {year} 年度工作总结")
+    body = _read(summary, as_of or today_in_sichuan())
+    return record_response(body, version=summary.version)
+
+
+@router.put("/{year}/{city}", response_model=SummaryRead, responses=WRITE_PROBLEMS)
+async def write_summary(
+    year: int,
+    city: str,
+    body: SummaryWrite,
+    principal: PrincipalDep,
+    uow_factory: UowFactoryDep,
+    settings: SettingsDep,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    """Write the narrative sections (the city's own; `If-Match` once it exists)."""
+    _city_writer(principal, city)
+    unknown = set(body.sections) - set(SECTIONS)
+    if unknown:
+        from shulian_common.errors import ValidationFailedError
+
+        raise ValidationFailedError(
+            f"未知的章节：{'、'.join(sorted(unknown))}；应为：{'、'.join(SECTIONS)}",
+            code="unknown_section",
+        )
+    summary = await edit_summary(
+        uow_factory,
+        node_id=settings.node_id,
+        city_code=city,
+        year=year,
+        sections=body.sections,
+        expected_version=expected_versions(if_match) if if_match is not None else None,
+        version_given=if_match is not None,
+    )
+    return record_response(_read(summary, today_in_sichuan()), version=summary.version)
+
+
+async def _step(
+    uow_factory: UowFactoryDep,
+    city: str,
+    year: int,
+    action: SummaryAction,
+    if_match: str | None,
+    comment: str | None = None,
+) -> JSONResponse:
+    summary = await step_summary(
+        uow_factory,
+        city_code=city,
+        year=year,
+        action=action,
+        expected_version=expected_versions(if_match),
+        comment=comment,
+    )
+    return record_response(_read(summary, today_in_sichuan()), version=summary.version)
+
+
+@router.post("/{year}/{city}/submit", response_model=SummaryRead, responses=WRITE_PROBLEMS)
+async def submit(
+    year: int,
+    city: str,
+    principal: PrincipalDep,
+    uow_factory: UowFactoryDep,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    """Submit the summary to the province (due 12-20; later submissions are marked late)."""
+    _city_writer(principal, city)
+    return await _step(uow_factory, city, year, SummaryAction.SUBMIT, if_match)
+
+
+@router.post(
+    "/{year}/{city}/approve",
+    response_model=SummaryRead,
+    responses=WRITE_PROBLEMS,
+    dependencies=[PROVINCE],
+)
+async def approve(
+    year: int,
+    city: str,
+    body: SummaryDecision,
+    uow_factory: UowFactoryDep,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    """Approve a submitted summary; the province only."""
+    return await _step(uow_factory, city, year, SummaryAction.APPROVE, if_match, body.comment)
+
+
+@router.post(
+    "/{year}/{city}/return",
+    response_model=SummaryRead,
+    responses=WRITE_PROBLEMS,
+    dependencies=[PROVINCE],
+)
+async def return_summary(
+    year: int,
+    city: str,
+    body: SummaryDecision,
+    uow_factory: UowFactoryDep,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    """Return a submitted summary to the city with comments; the province only."""
+    return await _step(uow_factory, city, year, SummaryAction.RETURN, if_match, body.comment)
+
+
+@router.get(
+    "/{year}/{city}/summary.docx",
+    response_class=Response,
+    responses=problem_responses(401, 403, 404),
+)
+async def summary_document(
+    year: int, city: str, principal: ReaderDep, session: SessionDep, as_of: AsOf = None
+) -> Response:
+    """The summary as DOCX: the city's figures from the data, with its narrative sections
+    (empty headings while it has none: the draft to start from)."""
+    check_scope_visible(principal, city)
+    summary = await repository.summary_for(session, city, year)
+    results = await reports.indicators(
+        session, scope_code=city, year=year, today=as_of or today_in_sichuan()
+    )
+    status = SummaryStatus(summary.status) if summary else None
+    content = summary_docx(
+        city=city_name(city),
+        year=year,
+        status_label=status.label if status else "草稿（系统生成）",
+        sections=summary.sections if summary else dict.fromkeys(SECTIONS, ""),
+        comment=summary.comment if summary else None,
+        results=results,
+    )
+    filename = f"{city_name(city)}{year}年度工作总结.docx"
+    return download(content, media_type=DOCX, filename=filename)

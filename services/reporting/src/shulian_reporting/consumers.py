@@ -1,0 +1,185 @@
+"""What reporting consumes: the registry's suppliers, network and enterprises, into projections.
+
+Each event type is read through reporting's own reader model (only what the indicators use),
+checked against ``services/registry/asyncapi.json`` by the contract test; no producer code is
+imported. Status and kind fields are plain strings, so a value the producer adds later is kept,
+not dead-lettered. The events and matching streams are not read yet: their contracts are not on
+main, and the indicators they feed say "暂无数据来源" (``SOURCES``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from shulian_common.consumer import Subscription
+from shulian_common.readers import ReaderModel, Reads
+from shulian_reporting.domain.indicators import Source
+from shulian_reporting.handlers import projections as p
+
+SUPPLIERS_TOPIC = "shulian.registry.suppliers.v1"
+NETWORK_TOPIC = "shulian.registry.network.v1"
+ENTERPRISES_TOPIC = "shulian.registry.enterprises.v1"
+_REGISTRY = "cn.sichuan.shulian.registry"
+
+# The streams whose indicators reporting can compute on this build.
+SOURCES = frozenset({Source.REGISTRY})
+
+
+class Snapshot(ReaderModel):
+    """What every projected snapshot carries (the runner's trust check reads owner_node too)."""
+
+    id: str
+    owner_node: str
+    version: int
+    created_at: datetime
+
+
+class FigureReader(ReaderModel):
+    """One year's business of one service line."""
+
+    year: int
+    service_line: str
+    revenue_yuan: int
+    trade_volume_yuan: int
+
+
+class SupplierReader(Snapshot):
+    """A supplier snapshot (registered or updated)."""
+
+    updated_at: datetime
+    county_code: str
+    city_code: str
+    high_end: bool
+    listing_status: str
+    industries: list[str]
+    listing_industries: list[str]
+    figures: list[FigureReader]
+
+
+class DecisionReader(ReaderModel):
+    """The listing step that produced a snapshot."""
+
+    to_status: str
+    decided_at: datetime
+
+
+class SupplierListingReader(SupplierReader):
+    """A supplier snapshot after a listing decision."""
+
+    decision: DecisionReader
+
+
+class NamedReader(ReaderModel):
+    """An entry of a list reporting only counts (linked platforms, key service objects)."""
+
+    name: str
+
+
+class ParkReader(Snapshot):
+    """An industrial park."""
+
+    level: str
+    county_code: str
+    city_code: str
+    industries: list[str]
+    linked_platforms: list[NamedReader]
+    key_service_objects: list[NamedReader]
+
+
+class MarketReader(Snapshot):
+    """An HR market or state-owned HR platform company."""
+
+    kind: str
+    level: str
+    county_code: str
+    city_code: str
+    industries: list[str]
+    linked_platforms: list[NamedReader]
+
+
+class StationReader(Snapshot):
+    """A liaison point, workstation, service net or sharing station."""
+
+    kind: str
+    county_code: str
+    city_code: str
+    supplier_id: str | None
+    industries: list[str]
+    opened_on: date | None
+
+
+class ScenarioReader(Snapshot):
+    """A deep-collaboration application scenario."""
+
+    supplier_id: str
+    county_code: str
+    city_code: str
+    industries: list[str]
+    started_on: date | None
+
+
+class PairingReader(Snapshot):
+    """A supplier–county pairing or an association pairing."""
+
+    kind: str
+    supplier_id: str | None
+    division_code: str
+    city_code: str | None
+    industries: list[str]
+    started_on: date | None
+
+
+class PlatformReader(Snapshot):
+    """An HR informatisation platform."""
+
+    kind: str
+    supplier_id: str | None
+    division_code: str
+    city_code: str | None
+    launched_on: date | None
+
+
+class EnterpriseReader(Snapshot):
+    """A key enterprise."""
+
+    county_code: str
+    city_code: str
+    industries: list[str]
+
+
+def _types(aggregate: str, *verbs: str) -> list[str]:
+    return [f"{_REGISTRY}.{aggregate}.{verb}.v1" for verb in verbs]
+
+
+def _both(aggregate: str, reads: Reads[Any]) -> dict[str, Reads[Any]]:
+    return dict.fromkeys(_types(aggregate, "created", "updated"), reads)
+
+
+def subscriptions(_node_id: str = "") -> list[Subscription]:
+    """Reporting's subscriptions (the same on every node: each reports on what it can see)."""
+    supplier = Reads(model=SupplierReader, handle=p.apply_supplier)
+    listing = Reads(model=SupplierListingReader, handle=p.apply_supplier_listing)
+    network: dict[str, Reads[Any]] = {
+        **_both("park", Reads(model=ParkReader, handle=p.apply_park)),
+        **_both("market", Reads(model=MarketReader, handle=p.apply_market)),
+        **_both("station", Reads(model=StationReader, handle=p.apply_station)),
+        **_both("scenario", Reads(model=ScenarioReader, handle=p.apply_scenario)),
+        **_both("pairing", Reads(model=PairingReader, handle=p.apply_pairing)),
+        **_both("platform", Reads(model=PlatformReader, handle=p.apply_platform)),
+    }
+    enterprise = Reads(model=EnterpriseReader, handle=p.apply_enterprise)
+    return [
+        Subscription(
+            topic=SUPPLIERS_TOPIC,
+            handlers={
+                **dict.fromkeys(_types("supplier", "registered", "updated"), supplier),
+                **dict.fromkeys(_types("supplier", "listing_changed"), listing),
+            },
+        ),
+        Subscription(topic=NETWORK_TOPIC, handlers=network),
+        Subscription(
+            topic=ENTERPRISES_TOPIC,
+            handlers=dict.fromkeys(_types("enterprise", "registered", "updated"), enterprise),
+        ),
+    ]

@@ -1,0 +1,70 @@
+"""Events reporting publishes: warnings raised and cleared, annual summaries' workflow steps.
+
+Each event carries the whole record after the step (no personal data: summaries name cities,
+never people). Warnings are keyed by warning id, summaries by summary id, so each record's
+events keep their order.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from shulian_common.catalogue import EventModel, event_type
+
+WARNINGS_TOPIC = "shulian.reporting.warnings.v1"
+SUMMARIES_TOPIC = "shulian.reporting.summaries.v1"
+_PREFIX = "cn.sichuan.shulian.reporting"
+
+
+class WarningSnapshot(EventModel):
+    """A warning: its rule, scope, year, message and when it was raised (and cleared)."""
+
+    id: str
+    owner_node: str
+    version: int
+    rule_code: str
+    scope_code: str
+    year: int
+    message: str
+    raised_at: datetime
+    cleared_at: datetime | None
+
+
+@event_type(type=f"{_PREFIX}.warning.raised.v1", topic=WARNINGS_TOPIC)
+class WarningRaised(WarningSnapshot):
+    """预警已发出 (a warning's condition began to hold)."""
+
+
+@event_type(type=f"{_PREFIX}.warning.cleared.v1", topic=WARNINGS_TOPIC)
+class WarningCleared(WarningSnapshot):
+    """预警已解除 (a warning's condition no longer holds)."""
+
+
+class SummarySnapshot(EventModel):
+    """A city's annual work summary after a workflow step (its sections are not carried)."""
+
+    id: str
+    owner_node: str
+    version: int
+    city_code: str
+    year: int
+    status: str
+    late: bool
+    comment: str | None
+    submitted_at: datetime | None
+    decided_at: datetime | None
+
+
+@event_type(type=f"{_PREFIX}.summary.submitted.v1", topic=SUMMARIES_TOPIC)
+class SummarySubmitted(SummarySnapshot):
+    """年度工作总结已报送 (a city submitted its summary)."""
+
+
+@event_type(type=f"{_PREFIX}.summary.approved.v1", topic=SUMMARIES_TOPIC)
+class SummaryApproved(SummarySnapshot):
+    """年度工作总结已通过 (the province approved a summary)."""
+
+
+@event_type(type=f"{_PREFIX}.summary.returned.v1", topic=SUMMARIES_TOPIC)
+class SummaryReturned(SummarySnapshot):
+    """年度工作总结已退回 (the province returned a summary with comments)."""

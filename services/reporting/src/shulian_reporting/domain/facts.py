@@ -1,0 +1,80 @@
+"""The projected records indicators are computed from, as plain values (no ORM)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+
+class NetworkKind(StrEnum):
+    """The registry's support-network aggregates reporting keeps."""
+
+    PARK = "park"
+    MARKET = "market"
+    STATION = "station"
+    SCENARIO = "scenario"
+    PAIRING = "pairing"
+    PLATFORM = "platform"
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One year's business of one service line of a supplier, in yuan."""
+
+    year: int
+    service_line: str
+    revenue_yuan: int
+    trade_volume_yuan: int
+
+
+@dataclass(frozen=True, slots=True)
+class SupplierFact:
+    """A supplier as reporting sees it."""
+
+    id: str
+    city_code: str
+    listing_status: str
+    listed_on: date | None  # when it last entered the directory; None unless listed
+    listing_industries: tuple[str, ...] = ()
+    figures: tuple[Figure, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkFact:
+    """A park, market, station, scenario, pairing or platform as reporting sees it.
+
+    ``subtype`` is the record's kind within its aggregate (a market's ``professional_market``,
+    a station's ``workstation``, a pairing's ``supplier_area``…); ``since`` its own date when it
+    has one (opened, started, launched), else the day it was recorded.
+    """
+
+    id: str
+    kind: NetworkKind
+    subtype: str | None
+    level: str | None
+    county_code: str
+    city_code: str | None
+    since: date
+    supplier_id: str | None = None
+    industries: tuple[str, ...] = ()
+    linked_platforms: int = 0
+    key_service_objects: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """Everything the registry indicators read."""
+
+    suppliers: tuple[SupplierFact, ...] = ()
+    network: tuple[NetworkFact, ...] = ()
+    by_kind: dict[NetworkKind, tuple[NetworkFact, ...]] = field(default_factory=dict)
+
+    def of(self, kind: NetworkKind) -> tuple[NetworkFact, ...]:
+        """The network records of one kind."""
+        if not self.by_kind and self.network:
+            grouped: dict[NetworkKind, list[NetworkFact]] = {}
+            for record in self.network:
+                grouped.setdefault(record.kind, []).append(record)
+            self.by_kind.update({k: tuple(v) for k, v in grouped.items()})
+        return self.by_kind.get(kind, ())

@@ -1,0 +1,42 @@
+"""Chinese labels of the codes reporting shows: industries, levels, kinds.
+
+Producers publish codes; officials read names. These tables are reporting's own copy of the
+labels (a service never imports another), kept to the registry's published taxonomy; an unknown
+code is shown as itself rather than hidden.
+"""
+
+from __future__ import annotations
+
+INDUSTRIES: dict[str, str] = {
+    "liquor_food": "白酒(食品轻纺)",
+    "energy_chemicals": "能源化工",
+    "electronic_information": "电子信息",
+    "major_equipment": "重大装备制造",
+    "culture_tourism": "文化旅游",
+    "advanced_materials": "先进材料",
+    "modern_services": "现代服务业",
+    "modern_agriculture": "现代农业",
+    "lantern_making": "彩灯制作",
+    "new_energy": "新能源",
+    "new_chemicals": "新型化工",
+    "drones_aviation": "无人机及通航",
+    "vanadium_titanium": "钒钛",
+    "green_aluminium": "绿色铝",
+    "silicon_materials": "硅基新材料",
+    "autos_parts": "汽车汽配",
+    "oil_gas_chemicals": "油气化工",
+    "digital_economy": "数字经济",
+    "power_batteries": "动力电池",
+    "crystalline_pv": "晶硅光伏",
+    "lithium_materials": "锂电新材料",
+    "sichuan_tibet_railway": "川藏铁路",
+}
+
+# The registry's mid-to-high-end (中高端业态) service lines (see services/registry/README.md):
+# the revenue of these lines over all revenue is the high-end share of the market.
+HIGH_END_SERVICE_LINES = frozenset({"headhunting", "assessment", "consulting", "hr_software"})
+
+
+def industry_label(code: str) -> str:
+    """The Chinese name of an industry code (the code itself when unknown)."""
+    return INDUSTRIES.get(code, code)

@@ -1,0 +1,1 @@
+"""Exports officials open: XLSX and CSV tables, DOCX summaries, the HTML dashboard."""

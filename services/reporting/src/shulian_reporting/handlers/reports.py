@@ -1,0 +1,95 @@
+"""Reads that compute: indicators for a scope and year, the supervision ranking of the cities.
+
+No writes here: a report is computed afresh from the projections and targets on each request
+(the province's whole table takes milliseconds; ``bench/reporting_indicators.py`` measures it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shulian_common.reference import cities
+from shulian_reporting import repository
+from shulian_reporting.consumers import SOURCES
+from shulian_reporting.domain.compute import IndicatorResult, Targets, compute_all
+from shulian_reporting.domain.facts import Facts
+from shulian_reporting.domain.indicators import Status
+from shulian_reporting.domain.scope import Scope, city_name, scope_of
+
+
+async def indicators(
+    session: AsyncSession, *, scope_code: str, year: int, today: date
+) -> list[IndicatorResult]:
+    """Every indicator for one scope and year, as it stands at ``today``."""
+    facts = await repository.load_facts(session)
+    targets = await repository.target_values(session)
+    return compute_all(
+        facts, scope=scope_of(scope_code), year=year, today=today, targets=targets, sources=SOURCES
+    )
+
+
+async def indicators_by_scope(
+    session: AsyncSession, *, scope_codes: list[str], year: int, today: date
+) -> dict[str, list[IndicatorResult]]:
+    """Every indicator for several scopes, reading the projections once."""
+    facts = await repository.load_facts(session)
+    targets = await repository.target_values(session)
+    return {code: _all(facts, scope_of(code), year, today, targets) for code in scope_codes}
+
+
+def _all(
+    facts: Facts, scope: Scope, year: int, today: date, targets: Targets
+) -> list[IndicatorResult]:
+    return compute_all(facts, scope=scope, year=year, today=today, targets=targets, sources=SOURCES)
+
+
+@dataclass(frozen=True, slots=True)
+class CityRank:
+    """One line of the supervision notice (调度通报)."""
+
+    rank: int
+    city_code: str
+    city_name: str
+    completion: float | None  # mean share of target over the city's targeted indicators, %
+    met: int
+    on_track: int
+    behind: int
+    assessed: int  # indicators with a target and a source
+
+
+def rank_cities(by_city: dict[str, list[IndicatorResult]]) -> list[CityRank]:
+    """The 21 cities ranked by task completion: the mean of min(share, 100 %) over the
+    indicators each has a target and a source for; cities with none assessed come last."""
+    rows = []
+    for city in cities():
+        results = [
+            r
+            for r in by_city[city.code]
+            if r.status in (Status.MET, Status.ON_TRACK, Status.BEHIND)
+        ]
+        shares = [min(r.share or 0.0, 100.0) for r in results]
+        rows.append(
+            (
+                city.code,
+                round(sum(shares) / len(shares), 1) if shares else None,
+                sum(r.status is Status.MET for r in results),
+                sum(r.status is Status.ON_TRACK for r in results),
+                sum(r.status is Status.BEHIND for r in results),
+                len(results),
+            )
+        )
+    rows.sort(key=lambda row: (row[1] is None, -(row[1] or 0.0), row[0]))
+    return [
+        CityRank(i, code, city_name(code), completion, met, on_track, behind, assessed)
+        for i, (code, completion, met, on_track, behind, assessed) in enumerate(rows, start=1)
+    ]
+
+
+async def supervision(session: AsyncSession, *, year: int, today: date) -> list[CityRank]:
+    """The supervision notice's ranking of the 21 cities for ``year`` at ``today``."""
+    codes = [city.code for city in cities()]
+    by_city = await indicators_by_scope(session, scope_codes=codes, year=year, today=today)
+    return rank_cities(by_city)

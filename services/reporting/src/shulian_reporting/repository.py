@@ -1,0 +1,266 @@
+"""Every query of reporting, and only queries: projections, facts, targets, warnings, summaries.
+
+Repositories flush, never commit: the handlers' units of work (or the consumer runner) do;
+projected snapshots are buffered and written as the transaction commits (see below).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Table, case, delete, event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+from shulian_reporting import orm
+from shulian_reporting.domain.facts import Facts, Figure, NetworkFact, NetworkKind, SupplierFact
+
+PROJECTIONS: tuple[type[orm.Projection], ...] = (
+    orm.ProjectedSupplier,
+    orm.ProjectedNetworkRecord,
+    orm.ProjectedEnterprise,
+)
+
+
+def _insert(session: AsyncSession | Session, table: Table) -> Any:
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+# --- projections: buffered, version-gated upserts -------------------------------------------
+#
+# A consumer batch applies hundreds of snapshots in one transaction. Each handler adds its row
+# to a buffer on the session instead of executing an upsert; just before the transaction
+# commits, the buffer is written as one multi-row upsert per table. Within the buffer the
+# highest version of a record wins, as the upsert's WHERE makes it win against the table, so
+# buffered or not, the projection ends the same: the latest snapshot of each record.
+
+_BUFFER = "reporting.projection_buffer"
+
+
+def _supplier_table() -> Table:
+    return orm.ProjectedSupplier.__table__  # type: ignore[return-value]
+
+
+def _merge_supplier(held: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """A newer supplier snapshot over a buffered one: its listing date survives while listed."""
+    listed = new["listing_status"] == "listed"
+    return {**new, "listed_on": (held["listed_on"] or new["listed_on"]) if listed else None}
+
+
+def _buffer(session: AsyncSession) -> dict[str, dict[str, dict[str, Any]]]:
+    """This transaction's buffer (table name → id → row), registering its flush once."""
+    buffer: dict[str, dict[str, dict[str, Any]]] | None = session.info.get(_BUFFER)
+    if buffer is None:
+        buffer = session.info[_BUFFER] = {}
+        event.listen(session.sync_session, "before_commit", _write_buffer)
+    return buffer
+
+
+def _stage(session: AsyncSession, table: Table, values: Mapping[str, Any]) -> None:
+    rows = _buffer(session).setdefault(table.name, {})
+    held = rows.get(values["id"])
+    if held is None:
+        rows[values["id"]] = dict(values)
+    elif values["version"] > held["version"]:
+        new = dict(values)
+        rows[values["id"]] = _merge_supplier(held, new) if table is _supplier_table() else new
+
+
+def _write_buffer(session: Session) -> None:
+    """Write the buffered rows (runs inside the commit, so in the same transaction)."""
+    buffer = session.info.pop(_BUFFER, None) or {}
+    for name, rows in buffer.items():
+        table = orm.Base.metadata.tables[name]
+        values = list(rows.values())
+        # One statement, executed for many rows: compiled once (cached), sent in batches.
+        session.execute(_upsert(session, table), values)
+
+
+def _upsert(session: Session, table: Table) -> Any:
+    """Insert or replace a row unless one with as high a version is held."""
+    stmt = _insert(session, table)
+    columns = {column.name: stmt.excluded[column.name] for column in table.c if column.name != "id"}
+    if table is _supplier_table():
+        excluded = stmt.excluded
+        columns["listed_on"] = case(
+            (
+                excluded.listing_status == "listed",
+                func.coalesce(table.c.listed_on, excluded.listed_on),
+            ),
+            else_=None,
+        )
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.id], set_=columns, where=table.c.version < stmt.excluded.version
+    )
+
+
+async def upsert_supplier(session: AsyncSession, values: Mapping[str, Any]) -> None:
+    """Project a supplier snapshot; its listing date survives updates while it stays listed."""
+    _stage(session, _supplier_table(), values)
+
+
+async def upsert_network(session: AsyncSession, values: Mapping[str, Any]) -> None:
+    """Project a park, market, station, scenario, pairing or platform snapshot."""
+    _stage(session, orm.ProjectedNetworkRecord.__table__, values)  # type: ignore[arg-type]
+
+
+async def upsert_enterprise(session: AsyncSession, values: Mapping[str, Any]) -> None:
+    """Project an enterprise snapshot."""
+    _stage(session, orm.ProjectedEnterprise.__table__, values)  # type: ignore[arg-type]
+
+
+async def clear_projections(session: AsyncSession) -> None:
+    """Empty every projection (the start of a rebuild)."""
+    for model in PROJECTIONS:
+        await session.execute(delete(model))
+
+
+async def projection_counts(session: AsyncSession) -> dict[str, int]:
+    """Rows per projection table."""
+    counts = {}
+    for model in PROJECTIONS:
+        counts[model.__tablename__] = int(  # type: ignore[attr-defined]
+            await session.scalar(select(func.count()).select_from(model)) or 0
+        )
+    return counts
+
+
+# --- facts ----------------------------------------------------------------------------------
+
+
+async def load_facts(session: AsyncSession) -> Facts:
+    """Every projected supplier and network record, as the indicators read them."""
+    s = orm.ProjectedSupplier
+    supplier_rows = await session.execute(
+        select(s.id, s.city_code, s.listing_status, s.listed_on, s.listing_industries, s.figures)
+    )
+    suppliers = tuple(
+        SupplierFact(
+            id=row.id,
+            city_code=row.city_code,
+            listing_status=row.listing_status,
+            listed_on=row.listed_on,
+            listing_industries=tuple(row.listing_industries),
+            figures=tuple(Figure(**figure) for figure in row.figures),
+        )
+        for row in supplier_rows
+    )
+    n = orm.ProjectedNetworkRecord
+    network_rows = await session.execute(
+        select(
+            n.id, n.kind, n.subtype, n.level, n.county_code, n.city_code, n.since,
+            n.supplier_id, n.industries, n.linked_platforms, n.key_service_objects,
+        )
+    )  # fmt: skip
+    network = tuple(
+        NetworkFact(
+            id=row.id,
+            kind=NetworkKind(row.kind),
+            subtype=row.subtype,
+            level=row.level,
+            county_code=row.county_code,
+            city_code=row.city_code,
+            since=row.since,
+            supplier_id=row.supplier_id,
+            industries=tuple(row.industries),
+            linked_platforms=row.linked_platforms,
+            key_service_objects=row.key_service_objects,
+        )
+        for row in network_rows
+    )
+    return Facts(suppliers=suppliers, network=network)
+
+
+async def enterprises_by_city(session: AsyncSession) -> dict[str, int]:
+    """Key enterprises per city."""
+    e = orm.ProjectedEnterprise
+    rows = await session.execute(select(e.city_code, func.count()).group_by(e.city_code))
+    return {city: int(count) for city, count in rows}
+
+
+# --- targets --------------------------------------------------------------------------------
+
+
+async def all_targets(session: AsyncSession) -> list[orm.Target]:
+    """Every target, by indicator and scope."""
+    stmt = select(orm.Target).order_by(orm.Target.indicator, orm.Target.scope_code)
+    return list(await session.scalars(stmt))
+
+
+async def target_values(session: AsyncSession) -> dict[tuple[str, str], float]:
+    """Every target's value by (indicator, scope)."""
+    t = orm.Target
+    rows = await session.execute(select(t.indicator, t.scope_code, t.value))
+    return {(indicator, scope): value for indicator, scope, value in rows}
+
+
+async def target_for(session: AsyncSession, indicator: str, scope_code: str) -> orm.Target | None:
+    """The target of one indicator for one scope."""
+    stmt = select(orm.Target).where(
+        orm.Target.indicator == indicator, orm.Target.scope_code == scope_code
+    )
+    return await session.scalar(stmt)
+
+
+async def insert_missing_targets(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert the targets not there yet (seeding); how many were inserted."""
+    if not rows:
+        return 0
+    table: Table = orm.Target.__table__  # type: ignore[assignment]
+    stmt = _insert(session, table).values(list(rows)).on_conflict_do_nothing()
+    result = await session.execute(stmt.returning(table.c.id))
+    return len(result.all())
+
+
+# --- warnings -------------------------------------------------------------------------------
+
+
+async def warning_rules(session: AsyncSession) -> list[orm.WarningRule]:
+    """Every warning rule, by code."""
+    return list(await session.scalars(select(orm.WarningRule).order_by(orm.WarningRule.code)))
+
+
+async def insert_missing_rules(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert the warning rules not there yet (seeding); how many were inserted."""
+    if not rows:
+        return 0
+    table: Table = orm.WarningRule.__table__  # type: ignore[assignment]
+    stmt = _insert(session, table).values(list(rows)).on_conflict_do_nothing()
+    result = await session.execute(stmt.returning(table.c.id))
+    return len(result.all())
+
+
+async def open_warnings(session: AsyncSession) -> list[orm.Warning]:
+    """The warnings raised and not cleared."""
+    stmt = select(orm.Warning).where(orm.Warning.cleared_at.is_(None)).order_by(orm.Warning.id)
+    return list(await session.scalars(stmt))
+
+
+async def list_warnings(
+    session: AsyncSession, *, include_cleared: bool, scopes: Sequence[str] | None
+) -> list[orm.Warning]:
+    """Warnings, newest first; only open ones unless ``include_cleared``."""
+    stmt = select(orm.Warning)
+    if not include_cleared:
+        stmt = stmt.where(orm.Warning.cleared_at.is_(None))
+    if scopes is not None:
+        stmt = stmt.where(orm.Warning.scope_code.in_(scopes))
+    return list(await session.scalars(stmt.order_by(orm.Warning.raised_at.desc(), orm.Warning.id)))
+
+
+# --- summaries ------------------------------------------------------------------------------
+
+
+async def summary_for(session: AsyncSession, city_code: str, year: int) -> orm.Summary | None:
+    """A city's summary of one year."""
+    stmt = select(orm.Summary).where(orm.Summary.city_code == city_code, orm.Summary.year == year)
+    return await session.scalar(stmt)
+
+
+async def summaries_of(session: AsyncSession, year: int) -> list[orm.Summary]:
+    """Every city's summary of one year."""
+    stmt = select(orm.Summary).where(orm.Summary.year == year).order_by(orm.Summary.city_code)
+    return list(await session.scalars(stmt))

@@ -1,0 +1,186 @@
+"""HTTP models of reporting: indicators, targets, warnings, the supervision notice, summaries."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shulian_common.schemas import RecordRead, Strict
+from shulian_reporting.domain.compute import IndicatorResult
+from shulian_reporting.domain.summaries import SECTIONS
+
+
+class IndicatorRead(BaseModel):
+    """One indicator for a scope and year: target, actual, share, pace, status, breakdowns."""
+
+    code: str = Field(examples=["directory_suppliers"])
+    name: str = Field(examples=["重点人力资源服务供应商名录库在库企业"])
+    unit: str = Field(examples=["户"])
+    source: str = Field(description="the service whose streams it is computed from")
+    period: str = Field(description="`cumulative` (by end-2025) or `yearly`")
+    comparison: str = Field(description="`at_least` (≥), `about` (≈) or `more_than` (>)")
+    basis: str = Field(description="the notice's wording")
+    scope: str
+    scope_name: str
+    year: int
+    as_of: date
+    target: float | None
+    actual: float | None = Field(description="absent when no service produces its source yet")
+    share: float | None = Field(description="actual over target, percent")
+    expected: float | None = Field(description="what the pace asks for at `as_of`")
+    status: str = Field(description="met, on_track, behind, no_target or no_source")
+    status_label: str = Field(examples=["进度正常"])
+    records: int
+    by_city: dict[str, float]
+    by_industry: dict[str, float]
+    by_month: dict[int, float]
+
+    @classmethod
+    def of(cls, r: IndicatorResult) -> IndicatorRead:
+        """The API shape of a computed indicator."""
+        ind = r.indicator
+        return cls(
+            code=ind.code,
+            name=ind.name,
+            unit=ind.unit,
+            source=ind.source.value,
+            period=ind.period.value,
+            comparison=ind.comparison.value,
+            basis=ind.basis,
+            scope=r.scope.code,
+            scope_name=r.scope.name,
+            year=r.year,
+            as_of=r.as_of,
+            target=r.target,
+            actual=r.actual,
+            share=r.share,
+            expected=r.expected,
+            status=r.status.value,
+            status_label=r.status.label,
+            records=r.records,
+            by_city=r.by_city,
+            by_industry=r.by_industry,
+            by_month=r.by_month,
+        )
+
+
+class TargetRead(RecordRead):
+    """A target of one indicator for one scope."""
+
+    indicator: str
+    scope_code: str
+    value: float
+    note: str | None
+
+
+class TargetCreate(Strict):
+    """A target where none is yet."""
+
+    indicator: str = Field(examples=["directory_suppliers"])
+    scope_code: str = Field(examples=["511500"], description="510000, a region code or a city")
+    value: float = Field(ge=0)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class TargetUpdate(Strict):
+    """A target's new value."""
+
+    value: float = Field(ge=0, examples=[520])
+    note: str | None = Field(default=None, max_length=500)
+
+
+class WarningRead(RecordRead):
+    """A warning, open or cleared."""
+
+    rule_code: str
+    scope_code: str
+    year: int
+    message: str
+    raised_at: datetime
+    cleared_at: datetime | None
+
+
+class RuleRead(BaseModel):
+    """A warning rule and whether this build can evaluate it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    kind: str
+    indicator: str | None
+    threshold: float
+    enabled: bool
+    name: str
+    evaluated: bool = Field(description="false while a stream it needs is not produced yet")
+    note: str | None = None
+
+
+class EvaluationRead(BaseModel):
+    """What an evaluation of the rules changed."""
+
+    raised: list[WarningRead]
+    cleared: list[WarningRead]
+
+
+class CityRankRead(BaseModel):
+    """One line of the supervision notice."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    rank: int
+    city_code: str
+    city_name: str
+    completion: float | None = Field(description="mean share of targets met, percent")
+    met: int
+    on_track: int
+    behind: int
+    assessed: int
+
+
+class SupervisionRead(BaseModel):
+    """The supervision notice (调度通报): the 21 cities ranked by task completion."""
+
+    year: int
+    as_of: date
+    cities: list[CityRankRead]
+
+
+class SummaryWrite(Strict):
+    """A city's narrative sections of its annual summary."""
+
+    sections: dict[str, str] = Field(
+        description=f"by heading: {', '.join(SECTIONS)}",
+        examples=[{SECTIONS[0]: "全年举办对接活动3场……"}],
+    )
+
+
+class SummaryDecision(Strict):
+    """The province's comment when it approves or returns a summary."""
+
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class SummaryRead(RecordRead):
+    """A city's annual work summary."""
+
+    city_code: str
+    year: int
+    status: str
+    sections: dict[str, str]
+    comment: str | None
+    submitted_at: datetime | None
+    decided_at: datetime | None
+    late: bool = False
+    overdue: bool = False
+
+
+class SummaryStateRead(BaseModel):
+    """Where each city's summary of a year stands."""
+
+    city_code: str
+    city_name: str
+    status: str | None
+    status_label: str
+    overdue: bool
+    late: bool
