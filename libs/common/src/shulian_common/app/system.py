@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from shulian_common.app.runtime import BusState, ServiceRuntime, oldest_unsent_age, runtime_of
-from shulian_common.catalogue import Catalogue, catalogue
+from shulian_common.catalogue import catalogue
 from shulian_common.errors import ServiceUnavailableError, problem_responses
 from shulian_common.settings import Settings
 
@@ -91,26 +91,17 @@ def system_router(settings: Settings) -> APIRouter:
     @router.get("/v1/events/catalogue", tags=["events"])
     async def event_catalogue() -> JSONResponse:
         """The JSON Schema of each event type this service publishes, with its topic."""
-        return JSONResponse(_service_catalogue(settings.service).json_schemas())
+        return JSONResponse(catalogue.for_service(settings.service).json_schemas())
 
     @router.get("/v1/events/asyncapi.json", tags=["events"])
     async def event_asyncapi() -> JSONResponse:
         """The AsyncAPI 3 document of the events this service publishes."""
-        doc = _service_catalogue(settings.service).asyncapi(
+        doc = catalogue.for_service(settings.service).asyncapi(
             title=f"Shulian {settings.service} events"
         )
         return JSONResponse(doc)
 
     return router
-
-
-def _service_catalogue(service: str) -> Catalogue:
-    """The events of one service (several services' models may share a process in tests)."""
-    own = Catalogue()
-    for spec in catalogue:
-        if spec.service == service:
-            own.register(spec.model, type=spec.type, topic=spec.topic)
-    return own
 
 
 @dataclass(frozen=True, slots=True)

@@ -144,37 +144,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def other_database_url(
-    database_url: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> Iterator[str]:
-    """A second empty database on the backend of ``database_url`` (e.g. for a second node)."""
-    yield from _another_database(database_url, tmp_path / "other", request)
-
-
-@pytest.fixture
-def third_database_url(
-    database_url: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> Iterator[str]:
-    """A third empty database on the backend of ``database_url`` (e.g. for a third node)."""
-    yield from _another_database(database_url, tmp_path / "third", request)
-
-
-def _another_database(
-    database_url: str, directory: Path, request: pytest.FixtureRequest
-) -> Iterator[str]:
-    if make_url(database_url).get_backend_name() == "sqlite":
-        directory.mkdir()
-        yield sqlite_url(directory)
-        return
-    server: str = request.getfixturevalue("postgres_server_url")
-    url = _create_database(server)
-    try:
-        yield url
-    finally:
-        _drop_database(server, url)
-
-
-@pytest.fixture
 def database_factory(
     database_url: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[Callable[[], str]]:
@@ -211,3 +180,15 @@ def more_database_urls(database_factory: Callable[[], str]) -> Callable[[str], s
         return database_factory()
 
     return make
+
+
+@pytest.fixture
+def other_database_url(database_factory: Callable[[], str]) -> str:
+    """A second empty database on the backend of ``database_url`` (e.g. for a second node)."""
+    return database_factory()
+
+
+@pytest.fixture
+def third_database_url(database_factory: Callable[[], str]) -> str:
+    """A third empty database on the backend of ``database_url`` (e.g. for a third node)."""
+    return database_factory()
