@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from shulian_common.deploy.cli import add_deploy_commands
 from shulian_common.outbox_cli import add_outbox_commands
 from shulian_common.settings import Settings
 
@@ -431,6 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
     asyncapi.set_defaults(func=cmd_asyncapi)
 
     add_outbox_commands(sub)
+    add_deploy_commands(sub)
     _add_service_commands(sub)
     return parser
 

@@ -1,0 +1,1 @@
+"""``shulian deploy``: what ops apply, rendered from one source (``deploy/network.toml``)."""
