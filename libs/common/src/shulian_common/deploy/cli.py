@@ -9,28 +9,49 @@ from pathlib import Path
 RENDER_COMMAND = "./dev shulian deploy render"
 
 
-def cmd_render(args: argparse.Namespace) -> int:
-    """``shulian deploy render [--check]``."""
-    from shulian_common.deploy.network import NetworkError, load_network
-    from shulian_common.deploy.render import render_all, stale_files, write_files
+def main_check(root: Path) -> int:
+    """Exit status of ``render --check``: 1, with each stale file on stderr, if any is stale."""
+    from shulian_common.deploy.render import stale_files
 
-    root: Path = args.root.resolve()
-    try:
-        files = render_all(load_network(root))
-    except (NetworkError, OSError, ValueError) as exc:
-        print(f"shulian deploy: {exc}", file=sys.stderr)
+    files = _render(root)
+    if files is None:
         return 2
-    if args.check:
-        problems = stale_files(root, files)
-        for problem in problems:
-            print(problem, file=sys.stderr)
-        if problems:
-            print(f"render them again: {RENDER_COMMAND}", file=sys.stderr)
-        return 1 if problems else 0
+    problems = stale_files(root, files)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"render them again: {RENDER_COMMAND}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def main_render(root: Path) -> int:
+    """Exit status of ``render``: write every generated file, print those that changed."""
+    from shulian_common.deploy.render import write_files
+
+    files = _render(root)
+    if files is None:
+        return 2
     for path in write_files(root, files):
         print(f"wrote {path}")
     print(f"{len(files)} files rendered")
     return 0
+
+
+def _render(root: Path) -> dict[Path, str] | None:
+    from shulian_common.deploy.network import NetworkError, load_network
+    from shulian_common.deploy.render import render_all
+
+    try:
+        return render_all(load_network(root))
+    except (NetworkError, OSError, ValueError) as exc:
+        print(f"shulian deploy: {exc}", file=sys.stderr)
+        return None
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    """``shulian deploy render [--check] [--root DIR]``."""
+    root: Path = args.root.resolve()
+    return main_check(root) if args.check else main_render(root)
 
 
 def add_deploy_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -25,6 +25,10 @@ class _Dumper(yaml.SafeDumper):
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:  # noqa: ARG002
         super().increase_indent(flow, False)
 
+    def ignore_aliases(self, data: Any) -> bool:  # noqa: ARG002
+        # A dict used twice is written twice: no anchors for a reader to chase.
+        return True
+
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     style = "|" if "\n" in value else None

@@ -1,0 +1,237 @@
+"""Every overlay and the backbone, built by kubectl, against the Kubernetes and the CRD schemas.
+
+Core kinds are validated by kubernetes-validate (strict: an unknown field fails); the Strimzi,
+KEDA and CloudNativePG resources by the trimmed CRD schemas of ``schemas/crds.yaml`` (no package
+ships those CRDs; the file names its sources and versions).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import jsonschema.protocols
+import kubernetes_validate
+import pytest
+import yaml
+from kubernetes_validate.utils import schema_contents
+from referencing import Registry, Resource
+
+from shulian_common.deploy.kubernetes import max_replicas, namespace_of
+from shulian_common.deploy.network import Network, TopicKind
+from shulian_common.deploy.settings_env import env_name
+
+KUBERNETES_VERSION = "1.32.0"  # the oldest release still supported when this was written
+CRDS = yaml.safe_load((Path(__file__).parent / "schemas" / "crds.yaml").read_text())["schemas"]
+
+
+def _key(resource: dict[str, Any]) -> str:
+    return f"{resource['apiVersion']}/{resource['kind']}"
+
+
+@cache
+def _validator(api_version: str, kind: str) -> jsonschema.protocols.Validator:
+    """The validator of a kind: a trimmed CRD schema, or kubernetes-validate's strict schema.
+
+    For a core kind this is what ``kubernetes_validate.validate(..., strict=True)`` builds on each
+    call (the schema and the definitions it refers to), built once: the definitions file is
+    large, and 22 overlays hold hundreds of resources.
+    """
+    crd = CRDS.get(f"{api_version}/{kind}")
+    if crd is not None:
+        return jsonschema.Draft202012Validator(crd)
+    group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    directory = f"kubernetes-json-schema/v{KUBERNETES_VERSION}-local-strict"
+    try:
+        schema = schema_contents(f"{directory}/{kind.lower()}-{group}.json", KUBERNETES_VERSION)
+    except FileNotFoundError:
+        pytest.fail(f"no schema for {api_version} {kind}: add its CRD schema to crds.yaml")
+    definitions = schema_contents(f"{directory}/_definitions.json", KUBERNETES_VERSION)
+    registry: Registry[Any] = Resource.from_contents(definitions) @ (
+        Resource.from_contents(schema) @ Registry()
+    )
+    return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+def _invalid(resource: dict[str, Any]) -> list[str]:
+    validator = _validator(resource["apiVersion"], resource["kind"])
+    return [f"{'.'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(resource)]
+
+
+def test_the_cached_validators_agree_with_kubernetes_validate(
+    built: dict[str, list[dict[str, Any]]],
+) -> None:
+    deployment = next(r for r in built["510100"] if r["kind"] == "Deployment")
+    assert kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+    assert _invalid(deployment) == []
+    broken = {**deployment, "spec": {**deployment["spec"], "replica": 2}}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, KUBERNETES_VERSION, strict=True)
+    assert _invalid(broken)
+
+
+def test_every_resource_of_every_overlay_and_the_backbone_is_valid(
+    built: dict[str, list[dict[str, Any]]],
+) -> None:
+    checked: Counter[str] = Counter()
+    for build, resources in built.items():
+        for resource in resources:
+            problems = _invalid(resource)
+            assert problems == [], f"{build} {resource['kind']}/{resource['metadata']['name']}"
+            checked[_key(resource)] += 1
+    assert len(built) == 23
+    # Each kind reached a validator (a kind without a schema fails in _validator).
+    for kind in ("Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy", "ConfigMap"):
+        assert any(key.endswith(f"/{kind}") for key in checked), kind
+    for key in CRDS:
+        assert checked[key] > 0, f"nothing rendered is a {key}"
+
+
+def test_the_crd_schemas_refuse_what_the_operators_would(network: Network) -> None:
+    topic = {
+        "apiVersion": "kafka.strimzi.io/v1beta2",
+        "kind": "KafkaTopic",
+        "metadata": {"name": "t", "labels": {"strimzi.io/cluster": "shulian"}},
+        "spec": {"topicName": "t", "partitions": 0},
+    }
+    assert _invalid(topic)
+    scaled = {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "ScaledObject",
+        "metadata": {"name": "s"},
+        "spec": {
+            "scaleTargetRef": {"name": "registry"},
+            "triggers": [{"type": "kafka", "metadata": {"lagThreshold": 100}}],
+        },
+    }
+    assert len(_invalid(scaled)) >= 2  # a number where KEDA wants a string; no group nor brokers
+    cluster = {
+        "apiVersion": "postgresql.cnpg.io/v1",
+        "kind": "Cluster",
+        "metadata": {"name": "db"},
+        "spec": {"instances": 2, "storge": {"size": "1Gi"}},
+    }
+    assert _invalid(cluster)
+
+
+def _by_kind(resources: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {r["metadata"]["name"]: r for r in resources if r["kind"] == kind}
+
+
+def test_each_node_runs_every_service_in_its_namespace_with_every_setting(
+    network: Network, built: dict[str, list[dict[str, Any]]]
+) -> None:
+    for node in network.nodes:
+        resources = built[node.code]
+        namespace = namespace_of(network, node)
+        assert {r["metadata"].get("namespace", namespace) for r in resources} == {namespace}
+        config_maps = _by_kind(resources, "ConfigMap")
+        deployments = _by_kind(resources, "Deployment")
+        for service in network.services:
+            container = deployments[service.name]["spec"]["template"]["spec"]["containers"][0]
+            env = {e["name"]: e for e in container["env"]}
+            for source in container["envFrom"]:
+                data = config_maps[source["configMapRef"]["name"]]["data"]
+                env |= {name: {"value": value} for name, value in data.items()}
+            wanted = {env_name(field) for field in service.settings.model_fields}
+            assert wanted - set(env) == set(), f"{node.code} {service.name} lacks settings"
+            assert env["SHULIAN_NODE_ID"]["value"] == node.code
+            assert env["SHULIAN_SERVICE"]["value"] == service.name
+            assert env["SHULIAN_JWT_SECRET"]["valueFrom"]["secretKeyRef"]["name"] == "shulian-jwt"
+            assert f"@{service.name}-db-rw:5432/" in env["SHULIAN_DATABASE_URL"]["value"]
+            assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+            assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+            assert container["resources"]["limits"]
+
+
+def test_each_consumer_scales_on_its_own_groups_lag_within_its_partitions(
+    network: Network, built: dict[str, list[dict[str, Any]]]
+) -> None:
+    for node in network.nodes:
+        scaled = _by_kind(built[node.code], "ScaledObject")
+        assert set(scaled) == {s.name for s in network.services if s.consumes}
+        for service in network.services:
+            if not service.consumes:
+                continue
+            spec = scaled[service.name]["spec"]
+            assert spec["scaleTargetRef"]["name"] == service.name
+            trigger = spec["triggers"][0]["metadata"]
+            assert trigger["consumerGroup"] == f"{service.name}-{node.code}"
+            assert spec["maxReplicaCount"] <= network.partitions_read(service)
+            assert spec["maxReplicaCount"] == max_replicas(network, service)
+
+
+def test_a_service_may_reach_its_database_the_brokers_and_the_collector_only(
+    network: Network, built: dict[str, list[dict[str, Any]]]
+) -> None:
+    policies = _by_kind(built["510100"], "NetworkPolicy")
+    for service in network.services:
+        egress = policies[service.name]["spec"]["egress"]
+        peers = [peer for rule in egress for peer in rule["to"]]
+        selectors = [p.get("podSelector", {}).get("matchLabels", {}) for p in peers]
+        assert {"cnpg.io/cluster": f"{service.name}-db"} in selectors
+        assert {"app.kubernetes.io/name": "otel-collector"} in selectors
+        assert {"strimzi.io/cluster": "shulian", "strimzi.io/kind": "Kafka"} in selectors
+        # The only other way out: DNS, and https to public addresses (partners' webhooks).
+        blocks = [p["ipBlock"] for p in peers if "ipBlock" in p]
+        assert all("10.0.0.0/8" in b["except"] for b in blocks)
+        assert len(peers) == 5
+
+
+def _acls(user: dict[str, Any]) -> list[tuple[str, str, str, frozenset[str]]]:
+    return [
+        (
+            acl["resource"]["type"],
+            acl["resource"].get("name", ""),
+            acl["resource"].get("patternType", "literal"),
+            frozenset(acl["operations"]),
+        )
+        for acl in user["spec"]["authorization"]["acls"]
+    ]
+
+
+def test_a_node_writes_only_its_own_services_topics(
+    network: Network, built: dict[str, list[dict[str, Any]]]
+) -> None:
+    users = _by_kind(built["backbone"], "KafkaUser")
+    for node in network.nodes:
+        for service in network.services:
+            acls = _acls(users[f"node-{node.code}-{service.name}"])
+            written = {name for kind, name, _, ops in acls if kind == "topic" and "Write" in ops}
+            own = {t.name for t in network.topics if t.service == service.name}
+            dlts = {f"{t}.DLT" for t in service.consumes}
+            assert written <= own | dlts
+            assert {t for t in written if not t.endswith(".DLT")} == set(service.publishes)
+            groups = {name for kind, name, _, _ in acls if kind == "group"}
+            assert groups == {f"{service.name}-{node.code}"}
+            assert all(pattern == "literal" for _, _, pattern, _ in acls)
+
+
+@pytest.mark.parametrize("partner", ["chengdu-online-park"])
+def test_a_partner_reads_the_public_event_topics_only(
+    network: Network, built: dict[str, list[dict[str, Any]]], partner: str
+) -> None:
+    acls = _acls(_by_kind(built["backbone"], "KafkaUser")[f"partner-{partner}"])
+    public = {t.name for t in network.topics if t.kind is TopicKind.EVENT}
+
+    topics = {name for kind, name, _, _ in acls if kind == "topic"}
+    assert topics == public
+    assert "shulian.matching.grabs.v1" not in topics
+    assert all(ops <= {"Read", "Describe"} for _, _, _, ops in acls)
+    assert [(k, n, p) for k, n, p, _ in acls if k == "group"] == [
+        ("group", f"partner.{partner}.", "prefix")
+    ]
+
+
+def test_every_topic_has_its_kafka_topic_with_the_backbones_replication(
+    network: Network, built: dict[str, list[dict[str, Any]]]
+) -> None:
+    topics = {
+        r["spec"]["topicName"]: r["spec"] for r in built["backbone"] if r["kind"] == "KafkaTopic"
+    }
+    assert set(topics) == {t.name for t in network.topics}
+    assert {spec["replicas"] for spec in topics.values()} == {network.config.kafka.replicas}

@@ -1,0 +1,184 @@
+"""One source: the generated files are fresh, and every topic and setting reaches deploy."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from shulian_common.catalogue import catalogue
+from shulian_common.deploy import compose, kubernetes
+from shulian_common.deploy.cli import main_check
+from shulian_common.deploy.network import Network, NetworkError, TopicKind, load_network
+from shulian_common.deploy.render import render_all, stale_files, write_files
+from shulian_common.deploy.settings_env import all_setting_names
+from shulian_common.reference import cities
+from shulian_common.service import installed_services
+
+from .conftest import ROOT
+
+
+def test_generated_files_are_fresh(network: Network) -> None:
+    assert stale_files(ROOT, render_all(network)) == []
+
+
+@pytest.fixture
+def copy(tmp_path: Path) -> Path:
+    """A copy of what the renderer reads and writes, to change without touching the repository."""
+    for part in ("deploy", "services", "docker-compose.yml"):
+        source = ROOT / part
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / part, ignore=shutil.ignore_patterns("src", "tests"))
+        else:
+            shutil.copy(source, tmp_path / part)
+    return tmp_path
+
+
+def test_a_hand_edit_an_extra_file_and_a_missing_file_are_each_reported(
+    network: Network, copy: Path
+) -> None:
+    files = render_all(network)
+    overlay = copy / kubernetes.OVERLAYS / "511500" / "kustomization.yaml"
+    overlay.write_text(overlay.read_text() + "# tweak\n")
+    (copy / kubernetes.OVERLAYS / "519900").mkdir()
+    (copy / kubernetes.OVERLAYS / "519900" / "kustomization.yaml").write_text("{}\n")
+    (copy / compose.TOPICS_SCRIPT).unlink()
+
+    problems = stale_files(copy, files)
+
+    assert problems == [
+        f"{compose.TOPICS_SCRIPT} is missing",
+        f"{kubernetes.OVERLAYS / '511500' / 'kustomization.yaml'} is stale or was edited by hand",
+        f"{kubernetes.OVERLAYS / '519900' / 'kustomization.yaml'} is not generated: remove it",
+    ]
+    write_files(copy, files)
+    assert stale_files(copy, files) == []
+    assert not (copy / kubernetes.OVERLAYS / "519900").exists()
+
+
+def test_a_change_of_the_source_makes_the_files_stale(copy: Path) -> None:
+    source = copy / "deploy" / "network.toml"
+    source.write_text(source.read_text().replace("partitions = 6", "partitions = 12", 1))
+
+    problems = stale_files(copy, render_all(load_network(copy)))
+
+    stale = {line.split(" ")[0] for line in problems}
+    assert str(kubernetes.BACKBONE / "topics.yaml") in stale
+    assert str(compose.TOPICS_SCRIPT) in stale
+
+
+def test_a_contract_that_disagrees_with_the_catalogue_is_refused(copy: Path) -> None:
+    contract = copy / "services" / "registry" / "asyncapi.json"
+    contract.write_text(
+        contract.read_text().replace("shulian.registry.network.v1", "shulian.x.y.v1")
+    )
+
+    with pytest.raises(NetworkError, match="disagree"):
+        load_network(copy)
+
+
+def test_the_check_command_fails_on_a_stale_file(
+    copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main_check(copy) == 0
+    (copy / "docker-compose.yml").write_text("name: edited\n")
+
+    assert main_check(copy) == 1
+    assert "docker-compose.yml is stale" in capsys.readouterr().err
+
+
+def test_the_nodes_are_the_province_and_its_21_cities(network: Network) -> None:
+    overlays = sorted(p.name for p in (ROOT / kubernetes.OVERLAYS).iterdir())
+
+    assert overlays == sorted(["510000", *(city.code for city in cities())])
+    assert len(overlays) == 22
+    chengdu = (ROOT / kubernetes.OVERLAYS / "510100" / "namespace.yaml").read_text()
+    assert "成都市" in chengdu
+
+
+def _catalogue_topics() -> set[str]:
+    installed = installed_services()
+    return {spec.topic for spec in catalogue if spec.service in installed}
+
+
+def test_every_catalogue_topic_and_its_dlt_is_in_the_kafka_topics(network: Network) -> None:
+    documents = yaml.safe_load_all((ROOT / kubernetes.BACKBONE / "topics.yaml").read_text())
+    declared = {doc["spec"]["topicName"]: doc["spec"] for doc in documents}
+
+    wanted = _catalogue_topics()
+    assert wanted, "no service installed"
+    assert wanted | {f"{t}.DLT" for t in wanted} == set(declared)
+    for topic in network.topics:
+        assert declared[topic.name]["partitions"] == topic.partitions
+        assert declared[topic.name]["config"]["retention.ms"] == topic.retention_ms
+
+
+def test_every_catalogue_topic_and_its_dlt_is_in_the_compose_topic_step(network: Network) -> None:
+    script = (ROOT / compose.TOPICS_SCRIPT).read_text()
+    created = {
+        name: (int(partitions), int(retention))
+        for name, partitions, retention in re.findall(r"^create (\S+) (\d+) (-?\d+)$", script, re.M)
+    }
+
+    wanted = _catalogue_topics()
+    assert wanted | {f"{t}.DLT" for t in wanted} == set(created)
+    for topic in network.topics:
+        assert created[topic.name] == (topic.partitions, topic.retention_ms)
+
+
+def test_command_topics_are_known_as_such(network: Network) -> None:
+    assert network.topic("shulian.matching.grabs.v1").kind is TopicKind.COMMAND
+    assert network.topic("shulian.events.registration_requests.v1").kind is TopicKind.COMMAND
+    assert network.topic("shulian.registry.suppliers.v1").kind is TopicKind.EVENT
+    assert network.topic("shulian.registry.suppliers.v1.DLT").kind is TopicKind.DLT
+
+
+def _env_file(path: Path) -> dict[str, str]:
+    pairs = [line.split("=", 1) for line in path.read_text().splitlines() if "=" in line]
+    return {name: value for name, value in pairs if not name.startswith("#")}
+
+
+def test_every_setting_a_service_reads_is_set_in_compose(network: Network) -> None:
+    document = yaml.safe_load((ROOT / compose.COMPOSE_FILE).read_text())
+    every = all_setting_names(network)
+    for service in network.services:
+        for code in network.config.compose.nodes:
+            block = document["services"][f"{service.name}-{code}"]
+            env = dict(block["environment"])
+            for env_file in block["env_file"]:
+                env |= _env_file(ROOT / env_file)
+            read = {name for name in every if name in _fields_env(service.settings)}
+            assert read - set(env) == set(), f"{service.name}-{code} lacks settings"
+            assert env["SHULIAN_NODE_ID"] == code
+            assert env["SHULIAN_KAFKA_ENABLE_IDEMPOTENCE"] == "true"
+            assert env["SHULIAN_KAFKA_ACKS"] == "all"
+            assert env["SHULIAN_ENV"] == "production"
+
+
+def _fields_env(settings: type) -> set[str]:
+    return {f"SHULIAN_{name.upper()}" for name in settings.model_fields}  # type: ignore[attr-defined]
+
+
+def test_compose_runs_every_service_for_the_province_and_a_city(network: Network) -> None:
+    document = yaml.safe_load((ROOT / compose.COMPOSE_FILE).read_text())
+    codes = network.config.compose.nodes
+
+    assert codes[0] == "510000"
+    assert any(not network.node(c).is_province for c in codes)
+    for service in installed_services():
+        for code in codes:
+            block = document["services"][f"{service}-{code}"]
+            assert "profiles" not in block
+            assert block["depends_on"] == {
+                "postgres": {"condition": "service_healthy"},
+                "kafka-topics": {"condition": "service_completed_successfully"},
+                "otel-collector": {"condition": "service_started"},
+            }
+            assert f"/{service}_{code}" in block["environment"]["SHULIAN_DATABASE_URL"]
+    databases = (ROOT / compose.POSTGRES_INIT).read_text()
+    for service in installed_services():
+        for code in codes:
+            assert f"CREATE DATABASE {service}_{code};" in databases
