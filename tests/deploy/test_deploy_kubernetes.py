@@ -143,6 +143,7 @@ def test_each_node_runs_every_service_in_its_namespace_with_every_setting(
             assert env["SHULIAN_SERVICE"]["value"] == service.name
             assert env["SHULIAN_JWT_SECRET"]["valueFrom"]["secretKeyRef"]["name"] == "shulian-jwt"
             assert f"@{service.name}-db-rw:5432/" in env["SHULIAN_DATABASE_URL"]["value"]
+            assert env["OTEL_EXPORTER_OTLP_ENDPOINT"]["value"] == "http://otel-collector:4318"
             assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
             assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
             assert container["resources"]["limits"]

@@ -156,6 +156,7 @@ def test_every_setting_a_service_reads_is_set_in_compose(network: Network) -> No
             assert env["SHULIAN_KAFKA_ENABLE_IDEMPOTENCE"] == "true"
             assert env["SHULIAN_KAFKA_ACKS"] == "all"
             assert env["SHULIAN_ENV"] == "production"
+            assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector:4318"
 
 
 def _fields_env(settings: type) -> set[str]:

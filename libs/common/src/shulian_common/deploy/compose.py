@@ -215,9 +215,6 @@ def _service(service: Service, node: Node, index: int) -> dict[str, Any]:
         ),
         env_name("jwt_secret"): JWT,
         env_name("public_url"): f"http://127.0.0.1:{port}",
-        "OTEL_EXPORTER_OTLP_ENDPOINT": "http://otel-collector:4318",
-        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-        "OTEL_SERVICE_NAME": f"shulian-{service.name}",
     }
     definition: dict[str, Any] = {
         "image": f"shulian-{service.name}:${{SHULIAN_IMAGE_TAG:-dev}}",

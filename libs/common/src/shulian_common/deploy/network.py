@@ -132,6 +132,7 @@ class NetworkFile(_Strict):
     compose: ComposeConfig
     kubernetes: KubernetesConfig
     partners: list[Partner] = Field(default_factory=list)
+    telemetry: dict[str, str] = Field(default_factory=dict)
     settings: SettingValues = Field(default_factory=SettingValues)
 
 
@@ -335,6 +336,9 @@ def _check(network: Network) -> None:
     for code in network.config.compose.nodes:
         if code not in codes:
             raise NetworkError(f"compose node {code} is not the province or one of its cities")
+    not_otel = sorted(name for name in network.config.telemetry if not name.startswith("OTEL_"))
+    if not_otel:
+        raise NetworkError(f"[telemetry] holds OTEL_* variables only, not {not_otel}")
     unknown_overrides = set(network.config.topics.override) - {t.name for t in network.topics}
     if unknown_overrides:
         raise NetworkError(f"overrides for unknown topics: {sorted(unknown_overrides)}")

@@ -41,8 +41,9 @@ def env_value(value: Any) -> str:
 
 
 def common_env(network: Network, target: str) -> dict[str, str]:
-    """The variables of the settings every service reads (``shulian_common.settings``)."""
-    return _env(Settings, set(Settings.model_fields), network.setting_values(target))
+    """The variables of the settings every service reads, and the ``OTEL_*`` ones."""
+    env = _env(Settings, set(Settings.model_fields), network.setting_values(target))
+    return env | network.config.telemetry
 
 
 def service_env(network: Network, service: Service, target: str) -> dict[str, str]:
