@@ -96,11 +96,14 @@ def _healthcheck(test: list[str], **timing: str | int) -> dict[str, Any]:
     return {"test": test, **defaults, **timing}
 
 
+def _long_running(image: str) -> dict[str, Any]:
+    """What every container that keeps running shares: its image, restarts, the network."""
+    return {"image": image, "restart": "unless-stopped", "networks": ["shulian"]}
+
+
 def _kafka(network: Network) -> dict[str, Any]:
     return {
-        "image": network.config.compose.kafka_image,
-        "restart": "unless-stopped",
-        "networks": ["shulian"],
+        **_long_running(network.config.compose.kafka_image),
         "ports": ["127.0.0.1:9094:9094"],
         "environment": {
             # A fixed KRaft cluster id (base64 of 16 bytes): the data volume survives re-creation.
@@ -154,9 +157,7 @@ def _topic_step(network: Network) -> dict[str, Any]:
 
 def _postgres(network: Network) -> dict[str, Any]:
     return {
-        "image": network.config.compose.postgres_image,
-        "restart": "unless-stopped",
-        "networks": ["shulian"],
+        **_long_running(network.config.compose.postgres_image),
         "environment": {
             "POSTGRES_USER": "shulian",
             "POSTGRES_PASSWORD": DB_PASSWORD,
@@ -178,9 +179,7 @@ def _postgres(network: Network) -> dict[str, Any]:
 
 def _jaeger(network: Network) -> dict[str, Any]:
     return {
-        "image": network.config.compose.jaeger_image,
-        "restart": "unless-stopped",
-        "networks": ["shulian"],
+        **_long_running(network.config.compose.jaeger_image),
         # The trace viewer; it receives OTLP from the collector on jaeger:4317.
         "ports": ["127.0.0.1:16686:16686"],
     }
@@ -188,9 +187,7 @@ def _jaeger(network: Network) -> dict[str, Any]:
 
 def _collector(network: Network) -> dict[str, Any]:
     return {
-        "image": network.config.compose.collector_image,
-        "restart": "unless-stopped",
-        "networks": ["shulian"],
+        **_long_running(network.config.compose.collector_image),
         # The image has no shell for a healthcheck: services wait for it to start, and their
         # exporters retry. Its health endpoint is published on 13133.
         "depends_on": {"jaeger": {"condition": "service_started"}},
@@ -217,14 +214,12 @@ def _service(service: Service, node: Node, index: int) -> dict[str, Any]:
         env_name("public_url"): f"http://127.0.0.1:{port}",
     }
     definition: dict[str, Any] = {
-        "image": f"shulian-{service.name}:${{SHULIAN_IMAGE_TAG:-dev}}",
+        **_long_running(f"shulian-{service.name}:${{SHULIAN_IMAGE_TAG:-dev}}"),
         "build": {
             "context": ".",
             "dockerfile": "deploy/Dockerfile",
             "args": {"SERVICE": service.name},
         },
-        "restart": "unless-stopped",
-        "networks": ["shulian"],
         "read_only": True,
         "tmpfs": ["/tmp"],
         "cap_drop": ["ALL"],

@@ -453,6 +453,11 @@ def _kafka(network: Network) -> list[dict[str, Any]]:
     node_namespaces = {
         "namespaceSelector": {"matchExpressions": [{"key": NODE_LABEL, "operator": "Exists"}]}
     }
+    keda = {
+        "namespaceSelector": {
+            "matchLabels": {"kubernetes.io/metadata.name": network.config.kubernetes.keda_namespace}
+        }
+    }
     scram = {"type": "scram-sha-512"}
     pool = {
         "apiVersion": STRIMZI,
@@ -486,16 +491,16 @@ def _kafka(network: Network) -> list[dict[str, Any]]:
             "kafka": {
                 "version": kafka.version,
                 "listeners": [
-                    # The nodes' services: reachable from node namespaces only (Strimzi turns
-                    # networkPolicyPeers into a NetworkPolicy). The kit's Kafka client has no
-                    # SASL settings yet, so this listener does not authenticate: its principal
-                    # is ANONYMOUS, which only the node namespaces can reach.
+                    # The nodes' services (and KEDA, reading their lag): reachable from those
+                    # namespaces only (Strimzi turns networkPolicyPeers into a NetworkPolicy).
+                    # The kit's Kafka client has no SASL settings yet, so this listener does not
+                    # authenticate: its principal is ANONYMOUS, which only they can reach.
                     {
                         "name": "plain",
                         "port": 9092,
                         "type": "internal",
                         "tls": False,
-                        "networkPolicyPeers": [node_namespaces],
+                        "networkPolicyPeers": [node_namespaces, keda],
                     },
                     # SCRAM principals with the ACLs of users.yaml: partners inside the cluster,
                     # and the nodes' own users once their client authenticates.

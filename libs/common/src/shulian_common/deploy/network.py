@@ -93,6 +93,7 @@ class KubernetesConfig(_Strict):
     min_replicas: int = Field(ge=1)
     max_replicas: int = Field(ge=1)
     lag_threshold: int = Field(ge=1)
+    keda_namespace: str
     postgres_instances: int = Field(ge=1)
     postgres_storage: str
     postgres_image: str
