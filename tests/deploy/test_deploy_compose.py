@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import yaml
 
-from shulian_common.deploy.compose import COMPOSE_FILE
+from shulian_common.deploy.compose import COMPOSE_FILE, TOPICS_SCRIPT
 
 from .conftest import ROOT
 
@@ -49,3 +51,15 @@ def test_every_service_has_a_healthcheck_or_is_a_step_waited_for() -> None:
             assert "healthcheck" in services[name], name
     assert waited["kafka-topics"] == "service_completed_successfully"
     assert services["otel-collector"]["depends_on"] == {"jaeger": {"condition": "service_started"}}
+
+
+def test_the_topic_step_is_valid_bash_and_mounted_where_the_step_runs_it() -> None:
+    bash = shutil.which("bash")
+    assert bash is not None
+    result = subprocess.run([bash, "-n", str(ROOT / TOPICS_SCRIPT)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+    step = yaml.safe_load((ROOT / COMPOSE_FILE).read_text())["services"]["kafka-topics"]
+    mount = f"./{TOPICS_SCRIPT.as_posix()}:/{TOPICS_SCRIPT.name}:ro"
+    assert step["volumes"] == [mount]
+    assert step["entrypoint"][-1] == f"/{TOPICS_SCRIPT.name}"

@@ -143,10 +143,20 @@ def test_each_node_runs_every_service_in_its_namespace_with_every_setting(
             assert env["SHULIAN_SERVICE"]["value"] == service.name
             assert env["SHULIAN_JWT_SECRET"]["valueFrom"]["secretKeyRef"]["name"] == "shulian-jwt"
             assert f"@{service.name}-db-rw:5432/" in env["SHULIAN_DATABASE_URL"]["value"]
+            _assert_references_defined_before(container["env"])
             assert env["OTEL_EXPORTER_OTLP_ENDPOINT"]["value"] == "http://otel-collector:4318"
             assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
             assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
             assert container["resources"]["limits"]
+
+
+def _assert_references_defined_before(env: list[dict[str, Any]]) -> None:
+    """Kubernetes expands ``$(VAR)`` only for a variable defined earlier in the list."""
+    seen: set[str] = set()
+    for entry in env:
+        for name in re.findall(r"\$\(([A-Z_][A-Z0-9_]*)\)", entry.get("value", "")):
+            assert name in seen, f"{entry['name']} refers to $({name}) before it is defined"
+        seen.add(entry["name"])
 
 
 def test_each_consumer_scales_on_its_own_groups_lag_within_its_partitions(
