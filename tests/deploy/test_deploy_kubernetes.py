@@ -24,6 +24,9 @@ from referencing import Registry, Resource
 from shulian_common.deploy.kubernetes import max_replicas, namespace_of
 from shulian_common.deploy.network import Network, TopicKind
 from shulian_common.deploy.settings_env import env_name
+from shulian_common.service import installed_services
+from shulian_common.settings import Settings
+from shulian_common.testing.node import node_settings, run_node
 
 KUBERNETES_VERSION = "1.32.0"  # the oldest release still supported when this was written
 CRDS = yaml.safe_load((Path(__file__).parent / "schemas" / "crds.yaml").read_text())["schemas"]
@@ -246,3 +249,22 @@ def test_every_topic_has_its_kafka_topic_with_the_backbones_replication(
     }
     assert set(topics) == {t.name for t in network.topics}
     assert {spec["replicas"] for spec in topics.values()} == {network.config.kafka.replicas}
+
+
+async def test_the_group_keda_and_the_acls_name_is_the_one_a_running_service_joins(
+    network: Network, tmp_path: Path
+) -> None:
+    service = next(s for s in network.services if s.name == "registry" and s.consumes)
+    definition = installed_services()["registry"]
+    settings = node_settings(
+        Settings,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'registry.db'}",
+        tmp_path=tmp_path,
+        node="510100",
+        service="registry",
+    )
+
+    async with run_node(definition.create_app, settings) as running:
+        consumers = running.runtime.consumers
+        assert consumers is not None
+        assert consumers.name == service.consumer_group("510100")

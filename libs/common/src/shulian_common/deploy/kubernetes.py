@@ -393,7 +393,7 @@ def _scaled_object(network: Network, node: Node, service: Service) -> dict[str, 
                     "type": "kafka",
                     "metadata": {
                         "bootstrapServers": network.config.kafka.bootstrap,
-                        "consumerGroup": service.consumer_group.format(node=node.code),
+                        "consumerGroup": service.consumer_group(node.code),
                         "lagThreshold": str(k8s.lag_threshold),
                         "offsetResetPolicy": "earliest",
                         "allowIdleConsumers": "false",
@@ -576,7 +576,7 @@ def _node_user(network: Network, node: Node, service: Service) -> dict[str, Any]
         *(_acl("topic", t.name, ["Write", "Describe", "Create"]) for t in own),
         *(_acl("topic", topic, ["Read", "Describe"]) for topic in service.consumes),
         *(_acl("topic", dlt, ["Write", "Describe", "Create"]) for dlt in dlts),
-        _acl("group", service.consumer_group.format(node=node.code), ["Read", "Describe"]),
+        _acl("group", service.consumer_group(node.code), ["Read", "Describe"]),
         _acl("cluster", "kafka-cluster", ["IdempotentWrite"]),
     ]
     return {

@@ -172,10 +172,9 @@ class Service:
     consumes: tuple[str, ...]
     settings: type[Settings]
 
-    @property
-    def consumer_group(self) -> str:
-        """The consumer group of the service on a node, as a format string of ``node``."""
-        return f"{self.name}-{{node}}"
+    def consumer_group(self, node: str) -> str:
+        """The consumer group of the service on ``node``, as its runtime names it."""
+        return f"{self.name}-{node}"
 
 
 @dataclass(frozen=True, slots=True)
