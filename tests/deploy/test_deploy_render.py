@@ -183,3 +183,26 @@ def test_compose_runs_every_service_for_the_province_and_a_city(network: Network
     for service in installed_services():
         for code in codes:
             assert f"CREATE DATABASE {service}_{code};" in databases
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("demo = false", "demo = false\nno_such_setting = 1"), "no service reads"),
+        (('nodes = ["510000", "510100"]', 'nodes = ["510000", "519999"]'), "not the province"),
+        (
+            ("[topics.dlt]", '[topics.override."shulian.x.y.v1"]\npartitions = 2\n[topics.dlt]'),
+            "unknown topics",
+        ),
+    ],
+)
+def test_a_network_file_naming_what_does_not_exist_is_refused(
+    copy: Path, change: tuple[str, str], message: str
+) -> None:
+    source = copy / "deploy" / "network.toml"
+    text = source.read_text()
+    assert change[0] in text
+    source.write_text(text.replace(change[0], change[1], 1))
+
+    with pytest.raises(NetworkError, match=message):
+        load_network(copy)
