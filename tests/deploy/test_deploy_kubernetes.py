@@ -147,10 +147,22 @@ def test_each_node_runs_every_service_in_its_namespace_with_every_setting(
             assert env["SHULIAN_JWT_SECRET"]["valueFrom"]["secretKeyRef"]["name"] == "shulian-jwt"
             assert f"@{service.name}-db-rw:5432/" in env["SHULIAN_DATABASE_URL"]["value"]
             _assert_references_defined_before(container["env"])
+            _assert_accepted(service.settings, env)
             assert env["OTEL_EXPORTER_OTLP_ENDPOINT"]["value"] == "http://otel-collector:4318"
             assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
             assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
             assert container["resources"]["limits"]
+
+
+def _assert_accepted(settings_type: type[Settings], env: dict[str, dict[str, Any]]) -> None:
+    """The service's settings parse what the pod's environment holds (Secrets stand in)."""
+    values = {name: entry.get("value", "secret-" + "x" * 40) for name, entry in env.items()}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in values.items():
+            patch.setenv(name, value)
+        settings = settings_type()
+    assert settings.env == "production"
+    assert settings.kafka_replication_factor == 3
 
 
 def _assert_references_defined_before(env: list[dict[str, Any]]) -> None:

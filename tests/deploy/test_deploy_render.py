@@ -206,3 +206,26 @@ def test_a_network_file_naming_what_does_not_exist_is_refused(
 
     with pytest.raises(NetworkError, match=message):
         load_network(copy)
+
+
+def test_each_service_accepts_the_settings_compose_gives_it(
+    network: Network, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    document = yaml.safe_load((ROOT / compose.COMPOSE_FILE).read_text())
+    for service in network.services:
+        block = document["services"][f"{service.name}-510100"]
+        env: dict[str, str] = {}
+        for env_file in block["env_file"]:
+            env |= _env_file(ROOT / env_file)
+        env |= block["environment"]
+        env["SHULIAN_JWT_SECRET"] = "x" * 40  # compose takes it from the operator's shell
+        with monkeypatch.context() as patch:
+            for name, value in env.items():
+                patch.setenv(name, str(value))
+            settings = service.settings()
+
+        assert settings.node_id == "510100"
+        assert settings.service == service.name
+        assert settings.resolved_bus_url == "kafka://kafka:9092"
+        assert settings.kafka_enable_idempotence is True
+        assert settings.kafka_acks == "all"
