@@ -154,6 +154,47 @@ def test_each_node_runs_every_service_in_its_namespace_with_every_setting(
             assert container["resources"]["limits"]
 
 
+def test_each_service_logs_in_to_kafka_as_its_nodes_own_user_over_tls(
+    network: Network, built: dict[str, list[dict[str, Any]]]
+) -> None:
+    users = _by_kind(built["backbone"], "KafkaUser")
+    (cluster,) = _by_kind(built["backbone"], "Kafka").values()
+    listeners = {listener["port"]: listener for listener in cluster["spec"]["kafka"]["listeners"]}
+    for node in (network.node("510000"), network.node("511500")):
+        config_maps = _by_kind(built[node.code], "ConfigMap")
+        deployments = _by_kind(built[node.code], "Deployment")
+        for service in network.services:
+            pod = deployments[service.name]["spec"]["template"]["spec"]
+            (container,) = pod["containers"]
+            env = {e["name"]: e for e in container["env"]}
+            for source in container["envFrom"]:
+                data = config_maps[source["configMapRef"]["name"]]["data"]
+                env |= {name: {"value": value} for name, value in data.items()}
+            user = env["SHULIAN_KAFKA_SASL_USERNAME"]["value"]
+            assert user == f"node-{node.code}-{service.name}"
+            assert user in users
+            assert users[user]["spec"]["authentication"] == {"type": "scram-sha-512"}
+            password = env["SHULIAN_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
+            assert password == {"name": f"kafka-{service.name}", "key": "password"}
+            assert env["SHULIAN_KAFKA_SECURITY_PROTOCOL"]["value"] == "SASL_SSL"
+            assert env["SHULIAN_KAFKA_SASL_MECHANISM"]["value"] == "SCRAM-SHA-512"
+            port = int(env["SHULIAN_BUS_URL"]["value"].rsplit(":", 1)[1])
+            assert listeners[port]["tls"] is True
+            assert listeners[port]["authentication"] == {"type": "scram-sha-512"}
+            cafile = Path(env["SHULIAN_KAFKA_SSL_CAFILE"]["value"])
+            mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+            volumes = {v["name"]: v for v in pod["volumes"]}
+            assert mounts["kafka-ca"] == cafile.parent.as_posix()
+            assert volumes["kafka-ca"]["secret"]["items"] == [
+                {"key": "ca.crt", "path": cafile.name}
+            ]
+    # The listener without a login (principal ANONYMOUS) is open to KEDA's namespace alone.
+    plain = [listener for listener in listeners.values() if "authentication" not in listener]
+    assert [p["networkPolicyPeers"] for p in plain] == [
+        [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "keda"}}}]
+    ]
+
+
 def _assert_accepted(settings_type: type[Settings], env: dict[str, dict[str, Any]]) -> None:
     """The service's settings parse what the pod's environment holds (Secrets stand in)."""
     values = {name: entry.get("value", "secret-" + "x" * 40) for name, entry in env.items()}

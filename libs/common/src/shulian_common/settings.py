@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,6 +50,15 @@ class Settings(BaseSettings):
     # consumer from sitting on a fetch, at the cost of more (cheap) fetches while idle.
     kafka_fetch_max_wait_ms: int = Field(default=20, ge=1, le=10_000)
     kafka_replication_factor: int = 1
+    # How clients authenticate to the brokers: PLAINTEXT (compose, tests), or SASL_SSL with a
+    # SCRAM user per node and service (Kubernetes: Strimzi KafkaUsers, whose ACLs then hold).
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = Field(
+        default=None, description="PEM file of the brokers' CA (system CAs when unset)"
+    )
     bus_partitions: int = 3
     # Outbox relay and consumers.
     relay_batch_size: int = 500
@@ -133,6 +142,42 @@ class Settings(BaseSettings):
         ):
             raise ValueError("SHULIAN_JWT_SECRET must be set outside dev/test")
         return self
+
+    @field_validator(
+        "kafka_sasl_username", "kafka_sasl_password", "kafka_ssl_cafile", mode="before"
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _sasl_needs_credentials(self) -> Self:
+        if self.kafka_security_protocol.startswith("SASL_") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                f"SHULIAN_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol} needs "
+                "SHULIAN_KAFKA_SASL_USERNAME and SHULIAN_KAFKA_SASL_PASSWORD"
+            )
+        return self
+
+    def kafka_client_security(self) -> dict[str, object]:
+        """The aiokafka keyword arguments that authenticate and encrypt a client's connections."""
+        protocol = self.kafka_security_protocol
+        options: dict[str, object] = {"security_protocol": protocol}
+        if protocol in ("SSL", "SASL_SSL"):
+            from aiokafka.helpers import create_ssl_context
+
+            cafile = str(self.kafka_ssl_cafile) if self.kafka_ssl_cafile else None
+            options["ssl_context"] = create_ssl_context(cafile=cafile)
+        if protocol.startswith("SASL_"):
+            assert self.kafka_sasl_password is not None  # the validator above
+            options |= {
+                "sasl_mechanism": self.kafka_sasl_mechanism,
+                "sasl_plain_username": self.kafka_sasl_username,
+                "sasl_plain_password": self.kafka_sasl_password.get_secret_value(),
+            }
+        return options
 
     @property
     def resolved_database_url(self) -> str:

@@ -49,5 +49,6 @@ def bus_from_url(url: str, settings: Settings | None = None) -> Bus:
             partitions=settings.bus_partitions,
             replication_factor=settings.kafka_replication_factor,
             fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+            security=settings.kafka_client_security(),
         )
     raise ValueError(f"unsupported bus URL {url!r}: use local://PATH or kafka://HOST:PORT")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -60,10 +60,13 @@ class KafkaOptions:
     join_timeout: float
     commit_timeout: float
     fetch_max_wait_ms: int
+    # aiokafka's security_protocol, ssl_context and sasl_* (Settings.kafka_client_security)
+    security: Mapping[str, Any] = field(default_factory=dict)
 
 
 # Refusals that retrying the same record cannot cure: the relay parks the record.
 _PERMANENT = (MessageSizeTooLargeError, TopicAuthorizationFailedError, UnicodeError)
+_HANDSHAKE = (KeyError, ValueError, AssertionError)
 
 
 @contextlib.asynccontextmanager
@@ -78,6 +81,12 @@ async def _mapped_errors(action: str, seconds: float | None = None) -> AsyncIter
         raise BusError(f"kafka {action} failed: {exc!r}") from exc
     except TimeoutError as exc:
         raise BusError(f"kafka {action} timed out after {seconds} s") from exc
+    except _HANDSHAKE as exc:
+        if not action.endswith(" start"):
+            raise
+        # aiokafka's SASL handshake lets a refused login escape as a parsing error (a SCRAM
+        # answer without its "v" field raises KeyError): while connecting, that is a refusal.
+        raise BusError(f"kafka {action} failed, authentication refused? {exc!r}") from exc
 
 
 def _acks(value: str) -> int | str:
@@ -109,6 +118,7 @@ class KafkaPublisher(Publisher):
             enable_idempotence=o.enable_idempotence,
             linger_ms=o.linger_ms,
             request_timeout_ms=o.request_timeout_ms,
+            **o.security,
         )
         try:
             async with _mapped_errors("producer start", o.connect_timeout):
@@ -329,6 +339,7 @@ class KafkaSubscriber(Subscriber):
             heartbeat_interval_ms=o.heartbeat_interval_ms,
             fetch_max_wait_ms=o.fetch_max_wait_ms,
             **kwargs,
+            **o.security,
         )
 
 
@@ -356,6 +367,7 @@ class KafkaBus(Bus):
         join_timeout: float = 60.0,
         commit_timeout: float = 5.0,
         fetch_max_wait_ms: int = 20,
+        security: Mapping[str, Any] | None = None,
     ) -> None:
         self.options = KafkaOptions(
             bootstrap=bootstrap,
@@ -372,6 +384,7 @@ class KafkaBus(Bus):
             join_timeout=join_timeout,
             commit_timeout=commit_timeout,
             fetch_max_wait_ms=fetch_max_wait_ms,
+            security=dict(security or {}),
         )
 
     def publisher(self) -> KafkaPublisher:
@@ -388,7 +401,7 @@ class KafkaBus(Bus):
         """Create the missing topics; existing ones are left as they are."""
         o = self.options
         admin = AIOKafkaAdminClient(
-            bootstrap_servers=o.bootstrap, request_timeout_ms=o.request_timeout_ms
+            bootstrap_servers=o.bootstrap, request_timeout_ms=o.request_timeout_ms, **o.security
         )
         try:
             async with _mapped_errors("admin start", o.connect_timeout):

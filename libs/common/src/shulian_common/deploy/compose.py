@@ -212,6 +212,8 @@ def _service(service: Service, node: Node, index: int) -> dict[str, Any]:
         ),
         env_name("jwt_secret"): JWT,
         env_name("public_url"): f"http://127.0.0.1:{port}",
+        # compose's broker takes no login (PLAINTEXT); SASL_* would need this from a secret.
+        env_name("kafka_sasl_password"): "",
     }
     definition: dict[str, Any] = {
         **_long_running(f"shulian-{service.name}:${{SHULIAN_IMAGE_TAG:-dev}}"),

@@ -23,6 +23,8 @@ BACKBONE = Path("deploy", "k8s", "backbone")
 TARGET = "kubernetes"
 NODE_LABEL = "shulian.sichuan.gov.cn/node"
 JWT_SECRET = "shulian-jwt"
+KAFKA_CA_SECRET = "kafka-cluster-ca"
+KAFKA_CA_DIR = "/etc/shulian/kafka-ca"
 KUSTOMIZATION = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
 STRIMZI = "kafka.strimzi.io/v1beta2"
 # Hand-written, next to the generated base: the collector and its configuration.
@@ -76,7 +78,9 @@ def _base(network: Network) -> dict[Path, str]:
     }
     files[BASE / "kustomization.yaml"] = yaml_documents(
         "One node's services. Not applied alone: an overlay (overlays/<code>) names the node.\n"
-        f"Ops create the Secret {JWT_SECRET} (key jwt-secret) in each node's namespace.",
+        f"Ops create in each node's namespace the Secret {JWT_SECRET} (key jwt-secret), and copy\n"
+        f"from the backbone the brokers' CA as {KAFKA_CA_SECRET} (key ca.crt) and each service's\n"
+        "KafkaUser Secret node-<code>-<service> as kafka-<service> (key password).",
         [kustomization],
     )
     return files
@@ -141,6 +145,9 @@ def _deployment(network: Network, service: Service) -> dict[str, Any]:
                 f"@{db}-rw:5432/{name}",
             },
             _secret_env(env_name("jwt_secret"), JWT_SECRET, "jwt-secret"),
+            # The SCRAM password of the node's KafkaUser node-<code>-<service> (the overlay
+            # names the user), copied by ops from the backbone's Secret of that name.
+            _secret_env(env_name("kafka_sasl_password"), kafka_secret(service), "password"),
             {"name": env_name("service"), "value": name},
         ],
         # The migrations run first in the process (lifespan, under a PostgreSQL advisory lock
@@ -165,7 +172,10 @@ def _deployment(network: Network, service: Service) -> dict[str, Any]:
             "runAsNonRoot": True,
             "capabilities": {"drop": ["ALL"]},
         },
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        "volumeMounts": [
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "kafka-ca", "mountPath": KAFKA_CA_DIR, "readOnly": True},
+        ],
     }
     return {
         "apiVersion": "apps/v1",
@@ -203,11 +213,31 @@ def _deployment(network: Network, service: Service) -> dict[str, Any]:
                         }
                     ],
                     "containers": [container],
-                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+                    "volumes": [
+                        {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+                        # The brokers' CA (Strimzi's <cluster>-cluster-ca-cert, copied by ops).
+                        {
+                            "name": "kafka-ca",
+                            "secret": {
+                                "secretName": KAFKA_CA_SECRET,
+                                "items": [{"key": "ca.crt", "path": "ca.crt"}],
+                            },
+                        },
+                    ],
                 },
             },
         },
     }
+
+
+def kafka_secret(service: Service) -> str:
+    """The node-namespace Secret holding ``service``'s SCRAM password (key ``password``)."""
+    return f"kafka-{service.name}"
+
+
+def kafka_user(node: Node, service: Service) -> str:
+    """The Strimzi KafkaUser (SCRAM user name) of ``service`` on ``node``."""
+    return f"node-{node.code}-{service.name}"
 
 
 def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
@@ -217,7 +247,7 @@ def _secret_env(name: str, secret: str, key: str) -> dict[str, Any]:
 def _network_policy(network: Network, service: Service) -> dict[str, Any]:
     """In: HTTP. Out: its own database, the brokers, the collector, DNS, partners' webhooks."""
     kafka = network.config.kafka
-    tcp = [{"protocol": "TCP", "port": port} for port in (9092, 9093)]
+    tcp = [{"protocol": "TCP", "port": 9093}]  # the TLS + SCRAM listener
     private = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"]
     return {
         "apiVersion": "networking.k8s.io/v1",
@@ -334,7 +364,10 @@ def _overlay(network: Network, node: Node) -> dict[Path, str]:
                 {
                     "name": f"shulian-{s.name}",
                     "behavior": "merge",
-                    "literals": [f"{env_name('public_url')}={_public_url(network, node, s)}"],
+                    "literals": [
+                        f"{env_name('public_url')}={_public_url(network, node, s)}",
+                        f"{env_name('kafka_sasl_username')}={kafka_user(node, s)}",
+                    ],
                 }
                 for s in network.services
             ),
@@ -357,7 +390,8 @@ def _overlay(network: Network, node: Node) -> dict[Path, str]:
     return {
         directory / "kustomization.yaml": yaml_documents(
             f"{title}:\n  kubectl kustomize {directory.as_posix()} | kubectl apply -f -\n"
-            f"First create the Secret {JWT_SECRET} in {namespace} (deploy/README.md).",
+            f"First create the Secrets {JWT_SECRET}, {KAFKA_CA_SECRET} and kafka-<service> in "
+            f"{namespace} (deploy/README.md).",
             [kustomization],
         ),
         directory / "namespace.yaml": yaml_documents(f"{title}: its namespace.", [namespace_doc]),
@@ -450,9 +484,6 @@ def _cluster_labels(network: Network) -> dict[str, str]:
 
 def _kafka(network: Network) -> list[dict[str, Any]]:
     kafka = network.config.kafka
-    node_namespaces = {
-        "namespaceSelector": {"matchExpressions": [{"key": NODE_LABEL, "operator": "Exists"}]}
-    }
     keda = {
         "namespaceSelector": {
             "matchLabels": {"kubernetes.io/metadata.name": network.config.kubernetes.keda_namespace}
@@ -491,19 +522,18 @@ def _kafka(network: Network) -> list[dict[str, Any]]:
             "kafka": {
                 "version": kafka.version,
                 "listeners": [
-                    # The nodes' services (and KEDA, reading their lag): reachable from those
-                    # namespaces only (Strimzi turns networkPolicyPeers into a NetworkPolicy).
-                    # The kit's Kafka client has no SASL settings yet, so this listener does not
-                    # authenticate: its principal is ANONYMOUS, which only they can reach.
+                    # KEDA, reading the consumer groups' lag: it does not authenticate (principal
+                    # ANONYMOUS), so only KEDA's namespace may reach it (Strimzi turns
+                    # networkPolicyPeers into a NetworkPolicy).
                     {
                         "name": "plain",
                         "port": 9092,
                         "type": "internal",
                         "tls": False,
-                        "networkPolicyPeers": [node_namespaces, keda],
+                        "networkPolicyPeers": [keda],
                     },
-                    # SCRAM principals with the ACLs of users.yaml: partners inside the cluster,
-                    # and the nodes' own users once their client authenticates.
+                    # SCRAM principals with the ACLs of users.yaml: each node's services (as
+                    # node-<code>-<service>) and partners inside the cluster.
                     {
                         "name": "tls",
                         "port": 9093,
@@ -583,7 +613,7 @@ def _node_user(network: Network, node: Node, service: Service) -> dict[str, Any]
         "apiVersion": STRIMZI,
         "kind": "KafkaUser",
         "metadata": {
-            "name": f"node-{node.code}-{service.name}",
+            "name": kafka_user(node, service),
             "labels": {**_cluster_labels(network), NODE_LABEL: node.code},
         },
         "spec": {

@@ -71,8 +71,13 @@ class KafkaConfig(_Strict):
 
     @property
     def bootstrap(self) -> str:
-        """The in-cluster bootstrap address of the plain listener."""
+        """The in-cluster bootstrap address of the plain listener (KEDA's lag reads only)."""
         return f"{self.cluster}-kafka-bootstrap.{self.namespace}.svc.cluster.local:9092"
+
+    @property
+    def tls_bootstrap(self) -> str:
+        """The in-cluster bootstrap address of the TLS + SCRAM listener the services use."""
+        return f"{self.cluster}-kafka-bootstrap.{self.namespace}.svc.cluster.local:9093"
 
 
 class ComposeConfig(_Strict):

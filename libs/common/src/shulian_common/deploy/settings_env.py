@@ -19,7 +19,11 @@ from shulian_common.settings import Settings
 
 PREFIX = "SHULIAN_"
 # Set per node and service (or from a Secret) by the renderers, never in the shared environment.
-PER_DEPLOYMENT = frozenset({"node_id", "service", "database_url", "jwt_secret", "public_url"})
+PER_DEPLOYMENT = frozenset(
+    {"node_id", "service", "database_url", "jwt_secret", "public_url", "kafka_sasl_password"}
+)
+# Optional: written out empty ("unset") where a target does not use them, so ops still see them.
+OPTIONAL = frozenset({"kafka_sasl_username", "kafka_ssl_cafile"})
 
 
 def env_name(field: str) -> str:
@@ -68,6 +72,8 @@ def _env(model: type[Settings], fields: set[str], values: dict[str, Any]) -> dic
             if field in values
             else model.model_fields[field].get_default(call_default_factory=True)
         )
+        if value is None and field in OPTIONAL:
+            value = ""
         if value is None:
             raise ValueError(f"setting {field} has no default: give it a value in network.toml")
         env[env_name(field)] = env_value(value)

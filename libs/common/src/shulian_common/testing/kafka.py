@@ -82,10 +82,14 @@ def _tansu_binary() -> str:
 
 
 @contextlib.contextmanager
-def _tansu_process(binary: str, port: int) -> Iterator[tuple[subprocess.Popen[bytes], IO[bytes]]]:
+def _tansu_process(
+    binary: str, port: int, authentication: bool
+) -> Iterator[tuple[subprocess.Popen[bytes], IO[bytes]]]:
     url = f"tcp://127.0.0.1:{port}"
     command = [binary, "broker", "--listener-url", url, "--advertised-listener-url", url]
     command += ["--storage-engine", "memory://tansu/"]
+    if authentication:
+        command.append("--authentication")
     with tempfile.TemporaryFile() as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
         try:
@@ -108,15 +112,19 @@ def _wait_ready(process: subprocess.Popen[bytes], port: int, deadline: float) ->
 
 
 @contextlib.contextmanager
-def start_tansu(*, startup_timeout: float = 15.0) -> Iterator[str]:
-    """Run a Tansu broker in memory on a free loopback port; yield its ``host:port``."""
+def start_tansu(*, startup_timeout: float = 15.0, authentication: bool = False) -> Iterator[str]:
+    """Run a Tansu broker in memory on a free loopback port; yield its ``host:port``.
+
+    With ``authentication`` every client must log in with SASL (and, the store being empty, none
+    can: such a broker shows how clients fail when their login is refused).
+    """
     binary = _tansu_binary()
     deadline = time.monotonic() + startup_timeout
     last_output = b""
     # The free port can be taken between probing and binding; Tansu then exits: try another.
     for _attempt in range(3):
         port = _free_port()
-        with _tansu_process(binary, port) as (process, output):
+        with _tansu_process(binary, port, authentication) as (process, output):
             if _wait_ready(process, port, deadline):
                 yield f"127.0.0.1:{port}"
                 return
