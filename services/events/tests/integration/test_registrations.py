@@ -7,7 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from shulian_common.auth import Role, mint_token
+from shulian_events import repository
 from shulian_events.testing import Events, activity_body, publish_participant
 
 YIBIN = "511500"
@@ -288,3 +292,50 @@ async def test_an_enterprise_registers_itself(yibin: Events) -> None:
 def _enterprise_token(node: Events, enterprise_id: str) -> str:
     token = mint_token(node.settings, role=Role.ENTERPRISE, node=YIBIN, enterprise_id=enterprise_id)
     return f"Bearer {token}"
+
+
+async def test_a_batch_of_requests_is_decided_in_one_transaction_in_log_order(
+    yibin: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Requests queued on the command log while the owner's consumer waits reach it as one
+    batch: the occurrence's places are read once for the batch and kept by the decisions, which
+    still see one another (capacity exact, a second request of one supplier refused)."""
+    activity = await _activity(yibin, capacity=2)
+    first, second, third, fourth = await _suppliers(yibin, 4)
+    reads: list[str] = []
+    places_taken = repository.places_taken
+
+    async def counted(session: AsyncSession, activity_id: str, key: str) -> int:
+        reads.append(key)
+        return await places_taken(session, activity_id, key)
+
+    monkeypatch.setattr(repository, "places_taken", counted)
+    await yibin.stop_workers()  # only drain() moves events from here on
+    asked = []
+    for supplier in (first, second, first, third, fourth):
+        response = await yibin.client.post(
+            f"/v1/activities/{activity['id']}/registrations",
+            json={"participant_kind": "supplier", "participant_id": supplier},
+            headers=yibin.auth(Role.SUPPLIER, supplier_id=supplier),
+        )
+        asked.append(response.json()["id"])
+    await yibin.drain()
+
+    rows = (
+        await yibin.client.get(
+            f"/v1/activities/{activity['id']}/registrations", headers=yibin.province
+        )
+    ).json()
+    assert reads == ["once"]  # one read for the five decisions
+    assert [(r["id"], r["seq"]) for r in rows] == [(a, n) for n, a in enumerate(asked, 1)]
+    assert [(r["status"], r["reason_code"]) for r in rows] == [
+        ("confirmed", None),
+        ("confirmed", None),
+        ("rejected", "already_registered"),
+        ("waitlisted", None),
+        ("waitlisted", None),
+    ]
+    # A later batch starts from what the database holds.
+    fifth = (await _suppliers(yibin, 5))[-1]
+    late = await _register(yibin, activity["id"], fifth)
+    assert (late["status"], late["seq"], reads) == ("waitlisted", 6, ["once", "once"])
