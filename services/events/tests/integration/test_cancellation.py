@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from shulian_common.auth import Role
-from shulian_events.testing import Events, NodeFactory, activity_body, publish_participants
+from shulian_events.testing import Events, NodeFactory, activity_body, ask, publish_participants
 
 YIBIN, CHENGDU = "511500", "510100"
 START = datetime.fromisoformat("2030-03-02T09:00:00+08:00")
@@ -22,20 +22,6 @@ async def _schedule(node: Events, **extra: Any) -> dict[str, Any]:
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
     return created
-
-
-async def _ask(node: Events, activity_id: str, supplier: str, key: str | None = None) -> str:
-    body: dict[str, Any] = {"participant_kind": "supplier", "participant_id": supplier}
-    if key is not None:
-        body["occurrence_key"] = key
-    response = await node.client.post(
-        f"/v1/activities/{activity_id}/registrations",
-        json=body,
-        headers=node.auth(Role.SUPPLIER, supplier_id=supplier),
-    )
-    assert response.status_code == 202, response.text
-    request_id: str = response.json()["id"]
-    return request_id
 
 
 async def _seen(node: Events, registration_id: str) -> tuple[str, str | None]:
@@ -52,9 +38,9 @@ async def test_cancelling_the_activity_cancels_its_registrations_on_both_nodes(
         suppliers = [f"{n:032x}" for n in range(1, 4)]
         await publish_participants(yibin, suppliers)
         await yibin.drain(chengdu)
-        asked = [await _ask(chengdu, activity["id"], s) for s in suppliers[:2]]
+        asked = [await ask(chengdu, activity["id"], s) for s in suppliers[:2]]
         await yibin.drain(chengdu)
-        refused = await _ask(chengdu, activity["id"], suppliers[0])  # already in: rejected
+        refused = await ask(chengdu, activity["id"], suppliers[0])  # already in: rejected
         await yibin.drain(chengdu)
         before = [await _seen(chengdu, r) for r in [*asked, refused]]
 
@@ -65,7 +51,7 @@ async def test_cancelling_the_activity_cancels_its_registrations_on_both_nodes(
         )
         assert cancelled.status_code == 200, cancelled.text
         await yibin.drain(chengdu)
-        late = await _ask(chengdu, activity["id"], suppliers[2])  # after the cancellation
+        late = await ask(chengdu, activity["id"], suppliers[2])  # after the cancellation
         await yibin.drain(chengdu)
 
         assert before == [
@@ -99,8 +85,8 @@ async def test_cancelling_one_occurrence_cancels_only_its_registrations(
         suppliers = [f"{n:032x}" for n in range(1, 4)]
         await publish_participants(yibin, suppliers)
         await yibin.drain(chengdu)
-        on_third = await _ask(chengdu, activity["id"], suppliers[0], THIRD)  # pending approval
-        on_second = await _ask(chengdu, activity["id"], suppliers[1], SECOND)
+        on_third = await ask(chengdu, activity["id"], suppliers[0], THIRD)  # pending approval
+        on_second = await ask(chengdu, activity["id"], suppliers[1], SECOND)
         await yibin.drain(chengdu)
         pending = [await _seen(chengdu, r) for r in (on_third, on_second)]
 

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from shulian_common.auth import Role
 from shulian_common.testing.kafka import KafkaBroker
 from shulian_common.testing.node import node_settings
 from shulian_events.contracts import REGISTRATION_REQUESTS_TOPIC
@@ -24,6 +23,7 @@ from shulian_events.settings import EventsSettings
 from shulian_events.testing import (
     Events,
     activity_body,
+    ask,
     command_log,
     publish_participants,
     running,
@@ -55,17 +55,6 @@ def start(kafka_broker: KafkaBroker, tmp_path: Path) -> Start:
         )
 
     return start_node
-
-
-async def _ask(node: Events, activity_id: str, supplier: str) -> str:
-    response = await node.client.post(
-        f"/v1/activities/{activity_id}/registrations",
-        json={"participant_kind": "supplier", "participant_id": supplier, "hr_managers": 1},
-        headers=node.auth(Role.SUPPLIER, supplier_id=supplier),
-    )
-    assert response.status_code == 202, response.text
-    request_id: str = response.json()["id"]
-    return request_id
 
 
 async def _registrations(node: Events, activity_id: str) -> list[dict[str, Any]]:
@@ -103,7 +92,7 @@ async def test_the_owner_restarted_mid_stream_decides_each_request_once_in_log_o
         # poll so that stopping it lands mid-stream.
         async with start(YIBIN, consumer_batch_size=1) as yibin:
             asked = await asyncio.gather(
-                *(_ask((chengdu, province)[n % 2], activity_id, s) for n, s in enumerate(suppliers))
+                *(ask((chengdu, province)[n % 2], activity_id, s) for n, s in enumerate(suppliers))
             )
             for node in (chengdu, province):  # requests from two nodes, on the broker
                 await node.runtime.relay.drain(timeout=60)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shulian_common.auth import Role, mint_token
 from shulian_events import repository
-from shulian_events.testing import Events, activity_body, publish_participant
+from shulian_events.testing import Events, activity_body, ask, publish_participant
 
 YIBIN = "511500"
 
@@ -311,14 +311,7 @@ async def test_a_batch_of_requests_is_decided_in_one_transaction_in_log_order(
 
     monkeypatch.setattr(repository, "places_taken", counted)
     await yibin.stop_workers()  # only drain() moves events from here on
-    asked = []
-    for supplier in (first, second, first, third, fourth):
-        response = await yibin.client.post(
-            f"/v1/activities/{activity['id']}/registrations",
-            json={"participant_kind": "supplier", "participant_id": supplier},
-            headers=yibin.auth(Role.SUPPLIER, supplier_id=supplier),
-        )
-        asked.append(response.json()["id"])
+    asked = [await ask(yibin, activity["id"], s) for s in (first, second, first, third, fourth)]
     await yibin.drain()
 
     rows = (
