@@ -182,7 +182,7 @@ async def owner_alone(nodes: list[Events], activity_id: str, suppliers: list[str
         f"confirmed {await confirmed(owner, activity_id)}"
     )
     raw = await raw_decisions(owner, suppliers, places=await capacity(owner, activity_id))
-    print(f"raw floor: {raw:.0f}/s; owner alone / raw = {rate / raw:.2f}")
+    print(f"raw floor: {raw:.0f}/s; owner alone / raw = {rate / raw:.3f}")
 
 
 async def capacity(owner: Events, activity_id: str) -> int:
