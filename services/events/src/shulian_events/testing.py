@@ -66,6 +66,16 @@ def activity_body(division_code: str = "511500", **extra: Any) -> dict[str, Any]
     }
 
 
+async def schedule(node: Events, **extra: Any) -> dict[str, Any]:
+    """Schedule ``activity_body(**extra)`` on ``node`` as the province admin; the activity."""
+    response = await node.client.post(
+        "/v1/activities", json=activity_body(**extra), headers=node.province
+    )
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
 async def ask(node: Events, activity_id: str, supplier: str, key: str | None = None) -> str:
     """Ask ``node`` for a place as the supplier itself (one HR manager; ``key``: the occurrence of
     a series); the request's id, answered ``202``."""

@@ -5,23 +5,13 @@ the requesters' nodes follow. Two nodes: a Yibin activity, registrations asked f
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from shulian_common.auth import Role
-from shulian_events.testing import Events, NodeFactory, activity_body, ask, publish_participants
+from shulian_events.testing import Events, NodeFactory, ask, publish_participants, schedule
 
 YIBIN, CHENGDU = "511500", "510100"
 START = datetime.fromisoformat("2030-03-02T09:00:00+08:00")
 SECOND, THIRD = "20300309T010000Z", "20300316T010000Z"
-
-
-async def _schedule(node: Events, **extra: Any) -> dict[str, Any]:
-    response = await node.client.post(
-        "/v1/activities", json=activity_body(**extra), headers=node.province
-    )
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
 
 
 async def _seen(node: Events, registration_id: str) -> tuple[str, str | None]:
@@ -34,7 +24,7 @@ async def test_cancelling_the_activity_cancels_its_registrations_on_both_nodes(
     yibin: Events, start_node: NodeFactory
 ) -> None:
     async with start_node(CHENGDU) as chengdu:
-        activity = await _schedule(yibin, capacity=1)
+        activity = await schedule(yibin, capacity=1)
         suppliers = [f"{n:032x}" for n in range(1, 4)]
         await publish_participants(yibin, suppliers)
         await yibin.drain(chengdu)
@@ -79,7 +69,7 @@ async def test_cancelling_one_occurrence_cancels_only_its_registrations(
     yibin: Events, start_node: NodeFactory
 ) -> None:
     async with start_node(CHENGDU) as chengdu:
-        activity = await _schedule(
+        activity = await schedule(
             yibin, starts_at=START, rrule="FREQ=WEEKLY;COUNT=4", approval_required=True
         )
         suppliers = [f"{n:032x}" for n in range(1, 4)]
