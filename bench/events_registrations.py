@@ -12,7 +12,11 @@ latency (p50/p99), the request → decision latency as the requester sees it (th
 ``requests.decided_at`` − ``created_at``: command relayed, decided by the owner in log order,
 decision relayed back and applied), the owner's decision throughput, and a check that exactly
 ``--places`` were confirmed. Then the decision alone: every request queued on the command log
-first, the owner's consumer timed deciding them (``--batch`` sets the consumers' batch size).
+first, the owner's consumer timed deciding them (``--batch`` sets the consumers' batch size),
+beside the raw floor measured in the same run on the same database: the same rows written
+straight through SQLAlchemy Core (per ``--batch`` requests one transaction: the participants read,
+the inbox rows and the registrations, one statement each; no kit, no ORM, no events), and the
+ratio of the two.
 """
 
 from __future__ import annotations
@@ -26,17 +30,18 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 
 from shulian_common.auth import Role
 from shulian_common.commands import Request
-from shulian_common.messaging import outbox
+from shulian_common.messaging import inbox, outbox
 from shulian_common.testing.node import node_settings, run_node
 from shulian_events.contracts import REGISTRATION_REQUEST_DECIDED
 from shulian_events.main import create_app
-from shulian_events.orm import Registration
+from shulian_events.orm import Participant, Registration
 from shulian_events.settings import EventsSettings
 from shulian_events.testing import Events, activity_body, publish_participants
 
@@ -170,11 +175,76 @@ async def owner_alone(nodes: list[Events], activity_id: str, suppliers: list[str
             )
         )
     gaps = [(b - a).total_seconds() * 1000 for a, b in itertools.pairwise(times)]
+    rate = len(times) / elapsed
     print(
-        f"owner alone: {len(times)} decisions in {elapsed:.2f} s ({len(times) / elapsed:.0f}/s), "
+        f"owner alone: {len(times)} decisions in {elapsed:.2f} s ({rate:.0f}/s), "
         f"per decision p50 {statistics.median(gaps):.1f} ms, p99 {percentile(gaps, 99):.1f} ms, "
         f"confirmed {await confirmed(owner, activity_id)}"
     )
+    raw = await raw_decisions(owner, suppliers, places=await capacity(owner, activity_id))
+    print(f"raw floor: {raw:.0f}/s; owner alone / raw = {rate / raw:.3f}")
+
+
+async def capacity(owner: Events, activity_id: str) -> int:
+    from shulian_events.orm import Activity
+
+    async with owner.runtime.session_factory() as session:
+        activity = await session.get(Activity, activity_id)
+    assert activity is not None
+    return activity.capacity
+
+
+async def raw_decisions(owner: Events, suppliers: list[str], *, places: int) -> float:
+    """The floor under the owner's decisions: the same rows written with SQLAlchemy Core on the
+    owner's database (for another activity id), per ``BATCH`` requests one transaction of three
+    statements (the participants read, the inbox rows, the registrations); decisions per
+    second."""
+    activity_id, now = uuid.uuid4().hex, datetime.now(UTC)
+    taken = 0
+    started = time.monotonic()
+    async with owner.runtime.engine.connect() as connection:
+        for first in range(0, len(suppliers), BATCH):
+            chunk = suppliers[first : first + BATCH]
+            async with connection.begin():
+                found = await connection.execute(
+                    select(Participant.id, Participant.name).where(
+                        Participant.kind == "supplier", Participant.id.in_(chunk)
+                    )
+                )
+                names = {row.id: row.name for row in found}
+                inbox_rows = [
+                    {"consumer": "raw", "source": "raw", "event_id": uuid.uuid4().hex}
+                    for _ in chunk
+                ]
+                await connection.execute(insert(inbox), inbox_rows)
+                rows = []
+                for seq, supplier in enumerate(chunk, first + 1):
+                    status = "confirmed" if taken < places else "waitlisted"
+                    taken += status == "confirmed"
+                    rows.append(
+                        {
+                            "id": uuid.uuid4().hex,
+                            "owner_node": OWNER,
+                            "version": 1,
+                            "created_at": now,
+                            "updated_at": now,
+                            "activity_id": activity_id,
+                            "occurrence_key": "once",
+                            "participant_kind": "supplier",
+                            "participant_id": supplier,
+                            "participant_name": names.get(supplier),
+                            "requester_node": OWNER,
+                            "status": status,
+                            "seq": seq,
+                            "hr_managers": 0,
+                            "attendees": 0,
+                            "reason_code": None,
+                            "reason": None,
+                            "checked_in_at": None,
+                        }
+                    )
+                await connection.execute(insert(Registration), rows)
+    return len(suppliers) / (time.monotonic() - started)
 
 
 async def main(server_url: str | None, requests: int, places: int, rounds: int, batch: int) -> None:

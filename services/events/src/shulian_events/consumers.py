@@ -25,7 +25,7 @@ from shulian_events.contracts import (
     REGISTRATIONS_TOPIC,
     RegistrationRequestDecided,
 )
-from shulian_events.handlers.registrations import decider, load_activity
+from shulian_events.handlers.registrations import decide_request, load_activity
 from shulian_events.handlers.replica import (
     keep_activity,
     keep_enterprise,
@@ -163,7 +163,7 @@ def subscriptions(node_id: str) -> list[Subscription]:
             command_type=REGISTRATION_REQUESTED,
             reader=RegistrationRequestReader,
             load=load_activity,
-            decide=decider(node_id),
+            decide=decide_request,
             decision=RegistrationRequestDecided,
             node_id=node_id,
         ),

@@ -7,18 +7,32 @@ matchmaking fair; the province holds its fairs and trainings. Past activities ar
 completed with outcomes, so the yearly targets come out met in some cities and missed in others
 (e.g. no city fair in Garzê or Ngawa, few recruitment sessions in the smaller cities). Seeding is
 skipped when the database already holds activities, so restarts duplicate nothing.
+
+Every node plans the same year and seeds the activities it owns: each goes to the most specific
+node of the network governing its division (``demo_owner``), so beside a Chengdu node
+(``SHULIAN_DEMO_NODES``, which ``shulian up`` sets to the nodes it starts) the province node leaves
+Chengdu's activities to it, and the network holds each demo activity once.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from shulian_common.auth import Principal, Role
 from shulian_common.db import create_engine, create_session_factory, migrate
-from shulian_common.reference import PROVINCE_CODE, Division, cities, counties, in_scope
+from shulian_common.reference import (
+    PROVINCE_CODE,
+    Division,
+    DivisionLevel,
+    cities,
+    counties,
+    get_division,
+    in_scope,
+)
 from shulian_common.settings import Settings
 from shulian_common.uow import UnitOfWorkFactory
 from shulian_events import repository
@@ -75,26 +89,50 @@ async def seed_demo(settings: Settings) -> int:
     try:
         await migrate(engine, MIGRATIONS)
         uow_factory = UnitOfWorkFactory(create_session_factory(engine), source=settings.source)
-        return await seed(uow_factory, node_id=settings.node_id, year=settings.demo_year)
+        return await seed(
+            uow_factory,
+            node_id=settings.node_id,
+            year=settings.demo_year,
+            nodes=settings.demo_network,
+        )
     finally:
         await engine.dispose()
 
 
-async def seed(uow_factory: UnitOfWorkFactory, *, node_id: str, year: int) -> int:
-    """Seed the year's activities of ``node_id``'s jurisdiction; the count (0 if already seeded)."""
+_OPERATORS = {
+    DivisionLevel.PROVINCE: Role.PROVINCE_ADMIN,
+    DivisionLevel.CITY: Role.CITY_OPERATOR,
+    DivisionLevel.COUNTY: Role.COUNTY_OPERATOR,
+}
+
+
+def demo_owner(nodes: Sequence[str], division_code: str) -> str | None:
+    """The node of ``nodes`` that seeds activities of ``division_code``: the most specific one
+    governing it (a county node before its city's, a city node before the province's)."""
+    governing = [node for node in nodes if in_scope(node, division_code)]
+    # A GB/T 2260 code without its trailing zeros is longer the deeper its division lies.
+    return max(governing, key=lambda node: len(node.rstrip("0")), default=None)
+
+
+async def seed(
+    uow_factory: UnitOfWorkFactory, *, node_id: str, year: int, nodes: Sequence[str] = ()
+) -> int:
+    """Seed the year's activities ``node_id`` owns among ``nodes`` (the demo network; default:
+    this node alone, its whole jurisdiction); the count (0 if already seeded)."""
     async with uow_factory() as uow:
         if await repository.holds_any_activity(uow.session):
             return 0
+    network = sorted({node_id, *nodes})
     operator = Principal(
         sub="demo@" + node_id,
-        role=Role.PROVINCE_ADMIN if node_id == PROVINCE_CODE else Role.CITY_OPERATOR,
+        role=_OPERATORS[get_division(node_id).level],
         node=node_id,
         division=node_id,
     )
     today = datetime.now(UTC)
     seeded = 0
     for plan in plans(year, random.Random(DEMO_SEED)):
-        if not in_scope(node_id, plan.fields["division_code"]):
+        if demo_owner(network, plan.fields["division_code"]) != node_id:
             continue
         row = (
             await handlers.create_activity(

@@ -215,17 +215,16 @@ async def next_seq(session: AsyncSession, activity_id: str, occurrence_key: str)
     return int(await session.scalar(stmt) or 0) + 1
 
 
-async def active_registration_of(
-    session: AsyncSession, activity_id: str, occurrence_key: str, participant_id: str
-) -> Registration | None:
-    """The participant's registration for the occurrence that is still in, if any."""
-    stmt = select(Registration).where(
+async def active_participants(
+    session: AsyncSession, activity_id: str, occurrence_key: str
+) -> set[str]:
+    """The participants whose registration for the occurrence is still in."""
+    stmt = select(Registration.participant_id).where(
         Registration.activity_id == activity_id,
         Registration.occurrence_key == occurrence_key,
-        Registration.participant_id == participant_id,
         Registration.status.not_in(_INACTIVE),
     )
-    return await session.scalar(stmt.limit(1))
+    return set(await session.scalars(stmt))
 
 
 async def waiting(

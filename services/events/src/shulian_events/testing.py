@@ -16,6 +16,7 @@ from typing import Any
 from dateutil.rrule import rrulestr  # type: ignore[import-untyped]
 from icalendar import Calendar
 
+from shulian_common.auth import Role
 from shulian_common.bus.base import OutgoingMessage
 from shulian_common.envelope import CloudEvent
 from shulian_common.testing.node import NodeFactory as AnyNodeFactory
@@ -63,6 +64,36 @@ def activity_body(division_code: str = "511500", **extra: Any) -> dict[str, Any]
         "capacity": 3,
         **extra,
     }
+
+
+async def schedule(node: Events, **extra: Any) -> dict[str, Any]:
+    """Schedule ``activity_body(**extra)`` on ``node`` as the province admin; the activity."""
+    response = await node.client.post(
+        "/v1/activities", json=activity_body(**extra), headers=node.province
+    )
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def ask(node: Events, activity_id: str, supplier: str, key: str | None = None) -> str:
+    """Ask ``node`` for a place as the supplier itself (one HR manager; ``key``: the occurrence of
+    a series); the request's id, answered ``202``."""
+    body: dict[str, Any] = {
+        "participant_kind": "supplier",
+        "participant_id": supplier,
+        "hr_managers": 1,
+    }
+    if key is not None:
+        body["occurrence_key"] = key
+    response = await node.client.post(
+        f"/v1/activities/{activity_id}/registrations",
+        json=body,
+        headers=node.auth(Role.SUPPLIER, supplier_id=supplier),
+    )
+    assert response.status_code == 202, response.text
+    request_id: str = response.json()["id"]
+    return request_id
 
 
 def participant_message(

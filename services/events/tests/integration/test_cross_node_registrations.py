@@ -22,6 +22,7 @@ from shulian_events.testing import (
     Events,
     NodeFactory,
     activity_body,
+    ask,
     command_log,
     publish_participants,
     running,
@@ -41,17 +42,6 @@ async def _yibin_activity(yibin: Events, capacity: int) -> dict[str, Any]:
     return created
 
 
-async def _ask(node: Events, activity_id: str, supplier: str) -> str:
-    response = await node.client.post(
-        f"/v1/activities/{activity_id}/registrations",
-        json={"participant_kind": "supplier", "participant_id": supplier, "hr_managers": 1},
-        headers=node.auth(Role.SUPPLIER, supplier_id=supplier),
-    )
-    assert response.status_code == 202, response.text
-    request_id: str = response.json()["id"]
-    return request_id
-
-
 async def test_a_yibin_activity_registered_for_from_chengdu(
     yibin: Events, start_node: NodeFactory
 ) -> None:
@@ -61,7 +51,7 @@ async def test_a_yibin_activity_registered_for_from_chengdu(
         await publish_participants(yibin, [first, second], owner_node=CHENGDU)
         await yibin.drain(chengdu)  # Chengdu's calendar now shows the Yibin activity
 
-        asked = await _ask(chengdu, activity["id"], first)
+        asked = await ask(chengdu, activity["id"], first)
         pending = await chengdu.client.get(f"/v1/registrations/{asked}", headers=chengdu.province)
         await yibin.drain(chengdu)
         decided = await chengdu.client.get(
@@ -69,7 +59,7 @@ async def test_a_yibin_activity_registered_for_from_chengdu(
             headers=chengdu.auth(Role.SUPPLIER, supplier_id=first),
         )
         at_owner = await yibin.client.get(f"/v1/registrations/{asked}", headers=yibin.province)
-        waiting = await _ask(chengdu, activity["id"], second)
+        waiting = await ask(chengdu, activity["id"], second)
         await yibin.drain(chengdu)
         # The participant withdraws at the owner node; Chengdu sees the waiting one move up.
         await yibin.client.post(
@@ -107,7 +97,7 @@ async def test_a_request_for_an_activity_the_owner_does_not_hold_is_refused(
         async with yibin.runtime.uow_factory() as uow:
             await uow.session.execute(delete(Activity).where(Activity.id == activity["id"]))
             await uow.commit()
-        asked = await _ask(chengdu, activity["id"], "3" * 32)
+        asked = await ask(chengdu, activity["id"], "3" * 32)
         await yibin.drain(chengdu)
 
         seen = await chengdu.client.get(f"/v1/registrations/{asked}", headers=chengdu.province)
@@ -130,7 +120,7 @@ async def test_300_concurrent_requests_from_three_nodes_for_100_places(
 
         async def ask_at(n: int, supplier: str) -> str:
             async with gates[n % 3]:
-                return await _ask(nodes[n % 3], activity["id"], supplier)
+                return await ask(nodes[n % 3], activity["id"], supplier)
 
         asked = await asyncio.gather(*(ask_at(n, s) for n, s in enumerate(suppliers)))
         await yibin.drain(chengdu, province, timeout=120)
@@ -178,7 +168,7 @@ async def test_300_requests_from_three_nodes_over_kafka(
         await yibin.drain(chengdu, province, timeout=120)
 
         asked = await asyncio.gather(
-            *(_ask(nodes[n % 3], activity["id"], s) for n, s in enumerate(suppliers))
+            *(ask(nodes[n % 3], activity["id"], s) for n, s in enumerate(suppliers))
         )
         await yibin.drain(chengdu, province, timeout=180)
 

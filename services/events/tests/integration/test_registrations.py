@@ -7,19 +7,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from shulian_common.auth import Role, mint_token
-from shulian_events.testing import Events, activity_body, publish_participant
+from shulian_events import repository
+from shulian_events.testing import Events, ask, publish_participant, schedule
 
 YIBIN = "511500"
-
-
-async def _activity(node: Events, **extra: Any) -> dict[str, Any]:
-    response = await node.client.post(
-        "/v1/activities", json=activity_body(**extra), headers=node.province
-    )
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
 
 
 async def _register(node: Events, activity_id: str, supplier: str, **extra: Any) -> dict[str, Any]:
@@ -54,7 +49,7 @@ async def _status(node: Events, registration_id: str) -> str:
 
 
 async def test_capacity_then_a_waiting_list_promoted_in_order(yibin: Events) -> None:
-    activity = await _activity(yibin, capacity=2)
+    activity = await schedule(yibin, capacity=2)
     suppliers = await _suppliers(yibin, 5)
 
     made = [await _register(yibin, activity["id"], s) for s in suppliers]
@@ -97,7 +92,7 @@ async def test_capacity_then_a_waiting_list_promoted_in_order(yibin: Events) -> 
 
 
 async def test_approval_then_places_or_the_waiting_list(yibin: Events) -> None:
-    activity = await _activity(yibin, capacity=1, approval_required=True)
+    activity = await schedule(yibin, capacity=1, approval_required=True)
     first, second, third = await _suppliers(yibin, 3)
     pending = [await _register(yibin, activity["id"], s) for s in (first, second, third)]
     assert {r["status"] for r in pending} == {"pending"}
@@ -131,7 +126,7 @@ async def test_approval_then_places_or_the_waiting_list(yibin: Events) -> None:
 
 
 async def test_only_existing_non_delisted_suppliers_may_register(yibin: Events) -> None:
-    activity = await _activity(yibin)
+    activity = await schedule(yibin)
     listed, delisted = "a" * 32, "b" * 32
     await publish_participant(yibin, listed)
     await publish_participant(yibin, delisted)
@@ -153,7 +148,7 @@ async def test_only_existing_non_delisted_suppliers_may_register(yibin: Events) 
 
 
 async def test_suppliers_register_only_themselves_and_partners_only_read(yibin: Events) -> None:
-    activity = await _activity(yibin)
+    activity = await schedule(yibin)
     mine, theirs = await _suppliers(yibin, 2)
     url = f"/v1/activities/{activity['id']}/registrations"
     body = {"participant_kind": "supplier", "participant_id": theirs}
@@ -180,7 +175,7 @@ async def test_suppliers_register_only_themselves_and_partners_only_read(yibin: 
 
 
 async def test_series_registrations_are_per_occurrence(yibin: Events) -> None:
-    activity = await _activity(yibin, capacity=1, rrule="FREQ=WEEKLY;COUNT=2")
+    activity = await schedule(yibin, capacity=1, rrule="FREQ=WEEKLY;COUNT=2")
     first_key, second_key = (o["key"] for o in activity["occurrences"])
     one, two = await _suppliers(yibin, 2)
 
@@ -200,8 +195,8 @@ async def test_series_registrations_are_per_occurrence(yibin: Events) -> None:
 
 async def test_check_in_on_the_day_and_the_outcome_counts_it(yibin: Events) -> None:
     now = datetime.now(UTC)
-    activity = await _activity(yibin, starts_at=now - timedelta(minutes=30), capacity=5)
-    later = await _activity(yibin, starts_at=now + timedelta(days=3), venue="别处")
+    activity = await schedule(yibin, starts_at=now - timedelta(minutes=30), capacity=5)
+    later = await schedule(yibin, starts_at=now + timedelta(days=3), venue="别处")
     one, two = await _suppliers(yibin, 2)
     first = await _register(yibin, activity["id"], one, hr_managers=3)
     second = await _register(yibin, activity["id"], two, hr_managers=2)
@@ -243,7 +238,7 @@ async def test_check_in_on_the_day_and_the_outcome_counts_it(yibin: Events) -> N
 
 
 async def test_a_capacity_increase_promotes_the_waiting_list(yibin: Events) -> None:
-    activity = await _activity(yibin, capacity=1)
+    activity = await schedule(yibin, capacity=1)
     suppliers = await _suppliers(yibin, 3)
     made = [await _register(yibin, activity["id"], s) for s in suppliers]
 
@@ -257,7 +252,7 @@ async def test_a_capacity_increase_promotes_the_waiting_list(yibin: Events) -> N
 
 
 async def test_an_enterprise_registers_itself(yibin: Events) -> None:
-    activity = await _activity(yibin)
+    activity = await schedule(yibin)
     enterprise = "e" * 32
     await publish_participant(yibin, enterprise, kind="enterprise", name="宜宾锂宝新材料有限公司")
     url = f"/v1/activities/{activity['id']}/registrations"
@@ -288,3 +283,43 @@ async def test_an_enterprise_registers_itself(yibin: Events) -> None:
 def _enterprise_token(node: Events, enterprise_id: str) -> str:
     token = mint_token(node.settings, role=Role.ENTERPRISE, node=YIBIN, enterprise_id=enterprise_id)
     return f"Bearer {token}"
+
+
+async def test_a_batch_of_requests_is_decided_in_one_transaction_in_log_order(
+    yibin: Events, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Requests queued on the command log while the owner's consumer waits reach it as one
+    batch: the occurrence's places are read once for the batch and kept by the decisions, which
+    still see one another (capacity exact, a second request of one supplier refused)."""
+    activity = await schedule(yibin, capacity=2)
+    first, second, third, fourth = await _suppliers(yibin, 4)
+    reads: list[str] = []
+    places_taken = repository.places_taken
+
+    async def counted(session: AsyncSession, activity_id: str, key: str) -> int:
+        reads.append(key)
+        return await places_taken(session, activity_id, key)
+
+    monkeypatch.setattr(repository, "places_taken", counted)
+    await yibin.stop_workers()  # only drain() moves events from here on
+    asked = [await ask(yibin, activity["id"], s) for s in (first, second, first, third, fourth)]
+    await yibin.drain()
+
+    rows = (
+        await yibin.client.get(
+            f"/v1/activities/{activity['id']}/registrations", headers=yibin.province
+        )
+    ).json()
+    assert reads == ["once"]  # one read for the five decisions
+    assert [(r["id"], r["seq"]) for r in rows] == [(a, n) for n, a in enumerate(asked, 1)]
+    assert [(r["status"], r["reason_code"]) for r in rows] == [
+        ("confirmed", None),
+        ("confirmed", None),
+        ("rejected", "already_registered"),
+        ("waitlisted", None),
+        ("waitlisted", None),
+    ]
+    # A later batch starts from what the database holds.
+    fifth = (await _suppliers(yibin, 5))[-1]
+    late = await _register(yibin, activity["id"], fifth)
+    assert (late["status"], late["seq"], reads) == ("waitlisted", 6, ["once", "once"])

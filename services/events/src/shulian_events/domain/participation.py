@@ -158,6 +158,16 @@ def cancel(status: RegistrationStatus) -> RegistrationStatus:
     return R.CANCELLED
 
 
+ACTIVITY_CANCELLED = "activity_cancelled"  # the reason_code of registrations the organiser's
+# cancellation (of the activity, or of their occurrence) cancelled
+
+
+def cancelled_by_organiser(status: RegistrationStatus) -> bool:
+    """Whether a registration is cancelled with its activity or occurrence: those still in and
+    not yet checked in (pending approval, confirmed, waiting)."""
+    return status in (R.PENDING, R.CONFIRMED, R.WAITLISTED)
+
+
 def check_in(status: RegistrationStatus) -> RegistrationStatus:
     """A confirmed participant arrives."""
     _require(status, {R.CONFIRMED}, "签到")

@@ -16,13 +16,13 @@ from shulian_common.idempotency import Created, Idempotency, create_once
 from shulian_common.records import Versions, add, check_version, flush_update, load, utc_now
 from shulian_common.uow import UnitOfWork, UnitOfWorkFactory
 from shulian_events import contracts, repository
-from shulian_events.domain import access, series
+from shulian_events.domain import access, participation, series
 from shulian_events.domain.conflicts import Clash, Slot, clashes
 from shulian_events.domain.errors import InvalidSchedule, InvalidTransition, SeriesHasRegistrations
 from shulian_events.domain.lifecycle import ActivityAction, ActivityStatus, next_status
 from shulian_events.domain.participation import RegistrationStatus
 from shulian_events.domain.terms import TIMEZONE, Level
-from shulian_events.handlers.places import promote_waiting
+from shulian_events.handlers.places import promote_waiting, record_registration
 from shulian_events.orm import Activity
 
 LABEL = "活动"
@@ -199,8 +199,29 @@ async def _override(
         await flush_update(uow.session, row)
         await materialise(uow.session, row)
         record_snapshot(uow, contracts.ActivityRescheduled, row)
+        if override["cancelled"]:
+            await _cancel_registrations(uow, row, f"该场次已取消：{override['reason']}", key=key)
         await uow.commit()
     return row
+
+
+async def _cancel_registrations(
+    uow: UnitOfWork, activity: Activity, reason: str, *, key: str | None = None
+) -> None:
+    """Cancel the registrations still in (pending approval, confirmed, waiting) of the activity,
+    or of its occurrence ``key``: each becomes ``cancelled`` with reason ``activity_cancelled``
+    and is published, so the requesters' nodes follow. Called after the activity's row is
+    written (on PostgreSQL its row lock is held), so no decision slips in between; a request
+    decided later finds the activity or occurrence cancelled and is refused."""
+    for registration in await repository.registrations_of(uow.session, activity.id, key):
+        status = RegistrationStatus(registration.status)
+        if not participation.cancelled_by_organiser(status):
+            continue
+        registration.status = str(RegistrationStatus.CANCELLED)
+        registration.reason_code = participation.ACTIVITY_CANCELLED
+        registration.reason = reason
+        await flush_update(uow.session, registration)
+        record_registration(uow, contracts.RegistrationCancelled, registration)
 
 
 async def move_occurrence(
@@ -277,6 +298,8 @@ async def step(
             row.outcome = await _outcome(uow.session, row.id, outcome or {})
         await flush_update(uow.session, row)
         record_snapshot(uow, _STEP_EVENTS[action], row)
+        if action is ActivityAction.CANCEL:
+            await _cancel_registrations(uow, row, "活动已取消" + (f"：{reason}" if reason else ""))
         await uow.commit()
     return row
 

@@ -9,10 +9,11 @@ node the caller used; ``decide`` runs on the owner node in the consumer's unit o
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shulian_common.auth import Principal
 from shulian_common.commands import Outcome, Request, decision_for, new_request_id, send_command
@@ -23,7 +24,7 @@ from shulian_events import contracts, repository
 from shulian_events.domain import access, participation, series
 from shulian_events.domain.errors import NotOnTheDay, NotSelf
 from shulian_events.domain.lifecycle import ActivityStatus
-from shulian_events.domain.participation import Decision, Refusal, RegistrationStatus, Situation
+from shulian_events.domain.participation import Refusal, RegistrationStatus, Situation
 from shulian_events.handlers.places import promote_waiting, record_registration
 from shulian_events.orm import Activity, Occurrence, Registration
 
@@ -57,40 +58,19 @@ class RegistrationRequest:
 
 
 async def decide(
-    uow: UnitOfWork, *, request: RegistrationRequest, node_id: str, now: datetime
-) -> Registration | None:
-    """Decide ``request`` (once: a request decided before returns its registration); ``None``
-    when the activity is not this node's to decide."""
+    uow: UnitOfWork, *, activity: Activity, request: RegistrationRequest, now: datetime
+) -> Registration:
+    """Decide ``request`` on ``activity`` (locked by ``load_activity`` in this transaction); a
+    request decided before returns its registration unchanged."""
     session = uow.session
     done = await session.get(Registration, request.request_id)
     if done is not None:
         return done
-    activity = await repository.lock_activity(session, request.activity_id)
-    if activity is None or activity.owner_node != node_id:
-        return None
     key = request.occurrence_key or (series.ONCE if activity.rrule is None else "")
-    occurrence = await session.get(Occurrence, (activity.id, key))
-    situation = await _situation(uow, activity, occurrence, request, now)
-    decision = participation.decide(situation)
-    row = await _new_registration(uow, activity, key, request, decision)
-    record_registration(uow, contracts.RegistrationDecided, row)
-    return row
-
-
-async def _situation(
-    uow: UnitOfWork,
-    activity: Activity,
-    occurrence: Occurrence | None,
-    request: RegistrationRequest,
-    now: datetime,
-) -> Situation:
-    session = uow.session
+    tally = await _tally(session, activity.id, key)
+    occurrence = tally.occurrence
     who = await repository.participant(session, request.participant_kind, request.participant_id)
-    key = occurrence.key if occurrence is not None else ""
-    already = await repository.active_registration_of(
-        session, activity.id, key, request.participant_id
-    )
-    return Situation(
+    situation = Situation(
         activity_open=ActivityStatus(activity.status).open,
         occurrence_known=occurrence is not None,
         occurrence_cancelled=occurrence is not None and occurrence.cancelled,
@@ -99,28 +79,18 @@ async def _situation(
         now=now,
         participant_known=who is not None,
         participant_delisted=who is not None and who.listing_status == "delisted",
-        already_registered=already is not None,
+        already_registered=request.participant_id in tally.active,
         approval_required=activity.approval_required,
         capacity=activity.capacity,
-        places_taken=await repository.places_taken(session, activity.id, key),
+        places_taken=tally.taken,
     )
-
-
-async def _new_registration(
-    uow: UnitOfWork,
-    activity: Activity,
-    key: str,
-    request: RegistrationRequest,
-    decision: Decision,
-) -> Registration:
-    session = uow.session
-    who = await repository.participant(session, request.participant_kind, request.participant_id)
-    now = utc_now()
+    decision = participation.decide(situation)
+    now_utc = utc_now()
     row = Registration(
         id=request.request_id,
         owner_node=activity.owner_node,
-        created_at=now,
-        updated_at=now,
+        created_at=now_utc,
+        updated_at=now_utc,
         activity_id=activity.id,
         occurrence_key=key,
         participant_kind=request.participant_kind,
@@ -128,7 +98,7 @@ async def _new_registration(
         participant_name=who.name if who is not None else None,
         requester_node=request.requester_node,
         status=str(decision.status),
-        seq=await repository.next_seq(session, activity.id, key),
+        seq=tally.last_seq + 1,
         hr_managers=request.hr_managers,
         attendees=0,
         reason_code=_code(decision.refusal),
@@ -137,7 +107,49 @@ async def _new_registration(
     )
     session.add(row)
     await session.flush()
+    tally.count(row)  # only once the row is written
+    record_registration(uow, contracts.RegistrationDecided, row)
     return row
+
+
+@dataclass(slots=True)
+class _Tally:
+    """One occurrence (``None``: unknown) and its registrations as the decisions of this
+    transaction leave them: places taken, the last ``seq``, the participants still in. Read once
+    per transaction (a consumer's batch of commands), then kept by the decisions themselves;
+    sound because only decisions write an occurrence's registrations while its activity is
+    locked, and the activity stays locked until the transaction ends."""
+
+    occurrence: Occurrence | None
+    taken: int
+    last_seq: int
+    active: set[str]
+
+    def count(self, row: Registration) -> None:
+        status = RegistrationStatus(row.status)
+        self.last_seq = row.seq
+        self.taken += status.holds_place
+        if status.active:
+            self.active.add(row.participant_id)
+
+
+_TALLIES = "shulian_events.tallies"  # session.info: _Tally by (activity id, occurrence key)
+_LOCKED = "shulian_events.locked"  # session.info: activities locked in this transaction, by id
+# (held here, the session's identity map holds rows only weakly)
+
+
+async def _tally(session: AsyncSession, activity_id: str, key: str) -> _Tally:
+    tallies: dict[tuple[str, str], _Tally] = session.info.setdefault(_TALLIES, {})
+    found = tallies.get((activity_id, key))
+    if found is None:
+        found = _Tally(
+            occurrence=await session.get(Occurrence, (activity_id, key)),
+            taken=await repository.places_taken(session, activity_id, key),
+            last_seq=await repository.next_seq(session, activity_id, key) - 1,
+            active=await repository.active_participants(session, activity_id, key),
+        )
+        tallies[activity_id, key] = found
+    return found
 
 
 def _code(refusal: Refusal | None) -> str | None:
@@ -179,35 +191,35 @@ async def request_registration(
 
 
 async def load_activity(uow: UnitOfWork, activity_id: str) -> Activity | None:
-    """The activity a request is about, locked so decisions on it serialise."""
-    return await repository.lock_activity(uow.session, activity_id)
+    """The activity a request is about, locked so decisions on it serialise: once per
+    transaction (the kit calls this outside the decision's savepoint, so the lock holds until
+    the consumer's batch commits), then from the session."""
+    session = uow.session
+    locked: dict[str, Activity] = session.info.setdefault(_LOCKED, {})
+    if activity_id in locked:
+        return locked[activity_id]
+    activity = await repository.lock_activity(session, activity_id)
+    if activity is not None:
+        locked[activity_id] = activity
+    return activity
 
 
-def decider(
-    node_id: str,
-) -> Callable[
-    [UnitOfWork, RegistrationRequestReader, Activity],
-    Awaitable[contracts.RegistrationRequestDecided],
-]:
-    """The owner's decision function on ``node_id``, for the kit's ``decides``."""
-
-    async def decide_request(
-        uow: UnitOfWork, command: RegistrationRequestReader, activity: Activity
-    ) -> contracts.RegistrationRequestDecided:
-        request = RegistrationRequest(
-            request_id=command.request_id,
-            activity_id=activity.id,
-            occurrence_key=command.occurrence_key,
-            participant_kind=command.participant_kind,
-            participant_id=command.participant_id,
-            hr_managers=command.hr_managers,
-            requester_node=command.requester_node,
-        )
-        row = await decide(uow, request=request, node_id=node_id, now=utc_now())
-        assert row is not None  # the kit hands over only activities this node owns
-        return _decision(command, row)
-
-    return decide_request
+async def decide_request(
+    uow: UnitOfWork, command: RegistrationRequestReader, activity: Activity
+) -> contracts.RegistrationRequestDecided:
+    """The owner's decision on a command, for the kit's ``decides`` (which hands over only
+    activities this node owns, locked by ``load_activity``)."""
+    request = RegistrationRequest(
+        request_id=command.request_id,
+        activity_id=activity.id,
+        occurrence_key=command.occurrence_key,
+        participant_kind=command.participant_kind,
+        participant_id=command.participant_id,
+        hr_managers=command.hr_managers,
+        requester_node=command.requester_node,
+    )
+    row = await decide(uow, activity=activity, request=request, now=utc_now())
+    return _decision(command, row)
 
 
 def _decision(
