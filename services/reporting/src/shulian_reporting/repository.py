@@ -7,6 +7,7 @@ projected snapshots are buffered and written as the transaction commits (see bel
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Table, case, delete, event, func, select
@@ -15,12 +16,26 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from shulian_reporting import orm
-from shulian_reporting.domain.facts import Facts, Figure, NetworkFact, NetworkKind, SupplierFact
+from shulian_reporting.domain.facts import (
+    ActivityFact,
+    Facts,
+    Figure,
+    NetworkFact,
+    NetworkKind,
+    OrderFact,
+    RegistrationFact,
+    SupplierFact,
+    TalentFact,
+)
 
 PROJECTIONS: tuple[type[orm.Projection], ...] = (
     orm.ProjectedSupplier,
     orm.ProjectedNetworkRecord,
     orm.ProjectedEnterprise,
+    orm.ProjectedActivity,
+    orm.ProjectedRegistration,
+    orm.ProjectedOrder,
+    orm.ProjectedTalent,
 )
 
 
@@ -112,6 +127,11 @@ async def upsert_enterprise(session: AsyncSession, values: Mapping[str, Any]) ->
     _stage(session, orm.ProjectedEnterprise.__table__, values)  # type: ignore[arg-type]
 
 
+async def upsert_projection(session: AsyncSession, table: str, values: Mapping[str, Any]) -> None:
+    """Project a snapshot into ``table`` (one of ``PROJECTIONS``), highest version winning."""
+    _stage(session, orm.Base.metadata.tables[table], values)
+
+
 async def clear_projections(session: AsyncSession) -> None:
     """Empty every projection (the start of a rebuild)."""
     for model in PROJECTIONS:
@@ -135,8 +155,11 @@ async def load_facts(session: AsyncSession) -> Facts:
     """Every projected supplier and network record, as the indicators read them."""
     s = orm.ProjectedSupplier
     supplier_rows = await session.execute(
-        select(s.id, s.city_code, s.listing_status, s.listed_on, s.listing_industries, s.figures)
-    )
+        select(
+            s.id, s.city_code, s.listing_status, s.listed_on, s.listing_industries, s.figures,
+            s.industries,
+        )
+    )  # fmt: skip
     suppliers = tuple(
         SupplierFact(
             id=row.id,
@@ -145,6 +168,7 @@ async def load_facts(session: AsyncSession) -> Facts:
             listed_on=row.listed_on,
             listing_industries=tuple(row.listing_industries),
             figures=tuple(Figure(**figure) for figure in row.figures),
+            industries=tuple(row.industries),
         )
         for row in supplier_rows
     )
@@ -171,7 +195,93 @@ async def load_facts(session: AsyncSession) -> Facts:
         )
         for row in network_rows
     )
-    return Facts(suppliers=suppliers, network=network)
+    return Facts(
+        suppliers=suppliers,
+        network=network,
+        activities=await _activities(session),
+        registrations=await _registrations(session),
+        orders=await _orders(session),
+        talents=await _talents(session),
+    )
+
+
+async def _activities(session: AsyncSession) -> tuple[ActivityFact, ...]:
+    a = orm.ProjectedActivity
+    rows = await session.execute(
+        select(
+            a.id, a.kind, a.level, a.city_code, a.status, a.occurrences, a.industries,
+            a.campaign, a.positions_offered, a.intents_signed, a.hr_managers_attended,
+        )
+    )  # fmt: skip
+    return tuple(
+        ActivityFact(
+            id=row.id,
+            kind=row.kind,
+            level=row.level,
+            city_code=row.city_code,
+            status=row.status,
+            occurrences=tuple((key, date.fromisoformat(day)) for key, day in row.occurrences),
+            industries=tuple(row.industries),
+            campaign=row.campaign,
+            positions_offered=row.positions_offered,
+            intents_signed=row.intents_signed,
+            hr_managers_attended=row.hr_managers_attended,
+        )
+        for row in rows
+    )
+
+
+async def _registrations(session: AsyncSession) -> tuple[RegistrationFact, ...]:
+    r = orm.ProjectedRegistration
+    rows = await session.execute(
+        select(r.id, r.activity_id, r.participant_kind, r.status, r.attendees, r.checked_in_on)
+    )
+    return tuple(
+        RegistrationFact(
+            id=row.id,
+            activity_id=row.activity_id,
+            participant_kind=row.participant_kind,
+            status=row.status,
+            attendees=row.attendees,
+            checked_in_on=row.checked_in_on,
+        )
+        for row in rows
+    )
+
+
+async def _orders(session: AsyncSession) -> tuple[OrderFact, ...]:
+    o = orm.ProjectedOrder
+    rows = await session.execute(
+        select(
+            o.id, o.kind, o.city_code, o.industry, o.occupation_code, o.head_count,
+            o.accepted_count, o.placements, o.status, o.placed_on, o.contract_value_yuan,
+            o.fulfilled_on,
+        )
+    )  # fmt: skip
+    return tuple(
+        OrderFact(
+            id=row.id,
+            kind=row.kind,
+            city_code=row.city_code,
+            industry=row.industry,
+            occupation_code=row.occupation_code,
+            head_count=row.head_count,
+            filled=min(
+                row.head_count, row.placements if row.placements is not None else row.accepted_count
+            ),
+            status=row.status,
+            placed_on=row.placed_on,
+            contract_value_yuan=row.contract_value_yuan,
+            fulfilled_on=row.fulfilled_on,
+        )
+        for row in rows
+    )
+
+
+async def _talents(session: AsyncSession) -> tuple[TalentFact, ...]:
+    t = orm.ProjectedTalent
+    rows = await session.execute(select(t.id, t.occupation_code, t.city_code))
+    return tuple(TalentFact(row.id, row.occupation_code, row.city_code) for row in rows)
 
 
 async def enterprises_by_city(session: AsyncSession) -> dict[str, int]:

@@ -13,7 +13,7 @@ from shulian_common.messaging import inbox
 from shulian_reporting import testing as t
 from shulian_reporting.handlers.rebuild import rebuild
 from shulian_reporting.testing import Reporting
-from shulian_reporting.testing.worked import AS_OF, events
+from shulian_reporting.testing.worked import AS_OF, events, stream_events
 
 
 async def _figures(node: Reporting) -> list[dict[str, Any]]:
@@ -35,7 +35,8 @@ async def _inbox_rows(node: Reporting) -> int:
 
 
 async def test_a_rebuild_gives_identical_figures(reporting: Reporting) -> None:
-    await t.publish(reporting, events())
+    scenario = [*events(), *stream_events()]  # registry, events and matching streams
+    await t.publish(reporting, scenario)
     before = await _figures(reporting)
     inbox_before = await _inbox_rows(reporting)
     seen: list[tuple[int, int]] = []
@@ -44,10 +45,13 @@ async def test_a_rebuild_gives_identical_figures(reporting: Reporting) -> None:
         reporting.settings, batch_size=7, progress=lambda done, left: seen.append((done, left))
     )
 
-    assert result.events == len(events())
-    assert result.applied == len(events())
-    assert result.rows == {"p_suppliers": 5, "p_network": 19, "p_enterprises": 1}
-    assert seen[-1] == (len(events()), 0)  # the progress bar ends full
+    assert result.events == len(scenario)
+    assert result.applied == len(scenario)
+    assert result.rows == {
+        "p_suppliers": 5, "p_network": 19, "p_enterprises": 1, "p_activities": 9,
+        "p_registrations": 7, "p_orders": 5, "p_talents": 3,
+    }  # fmt: skip
+    assert seen[-1] == (len(scenario), 0)  # the progress bar ends full
     assert await _figures(reporting) == before
     assert await _inbox_rows(reporting) == inbox_before  # the rebuild's own rows are gone
 
