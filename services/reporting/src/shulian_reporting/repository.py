@@ -44,6 +44,17 @@ def _insert(session: AsyncSession | Session, table: Table) -> Any:
     return dialect.insert(table)
 
 
+async def _insert_missing(
+    session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> int:
+    """Insert the rows whose unique key is not there yet; how many were inserted."""
+    if not rows:
+        return 0
+    stmt = _insert(session, table).values(list(rows)).on_conflict_do_nothing()
+    result = await session.execute(stmt.returning(table.c.id))
+    return len(result.all())
+
+
 # --- projections: buffered, version-gated upserts -------------------------------------------
 #
 # A consumer batch applies hundreds of snapshots in one transaction. Each handler adds its row
@@ -317,12 +328,7 @@ async def target_for(session: AsyncSession, indicator: str, scope_code: str) -> 
 
 async def insert_missing_targets(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> int:
     """Insert the targets not there yet (seeding); how many were inserted."""
-    if not rows:
-        return 0
-    table: Table = orm.Target.__table__  # type: ignore[assignment]
-    stmt = _insert(session, table).values(list(rows)).on_conflict_do_nothing()
-    result = await session.execute(stmt.returning(table.c.id))
-    return len(result.all())
+    return await _insert_missing(session, orm.Target.__table__, rows)  # type: ignore[arg-type]
 
 
 # --- warnings -------------------------------------------------------------------------------
@@ -335,12 +341,7 @@ async def warning_rules(session: AsyncSession) -> list[orm.WarningRule]:
 
 async def insert_missing_rules(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> int:
     """Insert the warning rules not there yet (seeding); how many were inserted."""
-    if not rows:
-        return 0
-    table: Table = orm.WarningRule.__table__  # type: ignore[assignment]
-    stmt = _insert(session, table).values(list(rows)).on_conflict_do_nothing()
-    result = await session.execute(stmt.returning(table.c.id))
-    return len(result.all())
+    return await _insert_missing(session, orm.WarningRule.__table__, rows)  # type: ignore[arg-type]
 
 
 async def open_warnings(session: AsyncSession) -> list[orm.Warning]:
@@ -374,3 +375,33 @@ async def summaries_of(session: AsyncSession, year: int) -> list[orm.Summary]:
     """Every city's summary of one year."""
     stmt = select(orm.Summary).where(orm.Summary.year == year).order_by(orm.Summary.city_code)
     return list(await session.scalars(stmt))
+
+
+# --- shortage levels and catalogues ---------------------------------------------------------
+
+
+async def shortage_levels(session: AsyncSession) -> list[orm.ShortageLevel]:
+    """Every shortage level, highest threshold first."""
+    stmt = select(orm.ShortageLevel).order_by(orm.ShortageLevel.min_ratio.desc())
+    return list(await session.scalars(stmt))
+
+
+async def shortage_level(session: AsyncSession, code: str) -> orm.ShortageLevel | None:
+    """One shortage level."""
+    return await session.scalar(select(orm.ShortageLevel).where(orm.ShortageLevel.code == code))
+
+
+async def insert_missing_levels(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert the shortage levels not there yet (seeding); how many were inserted."""
+    return await _insert_missing(session, orm.ShortageLevel.__table__, rows)  # type: ignore[arg-type]
+
+
+async def latest_catalogue(session: AsyncSession, year: int) -> orm.Catalogue | None:
+    """The latest published edition of a year's catalogue."""
+    stmt = (
+        select(orm.Catalogue)
+        .where(orm.Catalogue.year == year)
+        .order_by(orm.Catalogue.edition.desc())
+        .limit(1)
+    )
+    return await session.scalar(stmt)

@@ -40,3 +40,24 @@ HIGH_END_SERVICE_LINES = frozenset({"headhunting", "assessment", "consulting", "
 def industry_label(code: str) -> str:
     """The Chinese name of an industry code (the code itself when unknown)."""
     return INDUSTRIES.get(code, code)
+
+
+# The eight major groups (大类) of 《中华人民共和国职业分类大典（2022年版）》, the codes matching's
+# orders and talents carry (services/matching/README.md, "Occupation codes").
+OCCUPATIONS: dict[str, str] = {
+    "1": "党的机关、国家机关、群众团体和社会组织、企事业单位负责人",
+    "2": "专业技术人员",
+    "3": "办事人员和有关人员",
+    "4": "社会生产服务和生活服务人员",
+    "5": "农、林、牧、渔业生产及辅助人员",
+    "6": "生产制造及有关人员",
+    "7": "军人",
+    "8": "不便分类的其他从业人员",
+}
+
+
+def occupation_label(code: str | None) -> str:
+    """The Chinese name of an occupation code (未注明职业 without one; the code when unknown)."""
+    if code is None:
+        return "未注明职业"
+    return OCCUPATIONS.get(code, code)

@@ -145,7 +145,7 @@ def order(
     city: str,
     head_count: int,
     industry: str | None = "electronic_information",
-    occupation: str | None = "6-25-01",
+    occupation: str | None = "6",
     kind: str = "job",
     placed_at: datetime = T0,
     status: str = "open",
@@ -193,7 +193,7 @@ def order(
 
 
 def talent(
-    record_id: str, *, city: str, occupation: str | None = "6-25-01", node: str = PROVINCE_CODE
+    record_id: str, *, city: str, occupation: str | None = "6", node: str = PROVINCE_CODE
 ) -> tuple[str, CloudEvent]:
     """A talent snapshot: occupation and county, nothing personal."""
     data = {

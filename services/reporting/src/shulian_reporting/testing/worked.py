@@ -152,7 +152,7 @@ def stream_events() -> list[tuple[str, CloudEvent]]:
     ]  # fmt: skip
 
 
-SOFTWARE, BATTERY = "2-02-10-03", "6-25-01-02"
+SOFTWARE, BATTERY = "2", "6"  # 专业技术人员, 生产制造及有关人员 (大类)
 
 
 def orders() -> list[tuple[str, CloudEvent]]:
