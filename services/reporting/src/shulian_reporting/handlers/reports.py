@@ -32,10 +32,16 @@ async def indicators(
 
 
 async def indicators_by_scope(
-    session: AsyncSession, *, scope_codes: list[str], year: int, today: date
+    session: AsyncSession,
+    *,
+    scope_codes: list[str],
+    year: int,
+    today: date,
+    facts: Facts | None = None,
 ) -> dict[str, list[IndicatorResult]]:
-    """Every indicator for several scopes, reading the projections once."""
-    facts = await repository.load_facts(session)
+    """Every indicator for several scopes, reading the projections once (or using ``facts``)."""
+    if facts is None:
+        facts = await repository.load_facts(session)
     targets = await repository.target_values(session)
     return {code: _all(facts, scope_of(code), year, today, targets) for code in scope_codes}
 

@@ -67,13 +67,22 @@ async def evaluate_warnings(
         session = uow.session
         rules = [as_rule(row) for row in await repository.warning_rules(session)]
         scopes = [PROVINCE_CODE, *(city.code for city in cities())]
-        results = await indicators_by_scope(session, scope_codes=scopes, year=year, today=today)
+        facts = await repository.load_facts(session)
+        results = await indicators_by_scope(
+            session, scope_codes=scopes, year=year, today=today, facts=facts
+        )
         summaries = {
             row.city_code: SummaryStatus(row.status)
             for row in await repository.summaries_of(session, year)
         }
         conditions = evaluate(
-            rules, year=year, today=today, results=results, summaries=summaries, sources=SOURCES
+            rules,
+            year=year,
+            today=today,
+            results=results,
+            summaries=summaries,
+            sources=SOURCES,
+            facts=facts,
         )
         evaluation = await _apply(uow, node_id=node_id, year=year, conditions=conditions)
         await uow.commit()
