@@ -273,3 +273,31 @@ class ShortageLevelUpdate(Strict):
 
     name: str = Field(min_length=1, max_length=40, examples=["紧缺"])
     min_ratio: float = Field(gt=0, examples=[2.0])
+
+
+class TallyRead(BaseModel):
+    """What a group of activities adds up to."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    sessions: int = Field(description="standing occurrences (场次)")
+    positions_offered: int
+    intents_signed: int
+    hr_managers_attended: int = Field(description="person-times")
+
+
+class ActivityFiguresRead(BaseModel):
+    """The activity calendar of a scope and year in figures."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    scope: str
+    scope_name: str
+    year: int
+    as_of: date
+    total: TallyRead
+    by_kind: dict[str, TallyRead]
+    by_level: dict[str, TallyRead]
+    by_city: dict[str, TallyRead]
+    by_month: dict[int, TallyRead]
+    kind_names: dict[str, str] = Field(description="the Chinese name of each kind")

@@ -116,3 +116,33 @@ async def test_replayed_snapshots_change_no_stream_figure(reporting: Reporting) 
     ]  # fmt: skip
     await t.publish(reporting, stale)
     assert await _indicators(reporting) == before
+
+
+async def test_the_calendar_in_figures_by_kind_level_city_and_month(reporting: Reporting) -> None:
+    await t.publish(reporting, stream_events())
+    response = await reporting.client.get(
+        "/v1/indicators/activities",
+        params={"year": 2024, "scope": "510000", "as_of": AS_OF.isoformat()},
+        headers=reporting.province,
+    )
+    assert response.status_code == 200, response.text
+    data = response.json()
+    # By 06-30: pf1, cf1, rs1 ×2 (03-01, 06-01), rs2, fo1, tr1 = 7 sessions.
+    assert data["total"] == {
+        "sessions": 7, "positions_offered": 300, "intents_signed": 40, "hr_managers_attended": 120,
+    }  # fmt: skip
+    sessions = {kind: tally["sessions"] for kind, tally in data["by_kind"].items()}
+    assert sessions == {"province_fair": 1, "city_fair": 1, "recruitment": 3, "forum": 1,
+                        "hr_training": 1}  # fmt: skip
+    assert {k: v["sessions"] for k, v in data["by_level"].items()} == {"province": 1, "city": 6}
+    assert {k: v["sessions"] for k, v in data["by_city"].items()} == {CHENGDU: 4, YIBIN: 2}
+    months = {m: v["sessions"] for m, v in data["by_month"].items() if v["sessions"]}
+    assert months == {"2": 1, "3": 2, "4": 1, "5": 1, "6": 2}
+    assert data["by_month"]["4"]["positions_offered"] == 300
+    assert data["kind_names"]["recruitment"] == "重点产业招聘引才专场"
+    yibin = await reporting.client.get(
+        "/v1/indicators/activities",
+        params={"year": 2024, "scope": YIBIN, "as_of": AS_OF.isoformat()},
+        headers=reporting.province,
+    )
+    assert yibin.json()["total"]["sessions"] == 2

@@ -61,3 +61,20 @@ def occupation_label(code: str | None) -> str:
     if code is None:
         return "未注明职业"
     return OCCUPATIONS.get(code, code)
+
+
+# The events service's activity kinds and levels (services/events/asyncapi.json, ActivityKind).
+ACTIVITY_KINDS: dict[str, str] = {
+    "province_fair": "省级对接协同专场",
+    "city_fair": "市(州)对接协同专场",
+    "recruitment": "重点产业招聘引才专场",
+    "park_tour": "园区行",
+    "enterprise_tour": "企业行",
+    "campus_tour": "校园行",
+    "village_tour": "乡村行",
+    "forum": "论坛",
+    "exhibition": "展会",
+    "study_visit": "考察",
+    "hr_training": "人力资源管理人员培训",
+}
+ACTIVITY_LEVELS: dict[str, str] = {"province": "省级", "city": "市级", "county": "县级"}
