@@ -12,10 +12,10 @@ Two ways to replay (``bulk``):
 - **bulk** (the default): a rebuild starts from empty projections, and every projection is an
   idempotent, version-gated upsert, so replaying a record twice changes nothing — the per-event
   inbox buys nothing here. The bulk path polls large batches, reads the type and source from the
-  headers (records of types reporting does not read are never decoded), decodes the data with
-  orjson, validates each batch's events of one type with their reader model in one call, applies
-  the same trust rule and handlers, writes each batch as one multi-row upsert per table, and
-  commits the group's offsets per batch. A record that fails decoding, validation or the trust
+  headers (records of types reporting does not read are never decoded), decodes the data once
+  with orjson for the trust rule and validates the reader model from the bytes (pydantic-core),
+  applies the same handlers in log order, writes each batch as one multi-row upsert per table,
+  and commits the group's offsets per batch. A record that fails decoding, validation or the trust
   rule is dead-lettered as the live consumer would.
 """
 
