@@ -143,6 +143,18 @@ class ProjectedTalent(Projection, Base):
     city_code: Mapped[str] = mapped_column(String(6), index=True)
 
 
+class ProjectionState(Base):
+    """One row: where the projections stand. ``seq`` grows with every transaction that writes
+    them (and with a rebuild's clearing); ``token`` names this database, so a cache of facts
+    keyed by (token, seq) is never served from another database or a stale position."""
+
+    __tablename__ = "projection_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))
+    seq: Mapped[int] = mapped_column(BigInteger)
+
+
 class ShortageLevel(Record, Base):
     """A shortage level of the catalogue (thresholds as data): from ``min_ratio`` up."""
 

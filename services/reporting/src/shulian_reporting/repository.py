@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Table, case, delete, event, func, select
+from sqlalchemy import Table, case, delete, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
@@ -98,6 +98,8 @@ def _stage(session: AsyncSession, table: Table, values: Mapping[str, Any]) -> No
 def _write_buffer(session: Session) -> None:
     """Write the buffered rows (runs inside the commit, so in the same transaction)."""
     buffer = session.info.pop(_BUFFER, None) or {}
+    if buffer:
+        session.execute(_ADVANCE)
     for name, rows in buffer.items():
         table = orm.Base.metadata.tables[name]
         values = list(rows.values())
@@ -143,10 +145,21 @@ async def upsert_projection(session: AsyncSession, table: str, values: Mapping[s
     _stage(session, orm.Base.metadata.tables[table], values)
 
 
+_STATE: Table = orm.ProjectionState.__table__  # type: ignore[assignment]
+_ADVANCE = update(_STATE).values(seq=_STATE.c.seq + 1)
+
+
+async def projection_position(session: AsyncSession) -> tuple[str, int]:
+    """Where the projections stand: (this database's token, write sequence)."""
+    row = (await session.execute(select(_STATE.c.token, _STATE.c.seq))).one()
+    return row.token, row.seq
+
+
 async def clear_projections(session: AsyncSession) -> None:
     """Empty every projection (the start of a rebuild)."""
     for model in PROJECTIONS:
         await session.execute(delete(model))
+    await session.execute(_ADVANCE)
 
 
 async def projection_counts(session: AsyncSession) -> dict[str, int]:

@@ -8,7 +8,6 @@ from fastapi.responses import Response
 from shulian_common.deps import SessionDep
 from shulian_common.errors import problem_responses
 from shulian_common.http import Authenticated
-from shulian_reporting import repository
 from shulian_reporting.api.common import (
     CSV,
     XLSX,
@@ -64,7 +63,7 @@ async def activity_figures(
     attended), in total and by kind, level, city and month."""
     check_scope_visible(principal, scope)
     day = report_date(year, as_of or today_in_sichuan())
-    facts = await repository.load_facts(session)
+    facts = await reports.facts_at_position(session)
     figures = activities.activity_figures(facts, scope_of(scope), year, day)
     return ActivityFiguresRead.model_validate(
         {

@@ -18,6 +18,7 @@ from shulian_reporting import orm, repository
 from shulian_reporting.contracts import CatalogueEntry, CataloguePublished
 from shulian_reporting.domain import supply
 from shulian_reporting.domain.scope import scope_of
+from shulian_reporting.handlers import reports
 from shulian_reporting.schemas import (
     CatalogueEntryRead,
     CatalogueRead,
@@ -53,7 +54,7 @@ async def supply_demand_list(
 ) -> SupplyDemandRead:
     """The supply-demand list of a scope for a period."""
     scope = scope_of(scope_code)
-    facts = await repository.load_facts(session)
+    facts = await reports.facts_at_position(session)
     lines = supply.supply_demand(facts, scope, period)
     return SupplyDemandRead(
         scope=scope.code,
@@ -76,7 +77,7 @@ async def levels(session: AsyncSession) -> list[supply.Level]:
 
 async def draft_catalogue(session: AsyncSession, *, year: int) -> CatalogueRead:
     """The catalogue the province's figures give for ``year`` now (not published)."""
-    facts = await repository.load_facts(session)
+    facts = await reports.facts_at_position(session)
     entries = supply.catalogue(facts, scope_of(PROVINCE_CODE), year, await levels(session))
     return CatalogueRead(
         year=year,

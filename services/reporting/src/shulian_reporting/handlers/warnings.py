@@ -18,7 +18,7 @@ from shulian_reporting.consumers import SOURCES
 from shulian_reporting.contracts import WarningCleared, WarningRaised
 from shulian_reporting.domain.summaries import SummaryStatus
 from shulian_reporting.domain.warnings import SEED_RULES, Condition, Rule, RuleKind, evaluate
-from shulian_reporting.handlers.reports import indicators_by_scope
+from shulian_reporting.handlers.reports import facts_at_position, indicators_by_scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +67,7 @@ async def evaluate_warnings(
         session = uow.session
         rules = [as_rule(row) for row in await repository.warning_rules(session)]
         scopes = [PROVINCE_CODE, *(city.code for city in cities())]
-        facts = await repository.load_facts(session)
+        facts = await facts_at_position(session)
         results = await indicators_by_scope(
             session, scope_codes=scopes, year=year, today=today, facts=facts
         )

@@ -6,6 +6,7 @@ Revises: 0001
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import sqlalchemy as sa
@@ -43,7 +44,8 @@ def _json(name: str) -> sa.Column[Any]:
 
 
 def upgrade() -> None:
-    """p_activities, p_registrations, p_orders, p_talents, shortage_levels, catalogues."""
+    """p_activities, p_registrations, p_orders, p_talents, projection_state, shortage_levels,
+    catalogues."""
     op.create_table(
         "p_activities",
         *_projection("p_activities"),
@@ -99,6 +101,14 @@ def upgrade() -> None:
         _s("city_code", 6),
     )
     op.create_index("ix_p_talents_city_code", "p_talents", ["city_code"])
+    state = op.create_table(
+        "projection_state",
+        sa.Column("id", sa.Integer(), nullable=False),
+        _s("token", 32),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_projection_state"),
+    )
+    op.bulk_insert(state, [{"id": 1, "token": uuid.uuid4().hex, "seq": 0}])
     op.create_table(
         "shortage_levels",
         *record_columns("shortage_levels"),
