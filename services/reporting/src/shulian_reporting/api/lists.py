@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import JSONResponse, Response
 
 from shulian_common.deps import SessionDep, SettingsDep, UowFactoryDep
@@ -63,48 +63,29 @@ async def _list(
     )
 
 
+SupplyDemandDep = Annotated[SupplyDemandRead, Depends(_list)]
+
+
 @router.get("/lists/supply-demand", response_model=SupplyDemandRead, responses=PROBLEMS)
-async def supply_demand(
-    principal: ReaderDep,
-    session: SessionDep,
-    year: Year,
-    scope: Scope = "510000",
-    quarter: Quarter = None,
-    month: Month = None,
-) -> SupplyDemandRead:
+async def supply_demand(data: SupplyDemandDep) -> SupplyDemandRead:
     """Demand from orders (industry, occupation, head count) against supply (listed suppliers
     serving the industry, talents of the occupation) per city, with the gap, for a year, a
-    quarter or a month."""
-    return await _list(principal, session, year, scope, quarter, month)
+    quarter or a month (query: `year`, `scope`, `quarter` or `month`)."""
+    return data
 
 
 @router.get("/lists/supply-demand.xlsx", response_class=Response, responses=PROBLEMS)
-async def supply_demand_xlsx(
-    principal: ReaderDep,
-    session: SessionDep,
-    year: Year,
-    scope: Scope = "510000",
-    quarter: Quarter = None,
-    month: Month = None,
-) -> Response:
+async def supply_demand_xlsx(data: SupplyDemandDep) -> Response:
     """The supply-demand list as an XLSX workbook."""
-    table = supply_demand_table(await _list(principal, session, year, scope, quarter, month))
-    return download(
-        workbook([("供需清单", table)]), media_type=XLSX, filename=f"{table.title}.xlsx"
-    )
+    table = supply_demand_table(data)
+    content = workbook([("供需清单", table)])
+    return download(content, media_type=XLSX, filename=f"{table.title}.xlsx")
 
 
 @router.get("/lists/supply-demand.csv", response_class=Response, responses=PROBLEMS)
-async def supply_demand_csv(
-    principal: ReaderDep,
-    session: SessionDep,
-    year: Year,
-    scope: Scope = "510000",
-    quarter: Quarter = None,
-    month: Month = None,
-) -> Response:
+async def supply_demand_csv(data: SupplyDemandDep) -> Response:
     """The supply-demand list as CSV (UTF-8 with BOM)."""
-    table = supply_demand_table(await _list(principal, session, year, scope, quarter, month))
+    table = supply_demand_table(data)
     return download(csv_bytes(table), media_type=CSV, filename=f"{table.title}.csv")
 
 

@@ -175,10 +175,13 @@ def _rank_key(line: Line) -> tuple[int, float, str, str]:
 
 
 def catalogue(facts: Facts, scope: Scope, year: int, levels: Sequence[Level]) -> list[Entry]:
-    """The catalogue of ``year``: the (industry, occupation) lines of ``scope`` with unmet demand
-    whose ratio reaches a level, ranked by unmet head count, then ratio."""
+    """The catalogue of ``year``: the (industry, occupation) lines of ``scope`` naming an
+    occupation, with unmet demand whose ratio reaches a level, ranked by unmet head count, then
+    ratio."""
     by_line: dict[tuple[str | None, str | None], list[Line]] = {}
     for line in supply_demand(facts, scope, period_of(year)):
+        if line.occupation_code is None:  # a service order naming no occupation: not a talent
+            continue
         by_line.setdefault((line.industry, line.occupation_code), []).append(line)
     talents = Counter(
         t.occupation_code for t in facts.talents if scope.covers(t.city_code)

@@ -19,6 +19,7 @@ from shulian_reporting.contracts import CatalogueEntry, CataloguePublished
 from shulian_reporting.domain import supply
 from shulian_reporting.domain.scope import scope_of
 from shulian_reporting.handlers import reports
+from shulian_reporting.handlers.seeding import seed
 from shulian_reporting.schemas import (
     CatalogueEntryRead,
     CatalogueRead,
@@ -29,24 +30,13 @@ from shulian_reporting.schemas import (
 
 async def seed_levels(uow_factory: UnitOfWorkFactory, *, node_id: str) -> int:
     """Insert the default shortage levels not there yet; how many were inserted."""
-    now = utc_now()
-    rows = [
-        {
-            "id": uuid.uuid4().hex,
-            "owner_node": node_id,
-            "version": 1,
-            "created_at": now,
-            "updated_at": now,
-            "code": level.code,
-            "name": level.name,
-            "min_ratio": level.min_ratio,
-        }
+    values = [
+        {"code": level.code, "name": level.name, "min_ratio": level.min_ratio}
         for level in supply.SEED_LEVELS
     ]
-    async with uow_factory() as uow:
-        inserted = await repository.insert_missing_levels(uow.session, rows)
-        await uow.commit()
-    return inserted
+    return await seed(
+        uow_factory, node_id=node_id, insert=repository.insert_missing_levels, values=values
+    )
 
 
 async def supply_demand_list(

@@ -19,6 +19,7 @@ from shulian_reporting.contracts import WarningCleared, WarningRaised
 from shulian_reporting.domain.summaries import SummaryStatus
 from shulian_reporting.domain.warnings import SEED_RULES, Condition, Rule, RuleKind, evaluate
 from shulian_reporting.handlers.reports import facts_at_position, indicators_by_scope
+from shulian_reporting.handlers.seeding import seed
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,14 +32,8 @@ class Evaluation:
 
 async def seed_rules(uow_factory: UnitOfWorkFactory, *, node_id: str) -> int:
     """Insert the default rules that are not there yet; how many were inserted."""
-    now = utc_now()
-    rows = [
+    values = [
         {
-            "id": uuid.uuid4().hex,
-            "owner_node": node_id,
-            "version": 1,
-            "created_at": now,
-            "updated_at": now,
             "code": rule.code,
             "kind": rule.kind.value,
             "indicator": rule.indicator,
@@ -48,10 +43,9 @@ async def seed_rules(uow_factory: UnitOfWorkFactory, *, node_id: str) -> int:
         }
         for rule in SEED_RULES
     ]
-    async with uow_factory() as uow:
-        inserted = await repository.insert_missing_rules(uow.session, rows)
-        await uow.commit()
-    return inserted
+    return await seed(
+        uow_factory, node_id=node_id, insert=repository.insert_missing_rules, values=values
+    )
 
 
 def as_rule(row: orm.WarningRule) -> Rule:
