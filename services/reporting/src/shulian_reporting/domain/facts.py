@@ -142,6 +142,9 @@ class Facts:
     orders: tuple[OrderFact, ...] = ()
     talents: tuple[TalentFact, ...] = ()
     by_kind: dict[NetworkKind, tuple[NetworkFact, ...]] = field(default_factory=dict)
+    # What a computation derives from these facts alone (an indicator's items for a year),
+    # kept with them: the facts never change once loaded (a new position loads new ones).
+    memo: dict[object, object] = field(default_factory=dict)
 
     def of(self, kind: NetworkKind) -> tuple[NetworkFact, ...]:
         """The network records of one kind."""
