@@ -6,8 +6,10 @@
 Publishes ``--events`` registry events shaped per the registry's contract (suppliers registered
 and listed, parks, markets, stations, scenarios, pairings, platforms, with updates: about three
 events per record) to a fresh local log, then times ``shulian reporting rebuild`` 's work
-(``handlers.rebuild.rebuild``): decode, reader-model validation, trust check, inbox, version-gated
-upsert, one transaction per batch. Without ``--database-url`` a fresh SQLite file is used.
+(``handlers.rebuild.rebuild``) both ways in the same run: the kit's consumer path (the baseline:
+decode, reader-model validation, trust check, inbox row, version-gated upsert, per event) and the
+bulk path (the default: one validation call per type and batch, no inbox, offsets per batch),
+and prints both rates and their ratio. Without ``--database-url`` a fresh SQLite file is used.
 """
 
 from __future__ import annotations
@@ -91,12 +93,17 @@ async def main(events: int, batch_size: int, database_url: str | None) -> None:
     started = time.perf_counter()
     published = await publish(settings, events)
     print(f"published {published} events in {time.perf_counter() - started:.1f}s")
-    result = await rebuild(settings, batch_size=batch_size)
-    print(
-        f"rebuild: {result.events} events ({result.applied} applied) in {result.seconds:.1f}s "
-        f"= {result.rate:,.0f} events/s (batch {batch_size}, "
-        f"{'PostgreSQL' if database_url else 'SQLite'}); rows {result.rows}"
-    )
+    backend = "PostgreSQL" if database_url else "SQLite"
+    rates = {}
+    for label, bulk in (("consumer (baseline)", False), ("bulk", True)):
+        result = await rebuild(settings, batch_size=batch_size, bulk=bulk)
+        rates[label] = result.rate
+        print(
+            f"rebuild, {label}: {result.events} events ({result.applied} applied) in "
+            f"{result.seconds:.1f}s = {result.rate:,.0f} events/s (batch {batch_size}, "
+            f"{backend}); rows {result.rows}"
+        )
+    print(f"bulk / consumer: {rates['bulk'] / rates['consumer (baseline)']:.1f}×")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
-"""What reporting consumes: the registry's suppliers, network and enterprises, into projections.
+"""What reporting consumes, into projections: the registry's suppliers, network and enterprises;
+the events service's activities and registrations; matching's orders and talents.
 
 Each event type is read through reporting's own reader model (only what the indicators use),
-checked against ``services/registry/asyncapi.json`` by the contract test; no producer code is
-imported. Status and kind fields are plain strings, so a value the producer adds later is kept,
-not dead-lettered. The events and matching streams are not read yet: their contracts are not on
-main, and the indicators they feed say "暂无数据来源" (``SOURCES``).
+checked against the producer's committed ``asyncapi.json`` by the contract test; no producer code
+is imported. Status and kind fields are plain strings, so a value the producer adds later is kept,
+not dead-lettered.
 """
 
 from __future__ import annotations
@@ -20,10 +20,16 @@ from shulian_reporting.handlers import projections as p
 SUPPLIERS_TOPIC = "shulian.registry.suppliers.v1"
 NETWORK_TOPIC = "shulian.registry.network.v1"
 ENTERPRISES_TOPIC = "shulian.registry.enterprises.v1"
+ACTIVITIES_TOPIC = "shulian.events.activities.v1"
+REGISTRATIONS_TOPIC = "shulian.events.registrations.v1"
+ORDERS_TOPIC = "shulian.matching.orders.v1"
+TALENTS_TOPIC = "shulian.matching.talents.v1"
 _REGISTRY = "cn.sichuan.shulian.registry"
+_EVENTS = "cn.sichuan.shulian.events"
+_MATCHING = "cn.sichuan.shulian.matching"
 
 # The streams whose indicators reporting can compute on this build.
-SOURCES = frozenset({Source.REGISTRY})
+SOURCES = frozenset({Source.REGISTRY, Source.EVENTS, Source.MATCHING})
 
 
 class Snapshot(ReaderModel):
@@ -148,8 +154,80 @@ class EnterpriseReader(Snapshot):
     industries: list[str]
 
 
-def _types(aggregate: str, *verbs: str) -> list[str]:
-    return [f"{_REGISTRY}.{aggregate}.{verb}.v1" for verb in verbs]
+class OverrideReader(ReaderModel):
+    """One occurrence of a series moved or cancelled."""
+
+    key: str
+    starts_at: datetime | None = None
+    cancelled: bool = False
+
+
+class OutcomeReader(ReaderModel):
+    """What a completed activity gave."""
+
+    positions_offered: int
+    intents_signed: int
+    hr_managers_attended: int
+    firms_participated: int
+
+
+class ActivityReader(Snapshot):
+    """An activity snapshot (every step of its lifecycle carries the whole activity)."""
+
+    kind: str
+    level: str
+    campaign: str | None
+    division_code: str
+    city_code: str | None
+    industries: list[str]
+    starts_at: datetime
+    rrule: str | None
+    overrides: list[OverrideReader]
+    status: str
+    outcome: OutcomeReader | None
+
+
+class RegistrationReader(Snapshot):
+    """A registration snapshot: an organisation (never a person) for one occurrence."""
+
+    activity_id: str
+    occurrence_key: str
+    participant_kind: str
+    participant_id: str
+    status: str
+    attendees: int
+    checked_in_at: datetime | None
+
+
+class OrderReader(Snapshot):
+    """An order snapshot: what is needed, where, how many, and its fulfilment."""
+
+    kind: str
+    county_code: str
+    city_code: str
+    service_line: str | None
+    industry: str | None
+    occupation_code: str | None
+    head_count: int
+    accepted_count: int
+    status: str
+    placements: int | None
+    contract_value_yuan: int | None
+    fulfilled_at: datetime | None
+
+
+class TalentReader(ReaderModel):
+    """A talent as matching publishes it: occupation and county, no personal data."""
+
+    id: str
+    owner_node: str
+    version: int
+    occupation_code: str | None
+    county_code: str
+
+
+def _types(aggregate: str, *verbs: str, prefix: str = _REGISTRY) -> list[str]:
+    return [f"{prefix}.{aggregate}.{verb}.v1" for verb in verbs]
 
 
 def _both(aggregate: str, reads: Reads[Any]) -> dict[str, Reads[Any]]:
@@ -181,5 +259,37 @@ def subscriptions(_node_id: str = "") -> list[Subscription]:
         Subscription(
             topic=ENTERPRISES_TOPIC,
             handlers=dict.fromkeys(_types("enterprise", "registered", "updated"), enterprise),
+        ),
+        *_events_and_matching(),
+    ]
+
+
+def _events_and_matching() -> list[Subscription]:
+    activity = Reads(model=ActivityReader, handle=p.apply_activity)
+    registration = Reads(model=RegistrationReader, handle=p.apply_registration)
+    order = Reads(model=OrderReader, handle=p.apply_order)
+    talent = Reads(model=TalentReader, handle=p.apply_talent)
+    activity_verbs = ("scheduled", "updated", "rescheduled", "held", "completed", "cancelled")
+    registration_verbs = ("decided", "approved", "promoted", "cancelled", "checked_in")
+    return [
+        Subscription(
+            topic=ACTIVITIES_TOPIC,
+            handlers=dict.fromkeys(_types("activity", *activity_verbs, prefix=_EVENTS), activity),
+        ),
+        Subscription(
+            topic=REGISTRATIONS_TOPIC,
+            handlers=dict.fromkeys(
+                _types("registration", *registration_verbs, prefix=_EVENTS), registration
+            ),
+        ),
+        Subscription(
+            topic=ORDERS_TOPIC,
+            handlers=dict.fromkeys(
+                _types("order", "placed", "updated", "fulfilled", prefix=_MATCHING), order
+            ),
+        ),
+        Subscription(
+            topic=TALENTS_TOPIC,
+            handlers=dict.fromkeys(_types("talent", "saved", prefix=_MATCHING), talent),
         ),
     ]

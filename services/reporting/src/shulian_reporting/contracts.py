@@ -1,4 +1,5 @@
-"""Events reporting publishes: warnings raised and cleared, annual summaries' workflow steps.
+"""Events reporting publishes: warnings raised and cleared, annual summaries' workflow steps,
+shortage catalogues published.
 
 Each event carries the whole record after the step (no personal data: summaries name cities,
 never people). Warnings are keyed by warning id, summaries by summary id, so each record's
@@ -68,3 +69,34 @@ class SummaryApproved(SummarySnapshot):
 @event_type(type=f"{_PREFIX}.summary.returned.v1", topic=SUMMARIES_TOPIC)
 class SummaryReturned(SummarySnapshot):
     """年度工作总结已退回 (the province returned a summary with comments)."""
+
+
+CATALOGUES_TOPIC = "shulian.reporting.catalogues.v1"
+
+
+class CatalogueEntry(EventModel):
+    """One occupation of a published catalogue: its line of demand and supply, and its level."""
+
+    rank: int
+    industry: str | None
+    occupation_code: str | None
+    demand: int
+    filled: int
+    unmet: int
+    talents: int
+    shortage_ratio: float
+    level: str
+    level_name: str
+
+
+@event_type(type=f"{_PREFIX}.catalogue.published.v1", topic=CATALOGUES_TOPIC)
+class CataloguePublished(EventModel):
+    """急需紧缺人才目录已发布 (the province published a year's shortage catalogue, an edition)."""
+
+    id: str
+    owner_node: str
+    version: int
+    year: int
+    edition: int
+    published_at: datetime
+    entries: list[CatalogueEntry]

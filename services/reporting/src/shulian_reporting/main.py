@@ -17,6 +17,7 @@ from shulian_reporting.api.common import today_in_sichuan
 from shulian_reporting.cli import add_commands
 from shulian_reporting.consumers import subscriptions
 from shulian_reporting.demo import seed_demo
+from shulian_reporting.handlers.lists import seed_levels
 from shulian_reporting.handlers.targets import seed_targets
 from shulian_reporting.handlers.warnings import evaluate_warnings, seed_rules
 from shulian_reporting.orm import MIGRATIONS
@@ -29,11 +30,12 @@ DESCRIPTION = """
 industries" action: every indicator of the notice for a year and a scope (province, region,
 city) against its target, with pace and status (达标 / 进度正常 / 滞后); targets as data;
 early warnings; the supervision notice ranking the 21 cities; each city's annual work summary;
-exports as XLSX, CSV and DOCX; and a dashboard at `/dashboard` (ECharts served locally).
+supply-demand lists and the yearly shortage catalogue; exports as XLSX, CSV and DOCX; and a
+dashboard at `/dashboard` (ECharts served locally).
 
-Figures come from reporting's own projections of the other services' streams (rebuildable:
-`shulian reporting rebuild`). An indicator whose source no service produces yet says so
-(暂无数据来源) instead of showing zero. Errors are RFC 9457 problem+json with a stable `code`.
+Figures come from reporting's own projections of the registry's, events' and matching's streams
+(rebuildable: `shulian reporting rebuild`). Errors are RFC 9457 problem+json with a stable
+`code`.
 """
 
 TAGS = [
@@ -41,6 +43,7 @@ TAGS = [
     {"name": "targets", "description": "目标值（省级设定）"},
     {"name": "warnings", "description": "急需紧缺预警与进度预警"},
     {"name": "notices", "description": "调度通报"},
+    {"name": "lists", "description": "供需清单与急需紧缺人才目录"},
     {"name": "summaries", "description": "年度工作总结"},
     {"name": "dashboard", "description": "指标看板"},
 ]
@@ -53,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def on_startup(runtime: ServiceRuntime) -> None:
         await seed_targets(runtime.uow_factory, node_id=reporting.node_id)
         await seed_rules(runtime.uow_factory, node_id=reporting.node_id)
+        await seed_levels(runtime.uow_factory, node_id=reporting.node_id)
         runtime.tasks.append(asyncio.create_task(_evaluate_periodically(runtime, reporting)))
 
     return create_service_app(

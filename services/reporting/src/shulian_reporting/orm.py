@@ -11,7 +11,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Float, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, Float, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shulian_common.db import new_metadata
@@ -76,6 +76,106 @@ class ProjectedEnterprise(Projection, Base):
     city_code: Mapped[str] = mapped_column(String(6), index=True)
     county_code: Mapped[str] = mapped_column(String(6))
     industries: Mapped[list[str]] = mapped_column(Json)
+
+
+class ProjectedActivity(Projection, Base):
+    """An activity of the events calendar: kind, level, place, its occurrences and outcome."""
+
+    __tablename__ = "p_activities"
+
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    level: Mapped[str] = mapped_column(String(20))
+    campaign: Mapped[str | None] = mapped_column(String(30))
+    division_code: Mapped[str] = mapped_column(String(6))
+    city_code: Mapped[str | None] = mapped_column(String(6))
+    status: Mapped[str] = mapped_column(String(20))
+    industries: Mapped[list[str]] = mapped_column(Json)
+    # The occurrences that stand (not cancelled): [[key, local day ISO], …], in series order.
+    occurrences: Mapped[list[list[str]]] = mapped_column(Json)
+    # The outcome recorded when completed (None before).
+    positions_offered: Mapped[int | None] = mapped_column(Integer)
+    intents_signed: Mapped[int | None] = mapped_column(Integer)
+    hr_managers_attended: Mapped[int | None] = mapped_column(Integer)
+    firms_participated: Mapped[int | None] = mapped_column(Integer)
+
+
+class ProjectedRegistration(Projection, Base):
+    """A supplier's or enterprise's registration for one occurrence of an activity."""
+
+    __tablename__ = "p_registrations"
+
+    activity_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
+    occurrence_key: Mapped[str] = mapped_column(String(20))
+    participant_kind: Mapped[str] = mapped_column(String(20))
+    participant_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    status: Mapped[str] = mapped_column(String(20))
+    attendees: Mapped[int] = mapped_column(Integer)
+    checked_in_on: Mapped[date | None] = mapped_column(Date)
+
+
+class ProjectedOrder(Projection, Base):
+    """An order of matching: what is needed where, how many, and what its fulfilment gave."""
+
+    __tablename__ = "p_orders"
+
+    kind: Mapped[str] = mapped_column(String(20))
+    city_code: Mapped[str] = mapped_column(String(6), index=True)
+    county_code: Mapped[str] = mapped_column(String(6))
+    service_line: Mapped[str | None] = mapped_column(String(40))
+    industry: Mapped[str | None] = mapped_column(String(60))
+    occupation_code: Mapped[str | None] = mapped_column(String(40))
+    head_count: Mapped[int] = mapped_column(Integer)
+    accepted_count: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    placed_on: Mapped[date] = mapped_column(Date)
+    placements: Mapped[int | None] = mapped_column(Integer)
+    contract_value_yuan: Mapped[int | None] = mapped_column(BigInteger)
+    fulfilled_on: Mapped[date | None] = mapped_column(Date)
+
+
+class ProjectedTalent(Projection, Base):
+    """A talent as matching exposes it: occupation and place only (no personal data)."""
+
+    __tablename__ = "p_talents"
+
+    occupation_code: Mapped[str | None] = mapped_column(String(40))
+    county_code: Mapped[str] = mapped_column(String(6))
+    city_code: Mapped[str] = mapped_column(String(6), index=True)
+
+
+class ProjectionState(Base):
+    """One row: where the projections stand. ``seq`` grows with every transaction that writes
+    them (and with a rebuild's clearing); ``token`` names this database, so a cache of facts
+    keyed by (token, seq) is never served from another database or a stale position."""
+
+    __tablename__ = "projection_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))
+    seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class ShortageLevel(Record, Base):
+    """A shortage level of the catalogue (thresholds as data): from ``min_ratio`` up."""
+
+    __tablename__ = "shortage_levels"
+
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(40))
+    min_ratio: Mapped[float] = mapped_column(Float)
+
+
+class Catalogue(Record, Base):
+    """A published shortage catalogue (急需紧缺人才目录) of one year: its entries, frozen."""
+
+    __tablename__ = "catalogues"
+    __table_args__ = (UniqueConstraint("year", "edition"),)
+
+    year: Mapped[int] = mapped_column(Integer)
+    edition: Mapped[int] = mapped_column(Integer)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    published_by: Mapped[str] = mapped_column(String(200))
+    entries: Mapped[list[dict[str, Any]]] = mapped_column(Json)
 
 
 class Target(Record, Base):

@@ -7,26 +7,52 @@ projected snapshots are buffered and written as the transaction commits (see bel
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
-from sqlalchemy import Table, case, delete, event, func, select
+from sqlalchemy import Table, case, delete, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from shulian_reporting import orm
-from shulian_reporting.domain.facts import Facts, Figure, NetworkFact, NetworkKind, SupplierFact
+from shulian_reporting.domain.facts import (
+    ActivityFact,
+    Facts,
+    Figure,
+    NetworkFact,
+    NetworkKind,
+    OrderFact,
+    RegistrationFact,
+    SupplierFact,
+    TalentFact,
+)
 
 PROJECTIONS: tuple[type[orm.Projection], ...] = (
     orm.ProjectedSupplier,
     orm.ProjectedNetworkRecord,
     orm.ProjectedEnterprise,
+    orm.ProjectedActivity,
+    orm.ProjectedRegistration,
+    orm.ProjectedOrder,
+    orm.ProjectedTalent,
 )
 
 
 def _insert(session: AsyncSession | Session, table: Table) -> Any:
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
+
+
+async def _insert_missing(
+    session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> int:
+    """Insert the rows whose unique key is not there yet; how many were inserted."""
+    if not rows:
+        return 0
+    stmt = _insert(session, table).values(list(rows)).on_conflict_do_nothing()
+    result = await session.execute(stmt.returning(table.c.id))
+    return len(result.all())
 
 
 # --- projections: buffered, version-gated upserts -------------------------------------------
@@ -72,6 +98,8 @@ def _stage(session: AsyncSession, table: Table, values: Mapping[str, Any]) -> No
 def _write_buffer(session: Session) -> None:
     """Write the buffered rows (runs inside the commit, so in the same transaction)."""
     buffer = session.info.pop(_BUFFER, None) or {}
+    if buffer:
+        session.execute(_ADVANCE)
     for name, rows in buffer.items():
         table = orm.Base.metadata.tables[name]
         values = list(rows.values())
@@ -112,10 +140,26 @@ async def upsert_enterprise(session: AsyncSession, values: Mapping[str, Any]) ->
     _stage(session, orm.ProjectedEnterprise.__table__, values)  # type: ignore[arg-type]
 
 
+async def upsert_projection(session: AsyncSession, table: str, values: Mapping[str, Any]) -> None:
+    """Project a snapshot into ``table`` (one of ``PROJECTIONS``), highest version winning."""
+    _stage(session, orm.Base.metadata.tables[table], values)
+
+
+_STATE: Table = orm.ProjectionState.__table__  # type: ignore[assignment]
+_ADVANCE = update(_STATE).values(seq=_STATE.c.seq + 1)
+
+
+async def projection_position(session: AsyncSession) -> tuple[str, int]:
+    """Where the projections stand: (this database's token, write sequence)."""
+    row = (await session.execute(select(_STATE.c.token, _STATE.c.seq))).one()
+    return row.token, row.seq
+
+
 async def clear_projections(session: AsyncSession) -> None:
     """Empty every projection (the start of a rebuild)."""
     for model in PROJECTIONS:
         await session.execute(delete(model))
+    await session.execute(_ADVANCE)
 
 
 async def projection_counts(session: AsyncSession) -> dict[str, int]:
@@ -135,8 +179,11 @@ async def load_facts(session: AsyncSession) -> Facts:
     """Every projected supplier and network record, as the indicators read them."""
     s = orm.ProjectedSupplier
     supplier_rows = await session.execute(
-        select(s.id, s.city_code, s.listing_status, s.listed_on, s.listing_industries, s.figures)
-    )
+        select(
+            s.id, s.city_code, s.listing_status, s.listed_on, s.listing_industries, s.figures,
+            s.industries,
+        )
+    )  # fmt: skip
     suppliers = tuple(
         SupplierFact(
             id=row.id,
@@ -145,6 +192,7 @@ async def load_facts(session: AsyncSession) -> Facts:
             listed_on=row.listed_on,
             listing_industries=tuple(row.listing_industries),
             figures=tuple(Figure(**figure) for figure in row.figures),
+            industries=tuple(row.industries),
         )
         for row in supplier_rows
     )
@@ -171,7 +219,93 @@ async def load_facts(session: AsyncSession) -> Facts:
         )
         for row in network_rows
     )
-    return Facts(suppliers=suppliers, network=network)
+    return Facts(
+        suppliers=suppliers,
+        network=network,
+        activities=await _activities(session),
+        registrations=await _registrations(session),
+        orders=await _orders(session),
+        talents=await _talents(session),
+    )
+
+
+async def _activities(session: AsyncSession) -> tuple[ActivityFact, ...]:
+    a = orm.ProjectedActivity
+    rows = await session.execute(
+        select(
+            a.id, a.kind, a.level, a.city_code, a.status, a.occurrences, a.industries,
+            a.campaign, a.positions_offered, a.intents_signed, a.hr_managers_attended,
+        )
+    )  # fmt: skip
+    return tuple(
+        ActivityFact(
+            id=row.id,
+            kind=row.kind,
+            level=row.level,
+            city_code=row.city_code,
+            status=row.status,
+            occurrences=tuple((key, date.fromisoformat(day)) for key, day in row.occurrences),
+            industries=tuple(row.industries),
+            campaign=row.campaign,
+            positions_offered=row.positions_offered,
+            intents_signed=row.intents_signed,
+            hr_managers_attended=row.hr_managers_attended,
+        )
+        for row in rows
+    )
+
+
+async def _registrations(session: AsyncSession) -> tuple[RegistrationFact, ...]:
+    r = orm.ProjectedRegistration
+    rows = await session.execute(
+        select(r.id, r.activity_id, r.participant_kind, r.status, r.attendees, r.checked_in_on)
+    )
+    return tuple(
+        RegistrationFact(
+            id=row.id,
+            activity_id=row.activity_id,
+            participant_kind=row.participant_kind,
+            status=row.status,
+            attendees=row.attendees,
+            checked_in_on=row.checked_in_on,
+        )
+        for row in rows
+    )
+
+
+async def _orders(session: AsyncSession) -> tuple[OrderFact, ...]:
+    o = orm.ProjectedOrder
+    rows = await session.execute(
+        select(
+            o.id, o.kind, o.city_code, o.industry, o.occupation_code, o.head_count,
+            o.accepted_count, o.placements, o.status, o.placed_on, o.contract_value_yuan,
+            o.fulfilled_on,
+        )
+    )  # fmt: skip
+    return tuple(
+        OrderFact(
+            id=row.id,
+            kind=row.kind,
+            city_code=row.city_code,
+            industry=row.industry,
+            occupation_code=row.occupation_code,
+            head_count=row.head_count,
+            filled=min(
+                row.head_count, row.placements if row.placements is not None else row.accepted_count
+            ),
+            status=row.status,
+            placed_on=row.placed_on,
+            contract_value_yuan=row.contract_value_yuan,
+            fulfilled_on=row.fulfilled_on,
+        )
+        for row in rows
+    )
+
+
+async def _talents(session: AsyncSession) -> tuple[TalentFact, ...]:
+    t = orm.ProjectedTalent
+    rows = await session.execute(select(t.id, t.occupation_code, t.city_code))
+    return tuple(TalentFact(row.id, row.occupation_code, row.city_code) for row in rows)
 
 
 async def enterprises_by_city(session: AsyncSession) -> dict[str, int]:
@@ -207,12 +341,7 @@ async def target_for(session: AsyncSession, indicator: str, scope_code: str) -> 
 
 async def insert_missing_targets(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> int:
     """Insert the targets not there yet (seeding); how many were inserted."""
-    if not rows:
-        return 0
-    table: Table = orm.Target.__table__  # type: ignore[assignment]
-    stmt = _insert(session, table).values(list(rows)).on_conflict_do_nothing()
-    result = await session.execute(stmt.returning(table.c.id))
-    return len(result.all())
+    return await _insert_missing(session, orm.Target.__table__, rows)  # type: ignore[arg-type]
 
 
 # --- warnings -------------------------------------------------------------------------------
@@ -225,12 +354,7 @@ async def warning_rules(session: AsyncSession) -> list[orm.WarningRule]:
 
 async def insert_missing_rules(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> int:
     """Insert the warning rules not there yet (seeding); how many were inserted."""
-    if not rows:
-        return 0
-    table: Table = orm.WarningRule.__table__  # type: ignore[assignment]
-    stmt = _insert(session, table).values(list(rows)).on_conflict_do_nothing()
-    result = await session.execute(stmt.returning(table.c.id))
-    return len(result.all())
+    return await _insert_missing(session, orm.WarningRule.__table__, rows)  # type: ignore[arg-type]
 
 
 async def open_warnings(session: AsyncSession) -> list[orm.Warning]:
@@ -264,3 +388,33 @@ async def summaries_of(session: AsyncSession, year: int) -> list[orm.Summary]:
     """Every city's summary of one year."""
     stmt = select(orm.Summary).where(orm.Summary.year == year).order_by(orm.Summary.city_code)
     return list(await session.scalars(stmt))
+
+
+# --- shortage levels and catalogues ---------------------------------------------------------
+
+
+async def shortage_levels(session: AsyncSession) -> list[orm.ShortageLevel]:
+    """Every shortage level, highest threshold first."""
+    stmt = select(orm.ShortageLevel).order_by(orm.ShortageLevel.min_ratio.desc())
+    return list(await session.scalars(stmt))
+
+
+async def shortage_level(session: AsyncSession, code: str) -> orm.ShortageLevel | None:
+    """One shortage level."""
+    return await session.scalar(select(orm.ShortageLevel).where(orm.ShortageLevel.code == code))
+
+
+async def insert_missing_levels(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert the shortage levels not there yet (seeding); how many were inserted."""
+    return await _insert_missing(session, orm.ShortageLevel.__table__, rows)  # type: ignore[arg-type]
+
+
+async def latest_catalogue(session: AsyncSession, year: int) -> orm.Catalogue | None:
+    """The latest published edition of a year's catalogue."""
+    stmt = (
+        select(orm.Catalogue)
+        .where(orm.Catalogue.year == year)
+        .order_by(orm.Catalogue.edition.desc())
+        .limit(1)
+    )
+    return await session.scalar(stmt)

@@ -1,4 +1,5 @@
-"""HTTP models of reporting: indicators, targets, warnings, the supervision notice, summaries."""
+"""HTTP models of reporting: indicators, targets, warnings, the supervision notice, summaries,
+supply-demand lists and shortage catalogues."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shulian_common.schemas import RecordRead, Strict
 from shulian_reporting.domain.compute import IndicatorResult
+from shulian_reporting.domain.labels import industry_label, occupation_label
+from shulian_reporting.domain.scope import city_name
 from shulian_reporting.domain.summaries import SECTIONS
+from shulian_reporting.domain.supply import Line
 
 
 class IndicatorRead(BaseModel):
@@ -184,3 +188,116 @@ class SummaryStateRead(BaseModel):
     status_label: str
     overdue: bool
     late: bool
+
+
+class SupplyDemandLineRead(BaseModel):
+    """One line of a supply-demand list: demand against supply for a city, industry and
+    occupation (``city_code`` absent on catalogue lines, which cover the province)."""
+
+    city_code: str | None
+    city_name: str | None
+    industry: str | None
+    industry_name: str
+    occupation_code: str | None
+    occupation_name: str
+    orders: int
+    demand: int = Field(description="head count asked by the orders")
+    filled: int = Field(description="placements at fulfilment, else talents accepted")
+    unmet: int
+    talents: int = Field(description="talents of the occupation in the city")
+    suppliers: int = Field(description="listed suppliers of the city serving the industry")
+    gap: int = Field(description="unmet head count the talents at hand cannot cover (缺口)")
+    shortage_ratio: float = Field(description="unmet head count per available talent")
+
+    @classmethod
+    def of(cls, line: Line) -> SupplyDemandLineRead:
+        """The API shape of a line."""
+        return cls(
+            city_code=line.city_code,
+            city_name=city_name(line.city_code) if line.city_code else None,
+            industry=line.industry,
+            industry_name=industry_label(line.industry) if line.industry else "未注明行业",
+            occupation_code=line.occupation_code,
+            occupation_name=occupation_label(line.occupation_code),
+            orders=line.orders,
+            demand=line.demand,
+            filled=line.filled,
+            unmet=line.unmet,
+            talents=line.talents,
+            suppliers=line.suppliers,
+            gap=line.gap,
+            shortage_ratio=line.ratio,
+        )
+
+
+class SupplyDemandRead(BaseModel):
+    """The supply-demand list (供需清单) of a scope for a period."""
+
+    scope: str
+    scope_name: str
+    period: str = Field(examples=["2024年第2季度"])
+    start: date
+    end: date
+    lines: list[SupplyDemandLineRead]
+    totals: dict[str, int]
+
+
+class CatalogueEntryRead(SupplyDemandLineRead):
+    """One occupation of the shortage catalogue: its rank and shortage level."""
+
+    rank: int
+    level: str = Field(examples=["high"])
+    level_name: str = Field(examples=["紧缺"])
+
+
+class CatalogueRead(BaseModel):
+    """A year's shortage catalogue (急需紧缺人才目录): a draft, or a published edition."""
+
+    year: int
+    published: bool
+    edition: int | None = Field(description="the published edition (absent on a draft)")
+    published_at: datetime | None
+    entries: list[CatalogueEntryRead]
+
+
+class ShortageLevelRead(RecordRead):
+    """A shortage level of the catalogue: reached from ``min_ratio`` up."""
+
+    code: str
+    name: str
+    min_ratio: float
+
+
+class ShortageLevelUpdate(Strict):
+    """A shortage level's new name and threshold."""
+
+    name: str = Field(min_length=1, max_length=40, examples=["紧缺"])
+    min_ratio: float = Field(gt=0, examples=[2.0])
+
+
+class TallyRead(BaseModel):
+    """What a group of activities adds up to."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    sessions: int = Field(description="standing occurrences (场次)")
+    positions_offered: int
+    intents_signed: int
+    hr_managers_attended: int = Field(description="person-times")
+
+
+class ActivityFiguresRead(BaseModel):
+    """The activity calendar of a scope and year in figures."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    scope: str
+    scope_name: str
+    year: int
+    as_of: date
+    total: TallyRead
+    by_kind: dict[str, TallyRead]
+    by_level: dict[str, TallyRead]
+    by_city: dict[str, TallyRead]
+    by_month: dict[int, TallyRead]
+    kind_names: dict[str, str] = Field(description="the Chinese name of each kind")

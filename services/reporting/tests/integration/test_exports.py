@@ -58,15 +58,16 @@ async def test_the_supervision_notice_ranks_the_21_cities(reporting: Reporting) 
     )
     ranking = response.json()["cities"]
     assert len(ranking) == 21
-    # Chengdu 2/4 = 50 %, Yibin 1/4 = 25 %; the others have no target and come last.
-    assert [(c["city_name"], c["completion"]) for c in ranking[:2]] == [
-        ("成都", 50.0),
-        ("宜宾", 25.0),
+    # Directory: Chengdu 2/4 = 50 %, Yibin 1/4 = 25 %; city fairs (1 each): none held, 0 %.
+    # Chengdu (50 + 0) / 2 = 25 %, Yibin 12.5 %; the others 0 % on their fair; by code.
+    assert [(c["city_name"], c["completion"]) for c in ranking[:3]] == [
+        ("成都", 25.0),
+        ("宜宾", 12.5),
+        ("自贡", 0.0),
     ]
-    assert ranking[2]["completion"] is None
     xlsx = await reporting.client.get(
         "/v1/notices/supervision.xlsx", params=PARAMS, headers=reporting.province
     )
     sheet = load_workbook(BytesIO(xlsx.content))["调度通报"]
-    assert [c.value for c in sheet[4]][:3] == [1, "成都", 50.0]
+    assert [c.value for c in sheet[4]][:3] == [1, "成都", 25.0]
     assert sheet.max_row == 3 + 21

@@ -83,14 +83,15 @@ async def test_province_figures_match_the_hand_computed_scenario(reporting: Repo
     assert (high_end["actual"], high_end["expected"], high_end["status"]) == (20.0, 35, "behind")
 
 
-async def test_indicators_no_service_produces_yet_say_so_instead_of_zero(
+async def test_every_indicator_has_a_source_and_an_empty_stream_counts_zero(
     reporting: Reporting,
 ) -> None:
     rows = await _indicators(reporting)
     for code in EVENTS_SOURCED:
-        assert rows[code]["actual"] is None
-        assert (rows[code]["status"], rows[code]["status_label"]) == ("no_source", "暂无数据来源")
-    assert rows["directory_suppliers"]["actual"] == 0  # a registry figure: zero is a fact
+        assert rows[code]["actual"] == 0  # the events stream is consumed: zero is a fact
+        assert rows[code]["status"] != "no_source"
+    assert all(row["status"] != "no_source" for row in rows.values())
+    assert rows["directory_suppliers"]["actual"] == 0
 
 
 async def test_a_city_scope_counts_its_own_records_and_has_no_target_until_set(

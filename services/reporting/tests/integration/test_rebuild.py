@@ -13,7 +13,7 @@ from shulian_common.messaging import inbox
 from shulian_reporting import testing as t
 from shulian_reporting.handlers.rebuild import rebuild
 from shulian_reporting.testing import Reporting
-from shulian_reporting.testing.worked import AS_OF, events
+from shulian_reporting.testing.worked import AS_OF, events, stream_events
 
 
 async def _figures(node: Reporting) -> list[dict[str, Any]]:
@@ -35,7 +35,8 @@ async def _inbox_rows(node: Reporting) -> int:
 
 
 async def test_a_rebuild_gives_identical_figures(reporting: Reporting) -> None:
-    await t.publish(reporting, events())
+    scenario = [*events(), *stream_events()]  # registry, events and matching streams
+    await t.publish(reporting, scenario)
     before = await _figures(reporting)
     inbox_before = await _inbox_rows(reporting)
     seen: list[tuple[int, int]] = []
@@ -44,10 +45,13 @@ async def test_a_rebuild_gives_identical_figures(reporting: Reporting) -> None:
         reporting.settings, batch_size=7, progress=lambda done, left: seen.append((done, left))
     )
 
-    assert result.events == len(events())
-    assert result.applied == len(events())
-    assert result.rows == {"p_suppliers": 5, "p_network": 19, "p_enterprises": 1}
-    assert seen[-1] == (len(events()), 0)  # the progress bar ends full
+    assert result.events == len(scenario)
+    assert result.applied == len(scenario)
+    assert result.rows == {
+        "p_suppliers": 5, "p_network": 19, "p_enterprises": 1, "p_activities": 9,
+        "p_registrations": 7, "p_orders": 5, "p_talents": 3,
+    }  # fmt: skip
+    assert seen[-1] == (len(scenario), 0)  # the progress bar ends full
     assert await _figures(reporting) == before
     assert await _inbox_rows(reporting) == inbox_before  # the rebuild's own rows are gone
 
@@ -90,3 +94,41 @@ async def test_the_cli_rebuilds_with_the_environments_settings(
     assert f"rebuilt from {len(events())} events" in out
     assert "重建报表投影" in err  # the progress bar
     assert await _figures(reporting) == before
+
+
+async def test_the_consumer_path_rebuild_gives_the_same_figures_as_the_bulk_one(
+    reporting: Reporting,
+) -> None:
+    await t.publish(reporting, [*events(), *stream_events()])
+    before = await _figures(reporting)
+    bulk = await rebuild(reporting.settings, batch_size=1000)
+    assert await _figures(reporting) == before
+    consumer = await rebuild(reporting.settings, batch_size=1000, bulk=False)
+    assert await _figures(reporting) == before
+    assert (bulk.rows, bulk.applied) == (consumer.rows, consumer.applied)
+
+
+async def test_a_bulk_rebuild_dead_letters_what_the_live_consumer_would(
+    reporting: Reporting,
+) -> None:
+    scenario = events()
+    # A platform snapshot from a city node about a Chengdu record owned by Yibin: untrusted.
+    topic, event = t.platform("forged", city="510100")
+    forged = (
+        topic,
+        event.model_copy(
+            update={
+                "source": "/nodes/511500/registry",
+                "data": {**event.data, "owner_node": "511500"},
+            }
+        ),
+    )
+    # A platform snapshot missing a field its reader model requires: invalid.
+    topic, event = t.platform("broken", city="510100")
+    data = {k: v for k, v in event.data.items() if k != "launched_on"}
+    broken = (topic, event.model_copy(update={"data": data}))
+    await t.publish(reporting, [*scenario, forged, broken])
+    result = await rebuild(reporting.settings, batch_size=1000)
+    assert result.dead_lettered == 2
+    assert result.applied == len(scenario)
+    assert result.rows["p_network"] == 19

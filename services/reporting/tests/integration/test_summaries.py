@@ -147,4 +147,4 @@ async def test_the_summary_downloads_as_docx_with_the_citys_figures(reporting: R
     assert directory[1] == "重点人力资源服务供应商名录库在库企业"
     assert directory[4] == "2"  # Chengdu's two listed suppliers
     activities = next(row for row in table.rows if "市(州)对接协同专场活动" in row.cells[1].text)
-    assert activities.cells[7].text == "暂无数据来源"
+    assert (activities.cells[4].text, activities.cells[7].text) == ("0", "滞后")

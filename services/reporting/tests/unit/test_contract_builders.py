@@ -1,4 +1,5 @@
-"""The test builders write registry events with exactly the fields of the committed contract."""
+"""The test builders write registry, events and matching events with exactly the fields of the
+producers' committed contracts."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import pytest
 
 from shulian_common.envelope import CloudEvent
 from shulian_reporting import testing as t
+from shulian_reporting.testing import streams as s
 
-CONTRACT = Path(__file__).resolve().parents[3] / "registry" / "asyncapi.json"
+SERVICES = Path(__file__).resolve().parents[3]
 BUILT: list[tuple[str, CloudEvent]] = [
     t.supplier("a", city="510100"),
     t.supplier("a", city="510100", version=2, verb="listing_changed", status="listed"),
@@ -24,7 +26,15 @@ BUILT: list[tuple[str, CloudEvent]] = [
     t.pairing("r", city="513300", supplier_id="a"),
     t.platform("l", city=None),
     t.enterprise("e", city="510100"),
-]
+    s.activity("a", kind="province_fair", starts_at=t.T0),
+    s.activity("a", kind="city_fair", city="510100", starts_at=t.T0, verb="completed",
+               version=2, outcome=s.outcome(positions=3)),
+    s.registration("g", activity_id="a", checked_in_at=t.T0),
+    s.registration("g", activity_id="a", status="confirmed"),
+    s.order("o", city="510100", head_count=3),
+    s.order("o", city="510100", head_count=3, version=2, fulfilled_at=t.T0, placements=3),
+    s.talent("x", city="510100"),
+]  # fmt: skip
 
 
 def _schema(document: dict[str, Any], event_type: str) -> dict[str, Any]:
@@ -33,7 +43,7 @@ def _schema(document: dict[str, Any], event_type: str) -> dict[str, Any]:
             name = message["payload"]["$ref"].rsplit("/", 1)[1]
             schema: dict[str, Any] = document["components"]["schemas"][name]
             return schema
-    raise AssertionError(f"{event_type} is not in the registry's contract")
+    raise AssertionError(f"{event_type} is not in its producer's contract")
 
 
 @pytest.mark.parametrize(
@@ -42,7 +52,8 @@ def _schema(document: dict[str, Any], event_type: str) -> dict[str, Any]:
     ids=[e.type.split(".")[-3] + "." + e.type.split(".")[-2] for _, e in BUILT],
 )
 def test_builder_matches_the_contract(topic: str, event: CloudEvent) -> None:
-    document = json.loads(CONTRACT.read_text(encoding="utf-8"))
+    service = event.type.split(".")[3]
+    document = json.loads((SERVICES / service / "asyncapi.json").read_text(encoding="utf-8"))
     schema = _schema(document, event.type)
     assert set(event.data) == set(schema["properties"])
     assert set(schema.get("required", [])) <= set(event.data)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from shulian_reporting.api import dashboard, indicators, notices, summaries, targets, warnings
+from shulian_reporting.api import (
+    dashboard,
+    indicators,
+    lists,
+    notices,
+    summaries,
+    targets,
+    warnings,
+)
 
 
 def routers() -> list[APIRouter]:
@@ -14,6 +22,7 @@ def routers() -> list[APIRouter]:
         targets.router,
         warnings.router,
         notices.router,
+        lists.router,
         summaries.router,
         dashboard.router,
     ]

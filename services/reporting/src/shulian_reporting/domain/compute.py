@@ -101,7 +101,7 @@ def compute_one(
         return IndicatorResult(ind, scope, year, as_of, target, None, None, None, Status.NO_SOURCE)
     items = [
         item
-        for item in ITEMS[ind.code](facts, year, scope)
+        for item in _items_of(ind.code, facts, year, scope)
         if scope.covers(item.city) and (item.on is None or item.on <= as_of)
     ]
     actual = aggregate(ind.measure, items)
@@ -121,6 +121,16 @@ def compute_one(
         by_industry=_by_industry(ind.measure, items),
         by_month=_by_month(ind, items, year),
     )
+
+
+def _items_of(code: str, facts: Facts, year: int, scope: Scope) -> list[Item]:
+    """An indicator's items for ``year`` (every scope's: scopes filter them), built once per
+    facts and year — a report over 21 cities builds each list once, not 21 times."""
+    key = ("items", code, year)
+    items = facts.memo.get(key)
+    if items is None:
+        items = facts.memo[key] = ITEMS[code](facts, year, scope)
+    return items  # type: ignore[return-value]
 
 
 def aggregate(measure: Measure, items: Iterable[Item]) -> float:
@@ -155,14 +165,17 @@ def _by_industry(measure: Measure, items: list[Item]) -> dict[str, float]:
 
 
 def _by_month(ind: Indicator, items: list[Item], year: int) -> dict[int, float]:
-    """What each month of ``year`` added (stocks and sums only; a level has no monthly flow)."""
-    if ind.measure not in (Measure.COUNT, Measure.SUM) or ind.period is not Period.CUMULATIVE:
+    """What each month of ``year`` added (stocks and sums only; a level has no monthly flow;
+    a yearly figure only when its items are dated)."""
+    if ind.measure not in (Measure.COUNT, Measure.SUM):
+        return {}
+    if ind.period is Period.YEARLY and not any(item.on is not None for item in items):
         return {}
     first: dict[str, Item] = {}
     for item in sorted(items, key=lambda i: (i.on or date.min, i.key)):
         first.setdefault(item.key, item)
     months = dict.fromkeys(range(1, 13), 0.0)
-    for item in first.values():
+    for item in first.values() if ind.measure is Measure.COUNT else items:
         if item.on is not None and item.on.year == year:
             months[item.on.month] += item.value if ind.measure is Measure.SUM else 1
     return months
@@ -239,12 +252,23 @@ def _per_record(kind: NetworkKind, level: str, amount: str) -> ItemsOf:
 
 
 def _trade_volume(facts: Facts, year: int, _scope: Scope) -> list[Item]:
-    return [
+    """The suppliers' declared yearly figures, plus the contract value of every service order
+    fulfilled through the platform in ``year`` (dated by its fulfilment)."""
+    declared = [
         Item(s.id, s.city_code, None, value=f.trade_volume_yuan, industries=s.listing_industries)
         for s in facts.suppliers
         for f in s.figures
         if f.year == year
     ]
+    contracted = [
+        Item(o.id, o.city_code, o.fulfilled_on, value=o.contract_value_yuan,
+             industries=(o.industry,) if o.industry else ())
+        for o in facts.orders
+        if o.contract_value_yuan is not None
+        and o.fulfilled_on is not None
+        and o.fulfilled_on.year == year
+    ]  # fmt: skip
+    return declared + contracted
 
 
 def _high_end(facts: Facts, year: int, _scope: Scope) -> list[Item]:
@@ -263,7 +287,68 @@ def _high_end(facts: Facts, year: int, _scope: Scope) -> list[Item]:
     ]
 
 
+# --- the items of each events indicator ----------------------------------------------------
+
+HR_MANAGER_KINDS = frozenset({"forum", "exhibition", "study_visit", "hr_training"})
+
+
+def _sessions(kind: str) -> ItemsOf:
+    """Each standing occurrence (场次) of the year of an activity of ``kind`` not cancelled."""
+
+    def items(facts: Facts, year: int, _scope: Scope) -> list[Item]:
+        return [
+            Item(f"{a.id}#{key}", a.city_code, day, industries=a.industries)
+            for a in facts.activities
+            if a.kind == kind and a.status != "cancelled"
+            for key, day in a.occurrences
+            if day.year == year
+        ]
+
+    return items
+
+
+def _hr_managers(facts: Facts, year: int, _scope: Scope) -> list[Item]:
+    """HR managers at forums, exhibitions, study visits and trainings, in person-times: the
+    outcome's figure once an activity is completed, else its check-ins so far."""
+    activities = {
+        a.id: a for a in facts.activities if a.kind in HR_MANAGER_KINDS and a.status != "cancelled"
+    }
+    found = [
+        Item(a.id, a.city_code, a.first_day, value=a.hr_managers_attended,
+             industries=a.industries)
+        for a in activities.values()
+        if a.hr_managers_attended is not None and a.first_day and a.first_day.year == year
+    ]  # fmt: skip
+    for r in facts.registrations:
+        a = activities.get(r.activity_id)
+        if a is None or a.hr_managers_attended is not None or r.checked_in_on is None:
+            continue
+        if r.status == "checked_in" and r.checked_in_on.year == year:
+            found.append(
+                Item(r.id, a.city_code, r.checked_in_on, value=r.attendees, industries=a.industries)
+            )
+    return found
+
+
+def _supplier_participations(facts: Facts, year: int, _scope: Scope) -> list[Item]:
+    """Suppliers checked in at an activity (firm-times), dated by the check-in."""
+    activities = {a.id: a for a in facts.activities}
+    found = []
+    for r in facts.registrations:
+        a = activities.get(r.activity_id)
+        if a is None or r.participant_kind != "supplier" or r.status != "checked_in":
+            continue
+        if r.checked_in_on is not None and r.checked_in_on.year == year:
+            found.append(Item(r.id, a.city_code, r.checked_in_on, industries=a.industries))
+    return found
+
+
 ITEMS: dict[str, ItemsOf] = {
+    "province_activities": _sessions("province_fair"),
+    "city_activities": _sessions("city_fair"),
+    "recruitment_sessions": _sessions("recruitment"),
+    "hr_manager_participations": _hr_managers,
+    "supplier_participations": _supplier_participations,
     "directory_suppliers": _directory,
     "scenarios": _records(NetworkKind.SCENARIO),
     "stations": _records(NetworkKind.STATION, lambda r: r.subtype in STATION_KINDS),

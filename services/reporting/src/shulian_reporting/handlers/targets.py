@@ -9,29 +9,23 @@ from shulian_common.records import Versions, add, check_version, flush_update, u
 from shulian_common.uow import UnitOfWorkFactory
 from shulian_reporting import orm, repository
 from shulian_reporting.domain.targets import policy_targets
+from shulian_reporting.handlers.seeding import seed
 
 
 async def seed_targets(uow_factory: UnitOfWorkFactory, *, node_id: str) -> int:
     """Insert the notice's targets that are not there yet; how many were inserted."""
-    now = utc_now()
-    rows = [
+    values = [
         {
-            "id": uuid.uuid4().hex,
-            "owner_node": node_id,
-            "version": 1,
-            "created_at": now,
-            "updated_at": now,
-            "indicator": seed.indicator,
-            "scope_code": seed.scope_code,
-            "value": seed.value,
-            "note": seed.note,
+            "indicator": target.indicator,
+            "scope_code": target.scope_code,
+            "value": target.value,
+            "note": target.note,
         }
-        for seed in policy_targets()
+        for target in policy_targets()
     ]
-    async with uow_factory() as uow:
-        inserted = await repository.insert_missing_targets(uow.session, rows)
-        await uow.commit()
-    return inserted
+    return await seed(
+        uow_factory, node_id=node_id, insert=repository.insert_missing_targets, values=values
+    )
 
 
 class TargetExists(ConflictError):

@@ -18,7 +18,8 @@ from shulian_reporting.consumers import SOURCES
 from shulian_reporting.contracts import WarningCleared, WarningRaised
 from shulian_reporting.domain.summaries import SummaryStatus
 from shulian_reporting.domain.warnings import SEED_RULES, Condition, Rule, RuleKind, evaluate
-from shulian_reporting.handlers.reports import indicators_by_scope
+from shulian_reporting.handlers.reports import facts_at_position, indicators_by_scope
+from shulian_reporting.handlers.seeding import seed
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,14 +32,8 @@ class Evaluation:
 
 async def seed_rules(uow_factory: UnitOfWorkFactory, *, node_id: str) -> int:
     """Insert the default rules that are not there yet; how many were inserted."""
-    now = utc_now()
-    rows = [
+    values = [
         {
-            "id": uuid.uuid4().hex,
-            "owner_node": node_id,
-            "version": 1,
-            "created_at": now,
-            "updated_at": now,
             "code": rule.code,
             "kind": rule.kind.value,
             "indicator": rule.indicator,
@@ -48,10 +43,9 @@ async def seed_rules(uow_factory: UnitOfWorkFactory, *, node_id: str) -> int:
         }
         for rule in SEED_RULES
     ]
-    async with uow_factory() as uow:
-        inserted = await repository.insert_missing_rules(uow.session, rows)
-        await uow.commit()
-    return inserted
+    return await seed(
+        uow_factory, node_id=node_id, insert=repository.insert_missing_rules, values=values
+    )
 
 
 def as_rule(row: orm.WarningRule) -> Rule:
@@ -67,13 +61,22 @@ async def evaluate_warnings(
         session = uow.session
         rules = [as_rule(row) for row in await repository.warning_rules(session)]
         scopes = [PROVINCE_CODE, *(city.code for city in cities())]
-        results = await indicators_by_scope(session, scope_codes=scopes, year=year, today=today)
+        facts = await facts_at_position(session)
+        results = await indicators_by_scope(
+            session, scope_codes=scopes, year=year, today=today, facts=facts
+        )
         summaries = {
             row.city_code: SummaryStatus(row.status)
             for row in await repository.summaries_of(session, year)
         }
         conditions = evaluate(
-            rules, year=year, today=today, results=results, summaries=summaries, sources=SOURCES
+            rules,
+            year=year,
+            today=today,
+            results=results,
+            summaries=summaries,
+            sources=SOURCES,
+            facts=facts,
         )
         evaluation = await _apply(uow, node_id=node_id, year=year, conditions=conditions)
         await uow.commit()

@@ -11,6 +11,7 @@ from typing import Any
 
 from shulian_common.envelope import CloudEvent
 from shulian_reporting import testing as t
+from shulian_reporting.testing import streams as s
 
 AS_OF = date(2024, 6, 30)
 CHENGDU, YIBIN, DEYANG, MIANYANG, GARZE = "510100", "511500", "510600", "510700", "513300"
@@ -94,3 +95,92 @@ def events() -> list[tuple[str, CloudEvent]]:
 def by_code(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Indicator rows by code."""
     return {row["code"]: row for row in rows}
+
+
+def stream_events() -> list[tuple[str, CloudEvent]]:
+    """The events and matching snapshots of the scenario (report 2024 as of 2024-06-30).
+
+    Province fairs: pf1 (03-15) counts; pf2 (09-10) only at year end; pf3 cancelled → 1.
+    City fairs: cf1 Chengdu 2024-05-31 17:00 UTC = 06-01 Beijing → June; cf2 in 2023 → 1.
+    Recruitment sessions: rs1 monthly ×4 from 03-01 09:00 Beijing, April's cancelled, May's
+    moved to 07-05 → 03-01 and 06-01 by the date (3 at year end); rs2 Yibin 02-20 → 3.
+    HR managers: fo1 completed with 120 (its check-in of 7 is inside that figure, not added);
+    tr1 held, no outcome: its check-in of 5 counts, a confirmed-only 3 does not → 125.
+    Supplier participations: rg4, rg5, rg6 (decided, then checked in: once) → 3; rg7 in
+    September.
+    Orders: o2 fulfilled 05-10 for 2,000,000 yuan; o4 08-01 for 500,000; o5 in 2023.
+    """
+    series = "FREQ=MONTHLY;COUNT=4"
+    moved: list[dict[str, Any]] = [
+        {"key": "20240401T010000Z", "cancelled": True, "reason": "场地冲突"},
+        {"key": "20240501T010000Z", "starts_at": at(2024, 7, 5, 1).isoformat(),
+         "ends_at": at(2024, 7, 5, 4).isoformat()},
+    ]  # fmt: skip
+    ei, pb = ["electronic_information"], ["power_batteries"]
+    return [
+        s.activity("pf1", kind="province_fair", starts_at=at(2024, 3, 15, 2), industries=ei),
+        s.activity("pf2", kind="province_fair", starts_at=at(2024, 9, 10, 2)),
+        s.activity("pf3", kind="province_fair", starts_at=at(2024, 4, 1, 2)),
+        s.activity("pf3", kind="province_fair", starts_at=at(2024, 4, 1, 2), version=2,
+                   verb="cancelled"),
+        s.activity("cf1", kind="city_fair", city=CHENGDU, starts_at=at(2024, 5, 31, 17)),
+        s.activity("cf2", kind="city_fair", city=YIBIN, starts_at=at(2023, 11, 1, 2)),
+        s.activity("rs1", kind="recruitment", city=CHENGDU, starts_at=at(2024, 3, 1, 1),
+                   rrule=series, industries=ei),
+        s.activity("rs1", kind="recruitment", city=CHENGDU, starts_at=at(2024, 3, 1, 1),
+                   rrule=series, industries=ei, version=2, verb="rescheduled", overrides=moved),
+        s.activity("rs2", kind="recruitment", city=YIBIN, starts_at=at(2024, 2, 20, 2),
+                   industries=pb),
+        s.activity("fo1", kind="forum", city=CHENGDU, starts_at=at(2024, 4, 10, 2)),
+        s.activity("fo1", kind="forum", city=CHENGDU, starts_at=at(2024, 4, 10, 2), version=2,
+                   verb="completed",
+                   outcome=s.outcome(positions=300, intents=40, hr_managers=120, firms=30)),
+        s.activity("tr1", kind="hr_training", city=YIBIN, starts_at=at(2024, 5, 20, 2),
+                   version=2, verb="held"),
+        s.registration("rg1", activity_id="tr1", participant_kind="enterprise", attendees=5,
+                       checked_in_at=at(2024, 5, 20, 3)),
+        s.registration("rg2", activity_id="tr1", participant_kind="enterprise", attendees=3,
+                       status="confirmed"),
+        s.registration("rg3", activity_id="fo1", participant_kind="enterprise", attendees=7,
+                       checked_in_at=at(2024, 4, 10, 3)),
+        s.registration("rg4", activity_id="cf1", checked_in_at=at(2024, 5, 31, 18)),
+        s.registration("rg5", activity_id="rs2", checked_in_at=at(2024, 2, 20, 3)),
+        s.registration("rg6", activity_id="pf1", status="confirmed"),
+        s.registration("rg6", activity_id="pf1", version=2, checked_in_at=at(2024, 3, 15, 3)),
+        s.registration("rg7", activity_id="pf2", checked_in_at=at(2024, 9, 10, 3)),
+        *orders(),
+    ]  # fmt: skip
+
+
+SOFTWARE, BATTERY = "2", "6"  # 专业技术人员, 生产制造及有关人员 (大类)
+
+
+def orders() -> list[tuple[str, CloudEvent]]:
+    """Matching's orders and talents of the scenario (2024).
+
+    Demand by the date (placed on or before 06-30): Chengdu electronic information
+    software engineers o1 10 (4 accepted) + o2 6 (6 placed at fulfilment); Yibin power
+    batteries battery workers o3 20 (none yet); o4 Yibin placed in July. Talents: Chengdu 2
+    software engineers, Yibin 1 battery worker.
+    Unmet: o1+o2 16 − 10 = 6 (supply 2 → ratio 3.0); o3 20 (supply 1 → ratio 20.0).
+    """
+    return [
+        s.order("o1", city=CHENGDU, head_count=10, occupation=SOFTWARE,
+                placed_at=at(2024, 2, 1, 2)),
+        s.order("o1", city=CHENGDU, head_count=10, occupation=SOFTWARE,
+                placed_at=at(2024, 2, 1, 2), version=2, status="awarded", accepted=4),
+        s.order("o2", city=CHENGDU, head_count=6, occupation=SOFTWARE, kind="service",
+                placed_at=at(2024, 3, 1, 2), version=3, fulfilled_at=at(2024, 5, 10, 2),
+                placements=6, contract_value=2_000_000),
+        s.order("o3", city=YIBIN, head_count=20, industry="power_batteries",
+                occupation=BATTERY, placed_at=at(2024, 4, 1, 2)),
+        s.order("o4", city=YIBIN, head_count=5, industry="power_batteries", kind="service",
+                occupation=BATTERY, placed_at=at(2024, 7, 1, 2), version=2,
+                fulfilled_at=at(2024, 8, 1, 2), placements=5, contract_value=500_000),
+        s.order("o5", city=CHENGDU, head_count=1, kind="service", occupation=None,
+                placed_at=at(2023, 12, 1, 2), version=2, fulfilled_at=at(2023, 12, 20, 2),
+                placements=1, contract_value=9_999),
+        s.talent("tl1", city=CHENGDU, occupation=SOFTWARE),
+        s.talent("tl2", city=CHENGDU, occupation=SOFTWARE),
+        s.talent("tl3", city=YIBIN, occupation=BATTERY),
+    ]  # fmt: skip
