@@ -32,6 +32,8 @@ create shulian.registry.network.v1 6 -1
 create shulian.registry.network.v1.DLT 1 2592000000
 create shulian.registry.suppliers.v1 6 -1
 create shulian.registry.suppliers.v1.DLT 1 2592000000
+create shulian.reporting.catalogues.v1 6 -1
+create shulian.reporting.catalogues.v1.DLT 1 2592000000
 create shulian.reporting.summaries.v1 6 -1
 create shulian.reporting.summaries.v1.DLT 1 2592000000
 create shulian.reporting.warnings.v1 6 -1
