@@ -14,7 +14,8 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,6 +106,16 @@ async def stop(server: uvicorn.Server) -> None:
         await asyncio.wait_for(task, timeout=5)
     except TimeoutError:
         task.cancel()
+
+
+@asynccontextmanager
+async def serving(receiver: Receiver, host: str = "127.0.0.1") -> AsyncIterator[str]:
+    """``receiver`` served on ``host`` while the block runs; yields its webhook URL."""
+    server = await serve(receiver.app(), host=host)
+    try:
+        yield f"http://{host}:{bound_port(server)}/webhooks"
+    finally:
+        await stop(server)
 
 
 def main(port: int) -> None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
-from partner.receiver import Receiver, Responder, bound_port, serve, stop
+from partner.receiver import Receiver, Responder
+from partner.receiver import serving as endpoint
 
 from shulian_common.settings import Settings
 from shulian_common.testing.node import ServiceNode
@@ -19,16 +19,6 @@ from shulian_common.testing.reliability import wait_until
 from .conftest import FAST_WEBHOOKS, partner, write_notes
 
 FAILING_ATTEMPTS = 2  # the flaky endpoint answers 500 to the first two attempts of each message
-
-
-@asynccontextmanager
-async def endpoint(receiver: Receiver) -> AsyncIterator[str]:
-    """``receiver`` served on loopback; yields its URL."""
-    server = await serve(receiver.app())
-    try:
-        yield f"http://127.0.0.1:{bound_port(server)}/webhooks"
-    finally:
-        await stop(server)
 
 
 async def subscribe(
