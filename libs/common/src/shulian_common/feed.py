@@ -11,8 +11,13 @@ Filters are generic: ``types`` on the CloudEvents type, ``city`` on the division
 carry (``DIVISION_FIELDS``: a city matches its own code and its counties'). A filtered read still
 moves the cursor over what it scanned, so a rare type never makes a reader rescan the log.
 
-Long polls and live tails wait on the relay's ``published_pulse`` (this process); a relay running
-in another process (PostgreSQL, several replicas) is caught by a short poll, ``POLL_INTERVAL``.
+Long polls and live tails wait on the relay's ``published_pulse``. It fires when this process's
+relay commits positions and, on PostgreSQL, when the relay's ``LISTEN`` connection receives the
+``NOTIFY shulian_feed`` another process's relay sends in the transaction that assigns positions
+(``outbox``), so a reader wakes milliseconds after a publish anywhere. While that connection is
+open readers re-read only every ``LISTENING_POLL_INTERVAL`` as a safety net; without it (SQLite,
+whose relay runs in the serving process by design, or a listener that is down) every
+``POLL_INTERVAL``.
 Partners see only the outbox, the service's public events, which by the catalogue's rule carry no
 personal data of talents.
 """
@@ -44,7 +49,13 @@ MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
 MAX_WAIT = 30.0  # seconds a long poll may hold
 SCAN = 2000  # rows one read examines at most when filters skip rows
-POLL_INTERVAL = 1.0  # seconds: catches a relay in another process
+POLL_INTERVAL = 1.0  # seconds: catches a relay in another process when nothing notifies
+LISTENING_POLL_INTERVAL = 10.0  # seconds: a safety net while NOTIFY shulian_feed is received
+
+
+def poll_interval(listening: bool) -> float:
+    """How often a waiting reader re-reads: rarely while notifications arrive (``listening``)."""
+    return LISTENING_POLL_INTERVAL if listening else POLL_INTERVAL
 
 
 class CursorExpiredError(ShulianError):
@@ -219,14 +230,17 @@ async def wait_for_feed(
     limit: int,
     where: FeedFilter,
     wait: float,
+    poll: float = POLL_INTERVAL,
 ) -> FeedPage:
-    """``read_feed``, holding up to ``wait`` seconds until something new passes the filter."""
+    """``read_feed``, holding up to ``wait`` seconds until something new passes the filter.
+
+    Wakes on each ``pulse`` and at the latest every ``poll`` seconds."""
     deadline = time.monotonic() + wait
     page = await read_feed(engine, service=service, after=after, limit=limit, where=where)
     while not page.events:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return page
-        await pulse.wait(min(remaining, POLL_INTERVAL))
+        await pulse.wait(min(remaining, poll))
         page = await read_feed(engine, service=service, after=page.last, limit=limit, where=where)
     return page

@@ -31,6 +31,7 @@ from shulian_common.feed import (
     encode_cursor,
     parse_city,
     parse_types,
+    poll_interval,
     read_event,
     read_feed,
     wait_for_feed,
@@ -117,6 +118,7 @@ def feed_router() -> APIRouter:
             limit=limit,
             where=where,
             wait=wait,
+            poll=poll_interval(runtime.relay.listening),
         )
         body = json.dumps(page.events, ensure_ascii=False, separators=(",", ":"))
         headers = {NEXT_CURSOR_HEADER: encode_cursor(settings.service, page.last)}
@@ -160,6 +162,7 @@ def feed_router() -> APIRouter:
             settings.service,
             position,
             where,
+            poll=poll_interval(runtime.relay.listening),
         )
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         return StreamingResponse(tail, media_type="text/event-stream", headers=headers)
@@ -199,6 +202,7 @@ async def sse_tail(
     where: FeedFilter,
     *,
     heartbeat: float | None = None,
+    poll: float = POLL_INTERVAL,
 ) -> AsyncIterator[str]:
     """The SSE stream: pending events at once, then each batch as the relay publishes it."""
     heartbeat = HEARTBEAT if heartbeat is None else heartbeat
@@ -217,4 +221,4 @@ async def sse_tail(
         if time.monotonic() - quiet_since >= heartbeat:
             yield ": heartbeat\n\n"
             quiet_since = time.monotonic()
-        await pulse.wait(min(heartbeat, POLL_INTERVAL))
+        await pulse.wait(min(heartbeat, poll))
