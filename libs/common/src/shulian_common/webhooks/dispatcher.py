@@ -36,7 +36,14 @@ from shulian_common.pulse import Pulse
 from shulian_common.settings import Settings
 from shulian_common.webhooks import repository as repo
 from shulian_common.webhooks.signing import signature_headers
-from shulian_common.webhooks.targets import TargetRefusedError, lenient, resolve_and_check
+from shulian_common.webhooks.targets import (
+    PIN_EXTENSION,
+    IPAddress,
+    PinnedTransport,
+    TargetRefusedError,
+    lenient,
+    resolve_and_check,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -279,48 +286,49 @@ class WebhookDispatcher:
             )
         if not claimed:
             return False
-        refusal = await self._refusal(sub.url)
+        target = await self._target(sub.url)
         # The first delivery goes alone: an endpoint that is gone or unreachable gets one
         # request, and the rest of the batch waits for that one's next attempt.
-        first = await self._attempt(sub, claimed[0], refusal)
+        first = await self._attempt(sub, claimed[0], target)
         outcomes = [first]
         if first.outcome.status is not None and not first.outcome.gone:
-            outcomes += await self._attempt_all(sub, claimed[1:], refusal)
+            outcomes += await self._attempt_all(sub, claimed[1:], target)
         await self._record(sub, outcomes, unattempted=claimed[len(outcomes) :])
         return not first.outcome.gone
 
     async def _attempt_all(
-        self, sub: Row[Any], deliveries: Sequence[Row[Any]], refusal: str | None
+        self, sub: Row[Any], deliveries: Sequence[Row[Any]], target: IPAddress | str
     ) -> list[Attempt]:
         """Attempt ``deliveries``, ``webhook_endpoint_concurrency`` at a time."""
         limit = asyncio.Semaphore(self._settings.webhook_endpoint_concurrency)
 
         async def one(delivery: Row[Any]) -> Attempt:
             async with limit:
-                return await self._attempt(sub, delivery, refusal)
+                return await self._attempt(sub, delivery, target)
 
         return list(await asyncio.gather(*(one(delivery) for delivery in deliveries)))
 
-    async def _attempt(self, sub: Row[Any], delivery: Row[Any], refusal: str | None) -> Attempt:
-        """Sign and send one delivery (unless its target was refused)."""
+    async def _attempt(self, sub: Row[Any], delivery: Row[Any], target: IPAddress | str) -> Attempt:
+        """Sign and send one delivery to the checked address (a ``str``: why it was refused)."""
         now = datetime.now(UTC)
-        if refusal is not None:
-            return Attempt(delivery, Outcome(None, 0, refusal), now)
+        if isinstance(target, str):
+            return Attempt(delivery, Outcome(None, 0, target), now)
         body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
         headers = signature_headers(
             live_secrets(sub, now), msg_id=delivery.id, timestamp=int(now.timestamp()), body=body
         )
-        return Attempt(delivery, await self._send(sub.url, body, headers), now)
+        return Attempt(delivery, await self._send(sub.url, target, body, headers), now)
 
-    async def _refusal(self, url: str) -> str | None:
-        """Why the URL's addresses may not be called now, or ``None`` (checked once a batch)."""
+    async def _target(self, url: str) -> IPAddress | str:
+        """The address the batch goes to, resolved and checked once; or why it is refused."""
         try:
-            await resolve_and_check(url, allow_local=lenient(self._settings))
+            return await resolve_and_check(url, allow_local=lenient(self._settings))
         except TargetRefusedError as exc:
             return f"refused: {exc}"[:200]
-        return None
 
-    async def _send(self, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
+    async def _send(
+        self, url: str, address: IPAddress, body: bytes, headers: dict[str, str]
+    ) -> Outcome:
         started = time.monotonic()
         try:
             async with asyncio.timeout(self._settings.webhook_timeout_s):
@@ -328,6 +336,7 @@ class WebhookDispatcher:
                     url,
                     content=body,
                     headers={**headers, "content-type": "application/json"},
+                    extensions={PIN_EXTENSION: str(address)},
                 )
         except TimeoutError:
             return Outcome(None, _ms_since(started), "timeout")
@@ -337,13 +346,7 @@ class WebhookDispatcher:
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
-            limits = httpx.Limits(max_connections=self._settings.webhook_max_endpoints * 4)
-            self._client = httpx.AsyncClient(
-                timeout=self._settings.webhook_timeout_s,
-                limits=limits,
-                follow_redirects=False,
-                headers={"user-agent": USER_AGENT},
-            )
+            self._client = webhook_client(self._settings)
         return self._client
 
     async def _record(
@@ -391,6 +394,19 @@ class WebhookDispatcher:
         delay = retry_delay(attempts, self._settings, self._rng)
         # From when this attempt failed, not from the end of its batch.
         return {"next_attempt_at": at + timedelta(seconds=delay)}
+
+
+def webhook_client(
+    settings: Settings, inner: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """The dispatcher's HTTP client: no redirects, each request sent to its pinned address."""
+    limits = httpx.Limits(max_connections=settings.webhook_max_endpoints * 4)
+    return httpx.AsyncClient(
+        transport=PinnedTransport(inner or httpx.AsyncHTTPTransport(limits=limits)),
+        timeout=settings.webhook_timeout_s,
+        follow_redirects=False,
+        headers={"user-agent": USER_AGENT},
+    )
 
 
 def _ms_since(started: float) -> int:
