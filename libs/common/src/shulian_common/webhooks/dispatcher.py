@@ -365,7 +365,11 @@ class WebhookDispatcher:
                 await repo.update_subscription(
                     conn,
                     sub.id,
-                    {"status": "disabled", "disabled_reason": "endpoint_gone (HTTP 410)"},
+                    {
+                        "status": "disabled",
+                        "disabled_reason": "endpoint_gone (HTTP 410)",
+                        "version": repo.subs.c.version + 1,  # a new ETag: the state changed
+                    },
                 )
         if gone:
             logger.warning("webhook subscription %s disabled: its endpoint answered 410", sub.id)

@@ -200,7 +200,9 @@ async def test_partners_see_only_their_own_subscriptions(node: ServiceNode[Setti
 
     listed = await node.client.get("/v1/subscriptions", headers=other)
     read = await node.client.get(f"/v1/subscriptions/{mine['id']}", headers=other)
-    deleted = await node.client.delete(f"/v1/subscriptions/{mine['id']}", headers=other)
+    deleted = await node.client.delete(
+        f"/v1/subscriptions/{mine['id']}", headers={**other, "If-Match": "*"}
+    )
     operator = await node.client.get(
         "/v1/subscriptions", headers=node.auth("city_operator", "510100")
     )
@@ -251,11 +253,15 @@ async def test_a_disabled_subscription_resumes_when_re_enabled(
         await wait_until(lambda: _status(node, sub["id"]), timeout=5)
         state["status"] = 204
         await write_notes(node, 1)  # owed to the disabled subscription, not sent
+        disabled = await node.client.get(f"/v1/subscriptions/{sub['id']}", headers=partner(node))
         enabled = await node.client.patch(
-            f"/v1/subscriptions/{sub['id']}", json={"status": "active"}, headers=partner(node)
+            f"/v1/subscriptions/{sub['id']}",
+            json={"status": "active"},
+            headers={**partner(node), "If-Match": disabled.headers["ETag"]},
         )
         await wait_until(lambda: len(receiver.events) == 1)
 
+    assert disabled.headers["ETag"] == '"2"'  # the 410 changed its state, and so its ETag
     assert enabled.json()["status"] == "active"
     assert enabled.json()["disabled_reason"] is None
 
