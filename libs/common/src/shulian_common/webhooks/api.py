@@ -39,6 +39,7 @@ from shulian_common.errors import (
     ValidationFailedError,
     problem_responses,
 )
+from shulian_common.feed import NotGrantedError, reader_grant, within_grant
 from shulian_common.http import (
     IDEMPOTENT_REPLAYED,
     IdempotencyDep,
@@ -83,8 +84,12 @@ EngineDep = Annotated[AsyncEngine, Depends(get_partner_engine)]
 
 
 def _check_filters(
-    settings: Settings, url: str | None, types: list[str] | None, cities: list[str] | None
+    settings: Settings,
+    partner: Principal,
+    body: SubscriptionCreate | SubscriptionUpdate,
 ) -> None:
+    """Refuse a target or filters that are invalid (422) or beyond the partner's grant (403)."""
+    url, types, cities = body.url, body.types, body.cities
     if url is not None:
         try:
             check_url(url, allow_local=lenient(settings))
@@ -101,6 +106,9 @@ def _check_filters(
     bad = sorted(code for code in cities or () if not is_division(code))
     if bad:
         raise ValidationFailedError(f"行政区划代码不存在：{'、'.join(bad)}", code="invalid_city")
+    within_grant(
+        reader_grant(settings, partner), types=types, cities=cities, industries=body.industries
+    )
 
 
 def _read(row: Row[Any]) -> SubscriptionRead:
@@ -156,7 +164,7 @@ def subscriptions_router() -> APIRouter:
         "",
         status_code=201,
         response_model=SubscriptionCreated,
-        responses=problem_responses(*common, 409, 422),
+        responses=problem_responses(*common, 409, 422, NotGrantedError),
     )
     async def create(
         body: SubscriptionCreate,
@@ -168,7 +176,7 @@ def subscriptions_router() -> APIRouter:
         """Register a webhook endpoint; it receives events published from now on.
 
         With an `Idempotency-Key`, a retry answers the subscription the first request created."""
-        _check_filters(settings, body.url, body.types, body.cities)
+        _check_filters(settings, partner, body)
         now = datetime.now(UTC)
         values = {
             "id": str(uuid.uuid4()),
@@ -224,7 +232,7 @@ def subscriptions_router() -> APIRouter:
     @router.patch(
         "/{subscription_id}",
         response_model=SubscriptionRead,
-        responses=problem_responses(*common, 404, 412, 422, 428),
+        responses=problem_responses(*common, 404, 412, 422, 428, NotGrantedError),
     )
     async def change(
         subscription_id: str,
@@ -238,7 +246,7 @@ def subscriptions_router() -> APIRouter:
 
         Needs `If-Match` with the subscription's `ETag`."""
         expected = expected_versions(if_match)
-        _check_filters(settings, body.url, body.types, body.cities)
+        _check_filters(settings, partner, body)
         changes = body.model_dump(exclude_unset=True)
         if changes.get("status") == "active":
             changes["disabled_reason"] = None

@@ -30,7 +30,13 @@ import httpx
 from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shulian_common.feed import in_division, structured_event
+from shulian_common.feed import (
+    FeedFilter,
+    grant_of,
+    in_division,
+    industries_of,
+    structured_event,
+)
 from shulian_common.outbox import as_utc
 from shulian_common.pulse import Pulse
 from shulian_common.settings import Settings
@@ -50,7 +56,6 @@ logger = logging.getLogger(__name__)
 FAN_OUT_BATCH = 500  # outbox rows matched per subscription and transaction
 CLAIM = 50  # deliveries one worker claims at a time
 LEASE_MARGIN = 30.0  # seconds past the timeout a claim holds
-INDUSTRY_FIELDS = ("industries", "listing_industries", "industry")
 USER_AGENT = "Shulian-Webhooks/1"
 
 
@@ -64,18 +69,15 @@ def matches(
         return False
     if cities and not any(in_division(data, city) for city in cities):
         return False
-    return not industries or bool(_industries_of(data) & set(industries))
+    return not industries or bool(industries_of(data) & set(industries))
 
 
-def _industries_of(data: Mapping[str, Any]) -> set[str]:
-    found: set[str] = set()
-    for name in INDUSTRY_FIELDS:
-        value = data.get(name)
-        if isinstance(value, str):
-            found.add(value)
-        elif isinstance(value, list):
-            found.update(v for v in value if isinstance(v, str))
-    return found
+def grant_filter(settings: Settings, partner: str) -> FeedFilter | None:
+    """What the partner's grant lets through now (``None``: nothing)."""
+    grant = grant_of(settings, partner)
+    if grant is None:
+        return None
+    return FeedFilter(types=grant.types, cities=grant.cities, industries=grant.industries)
 
 
 def payload_of(row: Row[Any], *, thin: bool, base_url: str) -> dict[str, Any]:
@@ -217,8 +219,14 @@ class WebhookDispatcher:
             rows = await repo.published_after(conn, sub.position, FAN_OUT_BATCH)
             if not rows:
                 return 0, False
+            # The partner's grant as it is now: a narrowed grant holds back events at once.
+            allowed = grant_filter(self._settings, sub.partner)
             owed = [
-                self._delivery(sub, row, now) for row in rows if matches(sub, row.type, row.data)
+                self._delivery(sub, row, now)
+                for row in rows
+                if allowed is not None
+                and allowed.matches(row.type, row.data)
+                and matches(sub, row.type, row.data)
             ]
             await repo.insert_deliveries(conn, owed)
             await repo.update_subscription(conn, sub.id, {"position": rows[-1].position})

@@ -9,7 +9,7 @@ import ipaddress
 import httpx
 import pytest
 
-from shulian_common.settings import Environment, Settings
+from shulian_common.settings import Environment, PartnerGrant, Settings
 from shulian_common.testing.node import ServiceNode
 from shulian_common.webhooks import targets
 from shulian_common.webhooks.dispatcher import WebhookDispatcher, webhook_client
@@ -41,7 +41,11 @@ async def test_deliveries_go_to_the_checked_address_and_a_rebound_name_is_refuse
     assert created.status_code == 201, created.text
     await write_notes(node, 3, per_commit=3)
     await node.drain()  # published; the node's own dispatcher is stopped from here on
-    production = node.settings.model_copy(update={"env": Environment.PRODUCTION})
+    # Production rules; the partner is granted everything (without a grant it gets nothing).
+    grants = {"partner:county-platform": PartnerGrant()}
+    production = node.settings.model_copy(
+        update={"env": Environment.PRODUCTION, "partner_grants": grants}
+    )
     dispatcher = WebhookDispatcher(
         engine=node.runtime.engine,
         settings=production,
