@@ -334,11 +334,13 @@ async def wait_for_feed(
 
     Wakes on each ``pulse`` and at the latest every ``poll`` seconds."""
     deadline = time.monotonic() + wait
+    armed = pulse.arm()  # before reading: a publish during the read still wakes the wait
     page = await read_feed(engine, service=service, after=after, limit=limit, where=where)
     while not page.events:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return page
-        await pulse.wait(min(remaining, poll))
+        await pulse.wait(min(remaining, poll), since=armed)
+        armed = pulse.arm()
         page = await read_feed(engine, service=service, after=page.last, limit=limit, where=where)
     return page

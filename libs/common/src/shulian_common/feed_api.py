@@ -223,6 +223,7 @@ async def sse_tail(
     yield f"retry: {SSE_RETRY_MS}\n\n"
     quiet_since = time.monotonic()
     while not await request.is_disconnected():
+        armed = pulse.arm()  # before reading: a publish during the read still wakes the wait
         page = await read_feed(
             engine, service=service, after=after, limit=DEFAULT_LIMIT, where=where
         )
@@ -235,4 +236,4 @@ async def sse_tail(
         if time.monotonic() - quiet_since >= heartbeat:
             yield ": heartbeat\n\n"
             quiet_since = time.monotonic()
-        await pulse.wait(min(heartbeat, poll))
+        await pulse.wait(min(heartbeat, poll), since=armed)

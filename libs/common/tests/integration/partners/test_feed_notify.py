@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -64,18 +65,28 @@ def _relay(engine: AsyncEngine, publisher: Publisher, *, listen: bool) -> Outbox
     )
 
 
+@asynccontextmanager
+async def listening(engine: AsyncEngine, publisher: Publisher) -> AsyncIterator[OutboxRelay]:
+    """The reader process's relay running, its ``LISTEN`` connection open, its first run over."""
+    relay = _relay(engine, publisher, listen=True)
+    stop = asyncio.Event()
+    relaying = asyncio.create_task(relay.run(stop))
+    try:
+        await wait_until(lambda: relay.listening, message="the reader's LISTEN")
+        await asyncio.sleep(0.2)  # its first (empty) run is over
+        yield relay
+    finally:
+        stop.set()
+        await relaying
+
+
 @pytest.mark.postgres
 async def test_a_publish_in_another_process_wakes_the_long_poll(
     engines: tuple[AsyncEngine, AsyncEngine], publisher: Publisher
 ) -> None:
     reader_engine, writer_engine = engines
-    reader_relay = _relay(reader_engine, publisher, listen=True)
     writer_relay = _relay(writer_engine, publisher, listen=False)
-    stop = asyncio.Event()
-    relaying = asyncio.create_task(reader_relay.run(stop))
-    try:
-        await wait_until(lambda: reader_relay.listening, message="the reader's LISTEN")
-        await asyncio.sleep(0.2)  # its first (empty) run is over
+    async with listening(reader_engine, publisher) as reader_relay:
         waiting = asyncio.create_task(
             wait_for_feed(
                 reader_engine,
@@ -102,9 +113,6 @@ async def test_a_publish_in_another_process_wakes_the_long_poll(
 
         # Far below WAIT and POLL: only the notification can have woken the reader this soon.
         page = await asyncio.wait_for(waiting, timeout=WAIT / 3)
-    finally:
-        stop.set()
-        await relaying
 
     assert [e["id"] for e in page.events] == [event.id]
     assert reader_relay.published == 0  # the reader's own relay published nothing
@@ -116,19 +124,11 @@ async def test_the_relay_notifies_only_when_it_assigned_positions(
     engines: tuple[AsyncEngine, AsyncEngine], publisher: Publisher
 ) -> None:
     reader_engine, writer_engine = engines
-    reader_relay = _relay(reader_engine, publisher, listen=True)
     writer_relay = _relay(writer_engine, publisher, listen=False)
-    stop = asyncio.Event()
-    relaying = asyncio.create_task(reader_relay.run(stop))
-    try:
-        await wait_until(lambda: reader_relay.listening, message="the reader's LISTEN")
-        await asyncio.sleep(0.2)
+    async with listening(reader_engine, publisher) as reader_relay:
         pulsed = asyncio.create_task(reader_relay.published_pulse.wait(2.0))
         await asyncio.sleep(0.05)
         assert await writer_relay.run_once() == 0  # nothing to publish: no NOTIFY
         quiet = await pulsed
-    finally:
-        stop.set()
-        await relaying
 
     assert quiet is False

@@ -26,10 +26,10 @@ from shulian_common.feed import (
 )
 from shulian_common.messaging import outbox
 from shulian_common.settings import Environment, PartnerGrant, Settings
-from shulian_common.testing.node import ServiceNode, node_settings, run_node
+from shulian_common.testing.node import ServiceNode, run_node
 from shulian_common.uow import outbox_row
 
-from .conftest import NODE, partner, write_notes
+from .conftest import example_settings, partner, write_notes
 
 NOTE_SAVED = "cn.sichuan.shulian.kitexample.note.saved.v1"
 GRANTS = {
@@ -41,14 +41,7 @@ GRANTS = {
 @pytest.fixture
 async def granting(database_url: str, tmp_path: Path) -> AsyncIterator[ServiceNode[Settings]]:
     """The example service with partner grants configured."""
-    settings = node_settings(
-        Settings,
-        database_url=database_url,
-        tmp_path=tmp_path,
-        node=NODE,
-        service=SERVICE,
-        partner_grants=GRANTS,
-    )
+    settings = example_settings(database_url, tmp_path, partner_grants=GRANTS)
     async with run_node(create_app, settings) as running:
         yield running
 

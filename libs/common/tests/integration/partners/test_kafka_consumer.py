@@ -10,15 +10,14 @@ from pathlib import Path
 
 import pytest
 from cloudevents.core.base import BaseCloudEvent
-from kit_example.contracts import NOTES_TOPIC, SERVICE
+from kit_example.contracts import NOTES_TOPIC
 from kit_example.main import create_app
 from partner.kafka_consumer import consumer_for, events
 
-from shulian_common.settings import Settings
 from shulian_common.testing.kafka import KafkaBroker
-from shulian_common.testing.node import node_settings, run_node
+from shulian_common.testing.node import run_node
 
-from .conftest import NODE, partner, write_notes
+from .conftest import example_settings, partner, write_notes
 
 DEADLINE = 60.0
 
@@ -27,12 +26,9 @@ DEADLINE = 60.0
 async def test_the_example_consumer_decodes_what_the_feed_serves(
     kafka_broker: KafkaBroker, tmp_path: Path
 ) -> None:
-    settings = node_settings(
-        Settings,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'kit.db'}",
-        tmp_path=tmp_path,
-        node=NODE,
-        service=SERVICE,
+    settings = example_settings(
+        f"sqlite+aiosqlite:///{tmp_path / 'kit.db'}",
+        tmp_path,
         bus_url=f"kafka://{kafka_broker.bootstrap}",
         kafka_enable_idempotence=kafka_broker.idempotence,
     )

@@ -14,6 +14,7 @@ from partner.receiver import serving as endpoint
 
 from shulian_common.settings import Settings
 from shulian_common.testing.node import ServiceNode
+from shulian_common.testing.partners import subscribe as subscribe_as
 from shulian_common.testing.reliability import wait_until
 
 from .conftest import FAST_WEBHOOKS, partner, write_notes
@@ -24,12 +25,7 @@ FAILING_ATTEMPTS = 2  # the flaky endpoint answers 500 to the first two attempts
 async def subscribe(
     node: ServiceNode[Settings], url: str, who: str = "county-platform", **fields: Any
 ) -> dict[str, Any]:
-    response = await node.client.post(
-        "/v1/subscriptions", json={"url": url, **fields}, headers=partner(node, who)
-    )
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
+    return await subscribe_as(node, url, sub=f"partner:{who}", **fields)
 
 
 def fail_first(attempts: int) -> Responder:
