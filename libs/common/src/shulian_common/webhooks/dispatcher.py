@@ -178,9 +178,10 @@ class WebhookDispatcher:
         """Fan out and deliver until ``stop`` is set."""
         try:
             while not stop.is_set():
+                armed = self._pulse.arm()  # a publish during this round starts the next at once
                 await self.fan_out()
                 await self.dispatch_due()
-                await self._pulse.wait(self._settings.webhook_poll_interval_s)
+                await self._pulse.wait(self._settings.webhook_poll_interval_s, since=armed)
         finally:
             await self.close()
 
