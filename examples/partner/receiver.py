@@ -78,10 +78,12 @@ class Receiver:
         return Starlette(routes=[Route(path, self.handle, methods=["POST"])])
 
 
-async def serve(app: Any, host: str = "127.0.0.1", port: int = 0) -> uvicorn.Server:
+async def serve(app: Any, host: str = "127.0.0.1", port: int = 0, **options: Any) -> uvicorn.Server:
     """Start an ASGI app (``Receiver.app()``) on a real HTTP server on ``host``; ``bound_port``
-    tells the port it got."""
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+    tells the port it got (``options``: more ``uvicorn.Config``, e.g. ``ssl_certfile``)."""
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", lifespan="off", **options
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     server.task = task  # type: ignore[attr-defined]

@@ -159,7 +159,7 @@ async def test_a_pinned_request_connects_to_the_checked_address_under_its_host_n
         return httpx.Response(204)
 
     settings = Settings(env="test")
-    async with webhook_client(settings, httpx.MockTransport(handle)) as client:
+    async with webhook_client(settings, lambda: httpx.MockTransport(handle)) as client:
         pinned = await client.post(
             "https://partner.example.cn/hooks?x=1",
             content=b"{}",

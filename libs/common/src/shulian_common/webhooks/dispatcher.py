@@ -21,7 +21,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -410,12 +410,17 @@ class WebhookDispatcher:
 
 
 def webhook_client(
-    settings: Settings, inner: httpx.AsyncBaseTransport | None = None
+    settings: Settings, transport: Callable[[], httpx.AsyncBaseTransport] | None = None
 ) -> httpx.AsyncClient:
-    """The dispatcher's HTTP client: no redirects, each request sent to its pinned address."""
-    limits = httpx.Limits(max_connections=settings.webhook_max_endpoints * 4)
+    """The dispatcher's HTTP client: no redirects, each request sent to its pinned address
+    (``transport``: makes each host's transport; tests pass their own)."""
+    limits = httpx.Limits(max_connections=settings.webhook_endpoint_concurrency * 2)
+
+    def per_host() -> httpx.AsyncBaseTransport:
+        return httpx.AsyncHTTPTransport(limits=limits)
+
     return httpx.AsyncClient(
-        transport=PinnedTransport(inner or httpx.AsyncHTTPTransport(limits=limits)),
+        transport=PinnedTransport(transport or per_host),
         timeout=settings.webhook_timeout_s,
         follow_redirects=False,
         headers={"user-agent": USER_AGENT},

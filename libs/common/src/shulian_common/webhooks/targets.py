@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import httpx
@@ -90,10 +91,15 @@ class PinnedTransport(httpx.AsyncBaseTransport):
 
     The URL's host becomes the IP; ``Host`` (set when the request was built) and the TLS server
     name (``sni_hostname``, which the certificate is also checked against) stay the host name.
+    Each host name gets its own connection pool (from ``transport_for_host``): pools match
+    connections by the URL's origin, here the IP, and a connection whose certificate was checked
+    for one name must never carry another name's request. Idle connections expire from the pools
+    (keep-alive expiry); the pools themselves are small and live as long as the client.
     """
 
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
-        self._inner = inner
+    def __init__(self, transport_for_host: Callable[[], httpx.AsyncBaseTransport]) -> None:
+        self._new = transport_for_host
+        self._by_host: dict[str, httpx.AsyncBaseTransport] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Connect to the pinned address; a request without one is refused (not sent)."""
@@ -101,10 +107,15 @@ class PinnedTransport(httpx.AsyncBaseTransport):
         if not isinstance(pinned, str):
             raise httpx.ConnectError("webhook request without a checked address", request=request)
         host = request.url.host
+        inner = self._by_host.get(host)
+        if inner is None:
+            inner = self._by_host[host] = self._new()
         request.url = request.url.copy_with(host=pinned)
         request.extensions = {**request.extensions, "sni_hostname": host}
-        return await self._inner.handle_async_request(request)
+        return await inner.handle_async_request(request)
 
     async def aclose(self) -> None:
-        """Close the inner transport's connections."""
-        await self._inner.aclose()
+        """Close every host's connections."""
+        transports, self._by_host = list(self._by_host.values()), {}
+        for transport in transports:
+            await transport.aclose()

@@ -49,7 +49,7 @@ async def test_deliveries_go_to_the_checked_address_and_a_rebound_name_is_refuse
     dispatcher = WebhookDispatcher(
         engine=node.runtime.engine,
         settings=production,
-        client=webhook_client(production, httpx.MockTransport(endpoint)),
+        client=webhook_client(production, lambda: httpx.MockTransport(endpoint)),
     )
     try:
         await dispatcher.drain()
