@@ -3,7 +3,9 @@
 The kit's example service runs in-process on SQLite (and on PostgreSQL when
 ``SHULIAN_TEST_DATABASE_URL`` names a server); N events are written and published first, then
 one reader follows the feed from the start with the example follower (httpx), over ASGI and over
-real HTTP (uvicorn on loopback), ``limit`` events per request.
+real HTTP (uvicorn on loopback), ``limit`` events per request. The raw baseline, in the same run:
+the kit's ``read_feed`` called straight on the database with the same page size (no HTTP, no JSON
+encoding); the ratios are what the routes and the transport cost.
 
     uv run python bench/partners_feed.py [--events 20000] [--limit 1000]
 """
@@ -32,6 +34,7 @@ from partner.follower import FeedFollower  # noqa: E402
 from partner.receiver import bound_port, serve, stop  # noqa: E402
 
 from shulian_common.auth import Role  # noqa: E402
+from shulian_common.feed import read_feed  # noqa: E402
 from shulian_common.settings import Settings  # noqa: E402
 from shulian_common.testing.node import ServiceNode, node_settings, run_node  # noqa: E402
 
@@ -61,18 +64,30 @@ async def run(database_url: str, label: str, events: int, limit: int) -> None:
             await node.stop_workers()  # the example's own consumer would compete for the CPU
             await node.runtime.relay.drain(timeout=600)
             token = _token(node)
+            raw = await read_all(node, events, limit)
             asgi = await follow_all(node.client, token, events, limit)
             server = await serve(node.app)
             try:
                 base = f"http://127.0.0.1:{bound_port(server)}"
                 async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-                    real = await follow_all(client, token, events, limit)
+                    http = await follow_all(client, token, events, limit)
             finally:
                 await stop(server)
     print(
         f"{label:<10} {events:>7} events, limit {limit:>5}: "
-        f"ASGI {events / asgi:>9,.0f} ev/s   HTTP {events / real:>9,.0f} ev/s"
+        f"raw read_feed {events / raw:>9,.0f} ev/s   ASGI {events / asgi:>9,.0f} ev/s   "
+        f"HTTP {events / http:>9,.0f} ev/s   ASGI/raw {raw / asgi:.2f}   HTTP/raw {raw / http:.2f}"
     )
+
+
+async def read_all(node: ServiceNode[Settings], total: int, limit: int) -> float:
+    """Seconds ``read_feed`` takes to page through ``total`` events straight from the database."""
+    started, after, seen = time.perf_counter(), 0, 0
+    while seen < total:
+        page = await read_feed(node.runtime.engine, service=SERVICE, after=after, limit=limit)
+        seen += len(page.events)
+        after = page.last
+    return time.perf_counter() - started
 
 
 def _token(node: ServiceNode[Settings]) -> str:

@@ -4,7 +4,10 @@ The kit's example service runs in-process (SQLite, or PostgreSQL when ``SHULIAN_
 names a server) with its dispatcher; 10 example receivers (uvicorn, verifying every signature with
 the ``standardwebhooks`` package) each subscribe to everything; one answers only after ``--slow``
 seconds. N events are written at once; the figures are the deliveries/s the 9 fast endpoints got
-together, the time the last fast endpoint finished, and how far the slow one was by then.
+together, the time the last fast endpoint finished, and how far the slow one was by then. The raw
+baseline, measured in the same run on the same receivers: as many signed POSTs sent straight from
+one httpx client, 4 in flight per endpoint (the dispatcher's own limit), no database; the ratio is
+what the durable delivery table, claims and the attempt log cost.
 
     uv run python bench/partners_webhooks.py [--events 500] [--slow 0.5]
 """
@@ -20,6 +23,7 @@ import time
 import uuid
 from pathlib import Path
 
+import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -39,8 +43,10 @@ from shulian_common.auth import Role  # noqa: E402
 from shulian_common.settings import Settings  # noqa: E402
 from shulian_common.testing.node import node_settings, run_node  # noqa: E402
 from shulian_common.testing.reliability import wait_until  # noqa: E402
+from shulian_common.webhooks.signing import signature_headers  # noqa: E402
 
 ENDPOINTS = 10
+IN_FLIGHT = 4  # per endpoint, as the dispatcher's webhook_endpoint_concurrency
 
 
 class SlowReceiver(Receiver):
@@ -86,6 +92,8 @@ async def run(database_url: str, label: str, events: int, slow: float) -> None:
                 )
                 took = time.perf_counter() - started
                 rejected = sum(r.rejected for r in receivers)
+                urls = [f"http://127.0.0.1:{bound_port(server)}/webhooks" for server in servers]
+                raw = await raw_baseline(fast, urls[:-1], events)
             finally:
                 for server in servers:
                     await stop(server)
@@ -95,6 +103,39 @@ async def run(database_url: str, label: str, events: int, slow: float) -> None:
         f"deliveries/s (all fast done in {took:.1f} s); slow endpoint ({slow} s/answer) had "
         f"{len(slow_one.events)}/{events}; bad signatures {rejected}"
     )
+    print(
+        f"{'':<10} raw baseline (signed POSTs straight to the same fast endpoints, {IN_FLIGHT} in "
+        f"flight each): {raw:>7,.0f} deliveries/s; dispatcher/raw = {delivered / took / raw:.2f}"
+    )
+
+
+async def raw_baseline(receivers: list[Receiver], urls: list[str], events: int) -> float:
+    """Deliveries/s of ``events`` signed POSTs to each endpoint, sent straight from one client."""
+    body = b'{"specversion":"1.0","id":"raw","type":"bench","source":"/bench","data":{}}'
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=None)) as client:
+
+        async def endpoint(receiver: Receiver, url: str) -> None:
+            limit = asyncio.Semaphore(IN_FLIGHT)
+
+            async def one(n: int) -> None:
+                async with limit:
+                    headers = signature_headers(
+                        receiver.secrets,
+                        msg_id=f"raw_{n}_{uuid.uuid4().hex}",
+                        timestamp=int(time.time()),
+                        body=body,
+                    )
+                    response = await client.post(
+                        url, content=body, headers={**headers, "content-type": "application/json"}
+                    )
+                    response.raise_for_status()
+
+            await asyncio.gather(*(one(n) for n in range(events)))
+
+        started = time.perf_counter()
+        await asyncio.gather(*(endpoint(r, u) for r, u in zip(receivers, urls, strict=True)))
+        took = time.perf_counter() - started
+    return events * len(receivers) / took
 
 
 async def _postgres_database(server_url: str) -> str | None:

@@ -1,7 +1,8 @@
 """A partner reading Shulian's public topics straight from Kafka with aiokafka (read-only).
 
 Records are CloudEvents in binary mode: the context in ``ce_*`` headers, the JSON ``data`` as the
-value, the aggregate id as the key. Each topic and type is described by the producing service's
+value, the aggregate id as the key; the CloudEvents SDK (``pip install aiokafka cloudevents``)
+decodes them with its Kafka binding. Each topic and type is described by the producing service's
 AsyncAPI document (``GET /v1/events/asyncapi.json``). Order holds per key (per aggregate); the
 same event may arrive twice after a rebalance, so handle it idempotently by ``ce_id``.
 The group id must start with ``partner.<name>.``: the partner's KafkaUser may use no other.
@@ -12,12 +13,13 @@ The group id must start with ``partner.<name>.``: the partner's KafkaUser may us
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
+from cloudevents.core.base import BaseCloudEvent
+from cloudevents.core.bindings.kafka import KafkaMessage, from_binary_event
 
 PUBLIC_TOPICS = (
     "shulian.registry.suppliers.v1",
@@ -26,19 +28,13 @@ PUBLIC_TOPICS = (
 )
 
 
-def cloud_event(record: Any) -> dict[str, Any]:
-    """The structured CloudEvent of a binary-mode record."""
-    headers = {name: value.decode() for name, value in record.headers if value is not None}
-    event = {
-        name.removeprefix("ce_"): value for name, value in headers.items() if name[:3] == "ce_"
-    }
-    event["data"] = json.loads(record.value)
-    return event
+def cloud_event(record: Any) -> BaseCloudEvent:
+    """The CloudEvent of a binary-mode record (aiokafka's ``ConsumerRecord``)."""
+    headers = {name: value for name, value in record.headers if value is not None}
+    return from_binary_event(KafkaMessage(headers=headers, key=record.key, value=record.value))
 
 
-async def events(
-    consumer: AIOKafkaConsumer,
-) -> AsyncIterator[dict[str, Any]]:
+async def events(consumer: AIOKafkaConsumer) -> AsyncIterator[BaseCloudEvent]:
     """Events as they come; the offset is committed after the caller handled each one."""
     async for record in consumer:
         yield cloud_event(record)
@@ -52,8 +48,10 @@ def consumer_for(
     topics: Sequence[str] = PUBLIC_TOPICS,
     password: str | None = None,
     group: str = "main",
+    **options: Any,
 ) -> AIOKafkaConsumer:
-    """A consumer in the partner's group ``partner.<partner>.<group>``, SCRAM when a password."""
+    """A consumer in the partner's group ``partner.<partner>.<group>``, SCRAM when a password
+    (``options``: any other ``AIOKafkaConsumer`` setting)."""
     security: dict[str, Any] = {}
     if password is not None:
         security = {
@@ -69,6 +67,7 @@ def consumer_for(
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         **security,
+        **options,
     )
 
 
@@ -78,7 +77,7 @@ async def main(bootstrap: str, partner: str, password: str | None) -> None:
     await consumer.start()
     try:
         async for event in events(consumer):
-            print(event["type"], event["id"], event.get("subject", ""))  # noqa: T201
+            print(event.get_type(), event.get_id(), event.get_subject() or "")  # noqa: T201
     finally:
         await consumer.stop()
 

@@ -14,7 +14,8 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,10 +78,12 @@ class Receiver:
         return Starlette(routes=[Route(path, self.handle, methods=["POST"])])
 
 
-async def serve(app: Any, host: str = "127.0.0.1", port: int = 0) -> uvicorn.Server:
+async def serve(app: Any, host: str = "127.0.0.1", port: int = 0, **options: Any) -> uvicorn.Server:
     """Start an ASGI app (``Receiver.app()``) on a real HTTP server on ``host``; ``bound_port``
-    tells the port it got."""
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+    tells the port it got (``options``: more ``uvicorn.Config``, e.g. ``ssl_certfile``)."""
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", lifespan="off", **options
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     server.task = task  # type: ignore[attr-defined]
@@ -105,6 +108,16 @@ async def stop(server: uvicorn.Server) -> None:
         await asyncio.wait_for(task, timeout=5)
     except TimeoutError:
         task.cancel()
+
+
+@asynccontextmanager
+async def serving(receiver: Receiver, host: str = "127.0.0.1") -> AsyncIterator[str]:
+    """``receiver`` served on ``host`` while the block runs; yields its webhook URL."""
+    server = await serve(receiver.app(), host=host)
+    try:
+        yield f"http://{host}:{bound_port(server)}/webhooks"
+    finally:
+        await stop(server)
 
 
 def main(port: int) -> None:

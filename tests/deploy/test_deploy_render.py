@@ -17,6 +17,7 @@ from shulian_common.deploy.render import render_all, stale_files, write_files
 from shulian_common.deploy.settings_env import all_setting_names
 from shulian_common.reference import cities
 from shulian_common.service import installed_services
+from shulian_common.settings import Settings
 
 from .conftest import ROOT
 
@@ -229,3 +230,19 @@ def test_each_service_accepts_the_settings_compose_gives_it(
         assert settings.resolved_bus_url == "kafka://kafka:9092"
         assert settings.kafka_enable_idempotence is True
         assert settings.kafka_acks == "all"
+
+
+def test_each_partners_http_grant_comes_from_network_toml(network: Network) -> None:
+    env = _env_file(ROOT / "deploy" / "k8s" / "base" / "settings" / "common.env")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SHULIAN_PARTNER_GRANTS", env["SHULIAN_PARTNER_GRANTS"])
+        grants = Settings().partner_grants
+    assert grants is not None
+    assert set(grants) == {p.subject for p in network.config.partners}
+    for partner in network.config.partners:
+        assert grants[partner.subject] == partner.grant
+    assert grants["partner:chengdu-online-park"].cities == frozenset({"510100"})
+    assert (
+        _env_file(ROOT / "deploy" / "compose" / "settings" / "common.env")["SHULIAN_PARTNER_GRANTS"]
+        == env["SHULIAN_PARTNER_GRANTS"]
+    )

@@ -11,10 +11,26 @@ Filters are generic: ``types`` on the CloudEvents type, ``city`` on the division
 carry (``DIVISION_FIELDS``: a city matches its own code and its counties'). A filtered read still
 moves the cursor over what it scanned, so a rare type never makes a reader rescan the log.
 
-Long polls and live tails wait on the relay's ``published_pulse`` (this process); a relay running
-in another process (PostgreSQL, several replicas) is caught by a short poll, ``POLL_INTERVAL``.
+Long polls and live tails wait on the relay's ``published_pulse``. It fires when this process's
+relay commits positions and, on PostgreSQL, when the relay's ``LISTEN`` connection receives the
+``NOTIFY shulian_feed`` another process's relay sends in the transaction that assigns positions
+(``outbox``), so a reader wakes milliseconds after a publish anywhere. While that connection is
+open readers re-read only every ``LISTENING_POLL_INTERVAL`` as a safety net; without it (SQLite,
+whose relay runs in the serving process by design, or a listener that is down) every
+``POLL_INTERVAL``.
 Partners see only the outbox, the service's public events, which by the catalogue's rule carry no
 personal data of talents.
+
+Grants. A partner (a token of role ``partner``, named by its subject ``partner:<name>``) reads only
+what the platform granted it: ``Settings.partner_grants`` maps each subject to event types,
+divisions and industries (a missing field grants the whole dimension), stated by the deployment
+like the partner's Kafka ACLs, the same for every service. What a partner reads is what it asks
+within its grant: asking beyond it (a type, or a ``city`` outside the granted divisions) is 403
+``not_granted``; what it does not ask is narrowed to the grant (no ``types``: the granted types;
+events outside the granted divisions or industries are left out). A partner with no grant reads
+nothing (403 ``partner_not_granted``). With no grants configured at all, partners read everything
+in dev and test (local tools, demos) and nothing elsewhere. Webhook subscriptions obey the same
+grant, when saved and at each delivery (``webhooks``). Operators read the feed whole.
 """
 
 from __future__ import annotations
@@ -29,22 +45,32 @@ from typing import Any
 from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shulian_common.auth import Principal, Role
 from shulian_common.envelope import CONTENT_TYPE, SPECVERSION
-from shulian_common.errors import BadRequestError, ShulianError
+from shulian_common.errors import BadRequestError, ForbiddenError, ShulianError
 from shulian_common.messaging import outbox
 from shulian_common.outbox import as_utc
 from shulian_common.pulse import Pulse
 from shulian_common.reference import UnknownDivisionError, in_scope, is_division
+from shulian_common.settings import Environment, PartnerGrant, Settings
 
 BATCH_MEDIA_TYPE = "application/cloudevents-batch+json"
 NEXT_CURSOR_HEADER = "Feed-Next-Cursor"
 # Event fields naming a GB/T 2260 division, whatever the service.
 DIVISION_FIELDS = ("city_code", "county_code", "division_code")
+# Event fields naming industries, whatever the service.
+INDUSTRY_FIELDS = ("industries", "listing_industries", "industry")
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
 MAX_WAIT = 30.0  # seconds a long poll may hold
 SCAN = 2000  # rows one read examines at most when filters skip rows
-POLL_INTERVAL = 1.0  # seconds: catches a relay in another process
+POLL_INTERVAL = 1.0  # seconds: catches a relay in another process when nothing notifies
+LISTENING_POLL_INTERVAL = 10.0  # seconds: a safety net while NOTIFY shulian_feed is received
+
+
+def poll_interval(listening: bool) -> float:
+    """How often a waiting reader re-reads: rarely while notifications arrive (``listening``)."""
+    return LISTENING_POLL_INTERVAL if listening else POLL_INTERVAL
 
 
 class CursorExpiredError(ShulianError):
@@ -85,16 +111,87 @@ def decode_cursor(service: str, cursor: str | None) -> int:
 
 @dataclass(frozen=True, slots=True)
 class FeedFilter:
-    """Which events a reader wants: some types (``None``: all) and one division (or all)."""
+    """Which events a reader wants and may read: some types (``None``: all), one division it
+    asked for, and a grant's divisions and industries (``None``: all)."""
 
     types: frozenset[str] | None = None
     city: str | None = None
+    cities: frozenset[str] | None = None
+    industries: frozenset[str] | None = None
+
+    @property
+    def scans(self) -> bool:
+        """Whether rows are kept by their data (so a read examines more rows than it returns)."""
+        return self.city is not None or self.cities is not None or self.industries is not None
 
     def matches(self, event_type: str, data: Mapping[str, Any]) -> bool:
         """Whether an event of ``event_type`` with ``data`` passes the filter."""
         if self.types is not None and event_type not in self.types:
             return False
-        return self.city is None or in_division(data, self.city)
+        if self.city is not None and not in_division(data, self.city):
+            return False
+        if self.cities is not None and not any(in_division(data, c) for c in self.cities):
+            return False
+        return self.industries is None or bool(industries_of(data) & self.industries)
+
+
+class NotGrantedError(ForbiddenError):
+    """A partner asked for events beyond its grant."""
+
+    code = "not_granted"
+    title = "超出合作方的授权范围"
+
+
+def grant_of(settings: Settings, partner: str) -> PartnerGrant | None:
+    """The grant of the partner named ``partner`` (``None``: it may read nothing)."""
+    if settings.partner_grants is None:
+        lenient = settings.env in (Environment.DEV, Environment.TEST)
+        return PartnerGrant() if lenient else None
+    return settings.partner_grants.get(partner)
+
+
+def reader_grant(settings: Settings, reader: Principal) -> PartnerGrant | None:
+    """What ``reader`` may read: its grant if it is a partner (403 without one), else ``None``."""
+    if reader.role is not Role.PARTNER:
+        return None
+    grant = grant_of(settings, reader.sub)
+    if grant is None:
+        raise ForbiddenError("该合作方未获授权读取本服务的事件", code="partner_not_granted")
+    return grant
+
+
+def within_grant(
+    grant: PartnerGrant | None,
+    *,
+    types: Iterable[str] | None,
+    cities: Iterable[str] | None,
+    industries: Iterable[str] | None = None,
+) -> None:
+    """403 ``not_granted`` when asked-for types, divisions or industries exceed ``grant``."""
+    if grant is None:
+        return
+    beyond: list[str] = []
+    if grant.types is not None:
+        beyond += sorted(set(types or ()) - grant.types)
+    if grant.cities is not None:
+        beyond += sorted(c for c in cities or () if not any(in_scope(g, c) for g in grant.cities))
+    if grant.industries is not None:
+        beyond += sorted(set(industries or ()) - grant.industries)
+    if beyond:
+        raise NotGrantedError(f"未获授权：{'、'.join(beyond)}", extra={"not_granted": beyond})
+
+
+def granted(where: FeedFilter, grant: PartnerGrant | None) -> FeedFilter:
+    """``where`` narrowed to ``grant`` (403 ``not_granted`` when it asks beyond it)."""
+    if grant is None:
+        return where
+    within_grant(grant, types=where.types, cities=[where.city] if where.city else None)
+    return FeedFilter(
+        types=where.types if where.types is not None else grant.types,
+        city=where.city,
+        cities=grant.cities,
+        industries=grant.industries,
+    )
 
 
 def in_division(data: Mapping[str, Any], scope: str) -> bool:
@@ -108,6 +205,18 @@ def in_division(data: Mapping[str, Any], scope: str) -> bool:
             except UnknownDivisionError:
                 continue
     return False
+
+
+def industries_of(data: Mapping[str, Any]) -> set[str]:
+    """The industries an event's data names (``INDUSTRY_FIELDS``, a code or a list of codes)."""
+    found: set[str] = set()
+    for name in INDUSTRY_FIELDS:
+        value = data.get(name)
+        if isinstance(value, str):
+            found.add(value)
+        elif isinstance(value, list):
+            found.update(v for v in value if isinstance(v, str))
+    return found
 
 
 def parse_types(values: Iterable[str] | None) -> frozenset[str] | None:
@@ -180,7 +289,7 @@ async def read_feed(
     query = select(*_COLUMNS).where(outbox.c.position > after)
     if where.types is not None:
         query = query.where(outbox.c.type.in_(sorted(where.types)))
-    query = query.order_by(outbox.c.position).limit(scan if where.city else limit)
+    query = query.order_by(outbox.c.position).limit(scan if where.scans else limit)
     async with engine.connect() as connection:
         rows = (await connection.execute(query)).all()
         if after > 0 and (not rows or rows[0].position != after + 1):
@@ -189,7 +298,7 @@ async def read_feed(
     last = after
     for row in rows:
         last = row.position
-        if where.city is None or in_division(row.data, where.city):
+        if not where.scans or where.matches(row.type, row.data):
             events.append(structured_event(row, cursor=encode_cursor(service, row.position)))
             if len(events) >= limit:
                 break
@@ -219,14 +328,19 @@ async def wait_for_feed(
     limit: int,
     where: FeedFilter,
     wait: float,
+    poll: float = POLL_INTERVAL,
 ) -> FeedPage:
-    """``read_feed``, holding up to ``wait`` seconds until something new passes the filter."""
+    """``read_feed``, holding up to ``wait`` seconds until something new passes the filter.
+
+    Wakes on each ``pulse`` and at the latest every ``poll`` seconds."""
     deadline = time.monotonic() + wait
+    armed = pulse.arm()  # before reading: a publish during the read still wakes the wait
     page = await read_feed(engine, service=service, after=after, limit=limit, where=where)
     while not page.events:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return page
-        await pulse.wait(min(remaining, POLL_INTERVAL))
+        await pulse.wait(min(remaining, poll), since=armed)
+        armed = pulse.arm()
         page = await read_feed(engine, service=service, after=page.last, limit=limit, where=where)
     return page

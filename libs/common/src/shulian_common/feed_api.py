@@ -27,15 +27,20 @@ from shulian_common.feed import (
     POLL_INTERVAL,
     CursorExpiredError,
     FeedFilter,
+    NotGrantedError,
     decode_cursor,
     encode_cursor,
+    granted,
     parse_city,
     parse_types,
+    poll_interval,
     read_event,
     read_feed,
+    reader_grant,
     wait_for_feed,
 )
 from shulian_common.pulse import Pulse
+from shulian_common.settings import Settings
 
 HEARTBEAT = 15.0  # seconds between SSE comment lines (proxies close silent streams)
 SSE_RETRY_MS = 3000
@@ -62,21 +67,24 @@ CityQuery = Annotated[
 LimitQuery = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="events per batch at most")]
 
 
-def _filter(service: str, types: list[str] | None, city: str | None) -> FeedFilter:
+def _filter(
+    settings: Settings, reader: Principal, types: list[str] | None, city: str | None
+) -> FeedFilter:
     where = FeedFilter(types=parse_types(types), city=parse_city(city))
-    unknown = sorted((where.types or set()) - {s.type for s in catalogue.for_service(service)})
+    published = {s.type for s in catalogue.for_service(settings.service)}
+    unknown = sorted((where.types or set()) - published)
     if unknown:
         # A type this service never publishes would make a reader wait for nothing.
         raise BadRequestError(
             f"本服务不发布以下事件类型：{'、'.join(unknown)}", code="unknown_event_type"
         )
-    return where
+    return granted(where, reader_grant(settings, reader))
 
 
 def feed_router() -> APIRouter:
     """``/v1/feed`` (batches, long poll), ``/v1/feed/stream`` (SSE) and ``/v1/feed/events/{id}``."""
     router = APIRouter(prefix="/v1/feed", tags=["feed"])
-    errors = problem_responses(400, 401, 403, CursorExpiredError)
+    errors = problem_responses(400, 401, 403, NotGrantedError, CursorExpiredError)
 
     @router.get(
         "",
@@ -93,7 +101,7 @@ def feed_router() -> APIRouter:
         },
     )
     async def read(
-        _reader: FeedReaderDep,
+        reader: FeedReaderDep,
         runtime: RuntimeDep,
         settings: SettingsDep,
         after: Annotated[
@@ -106,8 +114,10 @@ def feed_router() -> APIRouter:
             float, Query(ge=0, le=MAX_WAIT, description="seconds to hold when nothing is new")
         ] = 0,
     ) -> Response:
-        """Published events after `after`, in commit order; `wait` long-polls for new ones."""
-        where = _filter(settings.service, types, city)
+        """Published events after `after`, in commit order; `wait` long-polls for new ones.
+
+        A partner reads within its grant: asking beyond it is 403 `not_granted`."""
+        where = _filter(settings, reader, types, city)
         position = decode_cursor(settings.service, after)
         page = await wait_for_feed(
             runtime.engine,
@@ -117,6 +127,7 @@ def feed_router() -> APIRouter:
             limit=limit,
             where=where,
             wait=wait,
+            poll=poll_interval(runtime.relay.listening),
         )
         body = json.dumps(page.events, ensure_ascii=False, separators=(",", ":"))
         headers = {NEXT_CURSOR_HEADER: encode_cursor(settings.service, page.last)}
@@ -139,7 +150,7 @@ def feed_router() -> APIRouter:
     )
     async def stream(
         request: Request,
-        _reader: FeedReaderDep,
+        reader: FeedReaderDep,
         runtime: RuntimeDep,
         settings: SettingsDep,
         after: Annotated[str | None, Query(max_length=200)] = None,
@@ -151,7 +162,7 @@ def feed_router() -> APIRouter:
         ] = None,
     ) -> StreamingResponse:
         """Events as they are published, from `Last-Event-ID` (or `after`) on."""
-        where = _filter(settings.service, types, city)
+        where = _filter(settings, reader, types, city)
         position = decode_cursor(settings.service, last_event_id or after)
         tail = sse_tail(
             request,
@@ -160,6 +171,7 @@ def feed_router() -> APIRouter:
             settings.service,
             position,
             where,
+            poll=poll_interval(runtime.relay.listening),
         )
         headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         return StreamingResponse(tail, media_type="text/event-stream", headers=headers)
@@ -169,15 +181,20 @@ def feed_router() -> APIRouter:
         summary="One published event",
         responses={
             200: {"content": {"application/cloudevents+json": {"schema": {"type": "object"}}}},
-            **problem_responses(401, 403, 404),
+            **problem_responses(401, 403, 404, NotGrantedError),
         },
         response_class=Response,
     )
-    async def one(_reader: FeedReaderDep, runtime: RuntimeDep, event_id: str) -> Response:
+    async def one(
+        reader: FeedReaderDep, runtime: RuntimeDep, settings: SettingsDep, event_id: str
+    ) -> Response:
         """A published event by id (what a thin webhook's `dataref` points to)."""
+        where = granted(FeedFilter(), reader_grant(settings, reader))
         event = await read_event(runtime.engine, event_id)
         if event is None:
             raise NotFoundError("事件不存在或尚未发布", code="event_not_found")
+        if not where.matches(event["type"], event["data"]):
+            raise NotGrantedError("该事件不在合作方的授权范围内")
         body = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
         return Response(body, media_type="application/cloudevents+json")
 
@@ -199,12 +216,14 @@ async def sse_tail(
     where: FeedFilter,
     *,
     heartbeat: float | None = None,
+    poll: float = POLL_INTERVAL,
 ) -> AsyncIterator[str]:
     """The SSE stream: pending events at once, then each batch as the relay publishes it."""
     heartbeat = HEARTBEAT if heartbeat is None else heartbeat
     yield f"retry: {SSE_RETRY_MS}\n\n"
     quiet_since = time.monotonic()
     while not await request.is_disconnected():
+        armed = pulse.arm()  # before reading: a publish during the read still wakes the wait
         page = await read_feed(
             engine, service=service, after=after, limit=DEFAULT_LIMIT, where=where
         )
@@ -217,4 +236,4 @@ async def sse_tail(
         if time.monotonic() - quiet_since >= heartbeat:
             yield ": heartbeat\n\n"
             quiet_since = time.monotonic()
-        await pulse.wait(min(heartbeat, POLL_INTERVAL))
+        await pulse.wait(min(heartbeat, poll), since=armed)

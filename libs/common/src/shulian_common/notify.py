@@ -1,34 +1,41 @@
-"""``LISTEN shulian_outbox`` on a dedicated asyncpg connection, waking a relay on each notification.
+"""``LISTEN`` on a dedicated asyncpg connection, calling back on each notification.
 
-Units of work send ``NOTIFY shulian_outbox`` in the transaction that appends outbox rows, so the
-notification arrives when they commit, in whichever process. The listener is best effort: polling
-remains the relay's fallback, so a listener that cannot connect (or whose connection drops) only
-makes the relay slower until ``ensure`` reconnects it, at most once per ``RECONNECT_INTERVAL``.
+Two channels, both sent inside the transaction whose commit they announce, so a notification
+arrives when the commit is visible, in whichever process listens:
+
+- ``shulian_outbox`` (``uow.NOTIFY_CHANNEL``): a unit of work appended outbox rows; relays wake and
+  publish them.
+- ``shulian_feed`` (``FEED_CHANNEL``): a relay gave rows their ``position``; the partner feed's long
+  polls and live tails in every process wake and read them.
+
+The listener is best effort: polling remains the fallback, so a listener that cannot connect (or
+whose connection drops) only makes its waiters slower until ``ensure`` reconnects it, at most once
+per ``RECONNECT_INTERVAL``; on (re)connecting it calls every callback, since commits may have
+happened while nobody listened.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shulian_common.uow import NOTIFY_CHANNEL
-
 logger = logging.getLogger(__name__)
 
+FEED_CHANNEL = "shulian_feed"  # relays NOTIFY here in the transaction that assigns positions
 RECONNECT_INTERVAL = 5.0  # seconds between attempts to (re)open the LISTEN connection
 CONNECT_TIMEOUT = 5.0
 
 
 class NotifyListener:
-    """Sets ``wake`` whenever a ``NOTIFY`` on ``NOTIFY_CHANNEL`` reaches ``engine``'s database."""
+    """Calls ``callbacks[channel]`` whenever a ``NOTIFY`` on ``channel`` reaches the database."""
 
-    def __init__(self, engine: AsyncEngine, wake: asyncio.Event) -> None:
+    def __init__(self, engine: AsyncEngine, callbacks: Mapping[str, Callable[[], None]]) -> None:
         self._dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self._wake = wake
+        self._callbacks = dict(callbacks)
         self._connection: Any = None
         self._tried_at: float | None = None
 
@@ -49,12 +56,14 @@ class NotifyListener:
 
         try:
             connection = await asyncpg.connect(self._dsn, timeout=CONNECT_TIMEOUT)
-            await connection.add_listener(NOTIFY_CHANNEL, self._notified)
+            for channel in self._callbacks:
+                await connection.add_listener(channel, self._notified)
         except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-            logger.warning("outbox LISTEN unavailable, polling: %s: %s", type(exc).__name__, exc)
+            logger.warning("LISTEN unavailable, polling: %s: %s", type(exc).__name__, exc)
             return
         self._connection = connection
-        self._wake.set()  # rows may have committed while nobody listened
+        for callback in self._callbacks.values():
+            callback()  # commits may have happened while nobody listened
 
     async def close(self) -> None:
         """Close the ``LISTEN`` connection."""
@@ -62,5 +71,7 @@ class NotifyListener:
         if connection is not None and not connection.is_closed():
             await connection.close(timeout=CONNECT_TIMEOUT)
 
-    def _notified(self, *_args: object) -> None:
-        self._wake.set()
+    def _notified(self, _connection: object, _pid: int, channel: str, _payload: str) -> None:
+        callback = self._callbacks.get(channel)
+        if callback is not None:
+            callback()

@@ -22,9 +22,11 @@ skipped event is not. Only transient errors back off.
 Wake-up. ``run`` waits for the unit-of-work factory's ``events_committed`` event (same process) or,
 on PostgreSQL, a ``NOTIFY shulian_outbox`` received on a dedicated ``LISTEN`` connection (other
 processes), so an event reaches the bus milliseconds after its commit; ``poll_interval`` (1 s by
-default) remains the fallback when a notification is lost or the listener is down. After the
-commit that gives rows their positions the relay fires ``published_pulse``, which the partner
-feed's long polls and live tails in this process wait on.
+default) remains the fallback when a notification is lost or the listener is down. The
+transaction that gives rows their positions also sends ``NOTIFY shulian_feed`` on PostgreSQL; on
+its commit the relay fires ``published_pulse``, and so does every relay whose listener receives
+that notification, so the partner feed's long polls and live tails, which wait on the pulse, wake
+milliseconds after a publish in any process (on SQLite, in this process; others poll).
 
 Several relays on one PostgreSQL database: each run (up to ``batches_per_transaction`` batches,
 the next read while the bus acknowledges the last) is one transaction that first takes
@@ -94,10 +96,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from shulian_common.bus.base import BusError, OutgoingMessage, PermanentPublishError, Publisher
 from shulian_common.envelope import CONTENT_TYPE, SPECVERSION
 from shulian_common.messaging import outbox
-from shulian_common.notify import NotifyListener
+from shulian_common.notify import FEED_CHANNEL, NotifyListener
 from shulian_common.pulse import Pulse
 from shulian_common.telemetry import instruments, meter
-from shulian_common.uow import SessionFactory
+from shulian_common.uow import NOTIFY_CHANNEL, SessionFactory
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +144,8 @@ _MARK_SQLITE = (
     "position = (SELECT coalesce(max(position), 0) FROM outbox) + batch.column2 "
     "FROM (VALUES {rows}) AS batch WHERE outbox.seq = batch.column1 AND outbox.published_at IS NULL"
 )
+# Sent in the transaction that marks: feed readers in every process wake when the positions commit.
+_NOTIFY_FEED = text(f"SELECT pg_notify('{FEED_CHANNEL}', '')")
 _MARK_CHUNK = 1000  # rows per SQLite statement: 2 parameters each, far below SQLite's limit
 
 
@@ -268,12 +272,18 @@ class OutboxRelay:
         self._postgres = engine.dialect.name == "postgresql"
         self._lock_key = relay_lock_key()
         self._wake = wake if wake is not None else asyncio.Event()
-        self._listener = NotifyListener(engine, self._wake) if listen and self._postgres else None
+        # Fired after each commit that gave rows a position: the partner feed's readers wake on it.
+        self.published_pulse = Pulse()
+        self._listener = (
+            NotifyListener(
+                engine, {NOTIFY_CHANNEL: self._wake.set, FEED_CHANNEL: self.published_pulse.fire}
+            )
+            if listen and self._postgres
+            else None
+        )
         self._linger = linger
         self._batches_per_transaction = max(1, batches_per_transaction)
         self._parked_cache: tuple[float, ParkedKeys] | None = None
-        # Fired after each commit that gave rows a position: the partner feed's readers wake on it.
-        self.published_pulse = Pulse()
         # Counters for /readyz and logs.
         self.published = 0
         self.parked = 0
@@ -322,6 +332,8 @@ class OutboxRelay:
                 # Rows read ahead may be held behind a row parked now; stop at an error too.
                 if outcome.parked or outcome.error is not None:
                     break
+            if self._postgres and any(outcome.published for outcome in outcomes):
+                await session.execute(_NOTIFY_FEED)  # delivered to listeners with the commit
         # Committed: only now count (a failed commit publishes the run again, counted then).
         if any(outcome.published for outcome in outcomes):
             self.published_pulse.fire()  # positions are committed: the partner feed may look

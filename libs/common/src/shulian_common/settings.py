@@ -7,8 +7,31 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class PartnerGrant(BaseModel):
+    """What one partner may read (``shulian_common.feed`` has the model): these event types,
+    events in these divisions (a city grants its counties), naming these industries; a missing
+    field grants that whole dimension."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    types: frozenset[str] | None = None
+    cities: frozenset[str] | None = None
+    industries: frozenset[str] | None = None
+
+    @field_validator("cities")
+    @classmethod
+    def _known_divisions(cls, value: frozenset[str] | None) -> frozenset[str] | None:
+        from shulian_common.reference import is_division
+
+        unknown = sorted(code for code in value or () if not is_division(code))
+        if unknown:
+            raise ValueError(f"unknown GB/T 2260 divisions in a partner grant: {unknown}")
+        return value
+
 
 DEV_JWT_SECRET = "shulian-dev-secret-change-me-0123456789"  # refused outside dev/test
 _NODE_ID = re.compile(r"^51\d{4}$")
@@ -122,6 +145,12 @@ class Settings(BaseSettings):
     webhook_poll_interval_s: float = Field(default=1.0, gt=0)
     public_url: str | None = Field(
         default=None, description="this service's base URL as partners reach it (thin webhooks)"
+    )
+    partner_grants: dict[str, PartnerGrant] | None = Field(
+        default=None,
+        description="what each partner (token subject) may read, as JSON; unset: partners read "
+        "everything in dev/test and nothing elsewhere",
+        examples=[{"partner:chengdu-online-park": {"cities": ["510100"]}}],
     )
 
     @field_validator("node_id")

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
 import random
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from shulian_common.settings import Settings
-from shulian_common.webhooks.dispatcher import matches, retry_delay
+from shulian_common.webhooks import targets
+from shulian_common.webhooks.dispatcher import matches, retry_delay, webhook_client
 from shulian_common.webhooks.signing import new_secret, signature_headers
-from shulian_common.webhooks.targets import TargetRefusedError, check_url, resolve_and_check
+from shulian_common.webhooks.targets import (
+    PIN_EXTENSION,
+    TargetRefusedError,
+    check_url,
+    resolve_and_check,
+)
 
 
 def _signed(secrets: list[str], body: bytes = b'{"id":"e1"}') -> dict[str, str]:
@@ -109,3 +117,63 @@ def test_the_default_back_off_grows_exponentially_for_about_a_day() -> None:
     assert all(b > a * 2 for a, b in itertools.pairwise(delays))
     assert 8 <= delays[0] <= 12  # 10 s ± 20 %
     assert 20 * 3600 <= sum(delays) <= 34 * 3600
+
+
+PUBLIC = ipaddress.ip_address("93.184.216.34")
+
+
+def _resolving_to(monkeypatch: pytest.MonkeyPatch, *answers: str) -> list[str]:
+    """Make ``targets.resolve`` answer each call with the next address; the hosts asked."""
+    asked: list[str] = []
+    queue = [ipaddress.ip_address(a) for a in answers]
+
+    async def resolve(host: str, _port: int) -> list[targets.IPAddress]:
+        asked.append(host)
+        return [queue.pop(0) if len(queue) > 1 else queue[0]]
+
+    monkeypatch.setattr(targets, "resolve", resolve)
+    return asked
+
+
+async def test_a_name_resolving_to_loopback_is_refused_in_production(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _resolving_to(monkeypatch, "127.0.0.1")
+
+    with pytest.raises(TargetRefusedError, match="loopback"):
+        await resolve_and_check("https://partner.example.cn/h", allow_local=False)
+
+
+async def test_a_public_resolution_is_the_address_to_pin(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked = _resolving_to(monkeypatch, str(PUBLIC))
+
+    assert await resolve_and_check("https://partner.example.cn/h", allow_local=False) == PUBLIC
+    assert asked == ["partner.example.cn"]
+
+
+async def test_a_pinned_request_connects_to_the_checked_address_under_its_host_name() -> None:
+    seen: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    settings = Settings(env="test")
+    async with webhook_client(settings, lambda: httpx.MockTransport(handle)) as client:
+        pinned = await client.post(
+            "https://partner.example.cn/hooks?x=1",
+            content=b"{}",
+            extensions={PIN_EXTENSION: str(PUBLIC)},
+        )
+        with pytest.raises(httpx.ConnectError):
+            await client.post("https://partner.example.cn/hooks", content=b"{}")
+
+    assert pinned.status_code == 204
+    [request] = seen  # the unpinned request was never sent
+    assert (request.url.host, request.url.path, request.url.query) == (
+        str(PUBLIC),
+        "/hooks",
+        b"x=1",
+    )
+    assert request.headers["host"] == "partner.example.cn"
+    assert request.extensions["sni_hostname"] == "partner.example.cn"  # TLS name and cert check

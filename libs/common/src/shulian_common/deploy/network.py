@@ -25,7 +25,7 @@ from shulian_common.commands import CommandModel
 from shulian_common.contracts import contract_path
 from shulian_common.reference import cities, province
 from shulian_common.service import installed_services
-from shulian_common.settings import Settings
+from shulian_common.settings import PartnerGrant, Settings
 
 NETWORK_FILE = Path("deploy", "network.toml")
 
@@ -107,10 +107,18 @@ class KubernetesConfig(_Strict):
 
 
 class Partner(_Strict):
-    """A partner platform with a read-only Kafka principal."""
+    """A partner platform: a read-only Kafka principal, and what its token reads over HTTP."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,40}[a-z0-9]$")
     description: str
+    # Its HTTP grant (feed, live tail, webhooks), as ``SHULIAN_PARTNER_GRANTS`` holds it; empty
+    # grants every public event. Kafka ACLs are per topic: they cannot narrow by city.
+    grant: PartnerGrant = Field(default_factory=PartnerGrant)
+
+    @property
+    def subject(self) -> str:
+        """The ``sub`` of the partner's tokens."""
+        return f"partner:{self.name}"
 
 
 class SettingValues(_Strict):
@@ -211,6 +219,7 @@ class Network:
         values = dict(self.config.settings.all)
         values.update(getattr(self.config.settings, target))
         values["bus_partitions"] = self.config.topics.event.partitions
+        values.setdefault("partner_grants", {p.subject: p.grant for p in self.config.partners})
         return values
 
 

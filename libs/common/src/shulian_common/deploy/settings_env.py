@@ -8,11 +8,12 @@ that differ per node and service are set by the renderers (``PER_DEPLOYMENT``).
 
 from __future__ import annotations
 
+import json
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from shulian_common.deploy.network import Network, Service
 from shulian_common.settings import Settings
@@ -41,7 +42,22 @@ def env_value(value: Any) -> str:
         raise TypeError("a secret is never rendered into a deployment file")
     if isinstance(value, Path):
         return value.as_posix()
+    if isinstance(value, dict | list | BaseModel):
+        # Structured settings (pydantic-settings parses them as JSON), keys and sets sorted.
+        return json.dumps(_plain(value), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return str(value)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return _plain(value.model_dump(exclude_none=True))
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted(_plain(v) for v in value)
+    return value
 
 
 def common_env(network: Network, target: str) -> dict[str, str]:

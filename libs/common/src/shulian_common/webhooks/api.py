@@ -3,6 +3,13 @@
 Only partners call these routes, and each sees only its own subscriptions (another's answer 404,
 as if they did not exist). A service whose migrations did not create the partner tables answers
 503 ``webhooks_unavailable``.
+
+The kit's HTTP conventions hold: a subscription carries an ``ETag`` (its ``version``); changing or
+deleting one needs ``If-Match`` (428 without, 412 when stale, checked in the ``UPDATE`` itself so
+two concurrent changes cannot both win); creating takes an ``Idempotency-Key``, kept in the kit's
+``idempotency_keys`` table in the creating transaction, so a retried create answers the same
+subscription (with its secret, ``Idempotent-Replayed: true``) and the same key with another body
+is 422 ``idempotency_key_reused``.
 """
 
 from __future__ import annotations
@@ -13,7 +20,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy import Row
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shulian_common.app.runtime import ServiceRuntime
@@ -22,13 +31,28 @@ from shulian_common.catalogue import catalogue
 from shulian_common.deps import RuntimeDep, SettingsDep, require_roles
 from shulian_common.errors import (
     BadRequestError,
+    ConflictError,
+    IdempotencyConflictError,
     NotFoundError,
+    PreconditionFailedError,
     ServiceUnavailableError,
     ValidationFailedError,
     problem_responses,
 )
-from shulian_common.http import decode_cursor, encode_cursor
+from shulian_common.feed import NotGrantedError, reader_grant, within_grant
+from shulian_common.http import (
+    IDEMPOTENT_REPLAYED,
+    IdempotencyDep,
+    IfMatch,
+    decode_cursor,
+    encode_cursor,
+    etag,
+    expected_versions,
+    record_response,
+)
+from shulian_common.idempotency import Idempotency
 from shulian_common.outbox import as_utc
+from shulian_common.records import Versions
 from shulian_common.reference import is_division
 from shulian_common.settings import Settings
 from shulian_common.webhooks import repository as repo
@@ -60,8 +84,12 @@ EngineDep = Annotated[AsyncEngine, Depends(get_partner_engine)]
 
 
 def _check_filters(
-    settings: Settings, url: str | None, types: list[str] | None, cities: list[str] | None
+    settings: Settings,
+    partner: Principal,
+    body: SubscriptionCreate | SubscriptionUpdate,
 ) -> None:
+    """Refuse a target or filters that are invalid (422) or beyond the partner's grant (403)."""
+    url, types, cities = body.url, body.types, body.cities
     if url is not None:
         try:
             check_url(url, allow_local=lenient(settings))
@@ -78,6 +106,9 @@ def _check_filters(
     bad = sorted(code for code in cities or () if not is_division(code))
     if bad:
         raise ValidationFailedError(f"行政区划代码不存在：{'、'.join(bad)}", code="invalid_city")
+    within_grant(
+        reader_grant(settings, partner), types=types, cities=cities, industries=body.industries
+    )
 
 
 def _read(row: Row[Any]) -> SubscriptionRead:
@@ -133,17 +164,19 @@ def subscriptions_router() -> APIRouter:
         "",
         status_code=201,
         response_model=SubscriptionCreated,
-        responses=problem_responses(*common, 422),
+        responses=problem_responses(*common, 409, 422, NotGrantedError),
     )
     async def create(
         body: SubscriptionCreate,
         partner: PartnerDep,
         engine: EngineDep,
         settings: SettingsDep,
-        response: Response,
-    ) -> SubscriptionCreated:
-        """Register a webhook endpoint; it receives events published from now on."""
-        _check_filters(settings, body.url, body.types, body.cities)
+        idempotency: IdempotencyDep,
+    ) -> JSONResponse:
+        """Register a webhook endpoint; it receives events published from now on.
+
+        With an `Idempotency-Key`, a retry answers the subscription the first request created."""
+        _check_filters(settings, partner, body)
         now = datetime.now(UTC)
         values = {
             "id": str(uuid.uuid4()),
@@ -155,12 +188,28 @@ def subscriptions_router() -> APIRouter:
             "created_at": now,
             "updated_at": now,
         }
-        async with engine.begin() as conn:
-            values["position"] = await repo.highest_position(conn)
-            await repo.insert_subscription(conn, values)
-            row = await _own(conn, values["id"], partner)
-        response.headers["Location"] = f"/v1/subscriptions/{row.id}"
-        return SubscriptionCreated(**_read(row).model_dump(), secret=row.secret)
+        try:
+            async with engine.begin() as conn:
+                row = await _replay(conn, idempotency, partner)
+                replayed = row is not None
+                if row is None:
+                    values["position"] = await repo.highest_position(conn)
+                    await repo.insert_subscription(conn, values)
+                    await _remember(conn, idempotency, values["id"], now)
+                    row = await _own(conn, values["id"], partner)
+        except IntegrityError:  # a concurrent request with the same key won
+            async with engine.connect() as conn:
+                row = await _replay(conn, idempotency, partner)
+            if row is None:
+                raise ConflictError(
+                    "与同时进行的另一写入冲突，请重试", code="concurrent_write"
+                ) from None
+            replayed = True
+        headers = {"Location": f"/v1/subscriptions/{row.id}", "ETag": etag(row.version)}
+        if replayed:
+            headers[IDEMPOTENT_REPLAYED] = "true"
+        created = SubscriptionCreated(**_read(row).model_dump(), secret=row.secret)
+        return JSONResponse(created.model_dump(mode="json"), status_code=201, headers=headers)
 
     @router.get("", response_model=SubscriptionList, responses=problem_responses(*common))
     async def list_(partner: PartnerDep, engine: EngineDep) -> SubscriptionList:
@@ -174,17 +223,16 @@ def subscriptions_router() -> APIRouter:
         response_model=SubscriptionRead,
         responses=problem_responses(*common, 404),
     )
-    async def read(
-        subscription_id: str, partner: PartnerDep, engine: EngineDep
-    ) -> SubscriptionRead:
-        """One of the caller's subscriptions."""
+    async def read(subscription_id: str, partner: PartnerDep, engine: EngineDep) -> JSONResponse:
+        """One of the caller's subscriptions, with its `ETag`."""
         async with engine.connect() as conn:
-            return _read(await _own(conn, subscription_id, partner))
+            row = await _own(conn, subscription_id, partner)
+        return record_response(_read(row), version=row.version)
 
     @router.patch(
         "/{subscription_id}",
         response_model=SubscriptionRead,
-        responses=problem_responses(*common, 404, 422),
+        responses=problem_responses(*common, 404, 412, 422, 428, NotGrantedError),
     )
     async def change(
         subscription_id: str,
@@ -192,34 +240,48 @@ def subscriptions_router() -> APIRouter:
         partner: PartnerDep,
         engine: EngineDep,
         settings: SettingsDep,
-    ) -> SubscriptionRead:
-        """Change an endpoint's URL, filters or payload; `status: active` re-enables it."""
-        _check_filters(settings, body.url, body.types, body.cities)
+        if_match: IfMatch = None,
+    ) -> JSONResponse:
+        """Change an endpoint's URL, filters or payload; `status: active` re-enables it.
+
+        Needs `If-Match` with the subscription's `ETag`."""
+        expected = expected_versions(if_match)
+        _check_filters(settings, partner, body)
         changes = body.model_dump(exclude_unset=True)
         if changes.get("status") == "active":
             changes["disabled_reason"] = None
         async with engine.begin() as conn:
-            row = await _own(conn, subscription_id, partner)
+            row = await _current(conn, subscription_id, partner, expected)
             changes |= {"version": row.version + 1, "updated_at": datetime.now(UTC)}
-            await repo.update_subscription(conn, subscription_id, changes)
-            return _read(await _own(conn, subscription_id, partner))
+            await _update(conn, row, changes)
+            row = await _own(conn, subscription_id, partner)
+        return record_response(_read(row), version=row.version)
 
-    @router.delete("/{subscription_id}", status_code=204, responses=problem_responses(*common, 404))
-    async def remove(subscription_id: str, partner: PartnerDep, engine: EngineDep) -> Response:
-        """Delete an endpoint with its delivery log."""
+    @router.delete(
+        "/{subscription_id}",
+        status_code=204,
+        responses=problem_responses(*common, 404, 412, 428),
+    )
+    async def remove(
+        subscription_id: str, partner: PartnerDep, engine: EngineDep, if_match: IfMatch = None
+    ) -> Response:
+        """Delete an endpoint with its delivery log (needs `If-Match`)."""
+        expected = expected_versions(if_match)
         async with engine.begin() as conn:
-            await _own(conn, subscription_id, partner)
+            row = await _current(conn, subscription_id, partner, expected)
+            # The version in the UPDATE guards against a change committed since the read.
+            await _update(conn, row, {"version": row.version + 1})
             await repo.delete_subscription(conn, subscription_id)
         return Response(status_code=204)
 
     @router.post(
         "/{subscription_id}/secret",
         response_model=SecretRotated,
-        responses=problem_responses(*common, 404),
+        responses=problem_responses(*common, 404, 412),
     )
     async def rotate(
         subscription_id: str, partner: PartnerDep, engine: EngineDep, settings: SettingsDep
-    ) -> SecretRotated:
+    ) -> JSONResponse:
         """Rotate the signing secret; the old one keeps signing during the overlap."""
         now = datetime.now(UTC)
         expires = now + timedelta(seconds=settings.webhook_secret_overlap_s)
@@ -233,8 +295,9 @@ def subscriptions_router() -> APIRouter:
                 "version": row.version + 1,
                 "updated_at": now,
             }
-            await repo.update_subscription(conn, subscription_id, changes)
-        return SecretRotated(secret=secret, previous_expires_at=expires)
+            await _update(conn, row, changes)  # two rotations at once: one wins, one is 412
+        rotated = SecretRotated(secret=secret, previous_expires_at=expires)
+        return record_response(rotated, version=row.version + 1)
 
     @router.get(
         "/{subscription_id}/deliveries",
@@ -300,6 +363,73 @@ def subscriptions_router() -> APIRouter:
         return _delivery(row)
 
     return router
+
+
+async def _current(
+    conn: AsyncConnection, subscription_id: str, partner: Principal, expected: Versions
+) -> Row[Any]:
+    """The caller's subscription, if it is still at a version ``If-Match`` accepts (else 412)."""
+    row = await _own(conn, subscription_id, partner)
+    if expected is not None and row.version not in expected:
+        raise _stale(row.version)
+    return row
+
+
+async def _update(conn: AsyncConnection, row: Row[Any], changes: dict[str, Any]) -> None:
+    """Write ``changes`` unless another writer changed the subscription since ``row`` was read."""
+    if not await repo.update_subscription(conn, row.id, changes, version=row.version):
+        current = await repo.get_subscription(conn, row.id)
+        if current is None:
+            raise NotFoundError("订阅不存在", code="subscription_not_found")
+        raise _stale(current.version)
+
+
+def _stale(version: int) -> PreconditionFailedError:
+    return PreconditionFailedError(
+        f"订阅已被修改：当前版本为 {version}，请求基于的版本已过期",
+        extra={"current_version": version},
+        headers={"ETag": etag(version)},
+    )
+
+
+async def _replay(
+    conn: AsyncConnection, idempotency: Idempotency | None, partner: Principal
+) -> Row[Any] | None:
+    """The subscription an earlier request with this ``Idempotency-Key`` created, if any."""
+    if idempotency is None:
+        return None
+    stored = await repo.stored_key(conn, idempotency.principal_sub, idempotency.key)
+    if stored is None:
+        return None
+    if stored.fingerprint != idempotency.fingerprint:
+        raise IdempotencyConflictError(
+            "该 Idempotency-Key 已用于另一个请求", extra={"idempotency_key": idempotency.key}
+        )
+    row = await repo.get_subscription(conn, str(stored.body.get("id")), partner=partner.sub)
+    if row is None:
+        raise NotFoundError(
+            "该 Idempotency-Key 的原请求所建订阅已不存在",
+            code="subscription_not_found",
+            extra={"idempotency_key": idempotency.key},
+        )
+    return row
+
+
+async def _remember(
+    conn: AsyncConnection, idempotency: Idempotency | None, subscription_id: str, now: datetime
+) -> None:
+    if idempotency is not None:
+        await repo.remember_key(
+            conn,
+            {
+                "principal_sub": idempotency.principal_sub,
+                "key": idempotency.key,
+                "fingerprint": idempotency.fingerprint,
+                "status_code": 201,
+                "body": {"id": subscription_id, "version": 1},
+                "created_at": now,
+            },
+        )
 
 
 def _position(cursor: str) -> int:

@@ -21,7 +21,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,20 +30,32 @@ import httpx
 from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shulian_common.feed import in_division, structured_event
+from shulian_common.feed import (
+    FeedFilter,
+    grant_of,
+    in_division,
+    industries_of,
+    structured_event,
+)
 from shulian_common.outbox import as_utc
 from shulian_common.pulse import Pulse
 from shulian_common.settings import Settings
 from shulian_common.webhooks import repository as repo
 from shulian_common.webhooks.signing import signature_headers
-from shulian_common.webhooks.targets import TargetRefusedError, lenient, resolve_and_check
+from shulian_common.webhooks.targets import (
+    PIN_EXTENSION,
+    IPAddress,
+    PinnedTransport,
+    TargetRefusedError,
+    lenient,
+    resolve_and_check,
+)
 
 logger = logging.getLogger(__name__)
 
 FAN_OUT_BATCH = 500  # outbox rows matched per subscription and transaction
 CLAIM = 50  # deliveries one worker claims at a time
 LEASE_MARGIN = 30.0  # seconds past the timeout a claim holds
-INDUSTRY_FIELDS = ("industries", "listing_industries", "industry")
 USER_AGENT = "Shulian-Webhooks/1"
 
 
@@ -57,18 +69,15 @@ def matches(
         return False
     if cities and not any(in_division(data, city) for city in cities):
         return False
-    return not industries or bool(_industries_of(data) & set(industries))
+    return not industries or bool(industries_of(data) & set(industries))
 
 
-def _industries_of(data: Mapping[str, Any]) -> set[str]:
-    found: set[str] = set()
-    for name in INDUSTRY_FIELDS:
-        value = data.get(name)
-        if isinstance(value, str):
-            found.add(value)
-        elif isinstance(value, list):
-            found.update(v for v in value if isinstance(v, str))
-    return found
+def grant_filter(settings: Settings, partner: str) -> FeedFilter | None:
+    """What the partner's grant lets through now (``None``: nothing)."""
+    grant = grant_of(settings, partner)
+    if grant is None:
+        return None
+    return FeedFilter(types=grant.types, cities=grant.cities, industries=grant.industries)
 
 
 def payload_of(row: Row[Any], *, thin: bool, base_url: str) -> dict[str, Any]:
@@ -169,9 +178,10 @@ class WebhookDispatcher:
         """Fan out and deliver until ``stop`` is set."""
         try:
             while not stop.is_set():
+                armed = self._pulse.arm()  # a publish during this round starts the next at once
                 await self.fan_out()
                 await self.dispatch_due()
-                await self._pulse.wait(self._settings.webhook_poll_interval_s)
+                await self._pulse.wait(self._settings.webhook_poll_interval_s, since=armed)
         finally:
             await self.close()
 
@@ -210,8 +220,14 @@ class WebhookDispatcher:
             rows = await repo.published_after(conn, sub.position, FAN_OUT_BATCH)
             if not rows:
                 return 0, False
+            # The partner's grant as it is now: a narrowed grant holds back events at once.
+            allowed = grant_filter(self._settings, sub.partner)
             owed = [
-                self._delivery(sub, row, now) for row in rows if matches(sub, row.type, row.data)
+                self._delivery(sub, row, now)
+                for row in rows
+                if allowed is not None
+                and allowed.matches(row.type, row.data)
+                and matches(sub, row.type, row.data)
             ]
             await repo.insert_deliveries(conn, owed)
             await repo.update_subscription(conn, sub.id, {"position": rows[-1].position})
@@ -279,48 +295,49 @@ class WebhookDispatcher:
             )
         if not claimed:
             return False
-        refusal = await self._refusal(sub.url)
+        target = await self._target(sub.url)
         # The first delivery goes alone: an endpoint that is gone or unreachable gets one
         # request, and the rest of the batch waits for that one's next attempt.
-        first = await self._attempt(sub, claimed[0], refusal)
+        first = await self._attempt(sub, claimed[0], target)
         outcomes = [first]
         if first.outcome.status is not None and not first.outcome.gone:
-            outcomes += await self._attempt_all(sub, claimed[1:], refusal)
+            outcomes += await self._attempt_all(sub, claimed[1:], target)
         await self._record(sub, outcomes, unattempted=claimed[len(outcomes) :])
         return not first.outcome.gone
 
     async def _attempt_all(
-        self, sub: Row[Any], deliveries: Sequence[Row[Any]], refusal: str | None
+        self, sub: Row[Any], deliveries: Sequence[Row[Any]], target: IPAddress | str
     ) -> list[Attempt]:
         """Attempt ``deliveries``, ``webhook_endpoint_concurrency`` at a time."""
         limit = asyncio.Semaphore(self._settings.webhook_endpoint_concurrency)
 
         async def one(delivery: Row[Any]) -> Attempt:
             async with limit:
-                return await self._attempt(sub, delivery, refusal)
+                return await self._attempt(sub, delivery, target)
 
         return list(await asyncio.gather(*(one(delivery) for delivery in deliveries)))
 
-    async def _attempt(self, sub: Row[Any], delivery: Row[Any], refusal: str | None) -> Attempt:
-        """Sign and send one delivery (unless its target was refused)."""
+    async def _attempt(self, sub: Row[Any], delivery: Row[Any], target: IPAddress | str) -> Attempt:
+        """Sign and send one delivery to the checked address (a ``str``: why it was refused)."""
         now = datetime.now(UTC)
-        if refusal is not None:
-            return Attempt(delivery, Outcome(None, 0, refusal), now)
+        if isinstance(target, str):
+            return Attempt(delivery, Outcome(None, 0, target), now)
         body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
         headers = signature_headers(
             live_secrets(sub, now), msg_id=delivery.id, timestamp=int(now.timestamp()), body=body
         )
-        return Attempt(delivery, await self._send(sub.url, body, headers), now)
+        return Attempt(delivery, await self._send(sub.url, target, body, headers), now)
 
-    async def _refusal(self, url: str) -> str | None:
-        """Why the URL's addresses may not be called now, or ``None`` (checked once a batch)."""
+    async def _target(self, url: str) -> IPAddress | str:
+        """The address the batch goes to, resolved and checked once; or why it is refused."""
         try:
-            await resolve_and_check(url, allow_local=lenient(self._settings))
+            return await resolve_and_check(url, allow_local=lenient(self._settings))
         except TargetRefusedError as exc:
             return f"refused: {exc}"[:200]
-        return None
 
-    async def _send(self, url: str, body: bytes, headers: dict[str, str]) -> Outcome:
+    async def _send(
+        self, url: str, address: IPAddress, body: bytes, headers: dict[str, str]
+    ) -> Outcome:
         started = time.monotonic()
         try:
             async with asyncio.timeout(self._settings.webhook_timeout_s):
@@ -328,6 +345,7 @@ class WebhookDispatcher:
                     url,
                     content=body,
                     headers={**headers, "content-type": "application/json"},
+                    extensions={PIN_EXTENSION: str(address)},
                 )
         except TimeoutError:
             return Outcome(None, _ms_since(started), "timeout")
@@ -337,13 +355,7 @@ class WebhookDispatcher:
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
-            limits = httpx.Limits(max_connections=self._settings.webhook_max_endpoints * 4)
-            self._client = httpx.AsyncClient(
-                timeout=self._settings.webhook_timeout_s,
-                limits=limits,
-                follow_redirects=False,
-                headers={"user-agent": USER_AGENT},
-            )
+            self._client = webhook_client(self._settings)
         return self._client
 
     async def _record(
@@ -362,7 +374,11 @@ class WebhookDispatcher:
                 await repo.update_subscription(
                     conn,
                     sub.id,
-                    {"status": "disabled", "disabled_reason": "endpoint_gone (HTTP 410)"},
+                    {
+                        "status": "disabled",
+                        "disabled_reason": "endpoint_gone (HTTP 410)",
+                        "version": repo.subs.c.version + 1,  # a new ETag: the state changed
+                    },
                 )
         if gone:
             logger.warning("webhook subscription %s disabled: its endpoint answered 410", sub.id)
@@ -391,6 +407,24 @@ class WebhookDispatcher:
         delay = retry_delay(attempts, self._settings, self._rng)
         # From when this attempt failed, not from the end of its batch.
         return {"next_attempt_at": at + timedelta(seconds=delay)}
+
+
+def webhook_client(
+    settings: Settings, transport: Callable[[], httpx.AsyncBaseTransport] | None = None
+) -> httpx.AsyncClient:
+    """The dispatcher's HTTP client: no redirects, each request sent to its pinned address
+    (``transport``: makes each host's transport; tests pass their own)."""
+    limits = httpx.Limits(max_connections=settings.webhook_endpoint_concurrency * 2)
+
+    def per_host() -> httpx.AsyncBaseTransport:
+        return httpx.AsyncHTTPTransport(limits=limits)
+
+    return httpx.AsyncClient(
+        transport=PinnedTransport(transport or per_host),
+        timeout=settings.webhook_timeout_s,
+        follow_redirects=False,
+        headers={"user-agent": USER_AGENT},
+    )
 
 
 def _ms_since(started: float) -> int:

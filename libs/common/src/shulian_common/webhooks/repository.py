@@ -10,6 +10,7 @@ from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shulian_common.messaging import (
+    idempotency_keys,
     outbox,
     partner_attempts,
     partner_deliveries,
@@ -51,10 +52,29 @@ async def list_subscriptions(conn: AsyncConnection, partner: str) -> Sequence[Ro
 
 
 async def update_subscription(
-    conn: AsyncConnection, subscription_id: str, values: Mapping[str, Any]
-) -> None:
-    """Change a subscription's columns."""
-    await conn.execute(update(subs).where(subs.c.id == subscription_id).values(**values))
+    conn: AsyncConnection,
+    subscription_id: str,
+    values: Mapping[str, Any],
+    *,
+    version: int | None = None,
+) -> bool:
+    """Change a subscription's columns (only if it still has ``version``); whether it did."""
+    query = update(subs).where(subs.c.id == subscription_id)
+    if version is not None:
+        query = query.where(subs.c.version == version)
+    return bool((await conn.execute(query.values(**values))).rowcount)
+
+
+async def stored_key(conn: AsyncConnection, principal_sub: str, key: str) -> Row[Any] | None:
+    """The fingerprint and body an ``Idempotency-Key`` was first used with, if it was."""
+    table = idempotency_keys
+    query = select(table).where(table.c.principal_sub == principal_sub, table.c.key == key)
+    return (await conn.execute(query)).first()
+
+
+async def remember_key(conn: AsyncConnection, values: Mapping[str, Any]) -> None:
+    """Keep an ``Idempotency-Key`` with what its request created (the kit's table and form)."""
+    await conn.execute(insert(idempotency_keys).values(**values))
 
 
 async def delete_subscription(conn: AsyncConnection, subscription_id: str) -> None:

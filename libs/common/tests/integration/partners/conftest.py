@@ -28,19 +28,23 @@ FAST_WEBHOOKS: dict[str, Any] = {
 }
 
 
-@pytest.fixture
-async def node(database_url: str, tmp_path: Path) -> AsyncIterator[ServiceNode[Settings]]:
-    """The example service (it creates the partner tables), its relay and dispatcher running."""
-    settings = node_settings(
+def example_settings(database_url: str, tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings of the example service as the partner tests run it (fast webhooks)."""
+    values: dict[str, Any] = {"public_url": "http://kitexample", **FAST_WEBHOOKS, **overrides}
+    return node_settings(
         Settings,
         database_url=database_url,
         tmp_path=tmp_path,
         node=NODE,
         service=SERVICE,
-        public_url="http://kitexample",
-        **FAST_WEBHOOKS,
+        **values,
     )
-    async with run_node(create_app, settings) as running:
+
+
+@pytest.fixture
+async def node(database_url: str, tmp_path: Path) -> AsyncIterator[ServiceNode[Settings]]:
+    """The example service (it creates the partner tables), its relay and dispatcher running."""
+    async with run_node(create_app, example_settings(database_url, tmp_path)) as running:
         yield running
 
 

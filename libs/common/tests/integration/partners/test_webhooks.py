@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
-from partner.receiver import Receiver, Responder, bound_port, serve, stop
+from partner.receiver import Receiver, Responder
+from partner.receiver import serving as endpoint
 
 from shulian_common.settings import Settings
 from shulian_common.testing.node import ServiceNode
+from shulian_common.testing.partners import subscribe as subscribe_as
 from shulian_common.testing.reliability import wait_until
 
 from .conftest import FAST_WEBHOOKS, partner, write_notes
@@ -21,25 +22,10 @@ from .conftest import FAST_WEBHOOKS, partner, write_notes
 FAILING_ATTEMPTS = 2  # the flaky endpoint answers 500 to the first two attempts of each message
 
 
-@asynccontextmanager
-async def endpoint(receiver: Receiver) -> AsyncIterator[str]:
-    """``receiver`` served on loopback; yields its URL."""
-    server = await serve(receiver.app())
-    try:
-        yield f"http://127.0.0.1:{bound_port(server)}/webhooks"
-    finally:
-        await stop(server)
-
-
 async def subscribe(
     node: ServiceNode[Settings], url: str, who: str = "county-platform", **fields: Any
 ) -> dict[str, Any]:
-    response = await node.client.post(
-        "/v1/subscriptions", json={"url": url, **fields}, headers=partner(node, who)
-    )
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
+    return await subscribe_as(node, url, sub=f"partner:{who}", **fields)
 
 
 def fail_first(attempts: int) -> Responder:
@@ -210,7 +196,9 @@ async def test_partners_see_only_their_own_subscriptions(node: ServiceNode[Setti
 
     listed = await node.client.get("/v1/subscriptions", headers=other)
     read = await node.client.get(f"/v1/subscriptions/{mine['id']}", headers=other)
-    deleted = await node.client.delete(f"/v1/subscriptions/{mine['id']}", headers=other)
+    deleted = await node.client.delete(
+        f"/v1/subscriptions/{mine['id']}", headers={**other, "If-Match": "*"}
+    )
     operator = await node.client.get(
         "/v1/subscriptions", headers=node.auth("city_operator", "510100")
     )
@@ -261,11 +249,15 @@ async def test_a_disabled_subscription_resumes_when_re_enabled(
         await wait_until(lambda: _status(node, sub["id"]), timeout=5)
         state["status"] = 204
         await write_notes(node, 1)  # owed to the disabled subscription, not sent
+        disabled = await node.client.get(f"/v1/subscriptions/{sub['id']}", headers=partner(node))
         enabled = await node.client.patch(
-            f"/v1/subscriptions/{sub['id']}", json={"status": "active"}, headers=partner(node)
+            f"/v1/subscriptions/{sub['id']}",
+            json={"status": "active"},
+            headers={**partner(node), "If-Match": disabled.headers["ETag"]},
         )
         await wait_until(lambda: len(receiver.events) == 1)
 
+    assert disabled.headers["ETag"] == '"2"'  # the 410 changed its state, and so its ETag
     assert enabled.json()["status"] == "active"
     assert enabled.json()["disabled_reason"] is None
 

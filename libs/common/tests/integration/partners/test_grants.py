@@ -1,0 +1,150 @@
+"""Per-partner grants: a partner reads the feed and subscribes only within what it was granted
+(types, divisions, industries); asking beyond is 403 ``not_granted``, a partner without a grant
+is 403 ``partner_not_granted``, operators read everything; narrowing keeps the cursor moving."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from kit_example.contracts import SEAT_DECIDED, SERVICE
+from kit_example.main import create_app
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shulian_common.auth import Principal, Role
+from shulian_common.envelope import CloudEvent
+from shulian_common.errors import ForbiddenError
+from shulian_common.feed import (
+    FeedFilter,
+    NotGrantedError,
+    grant_of,
+    granted,
+    read_feed,
+    reader_grant,
+)
+from shulian_common.messaging import outbox
+from shulian_common.settings import Environment, PartnerGrant, Settings
+from shulian_common.testing.node import ServiceNode, run_node
+from shulian_common.uow import outbox_row
+
+from .conftest import example_settings, partner, write_notes
+
+NOTE_SAVED = "cn.sichuan.shulian.kitexample.note.saved.v1"
+GRANTS = {
+    "partner:county-platform": {"types": [NOTE_SAVED], "cities": ["511500"]},
+    "partner:everything": {},
+}
+
+
+@pytest.fixture
+async def granting(database_url: str, tmp_path: Path) -> AsyncIterator[ServiceNode[Settings]]:
+    """The example service with partner grants configured."""
+    settings = example_settings(database_url, tmp_path, partner_grants=GRANTS)
+    async with run_node(create_app, settings) as running:
+        yield running
+
+
+async def test_a_partner_reads_and_subscribes_only_within_its_grant(
+    granting: ServiceNode[Settings],
+) -> None:
+    node = granting
+    first, _ = await write_notes(node, 2)
+    await node.drain()
+    mine, stranger = partner(node), partner(node, "unknown")
+
+    within = await node.client.get("/v1/feed", params={"city": "511502"}, headers=mine)
+    other_city = await node.client.get("/v1/feed", params={"city": "510100"}, headers=mine)
+    province = await node.client.get("/v1/feed", params={"city": "510000"}, headers=mine)
+    other_type = await node.client.get("/v1/feed", params={"types": SEAT_DECIDED}, headers=mine)
+    nobody = await node.client.get("/v1/feed", headers=stranger)
+    all_of_it = await node.client.get("/v1/feed", headers=partner(node, "everything"))
+    operator = await node.client.get("/v1/feed", headers=node.auth("city_operator", "510100"))
+    subscribe_beyond = await node.client.post(
+        "/v1/subscriptions",
+        json={"url": "https://p.example.cn/h", "cities": ["510100"]},
+        headers=mine,
+    )
+    subscribe_stranger = await node.client.post(
+        "/v1/subscriptions", json={"url": "https://p.example.cn/h"}, headers=stranger
+    )
+    subscribe_within = await node.client.post(
+        "/v1/subscriptions",
+        json={"url": "https://p.example.cn/h", "types": [NOTE_SAVED], "cities": ["511502"]},
+        headers=mine,
+    )
+    listed = await node.client.get("/v1/subscriptions", headers=mine)
+    one_beyond = await node.client.get(f"/v1/feed/events/{first}", headers=mine)
+    one_within = await node.client.get(
+        f"/v1/feed/events/{first}", headers=partner(node, "everything")
+    )
+
+    assert within.status_code == 200
+    # Notes carry no division: the Yibin grant lets none through, yet the cursor moved past them.
+    assert within.json() == []
+    for refused in (other_city, province, other_type, subscribe_beyond, one_beyond):
+        assert (refused.status_code, refused.json()["code"]) == (403, "not_granted"), refused.text
+    assert other_city.json()["not_granted"] == ["510100"]
+    for refused in (nobody, subscribe_stranger):
+        assert (refused.status_code, refused.json()["code"]) == (403, "partner_not_granted")
+    assert len(all_of_it.json()) == len(operator.json()) == 2
+    assert one_within.json()["id"] == first
+    assert subscribe_within.status_code == 201
+    assert [s["id"] for s in listed.json()["items"]] == [subscribe_within.json()["id"]]
+
+
+def _event(key: str, type_: str = NOTE_SAVED, **data: object) -> CloudEvent:
+    return CloudEvent(
+        source="/nodes/510100/kitexample", type=type_, partitionkey=key, data=dict(data)
+    )
+
+
+async def test_a_grant_narrows_what_is_read_and_the_cursor_still_moves(
+    engine: AsyncEngine,
+) -> None:
+    events = [
+        _event("a", county_code="511502", industries=["power_batteries"]),  # 翠屏区, 宜宾
+        _event("b", city_code="511500", industries=["liquor_food"]),
+        _event("c", city_code="510100", industries=["power_batteries"]),  # 成都
+        _event("d", SEAT_DECIDED, city_code="511500", industries=["power_batteries"]),
+        _event("e", division_code="511500", industry="power_batteries"),
+    ]
+    async with engine.begin() as conn:
+        for position, event in enumerate(events, 1):
+            await conn.execute(
+                insert(outbox).values(**outbox_row(event, "shulian.x.v1"), position=position)
+            )
+    grant = PartnerGrant(
+        types=frozenset({NOTE_SAVED}),
+        cities=frozenset({"511500"}),
+        industries=frozenset({"power_batteries"}),
+    )
+
+    page = await read_feed(
+        engine, service=SERVICE, after=0, limit=10, where=granted(FeedFilter(), grant)
+    )
+    with pytest.raises(NotGrantedError):
+        granted(FeedFilter(city="510100"), grant)
+    with pytest.raises(NotGrantedError):
+        granted(FeedFilter(types=frozenset({SEAT_DECIDED})), grant)
+
+    assert [e["partitionkey"] for e in page.events] == ["a", "e"]
+    assert page.last == 5
+
+
+def test_without_configured_grants_partners_read_everything_only_in_dev_and_test() -> None:
+    reader = Principal(sub="partner:x", role=Role.PARTNER, node="510000")
+    test = Settings(env=Environment.TEST)
+    production = Settings(env=Environment.PRODUCTION, jwt_secret="s" * 40)
+    granted_production = Settings(
+        env=Environment.PRODUCTION, jwt_secret="s" * 40, partner_grants={"partner:x": {}}
+    )
+
+    assert grant_of(test, "partner:x") == PartnerGrant()
+    assert grant_of(production, "partner:x") is None
+    with pytest.raises(ForbiddenError):
+        reader_grant(production, reader)
+    assert reader_grant(granted_production, reader) == PartnerGrant()
+    operator = Principal(sub="op", role=Role.PROVINCE_ADMIN, node="510000", division="510000")
+    assert reader_grant(production, operator) is None  # operators are not limited
