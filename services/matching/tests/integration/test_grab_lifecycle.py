@@ -6,12 +6,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from shulian_common.commands import Request
 from shulian_common.records import utc_now
 from shulian_matching.handlers.grabs import release_overdue
 from shulian_matching.main import rules_of, sweep_once
 from shulian_matching.testing import (
+    CHENGDU,
     YIBIN,
     Matching,
+    NodeStarter,
     operator,
     place,
     publish,
@@ -179,3 +182,45 @@ async def test_fulfilment_records_placements_and_the_contract_value(yibin: Match
     [fulfilled] = await yibin.events("order.fulfilled")
     assert fulfilled["data"]["contract_value_yuan"] == 180_000
     assert fulfilled["key"] == order["id"]
+
+
+async def _request(node: Matching, request_id: str) -> tuple[Any, Any, Any]:
+    async with node.runtime.uow_factory() as uow:
+        row = await uow.session.get(Request, request_id)
+        assert row is not None
+        return row.status, row.outcome, row.reason
+
+
+async def test_a_standby_grab_winning_a_freed_slot_settles_its_request_as_awarded(
+    start_node: NodeStarter,
+) -> None:
+    async with start_node(YIBIN) as yibin, start_node(CHENGDU) as chengdu:
+        here, there = supplier_event(county="511502"), supplier_event(county="510104")
+        await publish(yibin, here, there)
+        order = await place(yibin, service_order(), YIBIN)
+        await yibin.drain(chengdu)
+        first = await _grab(yibin, order["id"], here.partitionkey)
+        await yibin.drain(chengdu)
+        second = await _grab(chengdu, order["id"], there.partitionkey)
+        await yibin.drain(chengdu)
+        assert await _status(chengdu, second) == ("rejected", "no_slot_left")
+        assert await _request(chengdu, second) == ("decided", "rejected", "no_slot_left")
+
+        rules = rules_of(yibin.settings)
+        later = utc_now() + timedelta(seconds=yibin.settings.award_confirm_seconds + 1)
+        assert await release_overdue(yibin.runtime.uow_factory, rules, now=later) == 1
+        await yibin.drain(chengdu)
+
+        # The requester's grab and its request both say the standby grab won the slot ...
+        assert await _status(chengdu, second) == ("awarded", None)
+        assert await _request(chengdu, second) == ("decided", "accepted", None)
+        # ... and the released one, asked on the owner node itself, says it lost it.
+        assert await _status(yibin, first) == ("released", "confirmation_late")
+        assert await _request(yibin, first) == ("decided", "rejected", "confirmation_late")
+        confirmed = await chengdu.client.post(
+            f"/v1/grabs/{second}/confirm", headers=supplier(chengdu, there.partitionkey)
+        )
+        assert confirmed.status_code == 202
+        await yibin.drain(chengdu)
+        assert await _status(chengdu, second) == ("confirmed", None)
+        assert await _request(chengdu, second) == ("decided", "accepted", None)
