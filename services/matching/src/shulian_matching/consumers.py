@@ -9,7 +9,7 @@ from datetime import date, datetime
 from shulian_common.commands import CommandReader, DecisionReader, decides
 from shulian_common.consumer import Subscription
 from shulian_common.readers import ReaderModel, Reads
-from shulian_matching.contracts import GrabDecided
+from shulian_matching.contracts import ApplicationReceived, GrabDecided
 from shulian_matching.handlers.grabs import (
     GrabRules,
     confirm_grab,
@@ -18,6 +18,7 @@ from shulian_matching.handlers.grabs import (
     load_order,
 )
 from shulian_matching.handlers.replica import replicate_order, replicate_supplier
+from shulian_matching.handlers.talents import follow_answer, follow_receipt, receive_application
 
 SUPPLIERS_TOPIC = "shulian.registry.suppliers.v1"
 SUPPLIER_SNAPSHOT_TYPES = tuple(
@@ -29,6 +30,7 @@ ORDER_SNAPSHOT_TYPES = tuple(
     f"cn.sichuan.shulian.matching.order.{verb}.v1" for verb in ("placed", "updated", "fulfilled")
 )
 GRABS_TOPIC = "shulian.matching.grabs.v1"
+APPLICATIONS_TOPIC = "shulian.matching.applications.v1"
 _MATCHING = "cn.sichuan.shulian.matching"
 
 
@@ -107,6 +109,27 @@ class GrabDecidedReader(DecisionReader):
     confirm_by: datetime | None = None
 
 
+class ApplicationRequestReader(CommandReader):
+    """Another node's talent's application, as the order's owner node receives it."""
+
+    talent_ref: str
+    occupation_code: str | None
+    skills: list[str]
+    county_code: str
+
+
+class ApplicationReceivedReader(DecisionReader):
+    """The owner's receipt of an application, as the talent's node follows it."""
+
+
+class ApplicationAnswerReader(ReaderModel):
+    """The placer's answer to an application, as the talent's node follows it."""
+
+    id: str
+    owner_node: str
+    status: str
+
+
 def subscriptions(
     node_id: str, *, award_cap: int = 5, confirm_seconds: int = 86400
 ) -> list[Subscription]:
@@ -143,6 +166,26 @@ def subscriptions(
                 f"{_MATCHING}.grab.decided.v1": Reads(
                     model=GrabDecidedReader, handle=follow_decision(node_id)
                 )
+            },
+        ),
+        decides(
+            topic=APPLICATIONS_TOPIC,
+            command_type=f"{_MATCHING}.application.requested.v1",
+            reader=ApplicationRequestReader,
+            load=load_order,
+            decide=receive_application,
+            decision=ApplicationReceived,
+            node_id=node_id,
+        ),
+        Subscription(
+            topic=APPLICATIONS_TOPIC,
+            handlers={
+                f"{_MATCHING}.application.received.v1": Reads(
+                    model=ApplicationReceivedReader, handle=follow_receipt(node_id)
+                ),
+                f"{_MATCHING}.application.decided.v1": Reads(
+                    model=ApplicationAnswerReader, handle=follow_answer(node_id)
+                ),
             },
         ),
     ]

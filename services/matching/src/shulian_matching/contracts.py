@@ -136,6 +136,33 @@ class TalentSaved(EventModel):
     county_code: str
 
 
+@event_type(type=f"{_PREFIX}.application.requested.v1", topic=APPLICATIONS_TOPIC)
+class ApplicationRequested(CommandModel):
+    """跨节点报名请求 (a talent applied to another node's job order; that node receives it).
+
+    ``request_id`` is the application's id, ``target_id`` the order's. The talent is named only by
+    a pseudonymous reference, with the facts the placer and ranking need: no name, phone or ID
+    number leaves the talent's node.
+    """
+
+    talent_ref: str = Field(description="pseudonymous reference of the talent (opaque id)")
+    occupation_code: str | None
+    skills: list[str]
+    county_code: str
+
+
+@event_type(type=f"{_PREFIX}.application.received.v1", topic=APPLICATIONS_TOPIC)
+class ApplicationReceived(DecisionModel):
+    """跨节点报名受理结果 (the order's owner node received or refused a talent's application).
+
+    Received (``accepted``): the placer now answers it, and its ``application.decided`` follows.
+    """
+
+    status: ApplicationStatus | None = Field(
+        default=None, description="the application's status on the owner node"
+    )
+
+
 class ApplicationSnapshot(EventModel):
     """An application's state: the talent by opaque id only."""
 

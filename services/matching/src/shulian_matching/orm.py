@@ -131,7 +131,15 @@ class Talent(Record, Base):
 
 
 class Application(Record, Base):
-    """A talent's application to a job order of this node."""
+    """A talent's application to a job order.
+
+    On the order's owner node (``owner_node``) it is the application the placer answers; the
+    talent may keep the profile on another node (``talent_node``): then ``talent_id`` is only a
+    pseudonymous reference, and the occupation, skills and county the application carried are all
+    this node knows of the talent. On the talent's node, an application to another node's order is
+    the talent's copy, which follows the owner's decisions (``pending`` until the owner received
+    it, ``rejected`` with a ``reason`` if it refused it).
+    """
 
     __tablename__ = "applications"
     __table_args__ = (
@@ -139,8 +147,14 @@ class Application(Record, Base):
     )
 
     order_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("orders.id"))
-    talent_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("talents.id"))
+    # A talent of this node, or another node's pseudonymous reference: no foreign key.
+    talent_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     status: Mapped[str] = mapped_column(String(16))
+    talent_node: Mapped[str | None] = mapped_column(String(6))
+    occupation_code: Mapped[str | None] = mapped_column(String(CODE))
+    skills: Mapped[list[str] | None] = mapped_column(Json)
+    county_code: Mapped[str | None] = mapped_column(String(6))
+    reason: Mapped[str | None] = mapped_column(String(40))
 
 
 metadata = Base.metadata

@@ -19,17 +19,23 @@ from shulian_common.http import (
     expected_versions,
     record_response,
 )
+from shulian_common.idempotency import Created
 from shulian_common.records import load
 from shulian_common.schemas import Page
 from shulian_matching import repository
-from shulian_matching.api.common import MatchingSettingsDep, grab_read, talent_read
+from shulian_matching.api.common import (
+    MatchingSettingsDep,
+    application_read,
+    grab_read,
+    talent_read,
+)
 from shulian_matching.domain import access
 from shulian_matching.domain.orders import OrderAction, OrderKind, OrderStatus
 from shulian_matching.handlers import grabs as grab_handlers
 from shulian_matching.handlers import orders as handlers
 from shulian_matching.handlers import ranking
 from shulian_matching.handlers import talents as talent_handlers
-from shulian_matching.orm import Application, Order
+from shulian_matching.orm import Order
 from shulian_matching.schemas import (
     ApplicationAnswer,
     ApplicationRead,
@@ -277,33 +283,39 @@ async def rank_candidates(
     )
 
 
-def _application(app: Application) -> ApplicationRead:
-    return ApplicationRead(
-        id=app.id,
-        order_id=app.order_id,
-        talent_id=app.talent_id,
-        status=app.status,
-        version=app.version,
-    )
-
-
 @router.post(
     "/{order_id}/applications",
     status_code=201,
     response_model=ApplicationRead,
-    responses=problem_responses(401, 403, 404, 409),
+    responses={
+        202: {
+            "model": RequestRead,
+            "description": "另一节点的订单：报名已发往订单所属节点受理 (follow Location)",
+        },
+        **problem_responses(401, 403, 404, 409),
+    },
 )
 async def apply(
     order_id: str,
     principal: WriterDep,
     uow_factory: UowFactoryDep,
     settings: MatchingSettingsDep,
+    idempotency: IdempotencyDep,
 ) -> JSONResponse:
-    """Apply to a job order (人才接单) as the calling talent."""
-    app = await talent_handlers.apply(
-        uow_factory, node_id=settings.node_id, principal=principal, order_id=order_id
+    """Apply to a job order (人才接单) as the calling talent: 201 with the application for an order
+    of this node; for another node's order, 202 with the request and ``Location:
+    /v1/applications/{id}`` (the owner node receives it; only a pseudonymous reference and the
+    occupation, skills and county travel). ``Idempotency-Key`` makes a retry return the first."""
+    made = await talent_handlers.apply(
+        uow_factory,
+        node_id=settings.node_id,
+        principal=principal,
+        order_id=order_id,
+        idempotency=idempotency,
     )
-    return record_response(_application(app), version=app.version, status=201)
+    if isinstance(made, Created):
+        return accepted_response(made, location=f"/v1/applications/{made.record.id}")
+    return record_response(application_read(made), version=made.version, status=201)
 
 
 @router.get(
@@ -327,8 +339,9 @@ async def list_applications(
     talents = {t.id: t for t in await repository.talents_for(session, [a.talent_id for a in shown])}
     items = []
     for app in shown:
-        item = _application(app)
-        item.talent = talent_read(talents[app.talent_id], to_talent=False)
+        item = application_read(app)
+        if app.talent_id in talents:  # a profile held here; another node's talent has none here
+            item.talent = talent_read(talents[app.talent_id], to_talent=False)
         items.append(item)
     return Page[ApplicationRead](items=items, next_cursor=next_cursor)
 
@@ -355,4 +368,4 @@ async def answer_application(
         application_id=application_id,
         accept=body.accept,
     )
-    return record_response(_application(app), version=app.version)
+    return record_response(application_read(app), version=app.version)
