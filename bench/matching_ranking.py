@@ -138,9 +138,7 @@ async def run(count: int, runs: int, url: str | None) -> None:
             for _ in range(runs):
                 async with sessions() as session:
                     started = time.perf_counter()
-                    eligible, _, _ = await candidates(
-                        session, order=wanted, node_id="511500", award_cap=5, limit=20
-                    )
+                    eligible, _, _ = await candidates(session, order=wanted, award_cap=5, limit=20)
                     times.append(time.perf_counter() - started)
             times.sort()
             p50, p99 = (

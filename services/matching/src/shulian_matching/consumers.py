@@ -100,10 +100,15 @@ class ConfirmationReader(CommandReader):
 
 
 class GrabDecidedReader(DecisionReader):
-    """The owner's decision, as the requesting node's copy of the grab follows it."""
+    """The owner's decision, as the requesting node's copy of the grab follows it (and every other
+    node keeps, for the award cap)."""
 
     grab_id: str = ""
+    owner_node: str | None = None
+    supplier_id: str = ""
     status: str | None = None
+    terms_version: int = 0
+    requested_at: datetime | None = None
     seq: int = 0
     decided_at: datetime | None = None
     confirm_by: datetime | None = None

@@ -118,6 +118,8 @@ class GrabDecided(DecisionModel):
     )
     supplier_id: str = ""
     status: GrabStatus | None = None
+    terms_version: int = Field(default=0, description="the order's terms the grab was made on")
+    requested_at: datetime | None = None
     seq: int = Field(default=0, description="the decision's place in the owner's log of the order")
     decided_at: datetime | None = None
     confirm_by: datetime | None = None

@@ -221,7 +221,7 @@ async def _next_steps(
             if await repository.grabs_of(session, order.id, list(GrabStatus)):
                 continue
             _, _, top = await candidates(
-                session, order=order, node_id=node, award_cap=settings.award_cap, limit=1
+                session, order=order, award_cap=settings.award_cap, limit=1
             )
             if top:
                 to_grab.append((order.id, top[0][0].id))

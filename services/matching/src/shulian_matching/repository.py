@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy import Select, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,6 +13,7 @@ from shulian_matching.domain.grabs import GrabStatus
 from shulian_matching.orm import Application, Grab, Order, Supplier, SupplierFacet, Talent
 
 HELD = (GrabStatus.AWARDED.value, GrabStatus.CONFIRMED.value)
+UNFINISHED = ("open", "awarded", "in_service")
 
 
 def _insert(session: AsyncSession) -> Any:
@@ -170,22 +171,35 @@ async def supplier_holds(session: AsyncSession, order_id: str, supplier_id: str)
 
 
 async def active_awards(
-    session: AsyncSession, supplier_ids: Sequence[str] | None, node_id: str
+    session: AsyncSession, supplier_ids: Sequence[str] | None
 ) -> dict[str, int]:
-    """Awards each supplier (all when ``None``) holds on this node's unfinished orders."""
+    """Awards each supplier (all when ``None``) holds on unfinished orders anywhere in the province,
+    as far as this node has heard: its own orders' grabs, its requesters' copies, and the replica
+    of every other owner node's decisions. An order whose snapshot has not arrived yet counts as
+    unfinished."""
     stmt = (
         select(Grab.supplier_id, func.count())
-        .join(Order, Order.id == Grab.order_id)
+        .outerjoin(Order, Order.id == Grab.order_id)
         .where(
             Grab.status.in_(HELD),
-            Grab.order_owner_node == node_id,
-            Order.status.in_(("open", "awarded", "in_service")),
+            or_(Order.status.is_(None), Order.status.in_(UNFINISHED)),
         )
         .group_by(Grab.supplier_id)
     )
     if supplier_ids is not None:
         stmt = stmt.where(Grab.supplier_id.in_(list(supplier_ids)))
     return {row[0]: int(row[1]) for row in (await session.execute(stmt)).all()}
+
+
+async def keep_decision(session: AsyncSession, values: Mapping[str, Any]) -> None:
+    """Keep (or move) the replica of another owner node's decision on a grab asked elsewhere."""
+    known = await session.get(Grab, values["id"])
+    if known is None:
+        session.add(Grab(**values))
+    else:
+        for name, value in values.items():
+            setattr(known, name, value)
+    await session.flush()
 
 
 async def grabs_of(session: AsyncSession, order_id: str, statuses: Iterable[str]) -> list[Grab]:

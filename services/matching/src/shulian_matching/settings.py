@@ -17,7 +17,9 @@ class MatchingSettings(Settings):
         default=24 * 3600, ge=1, description="how long an awarded supplier has to confirm"
     )
     award_cap: int = Field(
-        default=5, ge=1, description="awards a supplier may hold unfinished on this node at once"
+        default=5,
+        ge=1,
+        description="awards a supplier may hold unfinished across the province at once",
     )
     sweep_seconds: float = Field(
         default=30.0, gt=0, description="how often unconfirmed awards and past deadlines are swept"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from shulian_matching.testing import (
     CHENGDU,
+    LESHAN,
     YIBIN,
     NodeStarter,
+    operator,
     place,
     publish,
     service_order,
@@ -76,3 +78,54 @@ async def test_a_grab_outside_the_orders_visibility_is_rejected_with_its_reason(
         assert far_grab.json()["reason"] == "outside_visibility"
         assert far_grab.json()["reason_text"] == "订单不向机构所在城市开放"
         assert unlisted_grab.json()["reason"] == "supplier_not_listed"
+
+
+async def test_the_award_cap_counts_a_suppliers_awards_on_every_node(
+    start_node: NodeStarter,
+) -> None:
+    async with (
+        start_node(YIBIN, award_cap=1) as yibin,
+        start_node(CHENGDU, award_cap=1) as chengdu,
+        start_node(LESHAN, award_cap=1) as leshan,
+    ):
+        nodes = (chengdu, leshan)
+        firm = supplier_event(county="511502")
+        await publish(yibin, firm)
+        in_yibin = await place(yibin, service_order(visibility="province"), YIBIN)
+        in_chengdu = await place(chengdu, service_order("510104", visibility="province"), CHENGDU)
+        await yibin.drain(*nodes)
+
+        # Asked on Leshan, decided by Yibin: Chengdu hears of the award only from Yibin's decision.
+        won = await leshan.client.post(
+            f"/v1/orders/{in_yibin['id']}/grabs", headers=supplier(leshan, firm.partitionkey)
+        )
+        await yibin.drain(*nodes)
+        followed = await leshan.client.get(f"/v1/grabs/{won.json()['id']}", headers=leshan.province)
+        assert followed.json()["status"] == "awarded"
+
+        capped = await yibin.client.post(
+            f"/v1/orders/{in_chengdu['id']}/grabs", headers=supplier(yibin, firm.partitionkey)
+        )
+        await yibin.drain(*nodes)
+        refused = await yibin.client.get(f"/v1/grabs/{capped.json()['id']}", headers=yibin.province)
+        assert (refused.json()["status"], refused.json()["reason"]) == (
+            "rejected",
+            "award_cap_reached",
+        )
+
+        # The first order cancelled, its award no longer counts on Chengdu either.
+        etag = (
+            await yibin.client.get(f"/v1/orders/{in_yibin['id']}", headers=yibin.province)
+        ).headers["ETag"]
+        cancelled = await yibin.client.post(
+            f"/v1/orders/{in_yibin['id']}/cancel",
+            headers={**operator(yibin, YIBIN), "If-Match": etag},
+        )
+        assert cancelled.status_code == 200, cancelled.text
+        await yibin.drain(*nodes)
+        again = await yibin.client.post(
+            f"/v1/orders/{in_chengdu['id']}/grabs", headers=supplier(yibin, firm.partitionkey)
+        )
+        await yibin.drain(*nodes)
+        awarded = await yibin.client.get(f"/v1/grabs/{again.json()['id']}", headers=yibin.province)
+        assert awarded.json()["status"] == "awarded"

@@ -257,7 +257,7 @@ async def rank_candidates(
     score explained: every term's weight, fit and points; what matched and what is missing."""
     order = await load(session, Order, order_id, LABEL)
     eligible, weights, best = await ranking.candidates(
-        session, order=order, node_id=settings.node_id, award_cap=settings.award_cap, limit=limit
+        session, order=order, award_cap=settings.award_cap, limit=limit
     )
     items = [
         CandidateRead(

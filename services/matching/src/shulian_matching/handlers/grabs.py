@@ -187,7 +187,7 @@ def supplier_facts(supplier: Supplier | None) -> SupplierFacts | None:
 async def _decide_for(uow: UnitOfWork, rules: GrabRules, order: Order, grab: Grab) -> Decision:
     supplier = await repository.supplier(uow.session, grab.supplier_id)
     holds = await repository.supplier_holds(uow.session, order.id, grab.supplier_id)
-    awards = await repository.active_awards(uow.session, [grab.supplier_id], rules.node_id)
+    awards = await repository.active_awards(uow.session, [grab.supplier_id])
     return decide(
         order_facts(order),
         supplier_facts(supplier),
@@ -332,6 +332,8 @@ def follow_decision(
 
     async def handle(uow: UnitOfWork, event: CloudEvent, data: GrabDecidedReader) -> None:
         if data.requester_node != node_id:
+            if event.node != node_id:
+                await _keep_decision(uow, event, data)
             return
         if not await apply_decision(uow.session, event, data):
             await _follow_request(uow, event, data)
@@ -355,6 +357,32 @@ def follow_decision(
         )
 
     return handle
+
+
+async def _keep_decision(uow: UnitOfWork, event: CloudEvent, data: GrabDecidedReader) -> None:
+    """Keep another owner node's decision on a grab asked on a third node: the award cap counts a
+    supplier's awards across the province from these (eventually: see the README's Choices)."""
+    if not data.grab_id or data.status is None or not data.supplier_id:
+        return
+    if data.owner_node is not None and data.owner_node != event.node:
+        return  # only the order's owner decides its grabs
+    await repository.keep_decision(
+        uow.session,
+        {
+            "id": data.grab_id,
+            "order_id": data.target_id,
+            "order_owner_node": event.node,
+            "supplier_id": data.supplier_id,
+            "requester_node": data.requester_node,
+            "terms_version": data.terms_version,
+            "status": data.status,
+            "reason": data.reason if data.request_id == data.grab_id else None,
+            "seq": data.seq,
+            "requested_at": data.requested_at or event.time,
+            "decided_at": data.decided_at,
+            "confirm_by": data.confirm_by,
+        },
+    )
 
 
 async def _follow_request(uow: UnitOfWork, event: CloudEvent, data: GrabDecidedReader) -> None:

@@ -53,13 +53,13 @@ def _tiers(order: Order) -> list[tuple[list[str] | None, list[str]]]:
 
 
 async def candidates(
-    session: AsyncSession, *, order: Order, node_id: str, award_cap: int, limit: int
+    session: AsyncSession, *, order: Order, award_cap: int, limit: int
 ) -> tuple[int, dict[str, float], list[Named]]:
     """How many are eligible, the weights, and the best ``limit`` with names and cities."""
     if order.kind == OrderKind.JOB:
         return await _talents(session, order=order, limit=limit)
     line, industry = order.service_line or "", order.industry
-    awards = await repository.active_awards(session, None, node_id)
+    awards = await repository.active_awards(session, None)
     capped = [s for s, held in awards.items() if held >= award_cap]
     eligible = await repository.count_eligible(
         session, service_line=line, industry=industry, cities=visible_cities(order)
