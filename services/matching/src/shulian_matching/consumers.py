@@ -17,7 +17,11 @@ from shulian_matching.handlers.grabs import (
     follow_decision,
     load_order,
 )
-from shulian_matching.handlers.replica import replicate_order, replicate_supplier
+from shulian_matching.handlers.replica import (
+    replicate_order,
+    replicate_supplier,
+    replicate_talent,
+)
 from shulian_matching.handlers.talents import follow_answer, follow_receipt, receive_application
 
 SUPPLIERS_TOPIC = "shulian.registry.suppliers.v1"
@@ -31,6 +35,7 @@ ORDER_SNAPSHOT_TYPES = tuple(
 )
 GRABS_TOPIC = "shulian.matching.grabs.v1"
 APPLICATIONS_TOPIC = "shulian.matching.applications.v1"
+TALENTS_TOPIC = "shulian.matching.talents.v1"
 _MATCHING = "cn.sichuan.shulian.matching"
 
 
@@ -82,6 +87,18 @@ class OrderReader(ReaderModel):
     placements: int | None
     contract_value_yuan: int | None
     fulfilled_at: datetime | None
+
+
+class TalentSummaryReader(ReaderModel):
+    """Another node's talent as ``talent.saved`` publishes it (no personal data)."""
+
+    id: str
+    owner_node: str
+    version: int
+    updated_at: datetime
+    occupation_code: str | None
+    skills: list[str]
+    county_code: str
 
 
 class GrabRequestReader(CommandReader):
@@ -147,6 +164,14 @@ def subscriptions(
             topic=SUPPLIERS_TOPIC, handlers=dict.fromkeys(SUPPLIER_SNAPSHOT_TYPES, supplier)
         ),
         Subscription(topic=ORDERS_TOPIC, handlers=dict.fromkeys(ORDER_SNAPSHOT_TYPES, order)),
+        Subscription(
+            topic=TALENTS_TOPIC,
+            handlers={
+                f"{_MATCHING}.talent.saved.v1": Reads(
+                    model=TalentSummaryReader, handle=replicate_talent(node_id)
+                )
+            },
+        ),
         decides(
             topic=GRABS_TOPIC,
             command_type=f"{_MATCHING}.grab.requested.v1",

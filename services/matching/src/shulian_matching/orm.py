@@ -130,6 +130,20 @@ class Talent(Record, Base):
     county_code: Mapped[str] = mapped_column(String(6))
 
 
+class TalentSummary(Base):
+    """The replica of another node's talent, as ``talent.saved`` publishes it: no personal data."""
+
+    __tablename__ = "talent_summaries"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    owner_node: Mapped[str] = mapped_column(String(6))
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    occupation_code: Mapped[str | None] = mapped_column(String(CODE))
+    skills: Mapped[list[str]] = mapped_column(Json)
+    county_code: Mapped[str] = mapped_column(String(6))
+
+
 class Application(Record, Base):
     """A talent's application to a job order.
 

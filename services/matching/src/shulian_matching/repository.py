@@ -10,7 +10,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shulian_matching.domain.grabs import GrabStatus
-from shulian_matching.orm import Application, Grab, Order, Supplier, SupplierFacet, Talent
+from shulian_matching.orm import (
+    Application,
+    Grab,
+    Order,
+    Supplier,
+    SupplierFacet,
+    Talent,
+    TalentSummary,
+)
 
 HELD = (GrabStatus.AWARDED.value, GrabStatus.CONFIRMED.value)
 UNFINISHED = ("open", "awarded", "in_service")
@@ -292,6 +300,11 @@ async def talents_for(session: AsyncSession, ids: Iterable[str]) -> list[Talent]
 async def talents(session: AsyncSession) -> list[Talent]:
     """Every talent profile held on this node."""
     return list(await session.scalars(select(Talent).order_by(Talent.id)))
+
+
+async def talent_summaries(session: AsyncSession) -> list[TalentSummary]:
+    """Every other node's talent this node has heard of (no personal data)."""
+    return list(await session.scalars(select(TalentSummary).order_by(TalentSummary.id)))
 
 
 async def applicant_talents(session: AsyncSession, order_id: str) -> list[Talent]:

@@ -175,3 +175,51 @@ async def test_an_order_not_open_to_the_talents_city_is_refused_at_once(
         assert response.json()["code"] == "wrong_order_kind"
         assert await chengdu.count("applications") == 0
         assert await chengdu.count("requests") == 0
+
+
+async def test_a_job_order_ranks_other_nodes_talents_without_their_personal_data(
+    start_node: NodeStarter,
+) -> None:
+    async with start_node(YIBIN) as yibin, start_node(CHENGDU) as chengdu:
+        there = await _profile(chengdu, "a")
+        here = await yibin.client.put(
+            "/v1/talents/me",
+            json={
+                "name": "李晓红",
+                "phone": "13812345678",
+                "id_number": "511502199001011230",
+                "occupation_code": "4",
+                "skills": [],
+                "county_code": "511502",
+            },
+            headers=talent(yibin, "b"),
+        )
+        assert here.status_code == 201, here.text
+        order = await place(
+            yibin, job_order(visibility="province", skills=["电工"]), YIBIN
+        )  # occupation 6, like Chengdu's talent
+        await yibin.drain(chengdu)
+
+        ranked = await yibin.client.get(
+            f"/v1/orders/{order['id']}/candidates", headers=operator(yibin, YIBIN)
+        )
+        assert ranked.status_code == 200, ranked.text
+        body = ranked.json()
+        assert body["eligible"] == 2
+        first, second = body["items"]
+        assert (first["id"], first["city_code"], first["name"]) == (
+            there["id"],
+            CHENGDU,
+            f"{CHENGDU}节点人才",
+        )
+        assert first["score"] == 0.8  # occupation and skills, not the same city
+        assert (second["id"], second["name"]) == (here.json()["id"], "李**")
+        for secret in (PHONE, ID_NUMBER, NAME):
+            assert secret not in ranked.text
+        # An own-city order ranks only its city's talents.
+        local = await place(yibin, job_order(), YIBIN)
+        await yibin.drain(chengdu)
+        only = await yibin.client.get(
+            f"/v1/orders/{local['id']}/candidates", headers=operator(yibin, YIBIN)
+        )
+        assert [c["id"] for c in only.json()["items"]] == [here.json()["id"]]

@@ -108,20 +108,30 @@ async def candidates(
 async def _talents(
     session: AsyncSession, *, order: Order, limit: int
 ) -> tuple[int, dict[str, float], list[Named]]:
+    """This node's talents (names masked) and every other node's talent it heard of (by opaque id
+    only: ``talent.saved`` carries no personal data), in a city the order is open to."""
     cities = visible_cities(order)
     scored: list[Ranked] = []
     names: dict[str, tuple[str, str]] = {}
-    for talent in await repository.talents(session):
-        city = city_of(talent.county_code).code
+    own = [
+        (t.id, t.occupation_code, t.skills, t.county_code, mask_name(t.name))
+        for t in await repository.talents(session)
+    ]
+    others = [
+        (t.id, t.occupation_code, t.skills, t.county_code, f"{t.owner_node}节点人才")
+        for t in await repository.talent_summaries(session)
+    ]
+    for talent_id, occupation, skills, county, name in own + others:
+        city = city_of(county).code
         if cities is not None and city not in cities:
             continue
-        names[talent.id] = (mask_name(talent.name), city)
+        names[talent_id] = (name, city)
         scored.append(
             score_talent(
-                talent.id,
+                talent_id,
                 occupation_matches=order.occupation_code is not None
-                and talent.occupation_code == order.occupation_code,
-                talent_skills=talent.skills,
+                and occupation == order.occupation_code,
+                talent_skills=skills,
                 order_skills=order.skills,
                 same_city=city == order.city_code,
             )
