@@ -154,7 +154,9 @@ async def _move(
 
 
 @router.post(
-    "/{order_id}/start", response_model=OrderRead, responses=problem_responses(403, 404, 409, 412)
+    "/{order_id}/start",
+    response_model=OrderRead,
+    responses=problem_responses(403, 404, 409, 412, 428),
 )
 async def start_service(
     order_id: str,
@@ -170,7 +172,9 @@ async def start_service(
 
 
 @router.post(
-    "/{order_id}/cancel", response_model=OrderRead, responses=problem_responses(403, 404, 409, 412)
+    "/{order_id}/cancel",
+    response_model=OrderRead,
+    responses=problem_responses(403, 404, 409, 412, 428),
 )
 async def cancel_order(
     order_id: str,
@@ -184,7 +188,9 @@ async def cancel_order(
 
 
 @router.post(
-    "/{order_id}/fulfil", response_model=OrderRead, responses=problem_responses(403, 404, 409, 412)
+    "/{order_id}/fulfil",
+    response_model=OrderRead,
+    responses=problem_responses(403, 404, 409, 412, 428),
 )
 async def fulfil_order(
     order_id: str,
@@ -234,7 +240,9 @@ async def grab_order(
     return accepted_response(created, location=f"/v1/grabs/{created.record.id}")
 
 
-@router.get("/{order_id}/grabs", response_model=Page[GrabRead], responses=problem_responses(401))
+@router.get(
+    "/{order_id}/grabs", response_model=Page[GrabRead], responses=problem_responses(400, 401)
+)
 async def list_grabs(order_id: str, session: SessionDep, page: PageDep) -> Page[GrabRead]:
     """The order's grabs this node knows (all of them on the owner node), by cursor."""
     rows = await repository.page_grabs(
@@ -321,7 +329,7 @@ async def apply(
 @router.get(
     "/{order_id}/applications",
     response_model=Page[ApplicationRead],
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(400, 401, 403, 404),
 )
 async def list_applications(
     order_id: str, principal: WriterDep, session: SessionDep, page: PageDep
