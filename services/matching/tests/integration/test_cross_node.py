@@ -7,7 +7,9 @@ from shulian_matching.testing import (
     LESHAN,
     YIBIN,
     NodeStarter,
-    operator,
+    cancel,
+    grab_as,
+    grab_status,
     place,
     publish,
     service_order,
@@ -96,36 +98,17 @@ async def test_the_award_cap_counts_a_suppliers_awards_on_every_node(
         await yibin.drain(*nodes)
 
         # Asked on Leshan, decided by Yibin: Chengdu hears of the award only from Yibin's decision.
-        won = await leshan.client.post(
-            f"/v1/orders/{in_yibin['id']}/grabs", headers=supplier(leshan, firm.partitionkey)
-        )
+        won = await grab_as(leshan, in_yibin["id"], firm.partitionkey)
         await yibin.drain(*nodes)
-        followed = await leshan.client.get(f"/v1/grabs/{won.json()['id']}", headers=leshan.province)
-        assert followed.json()["status"] == "awarded"
+        assert await grab_status(leshan, won) == ("awarded", None)
 
-        capped = await yibin.client.post(
-            f"/v1/orders/{in_chengdu['id']}/grabs", headers=supplier(yibin, firm.partitionkey)
-        )
+        capped = await grab_as(yibin, in_chengdu["id"], firm.partitionkey)
         await yibin.drain(*nodes)
-        refused = await yibin.client.get(f"/v1/grabs/{capped.json()['id']}", headers=yibin.province)
-        assert (refused.json()["status"], refused.json()["reason"]) == (
-            "rejected",
-            "award_cap_reached",
-        )
+        assert await grab_status(yibin, capped) == ("rejected", "award_cap_reached")
 
         # The first order cancelled, its award no longer counts on Chengdu either.
-        etag = (
-            await yibin.client.get(f"/v1/orders/{in_yibin['id']}", headers=yibin.province)
-        ).headers["ETag"]
-        cancelled = await yibin.client.post(
-            f"/v1/orders/{in_yibin['id']}/cancel",
-            headers={**operator(yibin, YIBIN), "If-Match": etag},
-        )
-        assert cancelled.status_code == 200, cancelled.text
+        await cancel(yibin, in_yibin["id"], YIBIN)
         await yibin.drain(*nodes)
-        again = await yibin.client.post(
-            f"/v1/orders/{in_chengdu['id']}/grabs", headers=supplier(yibin, firm.partitionkey)
-        )
+        again = await grab_as(yibin, in_chengdu["id"], firm.partitionkey)
         await yibin.drain(*nodes)
-        awarded = await yibin.client.get(f"/v1/grabs/{again.json()['id']}", headers=yibin.province)
-        assert awarded.json()["status"] == "awarded"
+        assert await grab_status(yibin, again) == ("awarded", None)

@@ -12,6 +12,7 @@ from shulian_matching.testing import (
     YIBIN,
     Matching,
     NodeStarter,
+    cancel,
     job_order,
     operator,
     place,
@@ -143,14 +144,7 @@ async def test_the_owner_refuses_an_application_to_an_order_no_longer_open(
         await _profile(chengdu, "a")
         order = await place(yibin, job_order(visibility="province"), YIBIN)
         await yibin.drain(chengdu)
-        etag = (
-            await yibin.client.get(f"/v1/orders/{order['id']}", headers=yibin.province)
-        ).headers["ETag"]
-        cancelled = await yibin.client.post(
-            f"/v1/orders/{order['id']}/cancel",
-            headers={**operator(yibin, YIBIN), "If-Match": etag},
-        )
-        assert cancelled.status_code == 200, cancelled.text
+        await cancel(yibin, order["id"], YIBIN)
         # Chengdu has not heard of the cancellation yet: its replica still says open.
         location = await _apply(chengdu, order["id"], "a")
         await yibin.drain(chengdu)
