@@ -41,13 +41,18 @@ async def _profile(node: Matching, account: str) -> dict[str, Any]:
 
 
 async def _apply(node: Matching, order_id: str, account: str) -> str:
-    response = await node.client.post(
-        f"/v1/orders/{order_id}/applications", headers=talent(node, account)
-    )
+    """Apply, then retry with the same ``Idempotency-Key``: the retry returns the first request."""
+    headers = {**talent(node, account), "Idempotency-Key": f"apply-{account}-{order_id}"}
+    url = f"/v1/orders/{order_id}/applications"
+    response = await node.client.post(url, headers=headers)
     assert response.status_code == 202, response.text
     assert response.json()["status"] == "pending"
     location: str = response.headers["Location"]
     assert location == f"/v1/applications/{response.json()['id']}"
+    retry = await node.client.post(url, headers=headers)
+    assert retry.status_code == 202, retry.text
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.json()["id"] == response.json()["id"]
     return location
 
 
