@@ -166,9 +166,7 @@ async def apply(
         async with uow_factory() as uow:
             talent = await _applying_talent(uow, account)
             order = await load(uow.session, Order, order_id, "订单")
-            check_open_to(order, city=access.county_city(talent.county_code))
-            if await repository.application_of(uow.session, order.id, talent.id):
-                raise DuplicateApplication("已报名该订单")
+            await _check_new(uow, order, talent_ref=talent.id, county=talent.county_code)
             application = _application_row(
                 uuid.uuid4().hex,
                 order,
@@ -237,9 +235,7 @@ async def _send_application(
         talent = await _applying_talent(uow, account)
         order = await load(uow.session, Order, order_id, "订单")
         # What this node can check on its replica; the owner checks again when it receives it.
-        check_open_to(order, city=access.county_city(talent.county_code))
-        if await repository.application_of(uow.session, order.id, talent.id):
-            raise DuplicateApplication("已报名该订单")
+        await _check_new(uow, order, talent_ref=talent.id, county=talent.county_code)
         facts = _facts(talent)
         command = ApplicationRequested(
             request_id=new_request_id(),
@@ -266,6 +262,13 @@ async def _send_application(
         raise DuplicateApplication("已报名该订单") from None
 
 
+async def _check_new(uow: UnitOfWork, order: Order, *, talent_ref: str, county: str) -> None:
+    """Refuse an application the order is not open to, or the talent's second one."""
+    check_open_to(order, city=access.county_city(county))
+    if await repository.application_of(uow.session, order.id, talent_ref):
+        raise DuplicateApplication("已报名该订单")
+
+
 def check_open_to(order: Order, *, city: str) -> None:
     """Refuse an application to anything but an open job order visible to ``city``."""
     if order.kind != OrderKind.JOB:
@@ -289,9 +292,7 @@ async def receive_application(
 ) -> ApplicationReceived:
     """The owner's decision on ``application.requested``: receive it for the placer, or refuse it
     (not a job order, not open, not visible to the talent's city, a second application)."""
-    check_open_to(order, city=access.county_city(command.county_code))
-    if await repository.application_of(uow.session, order.id, command.talent_ref):
-        raise DuplicateApplication("已报名该订单")
+    await _check_new(uow, order, talent_ref=command.talent_ref, county=command.county_code)
     application = _application_row(
         command.request_id,
         order,
