@@ -9,7 +9,7 @@ from datetime import date, datetime
 from shulian_common.commands import CommandReader, DecisionReader, decides
 from shulian_common.consumer import Subscription
 from shulian_common.readers import ReaderModel, Reads
-from shulian_matching.contracts import GrabDecided
+from shulian_matching.contracts import ApplicationReceived, GrabDecided
 from shulian_matching.handlers.grabs import (
     GrabRules,
     confirm_grab,
@@ -17,7 +17,12 @@ from shulian_matching.handlers.grabs import (
     follow_decision,
     load_order,
 )
-from shulian_matching.handlers.replica import replicate_order, replicate_supplier
+from shulian_matching.handlers.replica import (
+    replicate_order,
+    replicate_supplier,
+    replicate_talent,
+)
+from shulian_matching.handlers.talents import follow_answer, follow_receipt, receive_application
 
 SUPPLIERS_TOPIC = "shulian.registry.suppliers.v1"
 SUPPLIER_SNAPSHOT_TYPES = tuple(
@@ -29,6 +34,8 @@ ORDER_SNAPSHOT_TYPES = tuple(
     f"cn.sichuan.shulian.matching.order.{verb}.v1" for verb in ("placed", "updated", "fulfilled")
 )
 GRABS_TOPIC = "shulian.matching.grabs.v1"
+APPLICATIONS_TOPIC = "shulian.matching.applications.v1"
+TALENTS_TOPIC = "shulian.matching.talents.v1"
 _MATCHING = "cn.sichuan.shulian.matching"
 
 
@@ -82,6 +89,18 @@ class OrderReader(ReaderModel):
     fulfilled_at: datetime | None
 
 
+class TalentSummaryReader(ReaderModel):
+    """Another node's talent as ``talent.saved`` publishes it (no personal data)."""
+
+    id: str
+    owner_node: str
+    version: int
+    updated_at: datetime
+    occupation_code: str | None
+    skills: list[str]
+    county_code: str
+
+
 class GrabRequestReader(CommandReader):
     """A grab command, as the owner node decides it."""
 
@@ -98,13 +117,39 @@ class ConfirmationReader(CommandReader):
 
 
 class GrabDecidedReader(DecisionReader):
-    """The owner's decision, as the requesting node's copy of the grab follows it."""
+    """The owner's decision, as the requesting node's copy of the grab follows it (and every other
+    node keeps, for the award cap)."""
 
     grab_id: str = ""
+    owner_node: str | None = None
+    supplier_id: str = ""
     status: str | None = None
+    terms_version: int = 0
+    requested_at: datetime | None = None
     seq: int = 0
     decided_at: datetime | None = None
     confirm_by: datetime | None = None
+
+
+class ApplicationRequestReader(CommandReader):
+    """Another node's talent's application, as the order's owner node receives it."""
+
+    talent_ref: str
+    occupation_code: str | None
+    skills: list[str]
+    county_code: str
+
+
+class ApplicationReceivedReader(DecisionReader):
+    """The owner's receipt of an application, as the talent's node follows it."""
+
+
+class ApplicationAnswerReader(ReaderModel):
+    """The placer's answer to an application, as the talent's node follows it."""
+
+    id: str
+    owner_node: str
+    status: str
 
 
 def subscriptions(
@@ -119,6 +164,14 @@ def subscriptions(
             topic=SUPPLIERS_TOPIC, handlers=dict.fromkeys(SUPPLIER_SNAPSHOT_TYPES, supplier)
         ),
         Subscription(topic=ORDERS_TOPIC, handlers=dict.fromkeys(ORDER_SNAPSHOT_TYPES, order)),
+        Subscription(
+            topic=TALENTS_TOPIC,
+            handlers={
+                f"{_MATCHING}.talent.saved.v1": Reads(
+                    model=TalentSummaryReader, handle=replicate_talent(node_id)
+                )
+            },
+        ),
         decides(
             topic=GRABS_TOPIC,
             command_type=f"{_MATCHING}.grab.requested.v1",
@@ -143,6 +196,26 @@ def subscriptions(
                 f"{_MATCHING}.grab.decided.v1": Reads(
                     model=GrabDecidedReader, handle=follow_decision(node_id)
                 )
+            },
+        ),
+        decides(
+            topic=APPLICATIONS_TOPIC,
+            command_type=f"{_MATCHING}.application.requested.v1",
+            reader=ApplicationRequestReader,
+            load=load_order,
+            decide=receive_application,
+            decision=ApplicationReceived,
+            node_id=node_id,
+        ),
+        Subscription(
+            topic=APPLICATIONS_TOPIC,
+            handlers={
+                f"{_MATCHING}.application.received.v1": Reads(
+                    model=ApplicationReceivedReader, handle=follow_receipt(node_id)
+                ),
+                f"{_MATCHING}.application.decided.v1": Reads(
+                    model=ApplicationAnswerReader, handle=follow_answer(node_id)
+                ),
             },
         ),
     ]

@@ -118,6 +118,8 @@ class GrabDecided(DecisionModel):
     )
     supplier_id: str = ""
     status: GrabStatus | None = None
+    terms_version: int = Field(default=0, description="the order's terms the grab was made on")
+    requested_at: datetime | None = None
     seq: int = Field(default=0, description="the decision's place in the owner's log of the order")
     decided_at: datetime | None = None
     confirm_by: datetime | None = None
@@ -134,6 +136,33 @@ class TalentSaved(EventModel):
     occupation_code: str | None
     skills: list[str]
     county_code: str
+
+
+@event_type(type=f"{_PREFIX}.application.requested.v1", topic=APPLICATIONS_TOPIC)
+class ApplicationRequested(CommandModel):
+    """跨节点报名请求 (a talent applied to another node's job order; that node receives it).
+
+    ``request_id`` is the application's id, ``target_id`` the order's. The talent is named only by
+    a pseudonymous reference, with the facts the placer and ranking need: no name, phone or ID
+    number leaves the talent's node.
+    """
+
+    talent_ref: str = Field(description="pseudonymous reference of the talent (opaque id)")
+    occupation_code: str | None
+    skills: list[str]
+    county_code: str
+
+
+@event_type(type=f"{_PREFIX}.application.received.v1", topic=APPLICATIONS_TOPIC)
+class ApplicationReceived(DecisionModel):
+    """跨节点报名受理结果 (the order's owner node received or refused a talent's application).
+
+    Received (``accepted``): the placer now answers it, and its ``application.decided`` follows.
+    """
+
+    status: ApplicationStatus | None = Field(
+        default=None, description="the application's status on the owner node"
+    )
 
 
 class ApplicationSnapshot(EventModel):

@@ -1,6 +1,10 @@
 """Demo data: a year of orders over the 21 cities, placed through the handlers (so each one
 publishes its events), then traded: grabbed, confirmed, started and fulfilled.
 
+Every node seeds only the divisions no more specific node of the demo network governs
+(``SHULIAN_DEMO_NODES``, which ``shulian up`` sets to the nodes it starts; the registry's demo
+splits its suppliers the same way): beside Yibin's node, the province node seeds no Yibin orders.
+
 Seeding runs before the services start, when this node knows no supplier yet (they arrive on the
 registry's stream), so ``seed_demo`` only places the orders (deadlines over a year; those past
 are expired at once). ``demo_trade`` runs with each sweep of a ``dev`` node: it moves a batch of
@@ -11,6 +15,7 @@ handlers and commands a user's requests take, so the owner node decides every gr
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -67,14 +72,32 @@ CITY_INDUSTRIES = {
 }
 
 
-def demo_orders(node_id: str, count: int, *, today: date) -> list[dict[str, Any]]:
-    """``count`` orders spread over the cities ``node_id`` governs, deadlines across a year."""
+def demo_owner(nodes: Sequence[str], division_code: str) -> str | None:
+    """The node of ``nodes`` that seeds orders of ``division_code``: the most specific one
+    governing it (a county node before its city's, a city node before the province's)."""
+    governing = [node for node in nodes if in_scope(node, division_code)]
+    # A GB/T 2260 code without its trailing zeros is longer the deeper its division lies.
+    return max(governing, key=lambda node: len(node.rstrip("0")), default=None)
+
+
+def demo_orders(
+    node_id: str, count: int, *, today: date, nodes: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """``count`` orders spread over the counties ``node_id`` seeds among the network's ``nodes``
+    (default: this node alone) — those no more specific node governs — deadlines across a year."""
     rng = random.Random(DEMO_SEED)
-    own = [c for c in cities() if in_scope(node_id, c.code)]
-    result = []
+    network = sorted({node_id, *nodes})
+    mine = {
+        c.code: [k for k in counties(c.code) if demo_owner(network, k.code) == node_id]
+        for c in cities()
+    }
+    own = [c for c in cities() if mine[c.code]]
+    result: list[dict[str, Any]] = []
+    if not own:
+        return result
     for i in range(count):
         city = own[i % len(own)]
-        county = rng.choice(counties(city.code))
+        county = rng.choice(mine[city.code])
         industry = CITY_INDUSTRIES[city.code]
         deadline = today + timedelta(days=rng.randint(-200, 165))
         if i % 4 == 3:
@@ -129,7 +152,9 @@ async def seed_demo(settings: Settings) -> int:
                 return 0
         operator = demo_operator(settings.node_id)
         today = date.today()
-        orders = demo_orders(settings.node_id, settings.demo_orders, today=today)
+        orders = demo_orders(
+            settings.node_id, settings.demo_orders, today=today, nodes=settings.demo_network
+        )
         for fields in orders:
             await handlers.place_order(
                 uow_factory,
@@ -221,7 +246,7 @@ async def _next_steps(
             if await repository.grabs_of(session, order.id, list(GrabStatus)):
                 continue
             _, _, top = await candidates(
-                session, order=order, node_id=node, award_cap=settings.award_cap, limit=1
+                session, order=order, award_cap=settings.award_cap, limit=1
             )
             if top:
                 to_grab.append((order.id, top[0][0].id))

@@ -130,8 +130,30 @@ class Talent(Record, Base):
     county_code: Mapped[str] = mapped_column(String(6))
 
 
+class TalentSummary(Base):
+    """The replica of another node's talent, as ``talent.saved`` publishes it: no personal data."""
+
+    __tablename__ = "talent_summaries"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    owner_node: Mapped[str] = mapped_column(String(6))
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    occupation_code: Mapped[str | None] = mapped_column(String(CODE))
+    skills: Mapped[list[str]] = mapped_column(Json)
+    county_code: Mapped[str] = mapped_column(String(6))
+
+
 class Application(Record, Base):
-    """A talent's application to a job order of this node."""
+    """A talent's application to a job order.
+
+    On the order's owner node (``owner_node``) it is the application the placer answers; the
+    talent may keep the profile on another node (``talent_node``): then ``talent_id`` is only a
+    pseudonymous reference, and the occupation, skills and county the application carried are all
+    this node knows of the talent. On the talent's node, an application to another node's order is
+    the talent's copy, which follows the owner's decisions (``pending`` until the owner received
+    it, ``rejected`` with a ``reason`` if it refused it).
+    """
 
     __tablename__ = "applications"
     __table_args__ = (
@@ -139,8 +161,14 @@ class Application(Record, Base):
     )
 
     order_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("orders.id"))
-    talent_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("talents.id"))
+    # A talent of this node, or another node's pseudonymous reference: no foreign key.
+    talent_id: Mapped[str] = mapped_column(String(ID_LENGTH))
     status: Mapped[str] = mapped_column(String(16))
+    talent_node: Mapped[str | None] = mapped_column(String(6))
+    occupation_code: Mapped[str | None] = mapped_column(String(CODE))
+    skills: Mapped[list[str] | None] = mapped_column(Json)
+    county_code: Mapped[str | None] = mapped_column(String(6))
+    reason: Mapped[str | None] = mapped_column(String(40))
 
 
 metadata = Base.metadata

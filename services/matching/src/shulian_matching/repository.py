@@ -5,14 +5,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy import Select, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shulian_matching.domain.grabs import GrabStatus
-from shulian_matching.orm import Application, Grab, Order, Supplier, SupplierFacet, Talent
+from shulian_matching.orm import (
+    Application,
+    Grab,
+    Order,
+    Supplier,
+    SupplierFacet,
+    Talent,
+    TalentSummary,
+)
 
 HELD = (GrabStatus.AWARDED.value, GrabStatus.CONFIRMED.value)
+UNFINISHED = ("open", "awarded", "in_service")
 
 
 def _insert(session: AsyncSession) -> Any:
@@ -97,7 +106,8 @@ async def eligible_rows(
     )
     if ids is not None:
         stmt = stmt.where(Supplier.id.in_(list(ids)))
-    stmt = stmt.order_by(Supplier.id)
+    # In the facet index's order: the planner walks it and stops at ``limit`` (no sort of all).
+    stmt = stmt.order_by(SupplierFacet.supplier_id)
     if limit is not None:
         stmt = stmt.limit(limit)
     rows = (await session.execute(stmt)).all()
@@ -170,22 +180,35 @@ async def supplier_holds(session: AsyncSession, order_id: str, supplier_id: str)
 
 
 async def active_awards(
-    session: AsyncSession, supplier_ids: Sequence[str] | None, node_id: str
+    session: AsyncSession, supplier_ids: Sequence[str] | None
 ) -> dict[str, int]:
-    """Awards each supplier (all when ``None``) holds on this node's unfinished orders."""
+    """Awards each supplier (all when ``None``) holds on unfinished orders anywhere in the province,
+    as far as this node has heard: its own orders' grabs, its requesters' copies, and the replica
+    of every other owner node's decisions. An order whose snapshot has not arrived yet counts as
+    unfinished."""
     stmt = (
         select(Grab.supplier_id, func.count())
-        .join(Order, Order.id == Grab.order_id)
+        .outerjoin(Order, Order.id == Grab.order_id)
         .where(
             Grab.status.in_(HELD),
-            Grab.order_owner_node == node_id,
-            Order.status.in_(("open", "awarded", "in_service")),
+            or_(Order.status.is_(None), Order.status.in_(UNFINISHED)),
         )
         .group_by(Grab.supplier_id)
     )
     if supplier_ids is not None:
         stmt = stmt.where(Grab.supplier_id.in_(list(supplier_ids)))
     return {row[0]: int(row[1]) for row in (await session.execute(stmt)).all()}
+
+
+async def keep_decision(session: AsyncSession, values: Mapping[str, Any]) -> None:
+    """Keep (or move) the replica of another owner node's decision on a grab asked elsewhere."""
+    known = await session.get(Grab, values["id"])
+    if known is None:
+        session.add(Grab(**values))
+    else:
+        for name, value in values.items():
+            setattr(known, name, value)
+    await session.flush()
 
 
 async def grabs_of(session: AsyncSession, order_id: str, statuses: Iterable[str]) -> list[Grab]:
@@ -278,6 +301,11 @@ async def talents_for(session: AsyncSession, ids: Iterable[str]) -> list[Talent]
 async def talents(session: AsyncSession) -> list[Talent]:
     """Every talent profile held on this node."""
     return list(await session.scalars(select(Talent).order_by(Talent.id)))
+
+
+async def talent_summaries(session: AsyncSession) -> list[TalentSummary]:
+    """Every other node's talent this node has heard of (no personal data)."""
+    return list(await session.scalars(select(TalentSummary).order_by(TalentSummary.id)))
 
 
 async def applicant_talents(session: AsyncSession, order_id: str) -> list[Talent]:

@@ -142,14 +142,29 @@ class TalentRead(BaseModel):
 
 
 class ApplicationRead(BaseModel):
-    """An application, with the talent's personal data masked."""
+    """An application; to the placer, with the talent's personal data masked when the profile is
+    held on this node, and without any when it is held on another (``talent_node``)."""
 
     id: str
     order_id: str
-    talent_id: str
+    owner_node: str = Field(description="the order's owner node, where the placer answers")
+    talent_id: str = Field(description="the talent's id, a pseudonymous reference elsewhere")
+    talent_node: str | None = Field(description="the node holding the talent's profile")
+    occupation_code: str | None
+    skills: list[str]
+    county_code: str | None
     status: ApplicationStatus
+    reason: str | None = Field(description="why the owner node refused it (status rejected)")
     version: int
     talent: TalentRead | None = None
+
+
+class ApplicationFollow(ApplicationRead):
+    """An application followed by its talent; for one sent to another node's order, how long
+    the owner node has had it (``overdue`` when slow)."""
+
+    age_seconds: float | None = None
+    overdue: bool = False
 
 
 class ApplicationAnswer(Strict):

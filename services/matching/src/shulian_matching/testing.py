@@ -142,6 +142,31 @@ async def place(node: Matching, body: dict[str, Any], city: str) -> dict[str, An
     return created
 
 
+async def cancel(node: Matching, order_id: str, city: str) -> None:
+    """Cancel an order as an operator of ``city`` (with its current ETag); fails loudly."""
+    etag = (await node.client.get(f"/v1/orders/{order_id}", headers=node.province)).headers["ETag"]
+    response = await node.client.post(
+        f"/v1/orders/{order_id}/cancel", headers={**operator(node, city), "If-Match": etag}
+    )
+    assert response.status_code == 200, response.text
+
+
+async def grab_as(node: Matching, order_id: str, supplier_id: str) -> str:
+    """Grab an order on ``node`` as the supplier; the grab's id (fails loudly)."""
+    response = await node.client.post(
+        f"/v1/orders/{order_id}/grabs", headers=supplier(node, supplier_id)
+    )
+    assert response.status_code == 202, response.text
+    grab_id: str = response.json()["id"]
+    return grab_id
+
+
+async def grab_status(node: Matching, grab_id: str) -> tuple[str, Any]:
+    """(status, reason) of a grab as ``node`` shows it."""
+    body = (await node.client.get(f"/v1/grabs/{grab_id}", headers=node.province)).json()
+    return body["status"], body["reason"]
+
+
 STORM_COUNTY = {YIBIN: "511502", CHENGDU: "510104", LESHAN: "511102"}
 
 

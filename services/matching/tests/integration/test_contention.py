@@ -1,17 +1,14 @@
 """200 concurrent grabs of a 1-slot order from three nodes: exactly one award, the rest rejected
 with reasons, and every requesting node learns its grab's outcome — on SQLite and PostgreSQL over
-the local log, and on SQLite over a Kafka-protocol broker (Tansu)."""
+the local log, and on both over a Kafka-protocol broker (Tansu)."""
 
 from __future__ import annotations
 
 from collections import Counter
-from contextlib import AbstractAsyncContextManager
-from pathlib import Path
 
 import pytest
 
 from shulian_common.testing.kafka import KafkaBroker
-from shulian_common.testing.postgres import sqlite_url
 from shulian_matching.testing import (
     CHENGDU,
     LESHAN,
@@ -19,10 +16,8 @@ from shulian_matching.testing import (
     Matching,
     NodeStarter,
     grab_storm,
-    matching_settings_for,
     outcomes,
     place,
-    running,
     service_order,
 )
 
@@ -59,19 +54,17 @@ async def test_two_hundred_grabs_from_three_nodes_give_exactly_one_award(
 
 
 @pytest.mark.kafka
-async def test_the_same_over_kafka(kafka_broker: KafkaBroker, tmp_path: Path) -> None:
+async def test_the_same_over_kafka(kafka_broker: KafkaBroker, start_node: NodeStarter) -> None:
+    """On SQLite and on PostgreSQL (each node its own database), over the session's broker."""
     overrides = {
         "bus_url": f"kafka://{kafka_broker.bootstrap}",
         "kafka_enable_idempotence": kafka_broker.idempotence,
     }
-
-    def start(node: str) -> AbstractAsyncContextManager[Matching]:
-        (tmp_path / node).mkdir()
-        return running(
-            matching_settings_for(sqlite_url(tmp_path / node), tmp_path, node, **overrides)
-        )
-
-    async with start(YIBIN) as yibin, start(CHENGDU) as chengdu, start(LESHAN) as leshan:
+    async with (
+        start_node(YIBIN, **overrides) as yibin,
+        start_node(CHENGDU, **overrides) as chengdu,
+        start_node(LESHAN, **overrides) as leshan,
+    ):
         await _storm_gives_one_award(
             {YIBIN: yibin, CHENGDU: chengdu, LESHAN: leshan}, drain_within=120
         )

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from shulian_matching.testing import (
     CHENGDU,
+    LESHAN,
     YIBIN,
     NodeStarter,
+    cancel,
+    grab_as,
+    grab_status,
     place,
     publish,
     service_order,
@@ -76,3 +80,35 @@ async def test_a_grab_outside_the_orders_visibility_is_rejected_with_its_reason(
         assert far_grab.json()["reason"] == "outside_visibility"
         assert far_grab.json()["reason_text"] == "订单不向机构所在城市开放"
         assert unlisted_grab.json()["reason"] == "supplier_not_listed"
+
+
+async def test_the_award_cap_counts_a_suppliers_awards_on_every_node(
+    start_node: NodeStarter,
+) -> None:
+    async with (
+        start_node(YIBIN, award_cap=1) as yibin,
+        start_node(CHENGDU, award_cap=1) as chengdu,
+        start_node(LESHAN, award_cap=1) as leshan,
+    ):
+        nodes = (chengdu, leshan)
+        firm = supplier_event(county="511502")
+        await publish(yibin, firm)
+        in_yibin = await place(yibin, service_order(visibility="province"), YIBIN)
+        in_chengdu = await place(chengdu, service_order("510104", visibility="province"), CHENGDU)
+        await yibin.drain(*nodes)
+
+        # Asked on Leshan, decided by Yibin: Chengdu hears of the award only from Yibin's decision.
+        won = await grab_as(leshan, in_yibin["id"], firm.partitionkey)
+        await yibin.drain(*nodes)
+        assert await grab_status(leshan, won) == ("awarded", None)
+
+        capped = await grab_as(yibin, in_chengdu["id"], firm.partitionkey)
+        await yibin.drain(*nodes)
+        assert await grab_status(yibin, capped) == ("rejected", "award_cap_reached")
+
+        # The first order cancelled, its award no longer counts on Chengdu either.
+        await cancel(yibin, in_yibin["id"], YIBIN)
+        await yibin.drain(*nodes)
+        again = await grab_as(yibin, in_chengdu["id"], firm.partitionkey)
+        await yibin.drain(*nodes)
+        assert await grab_status(yibin, again) == ("awarded", None)

@@ -6,12 +6,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from shulian_common.commands import Request
 from shulian_common.records import utc_now
 from shulian_matching.handlers.grabs import release_overdue
 from shulian_matching.main import rules_of, sweep_once
 from shulian_matching.testing import (
+    CHENGDU,
     YIBIN,
     Matching,
+    NodeStarter,
+    grab_as,
+    grab_status,
     operator,
     place,
     publish,
@@ -28,20 +33,6 @@ async def _listed(node: Matching, count: int) -> list[str]:
     return [e.partitionkey for e in events]
 
 
-async def _grab(node: Matching, order_id: str, supplier_id: str) -> str:
-    response = await node.client.post(
-        f"/v1/orders/{order_id}/grabs", headers=supplier(node, supplier_id)
-    )
-    assert response.status_code == 202, response.text
-    grab_id: str = response.json()["id"]
-    return grab_id
-
-
-async def _status(node: Matching, grab_id: str) -> tuple[str, Any]:
-    body = (await node.client.get(f"/v1/grabs/{grab_id}", headers=node.province)).json()
-    return body["status"], body["reason"]
-
-
 async def _order(node: Matching, order_id: str) -> dict[str, Any]:
     response = await node.client.get(f"/v1/orders/{order_id}", headers=node.province)
     body: dict[str, Any] = response.json()
@@ -52,9 +43,9 @@ async def _order(node: Matching, order_id: str) -> dict[str, Any]:
 async def test_an_unconfirmed_award_is_released_to_the_next_grab(yibin: Matching) -> None:
     first, second, third = await _listed(yibin, 3)
     order = await place(yibin, service_order(), YIBIN)
-    grabs = [await _grab(yibin, order["id"], s) for s in (first, second, third)]
+    grabs = [await grab_as(yibin, order["id"], s) for s in (first, second, third)]
     await yibin.drain()
-    assert [await _status(yibin, g) for g in grabs] == [
+    assert [await grab_status(yibin, g) for g in grabs] == [
         ("awarded", None),
         ("rejected", "no_slot_left"),
         ("rejected", "no_slot_left"),
@@ -65,7 +56,7 @@ async def test_an_unconfirmed_award_is_released_to_the_next_grab(yibin: Matching
     assert await release_overdue(yibin.runtime.uow_factory, rules, now=later) == 1
     await yibin.drain()
 
-    assert [await _status(yibin, g) for g in grabs] == [
+    assert [await grab_status(yibin, g) for g in grabs] == [
         ("released", "confirmation_late"),
         ("awarded", None),
         ("rejected", "no_slot_left"),
@@ -81,13 +72,13 @@ async def test_an_unconfirmed_award_is_released_to_the_next_grab(yibin: Matching
     )
     assert confirmed.status_code == 202
     await yibin.drain()
-    assert await _status(yibin, grabs[1]) == ("confirmed", None)
+    assert await grab_status(yibin, grabs[1]) == ("confirmed", None)
 
 
 async def test_a_confirmed_award_is_kept_by_the_sweep(yibin: Matching) -> None:
     [only] = await _listed(yibin, 1)
     order = await place(yibin, service_order(), YIBIN)
-    grab = await _grab(yibin, order["id"], only)
+    grab = await grab_as(yibin, order["id"], only)
     await yibin.drain()
     other = await yibin.client.post(
         f"/v1/grabs/{grab}/confirm", headers=supplier(yibin, "someone-else")
@@ -99,15 +90,15 @@ async def test_a_confirmed_award_is_kept_by_the_sweep(yibin: Matching) -> None:
     await sweep_once(yibin.runtime, yibin.settings)
     await yibin.drain()
 
-    assert await _status(yibin, grab) == ("confirmed", None)
+    assert await grab_status(yibin, grab) == ("confirmed", None)
 
 
 async def test_an_edit_of_the_terms_voids_pending_and_unconfirmed_grabs(yibin: Matching) -> None:
     first, second, third = await _listed(yibin, 3)
     order = await place(yibin, service_order(slots=2), YIBIN)
-    awarded = await _grab(yibin, order["id"], first)
+    awarded = await grab_as(yibin, order["id"], first)
     await yibin.drain()
-    pending = await _grab(yibin, order["id"], second)  # not decided yet when the edit lands
+    pending = await grab_as(yibin, order["id"], second)  # not decided yet when the edit lands
     current = await _order(yibin, order["id"])
 
     edited = await yibin.client.patch(
@@ -120,17 +111,17 @@ async def test_an_edit_of_the_terms_voids_pending_and_unconfirmed_grabs(yibin: M
     assert edited.json()["awarded_count"] == 0
     await yibin.drain()
 
-    assert await _status(yibin, awarded) == ("voided", "terms_changed")
-    assert await _status(yibin, pending) == ("voided", "terms_changed")
-    fresh = await _grab(yibin, order["id"], third)
+    assert await grab_status(yibin, awarded) == ("voided", "terms_changed")
+    assert await grab_status(yibin, pending) == ("voided", "terms_changed")
+    fresh = await grab_as(yibin, order["id"], third)
     await yibin.drain()
-    assert await _status(yibin, fresh) == ("awarded", None)
+    assert await grab_status(yibin, fresh) == ("awarded", None)
 
 
 async def test_a_title_fix_voids_nothing(yibin: Matching) -> None:
     [first] = await _listed(yibin, 1)
     order = await place(yibin, service_order(), YIBIN)
-    grab = await _grab(yibin, order["id"], first)
+    grab = await grab_as(yibin, order["id"], first)
     await yibin.drain()
     current = await _order(yibin, order["id"])
 
@@ -145,13 +136,13 @@ async def test_a_title_fix_voids_nothing(yibin: Matching) -> None:
     )
     assert renamed.status_code == 409  # an awarded order is no longer editable
     assert renamed.json()["code"] == "illegal_transition"
-    assert await _status(yibin, grab) == ("awarded", None)
+    assert await grab_status(yibin, grab) == ("awarded", None)
 
 
 async def test_fulfilment_records_placements_and_the_contract_value(yibin: Matching) -> None:
     [only] = await _listed(yibin, 1)
     order = await place(yibin, service_order(), YIBIN)
-    grab = await _grab(yibin, order["id"], only)
+    grab = await grab_as(yibin, order["id"], only)
     await yibin.drain()
     await yibin.client.post(f"/v1/grabs/{grab}/confirm", headers=supplier(yibin, only))
     await yibin.drain()
@@ -179,3 +170,45 @@ async def test_fulfilment_records_placements_and_the_contract_value(yibin: Match
     [fulfilled] = await yibin.events("order.fulfilled")
     assert fulfilled["data"]["contract_value_yuan"] == 180_000
     assert fulfilled["key"] == order["id"]
+
+
+async def _request(node: Matching, request_id: str) -> tuple[Any, Any, Any]:
+    async with node.runtime.uow_factory() as uow:
+        row = await uow.session.get(Request, request_id)
+        assert row is not None
+        return row.status, row.outcome, row.reason
+
+
+async def test_a_standby_grab_winning_a_freed_slot_settles_its_request_as_awarded(
+    start_node: NodeStarter,
+) -> None:
+    async with start_node(YIBIN) as yibin, start_node(CHENGDU) as chengdu:
+        here, there = supplier_event(county="511502"), supplier_event(county="510104")
+        await publish(yibin, here, there)
+        order = await place(yibin, service_order(), YIBIN)
+        await yibin.drain(chengdu)
+        first = await grab_as(yibin, order["id"], here.partitionkey)
+        await yibin.drain(chengdu)
+        second = await grab_as(chengdu, order["id"], there.partitionkey)
+        await yibin.drain(chengdu)
+        assert await grab_status(chengdu, second) == ("rejected", "no_slot_left")
+        assert await _request(chengdu, second) == ("decided", "rejected", "no_slot_left")
+
+        rules = rules_of(yibin.settings)
+        later = utc_now() + timedelta(seconds=yibin.settings.award_confirm_seconds + 1)
+        assert await release_overdue(yibin.runtime.uow_factory, rules, now=later) == 1
+        await yibin.drain(chengdu)
+
+        # The requester's grab and its request both say the standby grab won the slot ...
+        assert await grab_status(chengdu, second) == ("awarded", None)
+        assert await _request(chengdu, second) == ("decided", "accepted", None)
+        # ... and the released one, asked on the owner node itself, says it lost it.
+        assert await grab_status(yibin, first) == ("released", "confirmation_late")
+        assert await _request(yibin, first) == ("decided", "rejected", "confirmation_late")
+        confirmed = await chengdu.client.post(
+            f"/v1/grabs/{second}/confirm", headers=supplier(chengdu, there.partitionkey)
+        )
+        assert confirmed.status_code == 202
+        await yibin.drain(chengdu)
+        assert await grab_status(chengdu, second) == ("confirmed", None)
+        assert await _request(chengdu, second) == ("decided", "accepted", None)

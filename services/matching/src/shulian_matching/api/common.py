@@ -8,9 +8,9 @@ from fastapi import Depends
 
 from shulian_common.deps import SettingsDep
 from shulian_matching.domain.grabs import REASON_TEXT, Reason
-from shulian_matching.domain.talents import PersonalData, shown_to
-from shulian_matching.orm import Grab, Talent
-from shulian_matching.schemas import GrabRead, TalentRead
+from shulian_matching.domain.talents import ApplicationStatus, PersonalData, shown_to
+from shulian_matching.orm import Application, Grab, Talent
+from shulian_matching.schemas import ApplicationRead, GrabRead, TalentRead
 from shulian_matching.settings import MatchingSettings, matching_settings
 
 
@@ -48,4 +48,21 @@ def talent_read(talent: Talent, *, to_talent: bool) -> TalentRead:
         skills=list(talent.skills),
         county_code=talent.county_code,
         masked=not to_talent,
+    )
+
+
+def application_read(app: Application) -> ApplicationRead:
+    """An application, without the talent's profile."""
+    return ApplicationRead(
+        id=app.id,
+        order_id=app.order_id,
+        owner_node=app.owner_node,
+        talent_id=app.talent_id,
+        talent_node=app.talent_node,
+        occupation_code=app.occupation_code,
+        skills=list(app.skills or []),
+        county_code=app.county_code,
+        status=ApplicationStatus(app.status),
+        reason=app.reason,
+        version=app.version,
     )

@@ -19,17 +19,23 @@ from shulian_common.http import (
     expected_versions,
     record_response,
 )
+from shulian_common.idempotency import Created
 from shulian_common.records import load
 from shulian_common.schemas import Page
 from shulian_matching import repository
-from shulian_matching.api.common import MatchingSettingsDep, grab_read, talent_read
+from shulian_matching.api.common import (
+    MatchingSettingsDep,
+    application_read,
+    grab_read,
+    talent_read,
+)
 from shulian_matching.domain import access
 from shulian_matching.domain.orders import OrderAction, OrderKind, OrderStatus
 from shulian_matching.handlers import grabs as grab_handlers
 from shulian_matching.handlers import orders as handlers
 from shulian_matching.handlers import ranking
 from shulian_matching.handlers import talents as talent_handlers
-from shulian_matching.orm import Application, Order
+from shulian_matching.orm import Order
 from shulian_matching.schemas import (
     ApplicationAnswer,
     ApplicationRead,
@@ -148,7 +154,9 @@ async def _move(
 
 
 @router.post(
-    "/{order_id}/start", response_model=OrderRead, responses=problem_responses(403, 404, 409, 412)
+    "/{order_id}/start",
+    response_model=OrderRead,
+    responses=problem_responses(403, 404, 409, 412, 428),
 )
 async def start_service(
     order_id: str,
@@ -164,7 +172,9 @@ async def start_service(
 
 
 @router.post(
-    "/{order_id}/cancel", response_model=OrderRead, responses=problem_responses(403, 404, 409, 412)
+    "/{order_id}/cancel",
+    response_model=OrderRead,
+    responses=problem_responses(403, 404, 409, 412, 428),
 )
 async def cancel_order(
     order_id: str,
@@ -178,7 +188,9 @@ async def cancel_order(
 
 
 @router.post(
-    "/{order_id}/fulfil", response_model=OrderRead, responses=problem_responses(403, 404, 409, 412)
+    "/{order_id}/fulfil",
+    response_model=OrderRead,
+    responses=problem_responses(403, 404, 409, 412, 428),
 )
 async def fulfil_order(
     order_id: str,
@@ -228,7 +240,9 @@ async def grab_order(
     return accepted_response(created, location=f"/v1/grabs/{created.record.id}")
 
 
-@router.get("/{order_id}/grabs", response_model=Page[GrabRead], responses=problem_responses(401))
+@router.get(
+    "/{order_id}/grabs", response_model=Page[GrabRead], responses=problem_responses(400, 401)
+)
 async def list_grabs(order_id: str, session: SessionDep, page: PageDep) -> Page[GrabRead]:
     """The order's grabs this node knows (all of them on the owner node), by cursor."""
     rows = await repository.page_grabs(
@@ -251,7 +265,7 @@ async def rank_candidates(
     score explained: every term's weight, fit and points; what matched and what is missing."""
     order = await load(session, Order, order_id, LABEL)
     eligible, weights, best = await ranking.candidates(
-        session, order=order, node_id=settings.node_id, award_cap=settings.award_cap, limit=limit
+        session, order=order, award_cap=settings.award_cap, limit=limit
     )
     items = [
         CandidateRead(
@@ -277,39 +291,45 @@ async def rank_candidates(
     )
 
 
-def _application(app: Application) -> ApplicationRead:
-    return ApplicationRead(
-        id=app.id,
-        order_id=app.order_id,
-        talent_id=app.talent_id,
-        status=app.status,
-        version=app.version,
-    )
-
-
 @router.post(
     "/{order_id}/applications",
     status_code=201,
     response_model=ApplicationRead,
-    responses=problem_responses(401, 403, 404, 409),
+    responses={
+        202: {
+            "model": RequestRead,
+            "description": "另一节点的订单：报名已发往订单所属节点受理 (follow Location)",
+        },
+        **problem_responses(401, 403, 404, 409),
+    },
 )
 async def apply(
     order_id: str,
     principal: WriterDep,
     uow_factory: UowFactoryDep,
     settings: MatchingSettingsDep,
+    idempotency: IdempotencyDep,
 ) -> JSONResponse:
-    """Apply to a job order (人才接单) as the calling talent."""
-    app = await talent_handlers.apply(
-        uow_factory, node_id=settings.node_id, principal=principal, order_id=order_id
+    """Apply to a job order (人才接单) as the calling talent: 201 with the application for an order
+    of this node; for another node's order, 202 with the request and ``Location:
+    /v1/applications/{id}`` (the owner node receives it; only a pseudonymous reference and the
+    occupation, skills and county travel). ``Idempotency-Key`` makes a retry return the first."""
+    made = await talent_handlers.apply(
+        uow_factory,
+        node_id=settings.node_id,
+        principal=principal,
+        order_id=order_id,
+        idempotency=idempotency,
     )
-    return record_response(_application(app), version=app.version, status=201)
+    if isinstance(made, Created):
+        return accepted_response(made, location=f"/v1/applications/{made.record.id}")
+    return record_response(application_read(made), version=made.version, status=201)
 
 
 @router.get(
     "/{order_id}/applications",
     response_model=Page[ApplicationRead],
-    responses=problem_responses(401, 403, 404),
+    responses=problem_responses(400, 401, 403, 404),
 )
 async def list_applications(
     order_id: str, principal: WriterDep, session: SessionDep, page: PageDep
@@ -327,8 +347,9 @@ async def list_applications(
     talents = {t.id: t for t in await repository.talents_for(session, [a.talent_id for a in shown])}
     items = []
     for app in shown:
-        item = _application(app)
-        item.talent = talent_read(talents[app.talent_id], to_talent=False)
+        item = application_read(app)
+        if app.talent_id in talents:  # a profile held here; another node's talent has none here
+            item.talent = talent_read(talents[app.talent_id], to_talent=False)
         items.append(item)
     return Page[ApplicationRead](items=items, next_cursor=next_cursor)
 
@@ -355,4 +376,4 @@ async def answer_application(
         application_id=application_id,
         accept=body.accept,
     )
-    return record_response(_application(app), version=app.version)
+    return record_response(application_read(app), version=app.version)

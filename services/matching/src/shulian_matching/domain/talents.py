@@ -35,9 +35,11 @@ def is_occupation(code: str) -> bool:
 class ApplicationStatus(StrEnum):
     """Where a talent's application stands."""
 
+    PENDING = "pending"  # sent to the order's owner node, not yet received there
     APPLIED = "applied"
     ACCEPTED = "accepted"
     DECLINED = "declined"
+    REJECTED = "rejected"  # the owner node refused to receive it (``reason`` says why)
 
 
 @dataclass(frozen=True, slots=True)

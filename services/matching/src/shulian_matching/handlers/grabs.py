@@ -17,7 +17,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from shulian_common.auth import Principal
-from shulian_common.commands import Outcome, Request, apply_decision, new_request_id, send_command
+from shulian_common.commands import (
+    DECIDED,
+    Outcome,
+    Request,
+    apply_decision,
+    new_request_id,
+    send_command,
+)
 from shulian_common.envelope import CloudEvent
 from shulian_common.errors import NotFoundError
 from shulian_common.idempotency import Created, Idempotency, create_once
@@ -180,7 +187,7 @@ def supplier_facts(supplier: Supplier | None) -> SupplierFacts | None:
 async def _decide_for(uow: UnitOfWork, rules: GrabRules, order: Order, grab: Grab) -> Decision:
     supplier = await repository.supplier(uow.session, grab.supplier_id)
     holds = await repository.supplier_holds(uow.session, order.id, grab.supplier_id)
-    awards = await repository.active_awards(uow.session, [grab.supplier_id], rules.node_id)
+    awards = await repository.active_awards(uow.session, [grab.supplier_id])
     return decide(
         order_facts(order),
         supplier_facts(supplier),
@@ -325,8 +332,11 @@ def follow_decision(
 
     async def handle(uow: UnitOfWork, event: CloudEvent, data: GrabDecidedReader) -> None:
         if data.requester_node != node_id:
+            if event.node != node_id:
+                await _keep_decision(uow, event, data)
             return
-        await apply_decision(uow.session, event, data)
+        if not await apply_decision(uow.session, event, data):
+            await _follow_request(uow, event, data)
         if event.node == node_id or not data.grab_id or data.status is None:
             return  # we decided it: our grab row is the decision
         if data.request_id != data.grab_id and data.outcome == Outcome.REJECTED:
@@ -347,3 +357,49 @@ def follow_decision(
         )
 
     return handle
+
+
+async def _keep_decision(uow: UnitOfWork, event: CloudEvent, data: GrabDecidedReader) -> None:
+    """Keep another owner node's decision on a grab asked on a third node: the award cap counts a
+    supplier's awards across the province from these (eventually: see the README's Choices)."""
+    if not data.grab_id or data.status is None or not data.supplier_id:
+        return
+    if data.owner_node is not None and data.owner_node != event.node:
+        return  # only the order's owner decides its grabs
+    await repository.keep_decision(
+        uow.session,
+        {
+            "id": data.grab_id,
+            "order_id": data.target_id,
+            "order_owner_node": event.node,
+            "supplier_id": data.supplier_id,
+            "requester_node": data.requester_node,
+            "terms_version": data.terms_version,
+            "status": data.status,
+            "reason": data.reason if data.request_id == data.grab_id else None,
+            "seq": data.seq,
+            "requested_at": data.requested_at or event.time,
+            "decided_at": data.decided_at,
+            "confirm_by": data.confirm_by,
+        },
+    )
+
+
+async def _follow_request(uow: UnitOfWork, event: CloudEvent, data: GrabDecidedReader) -> None:
+    """A later word on a grab (a standby grab awarded a freed slot, a release, a voiding) moves
+    the grab's request row too: the kit settles a request once, but the requester's request must
+    say where the grab stands now, not what its first decision said."""
+    if data.request_id != data.grab_id or data.status is None:
+        return  # a confirmation's answer, or a decision without the grab's state
+    row = await uow.session.get(Request, data.request_id)
+    if row is None or row.kind != GRAB or row.status != DECIDED:
+        return
+    if row.owner_node != event.node or row.target_id != data.target_id:
+        return  # only the order's owner speaks about its grabs
+    if (row.outcome, row.reason, row.result) == (data.outcome, data.reason, data.result):
+        return
+    row.outcome, row.reason, row.reason_text = data.outcome, data.reason, data.reason_text
+    row.result = data.result
+    row.decided_at = event.time
+    row.updated_at = utc_now()
+    await uow.session.flush()

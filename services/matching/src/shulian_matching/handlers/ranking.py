@@ -53,13 +53,13 @@ def _tiers(order: Order) -> list[tuple[list[str] | None, list[str]]]:
 
 
 async def candidates(
-    session: AsyncSession, *, order: Order, node_id: str, award_cap: int, limit: int
+    session: AsyncSession, *, order: Order, award_cap: int, limit: int
 ) -> tuple[int, dict[str, float], list[Named]]:
     """How many are eligible, the weights, and the best ``limit`` with names and cities."""
     if order.kind == OrderKind.JOB:
         return await _talents(session, order=order, limit=limit)
     line, industry = order.service_line or "", order.industry
-    awards = await repository.active_awards(session, None, node_id)
+    awards = await repository.active_awards(session, None)
     capped = [s for s, held in awards.items() if held >= award_cap]
     eligible = await repository.count_eligible(
         session, service_line=line, industry=industry, cities=visible_cities(order)
@@ -108,20 +108,30 @@ async def candidates(
 async def _talents(
     session: AsyncSession, *, order: Order, limit: int
 ) -> tuple[int, dict[str, float], list[Named]]:
+    """This node's talents (names masked) and every other node's talent it heard of (by opaque id
+    only: ``talent.saved`` carries no personal data), in a city the order is open to."""
     cities = visible_cities(order)
     scored: list[Ranked] = []
     names: dict[str, tuple[str, str]] = {}
-    for talent in await repository.talents(session):
-        city = city_of(talent.county_code).code
+    own = [
+        (t.id, t.occupation_code, t.skills, t.county_code, mask_name(t.name))
+        for t in await repository.talents(session)
+    ]
+    others = [
+        (t.id, t.occupation_code, t.skills, t.county_code, f"{t.owner_node}节点人才")
+        for t in await repository.talent_summaries(session)
+    ]
+    for talent_id, occupation, skills, county, name in own + others:
+        city = city_of(county).code
         if cities is not None and city not in cities:
             continue
-        names[talent.id] = (mask_name(talent.name), city)
+        names[talent_id] = (name, city)
         scored.append(
             score_talent(
-                talent.id,
+                talent_id,
                 occupation_matches=order.occupation_code is not None
-                and talent.occupation_code == order.occupation_code,
-                talent_skills=talent.skills,
+                and occupation == order.occupation_code,
+                talent_skills=skills,
                 order_skills=order.skills,
                 same_city=city == order.city_code,
             )

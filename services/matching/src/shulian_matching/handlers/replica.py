@@ -1,4 +1,5 @@
-"""Consumed snapshots: every supplier of the province (registry) and every other node's orders.
+"""Consumed snapshots: every supplier of the province (registry), every other node's orders and
+its talents' summaries (no personal data).
 
 The consumer runner commits: the inbox row and the replica row land in one transaction. Only a
 newer version replaces a held one, so redeliveries and replays change nothing.
@@ -12,10 +13,10 @@ from typing import TYPE_CHECKING
 from shulian_common.envelope import CloudEvent
 from shulian_common.uow import UnitOfWork
 from shulian_matching import repository
-from shulian_matching.orm import Order
+from shulian_matching.orm import Order, TalentSummary
 
 if TYPE_CHECKING:  # the reader models are declared with the subscriptions, which import this
-    from shulian_matching.consumers import OrderReader, SupplierReader
+    from shulian_matching.consumers import OrderReader, SupplierReader, TalentSummaryReader
 
 HIGH_END_LINES = frozenset({"headhunting", "assessment", "consulting", "hr_software"})
 
@@ -48,5 +49,21 @@ def replicate_order(
         if event.node == node_id:  # our own orders are written here already
             return
         await repository.upsert_newer(uow.session, Order.__table__, data.model_dump())
+
+    return handle
+
+
+def replicate_talent(
+    node_id: str,
+) -> Callable[[UnitOfWork, CloudEvent, TalentSummaryReader], Awaitable[None]]:
+    """The handler of other nodes' ``talent.saved`` on ``node_id``: their summaries, ranked for
+    job orders beside this node's own talents."""
+
+    async def handle(uow: UnitOfWork, event: CloudEvent, data: TalentSummaryReader) -> None:
+        if event.node == node_id:  # our own talents are held here whole
+            return
+        values = data.model_dump()
+        values["skills"] = list(values["skills"])
+        await repository.upsert_newer(uow.session, TalentSummary.__table__, values)
 
     return handle
