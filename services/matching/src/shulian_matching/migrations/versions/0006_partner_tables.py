@@ -1,7 +1,7 @@
 """Partner webhooks: subscriptions, durable deliveries and their attempt log (the kit's tables).
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01
 """
 
@@ -11,8 +11,8 @@ from alembic import op
 
 from shulian_common.messaging import create_partner_tables, drop_partner_tables
 
-revision = "0004"
-down_revision = "0003"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
