@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from shulian_common.bus import BusError, OutgoingMessage, bus_from_url
 from shulian_common.bus import kafka as kafka_module
-from shulian_common.bus.kafka import KafkaBus
+from shulian_common.bus.kafka import KafkaBus, client_security
 from shulian_common.settings import Settings
 from shulian_common.testing.kafka import start_tansu
 
@@ -30,7 +30,7 @@ SCRAM = {
 
 
 def test_plaintext_is_the_default_and_adds_no_credentials() -> None:
-    assert Settings().kafka_client_security() == {"security_protocol": "PLAINTEXT"}
+    assert client_security(Settings()) == {"security_protocol": "PLAINTEXT"}
 
 
 def test_sasl_without_credentials_is_refused_at_start_up() -> None:
@@ -42,7 +42,7 @@ def test_sasl_without_credentials_is_refused_at_start_up() -> None:
 
 def test_sasl_ssl_gives_aiokafka_the_login_and_a_tls_context() -> None:
     settings = Settings(**{**SCRAM, "kafka_security_protocol": "SASL_SSL"})
-    options = settings.kafka_client_security()
+    options = client_security(settings)
     assert options["security_protocol"] == "SASL_SSL"
     assert options["sasl_mechanism"] == "SCRAM-SHA-512"
     assert options["sasl_plain_username"] == "node-510100-registry"

@@ -190,24 +190,6 @@ class Settings(BaseSettings):
             )
         return self
 
-    def kafka_client_security(self) -> dict[str, object]:
-        """The aiokafka keyword arguments that authenticate and encrypt a client's connections."""
-        protocol = self.kafka_security_protocol
-        options: dict[str, object] = {"security_protocol": protocol}
-        if protocol in ("SSL", "SASL_SSL"):
-            from aiokafka.helpers import create_ssl_context
-
-            cafile = str(self.kafka_ssl_cafile) if self.kafka_ssl_cafile else None
-            options["ssl_context"] = create_ssl_context(cafile=cafile)
-        if protocol.startswith("SASL_"):
-            assert self.kafka_sasl_password is not None  # the validator above
-            options |= {
-                "sasl_mechanism": self.kafka_sasl_mechanism,
-                "sasl_plain_username": self.kafka_sasl_username,
-                "sasl_plain_password": self.kafka_sasl_password.get_secret_value(),
-            }
-        return options
-
     @property
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to one SQLite file per node and service."""

@@ -39,7 +39,7 @@ def bus_from_url(url: str, settings: Settings | None = None) -> Bus:
 
         return LocalBus(url.removeprefix("local://"), partitions=settings.bus_partitions)
     if url.startswith("kafka://"):
-        from shulian_common.bus.kafka import KafkaBus
+        from shulian_common.bus.kafka import KafkaBus, client_security
 
         return KafkaBus(
             url.removeprefix("kafka://"),
@@ -49,6 +49,6 @@ def bus_from_url(url: str, settings: Settings | None = None) -> Bus:
             partitions=settings.bus_partitions,
             replication_factor=settings.kafka_replication_factor,
             fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
-            security=settings.kafka_client_security(),
+            security=client_security(settings),
         )
     raise ValueError(f"unsupported bus URL {url!r}: use local://PATH or kafka://HOST:PORT")

@@ -24,6 +24,7 @@ from aiokafka.errors import (
     MessageSizeTooLargeError,
     TopicAuthorizationFailedError,
 )
+from aiokafka.helpers import create_ssl_context
 
 from shulian_common.bus.base import (
     Bus,
@@ -36,6 +37,7 @@ from shulian_common.bus.base import (
     Subscriber,
     TopicPartition,
 )
+from shulian_common.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,7 @@ class KafkaOptions:
     join_timeout: float
     commit_timeout: float
     fetch_max_wait_ms: int
-    # aiokafka's security_protocol, ssl_context and sasl_* (Settings.kafka_client_security)
+    # aiokafka's security_protocol, ssl_context and sasl_* (client_security)
     security: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -87,6 +89,23 @@ async def _mapped_errors(action: str, seconds: float | None = None) -> AsyncIter
         # aiokafka's SASL handshake lets a refused login escape as a parsing error (a SCRAM
         # answer without its "v" field raises KeyError): while connecting, that is a refusal.
         raise BusError(f"kafka {action} failed, authentication refused? {exc!r}") from exc
+
+
+def client_security(settings: Settings) -> dict[str, Any]:
+    """The aiokafka keyword arguments that authenticate and encrypt a client's connections."""
+    protocol = settings.kafka_security_protocol
+    options: dict[str, Any] = {"security_protocol": protocol}
+    if protocol in ("SSL", "SASL_SSL"):
+        cafile = str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
+        options["ssl_context"] = create_ssl_context(cafile=cafile)
+    if protocol.startswith("SASL_"):
+        assert settings.kafka_sasl_password is not None  # Settings refuses SASL without it
+        options |= {
+            "sasl_mechanism": settings.kafka_sasl_mechanism,
+            "sasl_plain_username": settings.kafka_sasl_username,
+            "sasl_plain_password": settings.kafka_sasl_password.get_secret_value(),
+        }
+    return options
 
 
 def _acks(value: str) -> int | str:
