@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # backlog or a rebuild goes up to this many at once; a failing batch falls back to one by one.
     consumer_batch_size: int = Field(default=100, ge=1, le=1000)
     telemetry_enabled: bool = True
+    # Start-up's heap frozen out of the garbage collector's sight (see ``app``): no full
+    # collection walks it during requests.
+    gc_freeze: bool = True
     # Cursor pages of every list route: the size when none is asked for, and the cap.
     page_limit_default: int = Field(default=20, ge=1, le=100)
     page_limit_max: int = Field(default=100, ge=1, le=1000)

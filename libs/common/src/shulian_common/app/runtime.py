@@ -61,6 +61,8 @@ class ServiceRuntime:
     bus: Bus
     publisher: Publisher
     relay: OutboxRelay
+    # Sessions of read-only requests (one round trip per query on PostgreSQL: no BEGIN).
+    read_session_factory: async_sessionmaker[AsyncSession] | None = None
     consumers: ConsumerRunner | None = None
     # Partner webhooks, where the service's migrations created the partner tables.
     webhooks: WebhookDispatcher | None = None
@@ -116,6 +118,7 @@ async def start_runtime(
         bus=bus,
         publisher=publisher,
         relay=_relay(settings, engine, uow_factory, publisher),
+        read_session_factory=db.create_read_session_factory(engine),
     )
     if subscriptions:
         runtime.consumers = _consumers(settings, runtime, subscriptions)
