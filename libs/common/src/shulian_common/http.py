@@ -114,7 +114,9 @@ def model_response(body: BaseModel) -> Response:
     return Response(body.model_dump_json(), media_type="application/json")
 
 
-def json_response(body: Any, *, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+def json_response(
+    body: Any, *, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
     """Plain data (dicts, lists, rows' values: str, numbers, datetimes, enums, decimals) as JSON
     bytes, serialised once by pydantic-core in Rust, formatted as pydantic formats models.
 

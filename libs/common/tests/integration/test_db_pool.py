@@ -1,4 +1,5 @@
-"""PostgreSQL pools ping a connection only when it sat idle, and replace it when it is gone; reads\ncost one round trip per query; session settings come with the connection."""
+"""PostgreSQL pools ping a connection only when it sat idle, and replace it when it is gone; reads
+cost one round trip per query; session settings come with the connection."""
 
 from __future__ import annotations
 
@@ -62,7 +63,8 @@ def _log_statements(engine: AsyncEngine) -> list[str]:
     sent: list[str] = []
 
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.driver_connection.add_query_logger(lambda record: sent.append(record.query))
+        driver = dbapi_connection.driver_connection
+        driver.add_query_logger(lambda record: sent.append(record.query))
 
     event.listen(engine.sync_engine, "connect", on_connect)
     return sent
