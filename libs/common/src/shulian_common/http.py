@@ -181,7 +181,7 @@ class PageParams:
         shown, next_cursor = self.split(rows)
         return Page[T](items=[render(row) for row in shown], next_cursor=next_cursor)
 
-    def response(self, rows: Sequence[R], render: Callable[[R], Mapping[str, Any]]) -> Response:
+    def response(self, rows: Sequence[S], render: Callable[[S], Mapping[str, Any]]) -> Response:
         """The page of ``rows`` as JSON bytes, each row rendered to the plain fields of the
         route's item model, serialised once (``json_response``): the lean path of list routes."""
         shown, next_cursor = self.split(rows)
