@@ -67,7 +67,10 @@ class Settings(BaseSettings):
     # fetched, so a quiet stream still goes one record per transaction with no added wait, and a
     # backlog or a rebuild goes up to this many at once; a failing batch falls back to one by one.
     consumer_batch_size: int = Field(default=100, ge=1, le=1000)
-    telemetry_enabled: bool = True
+    # None (the default): on when an exporter is configured (``OTEL_*``, see ``telemetry``), so a
+    # service exporting nothing installs no instrumentation at all and pays nothing per request;
+    # true: always (spans reach processors added in code, e.g. tests); false: never.
+    telemetry_enabled: bool | None = None
     # Start-up's heap frozen out of the garbage collector's sight (see ``app``): no full
     # collection walks it during requests.
     gc_freeze: bool = True

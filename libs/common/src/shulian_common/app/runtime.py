@@ -35,6 +35,7 @@ from shulian_common.telemetry import (
     observe_bus_up,
     observe_outbox_backlog,
     observe_outbox_oldest_age,
+    telemetry_active,
 )
 from shulian_common.uow import UnitOfWorkFactory
 from shulian_common.webhooks.dispatcher import WebhookDispatcher
@@ -196,7 +197,7 @@ def _start_tasks(runtime: ServiceRuntime) -> None:
         runtime.tasks.append(_spawn("consumers", _run_consumers, runtime))
     if runtime.webhooks is not None:
         runtime.tasks.append(_spawn("webhooks", _run_webhooks, runtime))
-    if runtime.settings.telemetry_enabled:
+    if telemetry_active(runtime.settings):
         runtime.tasks.append(_spawn("outbox sampler", _sample_outbox, runtime))
 
 
