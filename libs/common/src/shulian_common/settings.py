@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     jwt_ttl_seconds: int = 8 * 3600
     host: str = "127.0.0.1"
     port: int = 8000
+    # Processes ``shulian serve`` runs on the one port (see ``app.workers``): the first runs the
+    # outbox relay, consumers, webhooks and retention too; the others serve HTTP only.
+    workers: int = Field(default=1, ge=1, le=64)
+    # Set by ``shulian serve`` on its extra workers: no background work in this process.
+    http_only: bool = False
     log_level: str = "INFO"
     log_json: bool = True
     # Bus tuning (Kafka): idempotence is off for brokers without InitProducerId (Tansu).

@@ -121,6 +121,10 @@ async def start_runtime(
         relay=_relay(settings, engine, uow_factory, publisher),
         read_session_factory=db.create_read_session_factory(engine),
     )
+    if settings.http_only:
+        # Another process of this service runs the background work (``app.workers``); this
+        # one's writes reach its relay through the outbox (and NOTIFY on PostgreSQL).
+        return runtime
     if subscriptions:
         runtime.consumers = _consumers(settings, runtime, subscriptions)
     runtime.webhooks = await _webhooks(runtime)
