@@ -327,7 +327,13 @@ async def test_readyz_is_503_when_the_database_is_down(tmp_path: Path) -> None:
 
 
 async def test_readiness_gauges_report_the_outbox_and_the_bus(tmp_path: Path) -> None:
-    settings = _settings(tmp_path, bus_url="kafka://127.0.0.1:1", outbox_sample_interval_s=0.05)
+    # Telemetry on although no exporter is configured here: the gauges are what is tested.
+    settings = _settings(
+        tmp_path,
+        bus_url="kafka://127.0.0.1:1",
+        outbox_sample_interval_s=0.05,
+        telemetry_enabled=True,
+    )
     app = _app(settings)
     async with running(app) as client:
         await client.post(
