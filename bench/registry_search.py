@@ -1,7 +1,7 @@
 """Directory-search benchmark: 100,000 suppliers on PostgreSQL, searched through the real app.
 
     uv run python bench/registry_search.py [--suppliers 100000] [--replicated 0.5]
-        [--requests 4000] [--concurrency 1,4] [--workers 1] [--asgi]
+        [--requests 4000] [--concurrency 1,4] [--workers 1] [--telemetry] [--asgi]
 
 Creates its own database on the server of ``SHULIAN_BENCH_DATABASE_URL`` (default
 ``postgresql+asyncpg://postgres@127.0.0.1:5432/test``), migrates it, bulk-loads the generated
@@ -11,7 +11,8 @@ same mix of realistic searches three ways: as plain SQL through asyncpg (the bas
 statements the app runs), over loopback HTTP to the lean reference (the floor an HTTP service
 can reach: the same SQL, masking and names in a bare Starlette route on an asyncpg pool, orjson
 bytes, served by uvicorn in its own process as the app is), over loopback HTTP to the registry
-served by uvicorn in its own process, and with ``--asgi`` through the app in this process
+served by uvicorn in its own process (with ``--telemetry`` also exporting its traces and metrics
+over OTLP to a local sink), and with ``--asgi`` through the app in this process
 (``httpx.ASGITransport``, where client and app share one core). Prints p50/p99 latency and
 requests/s of each, the CPU the server process spent per request, and the issue-13 ratios: app
 to lean requests/s (aim ≥ 0.8) and p99 (aim ≤ 1.5) at each concurrency, and app p50 minus raw SQL
@@ -371,10 +372,11 @@ async def _over_http(
 
 
 async def bench_uvicorn(
-    url: str, plan: Sequence[Planned], concurrency: int, workers: int
+    url: str, plan: Sequence[Planned], concurrency: int, workers: int, otlp: str | None = None
 ) -> tuple[list[float], float, float | None]:
     """The searches over loopback HTTP to the registry run as a container runs it
-    (``shulian serve registry``: uvicorn, ``workers`` processes)."""
+    (``shulian serve registry``: uvicorn, ``workers`` processes), exporting its telemetry over
+    OTLP/HTTP to ``otlp`` when given."""
     with tempfile.TemporaryDirectory() as tmp:
         settings = _settings(url, Path(tmp))
         port = _free_port()
@@ -383,13 +385,50 @@ async def bench_uvicorn(
             "SHULIAN_DATABASE_URL": url,
             "SHULIAN_BUS_URL": settings.resolved_bus_url,
             "SHULIAN_DATA_DIR": tmp,
-            "SHULIAN_TELEMETRY_ENABLED": "false",
             "SHULIAN_LOG_LEVEL": "WARNING",
             "SHULIAN_PORT": str(port),
             "SHULIAN_WORKERS": str(workers),
         }
+        if otlp is None:
+            env["SHULIAN_TELEMETRY_ENABLED"] = "false"
+        else:
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp
         command = (sys.executable, "-m", "shulian_common.cli", "serve", "registry")
         return await _over_http(command, env, port, plan, concurrency, _bearer(settings))
+
+
+async def _otlp_sink() -> tuple[asyncio.Server, str]:
+    """A collector stand-in on loopback: reads each OTLP/HTTP export and answers 200, so the
+    app pays the whole export path (spans, metrics, protobuf, HTTP) but nothing is stored."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                length = 0
+                while (line := await reader.readuntil(b"\r\n")) != b"\r\n":
+                    name, _, value = line.partition(b":")
+                    if name.lower() == b"content-length":
+                        length = int(value)
+                await reader.readexactly(length)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\n")
+                writer.write(b"Content-Length: 0\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    return server, f"http://127.0.0.1:{port}"
+
+
+async def bench_telemetry(
+    url: str, plan: Sequence[Planned], concurrency: int, workers: int
+) -> tuple[list[float], float, float | None]:
+    """The app's searches with telemetry on, exported to a local OTLP sink."""
+    sink, endpoint = await _otlp_sink()
+    try:
+        return await bench_uvicorn(url, plan, concurrency, workers, otlp=endpoint)
+    finally:
+        sink.close()
 
 
 async def bench_lean(
@@ -585,6 +624,11 @@ async def run_at(
     workers = args.workers
     label = f"app over HTTP ({workers} worker{'s' if workers > 1 else ''})"
     app = _report(label, *await bench_uvicorn(url, plan, concurrency, workers))
+    if args.telemetry:
+        traced = await bench_telemetry(url, plan, concurrency, workers)
+        with_telemetry = _report("app + telemetry (OTLP)", *traced)
+        if with_telemetry.cpu is not None and app.cpu is not None:
+            print(f"telemetry's price: {with_telemetry.cpu - app.cpu:+.2f} ms CPU per request")
     if args.asgi:
         _report("app in-process (ASGI)", *await bench_asgi(url, plan, concurrency))
     print(
@@ -626,6 +670,9 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=_levels, default=[1, 4], help="e.g. 1,4")
     parser.add_argument("--workers", type=int, default=1, help="processes of the app")
     parser.add_argument("--asgi", action="store_true", help="also through the app in-process")
+    parser.add_argument(
+        "--telemetry", action="store_true", help="also the app exporting its telemetry"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--reuse", action="store_true", help="search a database kept earlier")
     parser.add_argument("--serve-lean", type=int, metavar="PORT", help=argparse.SUPPRESS)
