@@ -48,7 +48,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from shulian_common.auth import Role, decode_token, mint_token
-from shulian_common.db import create_engine, create_session_factory, migrate
+from shulian_common.db import SERVER_SETTINGS, create_engine, create_session_factory, migrate
 from shulian_common.http import decode_cursor, encode_cursor
 from shulian_common.reference import get_division, is_division
 from shulian_registry import domain, repository
@@ -535,7 +535,11 @@ def lean_app(url: str) -> Any:
             await connection.set_type_codec(
                 kind, encoder=orjson.dumps, decoder=orjson.loads, schema="pg_catalog", format="text"
             )
-        await connection.execute("SET plan_cache_mode = force_custom_plan")
+
+    async def keep(_connection: Any) -> None:
+        """No reset on release: asyncpg's default (``RESET ALL`` and more) is a round trip per
+        request, and would drop a ``SET`` made in ``init`` (the settings go with the start-up
+        packet, as the kit's engines send them)."""
 
     async def search(request: Request) -> Response:
         principal = decode_token(settings, request.headers["authorization"].split(" ", 1)[1])
@@ -570,7 +574,15 @@ def lean_app(url: str) -> Any:
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
-        pools.append(await asyncpg.create_pool(_dsn(url), min_size=4, max_size=10, init=init))
+        pool = await asyncpg.create_pool(
+            _dsn(url),
+            min_size=4,
+            max_size=10,
+            init=init,
+            reset=keep,
+            server_settings=dict(SERVER_SETTINGS),
+        )
+        pools.append(pool)
         gc.collect()  # the floor gets the app's start-up cure too
         gc.freeze()
         yield
