@@ -134,6 +134,25 @@ def test_writes_through_any_worker_are_published_and_sigterm_stops_all(tmp_path:
             proc.wait()
 
 
+def test_workers_stop_when_their_parent_is_killed(tmp_path: Path) -> None:
+    port = _free_port()
+    proc = _serve(tmp_path, port)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as probe:
+            _until_up(probe, proc)
+        workers = _children(proc.pid)
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 30
+        while any(_cmdline(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(_cmdline(pid) for pid in workers)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def test_a_worker_that_dies_stops_the_group(tmp_path: Path) -> None:
     port = _free_port()
     proc = _serve(tmp_path, port)

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import socket
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -39,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 START_TIMEOUT = 300.0  # seconds the first worker may take to migrate and start
 STOP_TIMEOUT = 30.0  # seconds the workers get to finish their requests on shutdown
+PARENT_CHECK_INTERVAL = 1.0  # seconds between a worker's checks that its parent still runs
 
 AppFactory = Callable[[Settings], FastAPI]
 
@@ -74,7 +77,13 @@ def _supervise(create_app: AppFactory, settings: Settings, listener: socket.sock
             started = spawn.Event()
             worker = spawn.Process(
                 target=_run_worker,
-                args=(create_app, _worker_settings(settings, index), listener, started),
+                args=(
+                    create_app,
+                    _worker_settings(settings, index),
+                    listener,
+                    started,
+                    os.getpid(),
+                ),
                 name=f"shulian-{settings.service}-worker-{index}",
             )
             worker.start()
@@ -114,14 +123,31 @@ def _worker_settings(settings: Settings, index: int) -> Settings:
 
 
 def _run_worker(
-    create_app: AppFactory, settings: Settings, listener: socket.socket, started: Event
+    create_app: AppFactory,
+    settings: Settings,
+    listener: socket.socket,
+    started: Event,
+    parent: int,
 ) -> None:
     import uvicorn
 
+    _stop_with_parent(parent)  # the parent's pid as it gave it: it may be gone already
     app = create_app(settings)
     app.router.lifespan_context = _signalling(app.router.lifespan_context, started)
     config = uvicorn.Config(app, log_config=None, access_log=False)
     uvicorn.Server(config).run(sockets=[listener])
+
+
+def _stop_with_parent(parent: int) -> None:
+    """Stop this worker (SIGTERM: a graceful shutdown) once its parent is gone, even killed
+    with SIGKILL: no orphan keeps serving the port or running the relay."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_INTERVAL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent watch", daemon=True).start()
 
 
 def _signalling(
