@@ -55,7 +55,8 @@ def serve(create_app: AppFactory, settings: Settings) -> int:
         app = create_app(settings)
         uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
         return 0
-    listener = uvicorn.Config(app="", host=settings.host, port=settings.port).bind_socket()
+    config = uvicorn.Config(app="", host=settings.host, port=settings.port, log_config=None)
+    listener = config.bind_socket()
     return _supervise(create_app, settings, listener)
 
 
