@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -103,75 +104,67 @@ def _token() -> str:
     return subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip()
 
 
-def test_writes_through_any_worker_are_published_and_sigterm_stops_all(tmp_path: Path) -> None:
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """``shulian serve registry`` with two workers, up; killed if a test leaves it running."""
     port = _free_port()
     proc = _serve(tmp_path, port)
     try:
-        headers = {"Authorization": f"Bearer {_token()}"}
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as probe:
             _until_up(probe, proc)
-        workers = _children(proc.pid)
-        created = set()
-        for i in range(WRITES):
-            # A connection each: the kernel hands them to either worker.
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-                body = {
-                    "name": f"宜宾测试人力资源有限公司{i}",
-                    "uscc": _uscc(i),
-                    "county_code": "511502",
-                    "service_lines": ["recruitment"],
-                }
-                response = client.post("/v1/suppliers", json=body, headers=headers)
-                assert response.status_code == 201, response.text
-                created.add(response.json()["id"])
-        assert _published_ids(tmp_path / "bus.db", WRITES) >= created
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == 0
-        assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+        yield proc, port
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
 
 
-def test_workers_stop_when_their_parent_is_killed(tmp_path: Path) -> None:
-    port = _free_port()
-    proc = _serve(tmp_path, port)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as probe:
-            _until_up(probe, proc)
-        workers = _children(proc.pid)
-        proc.kill()
-        proc.wait()
-        deadline = time.monotonic() + 30
-        while any(_cmdline(pid) for pid in workers) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not any(_cmdline(pid) for pid in workers)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+def _gone(pids: set[int]) -> bool:
+    """Whether every process of ``pids`` has exited (within 30 s)."""
+    deadline = time.monotonic() + 30
+    while any(_cmdline(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return not any(_cmdline(pid) for pid in pids)
 
 
-def test_a_worker_that_dies_stops_the_group(tmp_path: Path) -> None:
-    port = _free_port()
-    proc = _serve(tmp_path, port)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as probe:
-            _until_up(probe, proc)
-        first, *others = sorted(_children(proc.pid))
-        os.kill(others[0], signal.SIGKILL)
-        assert proc.wait(timeout=60) == 1
-        time.sleep(0.5)
-        assert not Path(f"/proc/{first}/status").exists() or "Z" in _state(first)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+def test_writes_through_any_worker_are_published_and_sigterm_stops_all(
+    served: tuple[subprocess.Popen[bytes], int], tmp_path: Path
+) -> None:
+    proc, port = served
+    headers = {"Authorization": f"Bearer {_token()}"}
+    workers = _children(proc.pid)
+    created = set()
+    for i in range(WRITES):
+        # A connection each: the kernel hands them to either worker.
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            body = {
+                "name": f"宜宾测试人力资源有限公司{i}",
+                "uscc": _uscc(i),
+                "county_code": "511502",
+                "service_lines": ["recruitment"],
+            }
+            response = client.post("/v1/suppliers", json=body, headers=headers)
+            assert response.status_code == 201, response.text
+            created.add(response.json()["id"])
+    assert _published_ids(tmp_path / "bus.db", WRITES) >= created
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0
+    assert _gone(workers)
 
 
-def _state(pid: int) -> str:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("State:"):
-            return line.split()[1]
-    return ""
+def test_workers_stop_when_their_parent_is_killed(
+    served: tuple[subprocess.Popen[bytes], int],
+) -> None:
+    proc, _port = served
+    workers = _children(proc.pid)
+    proc.kill()
+    proc.wait()
+    assert _gone(workers)
+
+
+def test_a_worker_that_dies_stops_the_group(served: tuple[subprocess.Popen[bytes], int]) -> None:
+    proc, _port = served
+    first, *others = sorted(_children(proc.pid))
+    os.kill(others[0], signal.SIGKILL)
+    assert proc.wait(timeout=60) == 1
+    assert _gone({first})
