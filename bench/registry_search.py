@@ -1,16 +1,22 @@
 """Directory-search benchmark: 100,000 suppliers on PostgreSQL, searched through the real app.
 
     uv run python bench/registry_search.py [--suppliers 100000] [--replicated 0.5]
-        [--requests 4000] [--concurrency 4]
+        [--requests 4000] [--concurrency 1,4] [--workers 1] [--telemetry] [--asgi]
 
 Creates its own database on the server of ``SHULIAN_BENCH_DATABASE_URL`` (default
 ``postgresql+asyncpg://postgres@127.0.0.1:5432/test``), migrates it, bulk-loads the generated
 province (by default every other supplier as replicated from its city's node, as the province's
 directory on any node holds them: one term index, rows read from both tables), then sends the
 same mix of realistic searches three ways: as plain SQL through asyncpg (the baseline: the very
-statements the app runs), over loopback HTTP to the registry served by uvicorn in its own
-process, and through the app in this process (``httpx.ASGITransport``, where client and app share
-one core). Prints p50/p99 latency and requests/s of each, and the ratios.
+statements the app runs), over loopback HTTP to the lean reference (the floor an HTTP service
+can reach: the same SQL, masking and names in a bare Starlette route on an asyncpg pool, orjson
+bytes, served by uvicorn in its own process as the app is), over loopback HTTP to the registry
+served by uvicorn in its own process (with ``--telemetry`` also exporting its traces and metrics
+over OTLP to a local sink), and with ``--asgi`` through the app in this process
+(``httpx.ASGITransport``, where client and app share one core). Prints p50/p99 latency and
+requests/s of each, the CPU the server process spent per request, and the issue-13 ratios: app
+to lean requests/s (aim ≥ 0.8) and p99 (aim ≤ 1.5) at each concurrency, and app p50 minus raw SQL
+p50 (aim ≤ 3 ms at concurrency 1).
 The database is dropped at the end unless ``--keep`` (``--reuse`` searches a kept one).
 """
 
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import random
 import socket
@@ -25,23 +32,28 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import asyncpg  # type: ignore[import-untyped]
 import httpx
+import orjson
 from sqlalchemy import make_url, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from shulian_common.auth import Role, mint_token
-from shulian_common.db import create_engine, create_session_factory, migrate
+from shulian_common.auth import Role, decode_token, mint_token
+from shulian_common.db import SERVER_SETTINGS, create_engine, create_session_factory, migrate
 from shulian_common.http import decode_cursor, encode_cursor
-from shulian_registry import repository
+from shulian_common.reference import get_division, is_division
+from shulian_registry import domain, repository
 from shulian_registry.demo import SupplierSeed, bulk_load, generate
+from shulian_registry.domain import Contact
 from shulian_registry.main import create_app
 from shulian_registry.orm import MIGRATIONS
 from shulian_registry.settings import RegistrySettings
@@ -169,15 +181,30 @@ async def _measure(
     return latencies, time.perf_counter() - started
 
 
-def _report(label: str, latencies: Sequence[float], elapsed: float) -> float:
+@dataclass(frozen=True)
+class Result:
+    """One line of the benchmark."""
+
+    p50: float  # ms
+    p99: float  # ms
+    rate: float  # requests/s
+    cpu: float | None  # ms of server CPU per request (None: no server process)
+
+
+def _report(
+    label: str, latencies: Sequence[float], elapsed: float, cpu_seconds: float | None = None
+) -> Result:
     ordered = sorted(latencies)
     p50 = statistics.median(ordered) * 1000
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
     rate = len(ordered) / elapsed
+    cpu = None if cpu_seconds is None else cpu_seconds * 1000 / len(ordered)
+    cpu_text = "" if cpu is None else f"  server CPU {cpu:5.2f} ms/req"
     print(
-        f"{label:<28} n={len(ordered):>5}  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms  {rate:8.1f} req/s"
+        f"{label:<28} n={len(ordered):>5}  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms"
+        f"  {rate:8.1f} req/s{cpu_text}"
     )
-    return p50
+    return Result(p50, p99, rate, cpu)
 
 
 def _settings(url: str, tmp: Path) -> RegistrySettings:
@@ -192,16 +219,43 @@ def _settings(url: str, tmp: Path) -> RegistrySettings:
     )
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU (user + system) the process ``pid`` and its live descendants have used so far."""
+    total = 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / _TICK
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += _cpu_seconds(int(child))
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return total
+
+
 async def _search(
-    client: httpx.AsyncClient, plan: Sequence[Planned], concurrency: int, headers: dict[str, str]
-) -> tuple[list[float], float]:
+    client: httpx.AsyncClient,
+    plan: Sequence[Planned],
+    concurrency: int,
+    headers: dict[str, str],
+    server: int | None = None,
+) -> tuple[list[float], float, float | None]:
+    """The searches of ``plan``, and the CPU the ``server`` process spent meanwhile."""
+
     async def call(i: int) -> None:
         query, cursor = plan[i % len(plan)]
         response = await client.get(f"/v1/suppliers?{_http_params(query, cursor)}", headers=headers)
         response.raise_for_status()
 
-    await call(0)  # warm-up: first connections, first statements
-    return await _measure(call, len(plan), concurrency)
+    for i in range(min(len(plan), 50)):  # warm-up: connections, statements, caches
+        await call(i)
+    before = _cpu_seconds(server) if server is not None else 0.0
+    latencies, elapsed = await _measure(call, len(plan), concurrency)
+    used = _cpu_seconds(server) - before if server is not None else None
+    return latencies, elapsed, used
 
 
 def _bearer(settings: RegistrySettings) -> dict[str, str]:
@@ -211,7 +265,7 @@ def _bearer(settings: RegistrySettings) -> dict[str, str]:
 
 async def bench_asgi(
     url: str, plan: Sequence[Planned], concurrency: int
-) -> tuple[list[float], float]:
+) -> tuple[list[float], float, float | None]:
     """The searches through the app in this process (client and app share one core)."""
     with tempfile.TemporaryDirectory() as tmp:
         settings = _settings(url, Path(tmp))
@@ -230,54 +284,170 @@ def _free_port() -> int:
 
 
 async def _until_healthy(client: httpx.AsyncClient, process: asyncio.subprocess.Process) -> None:
-    for _ in range(600):
+    for _ in range(1200):
         if process.returncode is not None:
-            raise RuntimeError("the registry process exited during start-up")
+            raise RuntimeError("the server process exited during start-up")
         try:
             if (await client.get("/healthz")).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         await asyncio.sleep(0.05)
-    raise TimeoutError("the registry did not start in time")
+    raise TimeoutError("the server did not start in time")
+
+
+class _Connection:
+    """One keep-alive HTTP/1.1 connection with a minimal client: a GET written as bytes, the
+    answer read by its Content-Length. httpx spent more CPU per request than the lean server
+    does, on the same 2 cores as the servers; this keeps the client's share small and equal."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    async def get(self, target: str, head: bytes) -> int:
+        self.writer.write(b"GET " + target.encode() + b" HTTP/1.1\r\n" + head)
+        status_line = await self.reader.readuntil(b"\r\n")
+        length = 0
+        while (line := await self.reader.readuntil(b"\r\n")) != b"\r\n":
+            name, _, value = line.partition(b":")
+            if name.lower() == b"content-length":
+                length = int(value)
+        await self.reader.readexactly(length)
+        return int(status_line.split()[1])
+
+
+class _Client:
+    """``concurrency`` connections to ``127.0.0.1:port``, one per bench worker at a time."""
+
+    def __init__(self, port: int, headers: dict[str, str]) -> None:
+        self.port = port
+        lines = [f"Host: 127.0.0.1:{port}", *(f"{k}: {v}" for k, v in headers.items()), "", ""]
+        self.head = "\r\n".join(lines).encode()
+        self.idle: list[_Connection] = []
+
+    async def get(self, target: str) -> None:
+        connection = self.idle.pop() if self.idle else await self._connect()
+        status = await connection.get(target, self.head)
+        self.idle.append(connection)
+        if status != 200:
+            raise RuntimeError(f"GET {target}: {status}")
+
+    async def _connect(self) -> _Connection:
+        return _Connection(*await asyncio.open_connection("127.0.0.1", self.port))
+
+    def close(self) -> None:
+        for connection in self.idle:
+            connection.writer.close()
+
+
+async def _over_http(
+    command: Sequence[str],
+    env: dict[str, str],
+    port: int,
+    plan: Sequence[Planned],
+    concurrency: int,
+    headers: dict[str, str],
+) -> tuple[list[float], float, float | None]:
+    """The searches over loopback HTTP to a server started by ``command`` in its own process,
+    and the CPU that process (and its workers) spent on them."""
+    server = await asyncio.create_subprocess_exec(*command, env=os.environ | env)
+    client = _Client(port, headers)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as probe:
+            await _until_healthy(probe, server)
+
+        async def call(i: int) -> None:
+            query, cursor = plan[i % len(plan)]
+            await client.get(f"/v1/suppliers?{_http_params(query, cursor)}")
+
+        for i in range(min(len(plan), 50)):  # warm-up: connections, statements, caches
+            await call(i)
+        before = _cpu_seconds(server.pid)
+        latencies, elapsed = await _measure(call, len(plan), concurrency)
+        return latencies, elapsed, _cpu_seconds(server.pid) - before
+    finally:
+        client.close()
+        server.terminate()
+        await server.wait()
 
 
 async def bench_uvicorn(
-    url: str, plan: Sequence[Planned], concurrency: int
-) -> tuple[list[float], float]:
-    """The searches over loopback HTTP to the app served by uvicorn in its own process."""
+    url: str, plan: Sequence[Planned], concurrency: int, workers: int, otlp: str | None = None
+) -> tuple[list[float], float, float | None]:
+    """The searches over loopback HTTP to the registry run as a container runs it
+    (``shulian serve registry``: uvicorn, ``workers`` processes), exporting its telemetry over
+    OTLP/HTTP to ``otlp`` when given."""
     with tempfile.TemporaryDirectory() as tmp:
         settings = _settings(url, Path(tmp))
         port = _free_port()
-        env = os.environ | {
+        env = {
             "SHULIAN_ENV": "test",
             "SHULIAN_DATABASE_URL": url,
             "SHULIAN_BUS_URL": settings.resolved_bus_url,
             "SHULIAN_DATA_DIR": tmp,
-            "SHULIAN_TELEMETRY_ENABLED": "false",
             "SHULIAN_LOG_LEVEL": "WARNING",
+            "SHULIAN_PORT": str(port),
+            "SHULIAN_WORKERS": str(workers),
         }
-        server = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "uvicorn", "--factory", "shulian_registry.main:create_app"),
-            *("--port", str(port), "--log-level", "warning", "--no-access-log"),
-            env=env,
-        )
+        if otlp is None:
+            env["SHULIAN_TELEMETRY_ENABLED"] = "false"
+        else:
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp
+        command = (sys.executable, "-m", "shulian_common.cli", "serve", "registry")
+        return await _over_http(command, env, port, plan, concurrency, _bearer(settings))
+
+
+async def _otlp_sink() -> tuple[asyncio.Server, str]:
+    """A collector stand-in on loopback: reads each OTLP/HTTP export and answers 200, so the
+    app pays the whole export path (spans, metrics, protobuf, HTTP) but nothing is stored."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            limits = httpx.Limits(max_connections=concurrency)
-            base = f"http://127.0.0.1:{port}"
-            async with httpx.AsyncClient(base_url=base, limits=limits) as client:
-                await _until_healthy(client, server)
-                return await _search(client, plan, concurrency, _bearer(settings))
-        finally:
-            server.terminate()
-            await server.wait()
+            while True:
+                length = 0
+                while (line := await reader.readuntil(b"\r\n")) != b"\r\n":
+                    name, _, value = line.partition(b":")
+                    if name.lower() == b"content-length":
+                        length = int(value)
+                await reader.readexactly(length)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\n")
+                writer.write(b"Content-Length: 0\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    return server, f"http://127.0.0.1:{port}"
+
+
+async def bench_telemetry(
+    url: str, plan: Sequence[Planned], concurrency: int, workers: int
+) -> tuple[list[float], float, float | None]:
+    """The app's searches with telemetry on, exported to a local OTLP sink."""
+    sink, endpoint = await _otlp_sink()
+    try:
+        return await bench_uvicorn(url, plan, concurrency, workers, otlp=endpoint)
+    finally:
+        sink.close()
+
+
+async def bench_lean(
+    url: str, plan: Sequence[Planned], concurrency: int
+) -> tuple[list[float], float, float | None]:
+    """The searches over loopback HTTP to the lean reference (``lean_app``) under uvicorn."""
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = _settings(url, Path(tmp))
+        port = _free_port()
+        command = (sys.executable, __file__, "--serve-lean", str(port))
+        env = {"SHULIAN_BENCH_LEAN_URL": url, "SHULIAN_ENV": "test"}
+        return await _over_http(command, env, port, plan, concurrency, _bearer(settings))
 
 
 async def bench_sql(
     url: str, plan: Sequence[Planned], concurrency: int
 ) -> tuple[list[float], float]:
     """Run the same statements with asyncpg directly (no app, no ORM)."""
-    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    dsn = _dsn(url)
     statements = [_statement_of(query, cursor_id) for query, cursor_id in _decoded(plan)]
     pool = await asyncpg.create_pool(dsn, min_size=concurrency, max_size=concurrency)
     try:
@@ -286,14 +456,148 @@ async def bench_sql(
             async with pool.acquire() as connection:
                 await connection.fetch(statements[i % len(statements)])
 
-        await call(0)
+        for i in range(min(len(plan), 50)):
+            await call(i)
         return await _measure(call, len(plan), concurrency)
     finally:
         await pool.close()
 
 
+def _dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def _decoded(plan: Sequence[Planned]) -> list[Planned]:
     return [(query, decode_cursor(cursor)) for query, cursor in plan]
+
+
+# --- the lean reference ---------------------------------------------------------------------
+
+
+_PG = postgresql.asyncpg.dialect()  # type: ignore[no-untyped-call]
+_compiled: dict[int, tuple[str, tuple[str, ...]]] = {}
+
+
+def _sql_of(statement: Any) -> tuple[str, tuple[str, ...]]:
+    """The SQL text (``$n`` placeholders) of one of the app's cached statements, and the names
+    of its parameters in order; compiled once per statement, as a hand-written service would
+    hold its SQL in constants."""
+    key = id(statement)
+    if key not in _compiled:
+        compiled = statement.compile(dialect=_PG)
+        _compiled[key] = (str(compiled), tuple(compiled.positiontup or ()))
+    return _compiled[key]
+
+
+def _lean_item(record: Any, principal: Any, node_id: str) -> dict[str, Any]:
+    """What ``supplier_fields`` renders, from an asyncpg record: the same masking and names."""
+    show = record["owner_node"] == node_id and domain.may_see_contact(
+        principal, record["id"], record["county_code"]
+    )
+    contact = Contact(record["contact_name"], record["contact_phone"], record["contact_email"])
+    shown = contact if show else contact.masked()
+    region = record["uscc_region_code"]
+    item = {name: record[name] for name in _LEAN_COLUMNS}
+    item["uscc_region_name"] = get_division(region).name if is_division(region) else None
+    item["county_name"] = get_division(record["county_code"]).name
+    item["city_name"] = get_division(record["city_code"]).name
+    item["contact"] = {
+        "name": shown.name,
+        "phone": shown.phone,
+        "email": shown.email,
+        "masked": not show,
+    }
+    return item
+
+
+_LEAN_COLUMNS = (
+    *("id", "owner_node", "version", "created_at", "updated_at", "name", "uscc"),
+    *("uscc_region_code", "county_code", "city_code", "region", "service_lines", "industries"),
+    *("high_end", "listing_status", "listing_industries", "listing_fields", "figures"),
+    "description",
+)
+
+
+def lean_app(url: str) -> Any:
+    """The floor: a bare Starlette route on an asyncpg pool running the app's SQL, with the
+    same masking and names, answering orjson bytes. No dependency injection, no models, no
+    middleware; the token is checked by the kit's (cached) ``decode_token``."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    settings = RegistrySettings(env="test", node_id="510000", database_url=url)
+    pools: list[Any] = []
+
+    async def init(connection: Any) -> None:
+        for kind in ("json", "jsonb"):
+            await connection.set_type_codec(
+                kind, encoder=orjson.dumps, decoder=orjson.loads, schema="pg_catalog", format="text"
+            )
+
+    async def keep(_connection: Any) -> None:
+        """No reset on release: asyncpg's default (``RESET ALL`` and more) is a round trip per
+        request, and would drop a ``SET`` made in ``init`` (the settings go with the start-up
+        packet, as the kit's engines send them)."""
+
+    async def search(request: Request) -> Response:
+        principal = decode_token(settings, request.headers["authorization"].split(" ", 1)[1])
+        params = request.query_params
+        text_query = parse_query(params.get("q", ""))
+        groups = filter_groups(
+            city=params.getlist("city"),
+            region=params.getlist("region"),
+            industry=params.getlist("industry"),
+            service_line=params.getlist("service_line"),
+            status=params.getlist("status"),
+            high_end={"true": True, "false": False}.get(params.get("high_end", "")),
+        )
+        limit = int(params.get("limit", PAGE))
+        found = repository.search(
+            groups=[*groups, *text_query.groups],
+            name_fragments=text_query.name_fragments,
+            after=decode_cursor(params.get("cursor")),
+            limit=limit + 1,
+        )
+        sql, names = _sql_of(found.statement)
+        async with pools[0].acquire() as connection:
+            rows = await connection.fetch(sql, *(found.params[name] for name in names))
+        shown = rows[:limit]
+        next_cursor = encode_cursor(shown[-1]["id"]) if len(rows) > limit and shown else None
+        items = [_lean_item(row, principal, settings.node_id) for row in shown]
+        body = orjson.dumps({"items": items, "next_cursor": next_cursor}, option=orjson.OPT_UTC_Z)
+        return Response(body, media_type="application/json")
+
+    async def healthz(_request: Request) -> Response:
+        return Response(b'{"status":"ok"}', media_type="application/json")
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        pool = await asyncpg.create_pool(
+            _dsn(url),
+            min_size=4,
+            max_size=10,
+            init=init,
+            reset=keep,
+            server_settings=dict(SERVER_SETTINGS),
+        )
+        pools.append(pool)
+        gc.collect()  # the floor gets the app's start-up cure too
+        gc.freeze()
+        yield
+        await pools[0].close()
+
+    routes = [Route("/v1/suppliers", search), Route("/healthz", healthz)]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def serve_lean(port: int) -> None:
+    """Run the lean reference under uvicorn on ``port`` (the benchmark's own subprocess)."""
+    import uvicorn
+
+    app = lean_app(os.environ["SHULIAN_BENCH_LEAN_URL"])
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
 async def second_pages(url: str) -> dict[int, str]:
@@ -322,6 +626,31 @@ def _plan(requests: int, cursors: dict[int, str]) -> list[Planned]:
     return plan
 
 
+async def run_at(
+    url: str, plan: Sequence[Planned], concurrency: int, args: argparse.Namespace
+) -> None:
+    """Every line at one concurrency, and the issue-13 ratios."""
+    print(f"-- concurrency {concurrency}, load average {os.getloadavg()[0]:.1f}")
+    sql = _report("raw SQL (asyncpg)", *await bench_sql(url, plan, concurrency))
+    lean = _report("lean reference (HTTP)", *await bench_lean(url, plan, concurrency))
+    workers = args.workers
+    label = f"app over HTTP ({workers} worker{'s' if workers > 1 else ''})"
+    app = _report(label, *await bench_uvicorn(url, plan, concurrency, workers))
+    if args.telemetry:
+        traced = await bench_telemetry(url, plan, concurrency, workers)
+        with_telemetry = _report("app + telemetry (OTLP)", *traced)
+        if with_telemetry.cpu is not None and app.cpu is not None:
+            print(f"telemetry's price: {with_telemetry.cpu - app.cpu:+.2f} ms CPU per request")
+    if args.asgi:
+        _report("app in-process (ASGI)", *await bench_asgi(url, plan, concurrency))
+    print(
+        f"app/lean: req/s {app.rate / lean.rate:.2f}x (aim >= 0.8),"
+        f" p99 {app.p99 / lean.p99:.2f}x (aim <= 1.5);"
+        f" app p50 - raw SQL p50: {app.p50 - sql.p50:+.2f} ms (aim <= 3 at concurrency 1);"
+        f" p50 ratio to raw SQL {app.p50 / sql.p50:.1f}x"
+    )
+
+
 async def main(args: argparse.Namespace) -> None:
     url = make_url(_server_url()).set(database=DATABASE).render_as_string(hide_password=False)
     if not args.reuse:
@@ -331,18 +660,16 @@ async def main(args: argparse.Namespace) -> None:
         if not args.reuse:
             await prepare(url, args.suppliers, args.replicated)
         plan = _plan(args.requests, await second_pages(url))
-        concurrency = args.concurrency
-        print(f"{len(QUERIES)} query shapes, {args.requests} requests, concurrency {concurrency}")
-        sql_p50 = _report("raw SQL (asyncpg)", *await bench_sql(url, plan, concurrency))
-        http_p50 = _report("app over HTTP (uvicorn)", *await bench_uvicorn(url, plan, concurrency))
-        asgi_p50 = _report("app in-process (ASGI)", *await bench_asgi(url, plan, concurrency))
-        print(
-            f"p50 ratio to raw SQL: over HTTP {http_p50 / sql_p50:.1f}x,"
-            f" in-process {asgi_p50 / sql_p50:.1f}x"
-        )
+        print(f"{len(QUERIES)} query shapes, {args.requests} requests")
+        for concurrency in args.concurrency:
+            await run_at(url, plan, concurrency, args)
     finally:
         if not args.keep and not args.reuse:
             await _admin(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+
+
+def _levels(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part]
 
 
 if __name__ == "__main__":
@@ -352,7 +679,17 @@ if __name__ == "__main__":
         "--replicated", type=float, default=0.5, help="share replicated from other nodes"
     )
     parser.add_argument("--requests", type=int, default=4000)
-    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--concurrency", type=_levels, default=[1, 4], help="e.g. 1,4")
+    parser.add_argument("--workers", type=int, default=1, help="processes of the app")
+    parser.add_argument("--asgi", action="store_true", help="also through the app in-process")
+    parser.add_argument(
+        "--telemetry", action="store_true", help="also the app exporting its telemetry"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--reuse", action="store_true", help="search a database kept earlier")
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--serve-lean", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parsed = parser.parse_args()
+    if parsed.serve_lean is not None:
+        serve_lean(parsed.serve_lean)
+    else:
+        asyncio.run(main(parsed))

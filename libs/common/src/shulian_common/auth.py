@@ -9,6 +9,7 @@ touch is the record they own (``sid``/``eid``), which each service checks.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from enum import StrEnum
 from typing import Any, Self
 
@@ -150,9 +151,64 @@ def _scope_claims(principal: Principal) -> dict[str, Any]:
     return {name: value for name, value in claims.items() if value is not None}
 
 
+class _DecodedTokens:
+    """Tokens already verified, with their principal, until they expire: a client sends the
+    same token with every request, and checking its signature and scope again each time cost
+    more than the rest of a cached search.
+
+    Bounded (least recently used go first) and keyed by the secret and issuer too, so a process
+    serving several services, or a test changing the secret, never mixes them up. Only valid
+    tokens are kept: a flood of bad ones cannot push good ones out, and each bad one is refused
+    by the full check, with its own reason.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: OrderedDict[tuple[str, str, str], tuple[Principal, float]] = OrderedDict()
+
+    def get(self, key: tuple[str, str, str], now: float) -> Principal | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        principal, expires = entry
+        if now >= expires:
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return principal
+
+    def put(self, key: tuple[str, str, str], principal: Principal, expires: float) -> None:
+        self._entries[key] = (principal, expires)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+DECODED_TOKENS_CACHED = 4096
+_decoded = _DecodedTokens(DECODED_TOKENS_CACHED)
+
+
 def decode_token(settings: Settings, token: str) -> Principal:
     """The principal a token names; ``UnauthorizedError`` (``invalid_token`` or
-    ``token_expired``) unless it is signed by us, current and consistent."""
+    ``token_expired``) unless it is signed by us, current and consistent.
+
+    A valid token is remembered until it expires (``exp`` plus the clock skew allowed, as the
+    full check would), so the next request with it skips the signature and scope checks."""
+    key = (settings.jwt_secret.get_secret_value(), settings.jwt_issuer, token)
+    now = time.time()
+    cached = _decoded.get(key, now)
+    if cached is not None:
+        return cached
+    claims = _verified_claims(settings, token)
+    principal = _principal_from(claims)
+    _decoded.put(key, principal, float(claims["exp"]) + CLOCK_SKEW_SECONDS)
+    return principal
+
+
+def _verified_claims(settings: Settings, token: str) -> dict[str, Any]:
     try:
         claims = jwt.decode(
             token,
@@ -166,7 +222,7 @@ def decode_token(settings: Settings, token: str) -> Principal:
         raise UnauthorizedError("令牌已过期，请重新登录", code="token_expired") from None
     except jwt.InvalidTokenError:
         raise UnauthorizedError("令牌无效", code="invalid_token") from None
-    return _principal_from(claims)
+    return claims
 
 
 def _principal_from(claims: dict[str, Any]) -> Principal:

@@ -56,9 +56,8 @@ def _settings_for(node: str, service: str, data_dir: Path, **extra: object) -> S
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Run one service in the foreground, as a container would."""
-    import uvicorn
-
+    """Run one service in the foreground, as a container would (``SHULIAN_WORKERS`` processes)."""
+    from shulian_common.app.workers import serve
     from shulian_common.service import installed_services
 
     services = installed_services()
@@ -69,9 +68,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = Settings(service=args.service)
     if args.port is not None:
         settings = settings.model_copy(update={"port": args.port})
-    app = services[args.service].create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False)
-    return 0
+    if args.workers is not None:
+        if args.workers < 1:
+            return _refuse("--workers must be at least 1")
+        settings = settings.model_copy(update={"workers": args.workers})
+    return serve(services[args.service].create_app, settings)
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -368,6 +369,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run one service (SHULIAN_* settings)")
     serve.add_argument("service")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--workers", type=int, help="processes on the port (default SHULIAN_WORKERS, 1)"
+    )
     serve.set_defaults(func=cmd_serve)
 
     token = sub.add_parser(

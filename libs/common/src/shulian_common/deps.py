@@ -56,8 +56,10 @@ def _refuse_writes(*_: Any) -> None:
 
 
 async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
-    """A read-only session for this request: a flush raises, and it is closed, never committed."""
-    async with runtime.session_factory() as session:
+    """A read-only session for this request: a flush raises, and it is closed, never committed
+    (on PostgreSQL it runs outside a transaction: one round trip per query, see ``db``)."""
+    sessions = runtime.read_session_factory or runtime.session_factory
+    async with sessions() as session:
         event.listen(session.sync_session, "before_flush", _refuse_writes)
         yield session
 

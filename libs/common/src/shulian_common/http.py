@@ -8,7 +8,7 @@ import binascii
 import hashlib
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Annotated, Any, TypeVar
@@ -16,6 +16,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from pydantic_core import to_json
 
 from shulian_common.deps import PrincipalDep, SettingsDep, get_principal
 from shulian_common.errors import (
@@ -32,6 +33,7 @@ T = TypeVar("T")
 _id_of = attrgetter("id")  # of a record or a row
 _ETAG = re.compile(r'^\s*(?:W/)?"(\d+)"\s*$')
 IDEMPOTENT_REPLAYED = "Idempotent-Replayed"
+_JSON = "application/json"
 # A router dependency: every route behind it needs a valid token.
 Authenticated = Depends(get_principal)
 
@@ -112,6 +114,20 @@ def model_response(body: BaseModel) -> Response:
     return Response(body.model_dump_json(), media_type="application/json")
 
 
+def json_response(
+    body: Any, *, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    """Plain data (dicts, lists, rows' values: str, numbers, datetimes, enums, decimals) as JSON
+    bytes, serialised once by pydantic-core in Rust, formatted as pydantic formats models.
+
+    Nothing is validated: the route declares its ``response_model`` (which the OpenAPI shows)
+    and builds exactly that shape from rows it trusts; a test of the route checks the body
+    against the model (``shulian_common.testing.assert_conforms``). Building and validating a
+    model per row only to serialise it cost more than the query of a search (issue 13).
+    """
+    return Response(to_json(body), status_code=status, headers=headers, media_type=_JSON)
+
+
 def record_response(body: BaseModel, *, version: int, status: int = 200) -> JSONResponse:
     """A record with its ETag."""
     return JSONResponse(
@@ -164,6 +180,12 @@ class PageParams:
         """The page of ``rows`` (fetched with ``fetch``), rendered, with the next cursor."""
         shown, next_cursor = self.split(rows)
         return Page[T](items=[render(row) for row in shown], next_cursor=next_cursor)
+
+    def response(self, rows: Sequence[S], render: Callable[[S], Mapping[str, Any]]) -> Response:
+        """The page of ``rows`` as JSON bytes, each row rendered to the plain fields of the
+        route's item model, serialised once (``json_response``): the lean path of list routes."""
+        shown, next_cursor = self.split(rows)
+        return json_response({"items": [render(row) for row in shown], "next_cursor": next_cursor})
 
 
 async def page_params(

@@ -3,8 +3,11 @@ update models derived from create models."""
 
 from __future__ import annotations
 
+import types
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from functools import cache
+from typing import Any, Generic, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.fields import FieldInfo
@@ -47,3 +50,49 @@ def partial_of(model: type[BaseModel], name: str, *, exclude: frozenset[str] = f
             fields[field_name] = (info.annotation, optional)
     doc = f"Changes to apply (PATCH, JSON merge semantics); send only what changes. {model.__doc__}"
     return create_model(name, __doc__=doc, __config__=ConfigDict(extra="forbid"), **fields)
+
+
+# --- plain fields: a read model's shape without building the model ------------------------------
+
+
+def plain_fields(model: type[BaseModel], source: Any) -> dict[str, Any]:
+    """``model``'s fields read from ``source`` (an ORM object, a row or a mapping) as plain
+    data, nested read models included, for ``http.json_response``: what
+    ``model.model_validate(source).model_dump()`` holds, without validating or building
+    anything. For read models whose fields are the source's values as they are (no validators
+    that change them); the route's test holds the body to the model (``assert_conforms``)."""
+    return {name: _plain(nested, _read(source, name)) for name, nested in _field_plan(model)}
+
+
+def _plain(nested: type[BaseModel] | None, value: Any) -> Any:
+    if nested is None or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [plain_fields(nested, item) for item in value]
+    return plain_fields(nested, value)
+
+
+def _read(source: Any, name: str) -> Any:
+    return source[name] if isinstance(source, Mapping) else getattr(source, name)
+
+
+@cache
+def _field_plan(model: type[BaseModel]) -> tuple[tuple[str, type[BaseModel] | None], ...]:
+    decorators = model.__pydantic_decorators__
+    if decorators.field_serializers or decorators.model_serializers or decorators.computed_fields:
+        raise TypeError(f"{model.__name__} renders its fields itself: serialise the model")
+    return tuple(
+        (name, _nested_model(info.annotation)) for name, info in model.model_fields.items()
+    )
+
+
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    """The read model inside ``annotation`` (``M``, ``M | None``, ``list[M]``), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if get_origin(annotation) in (list, tuple, Union, types.UnionType):
+        for arg in get_args(annotation):
+            found = _nested_model(arg)
+            if found is not None:
+                return found
+    return None

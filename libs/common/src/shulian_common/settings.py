@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     jwt_ttl_seconds: int = 8 * 3600
     host: str = "127.0.0.1"
     port: int = 8000
+    # Processes ``shulian serve`` runs on the one port (see ``app.workers``): the first runs the
+    # outbox relay, consumers, webhooks and retention too; the others serve HTTP only.
+    workers: int = Field(default=1, ge=1, le=64)
+    # Set by ``shulian serve`` on its extra workers: no background work in this process.
+    http_only: bool = False
     log_level: str = "INFO"
     log_json: bool = True
     # Bus tuning (Kafka): idempotence is off for brokers without InitProducerId (Tansu).
@@ -99,7 +104,13 @@ class Settings(BaseSettings):
     # fetched, so a quiet stream still goes one record per transaction with no added wait, and a
     # backlog or a rebuild goes up to this many at once; a failing batch falls back to one by one.
     consumer_batch_size: int = Field(default=100, ge=1, le=1000)
-    telemetry_enabled: bool = True
+    # None (the default): on when an exporter is configured (``OTEL_*``, see ``telemetry``), so a
+    # service exporting nothing installs no instrumentation at all and pays nothing per request;
+    # true: always (spans reach processors added in code, e.g. tests); false: never.
+    telemetry_enabled: bool | None = None
+    # Start-up's heap frozen out of the garbage collector's sight (see ``app``): no full
+    # collection walks it during requests.
+    gc_freeze: bool = True
     # Cursor pages of every list route: the size when none is asked for, and the cap.
     page_limit_default: int = Field(default=20, ge=1, le=100)
     page_limit_max: int = Field(default=100, ge=1, le=1000)

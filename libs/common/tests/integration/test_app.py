@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import re
 import time
@@ -222,6 +223,38 @@ async def test_a_write_is_relayed_to_the_bus_and_consumed(
     assert read.json() == {"id": item_id, "name": "桌子"}
 
 
+@pytest.mark.parametrize("freeze", [True, False])
+async def test_start_up_garbage_is_frozen_while_the_service_runs(
+    tmp_path: Path, freeze: bool
+) -> None:
+    gc.unfreeze()
+    app = _app(_settings(tmp_path, gc_freeze=freeze))
+    async with running(app):
+        frozen_while_running = gc.get_freeze_count()
+    assert (frozen_while_running > 0) is freeze
+    assert gc.get_freeze_count() == 0  # unfrozen at shutdown: the app can be freed
+
+
+async def test_an_http_only_worker_writes_to_the_outbox_and_runs_nothing_else(
+    tmp_path: Path,
+) -> None:
+    # What ``shulian serve --workers N`` runs besides its first worker.
+    settings = _settings(tmp_path, http_only=True)
+    subscription = Subscription(ITEMS_TOPIC, {ITEM_CREATED: Reads(ItemRead, _apply_item)})
+    app = _app(settings, subscriptions=[subscription])
+    async with running(app) as client:
+        created = await client.post(
+            "/v1/items", json={"name": "柜子"}, headers=_bearer(settings, Role.CITY_OPERATOR)
+        )
+        runtime: ServiceRuntime = app.state.runtime
+        ready = await client.get("/readyz")
+    assert created.status_code == 201
+    assert (runtime.tasks, runtime.consumers, runtime.webhooks) == ([], None, None)
+    # The row waits in the outbox for the first worker's relay.
+    assert ready.status_code == 200
+    assert ready.json()["outbox_backlog"] == 1
+
+
 async def test_writes_succeed_and_the_service_stays_ready_while_the_bus_is_down(
     tmp_path: Path,
 ) -> None:
@@ -327,7 +360,13 @@ async def test_readyz_is_503_when_the_database_is_down(tmp_path: Path) -> None:
 
 
 async def test_readiness_gauges_report_the_outbox_and_the_bus(tmp_path: Path) -> None:
-    settings = _settings(tmp_path, bus_url="kafka://127.0.0.1:1", outbox_sample_interval_s=0.05)
+    # Telemetry on although no exporter is configured here: the gauges are what is tested.
+    settings = _settings(
+        tmp_path,
+        bus_url="kafka://127.0.0.1:1",
+        outbox_sample_interval_s=0.05,
+        telemetry_enabled=True,
+    )
     app = _app(settings)
     async with running(app) as client:
         await client.post(

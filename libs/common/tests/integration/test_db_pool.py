@@ -1,14 +1,17 @@
-"""PostgreSQL pools ping a connection only when it sat idle, and replace it when it is gone."""
+"""PostgreSQL pools ping a connection only when it sat idle, and replace it when it is gone; reads
+cost one round trip per query; session settings come with the connection."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shulian_common.db import create_engine
+from shulian_common.db import create_engine, create_read_session_factory, create_session_factory
 
 
 async def _terminate_others(url: str) -> None:
@@ -51,5 +54,53 @@ async def test_a_connection_in_use_moments_ago_is_not_pinged(postgres_url: str) 
                 await connection.execute(text("SELECT 1"))
         async with engine.connect() as connection:
             assert (await connection.execute(text("SELECT 1"))).scalar_one() == 1
+    finally:
+        await engine.dispose()
+
+
+def _log_statements(engine: AsyncEngine) -> list[str]:
+    """Every statement the engine's connections send from now on (BEGIN and ROLLBACK too)."""
+    sent: list[str] = []
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        driver = dbapi_connection.driver_connection
+        driver.add_query_logger(lambda record: sent.append(record.query))
+
+    event.listen(engine.sync_engine, "connect", on_connect)
+    return sent
+
+
+async def test_a_read_session_sends_only_its_query(postgres_url: str) -> None:
+    engine = create_engine(postgres_url, pool_size=1, max_overflow=0)
+    sent = _log_statements(engine)
+    try:
+        async with create_read_session_factory(engine)() as session:
+            assert (await session.execute(text("SELECT 41 + 1"))).scalar_one() == 42
+        async with create_read_session_factory(engine)() as session:
+            await session.execute(text("SELECT 2"))
+        # One round trip per query: no BEGIN before it, no ROLLBACK when the session closes.
+        assert [q for q in sent if "41" in q or q.strip() == "SELECT 2"] == sent[-2:]
+        assert not [q for q in sent if q.split()[0].upper() in ("BEGIN", "ROLLBACK", "SET")]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_unit_of_work_session_still_runs_in_a_transaction(postgres_url: str) -> None:
+    engine = create_engine(postgres_url, pool_size=1, max_overflow=0)
+    sent = _log_statements(engine)
+    try:
+        async with create_session_factory(engine)() as session, session.begin():
+            await session.execute(text("SELECT 1"))
+        assert any(q.upper().startswith("BEGIN") for q in sent)
+    finally:
+        await engine.dispose()
+
+
+async def test_connections_plan_each_statement_for_its_values(postgres_url: str) -> None:
+    engine = create_engine(postgres_url)
+    try:
+        async with create_read_session_factory(engine)() as session:
+            mode = (await session.execute(text("SHOW plan_cache_mode"))).scalar_one()
+        assert mode == "force_custom_plan"
     finally:
         await engine.dispose()

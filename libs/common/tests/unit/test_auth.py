@@ -199,3 +199,54 @@ def test_operator_and_read_only_flags() -> None:
     assert all(p.is_operator for p in (PROVINCE, CITY, COUNTY))
     assert Principal(sub="x", role=Role.PARTNER, node=CHENGDU).is_read_only
     assert not CITY.is_read_only
+
+
+# --- decoded tokens are remembered until they expire ---------------------------------------------
+
+
+def test_a_token_decoded_once_is_not_verified_again(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = _forge(settings)
+    first = decode_token(settings, token)
+    verified: list[str] = []
+    real = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *a, **k: verified.append("x") or real(*a, **k))
+    assert decode_token(settings, token) == first
+    assert verified == []
+    decode_token(settings, _forge(settings, sub="op-2"))  # another token is checked in full
+    assert verified == ["x"]
+
+
+def test_a_remembered_token_is_checked_in_full_once_it_expires(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = int(time.time())
+    token = _forge(settings, iat=now, exp=now + 60)
+    assert decode_token(settings, token).sub == "op-1"
+    verified: list[dict[str, Any]] = []
+
+    def decode_at_a_later_time(*_args: Any, **_kwargs: Any) -> dict[str, Any]:
+        verified.append(_kwargs)
+        raise jwt.ExpiredSignatureError("expired")
+
+    monkeypatch.setattr(jwt, "decode", decode_at_a_later_time)
+    monkeypatch.setattr(time, "time", lambda: float(now + 60 + 29))  # within the skew
+    assert decode_token(settings, token).sub == "op-1"
+    assert verified == []
+    monkeypatch.setattr(time, "time", lambda: float(now + 60 + 30))  # past exp and the skew
+    assert _reason(settings, token).code == "token_expired"
+    assert len(verified) == 1
+
+
+def test_a_remembered_token_is_refused_under_another_secret(settings: Settings) -> None:
+    token = _forge(settings)
+    decode_token(settings, token)
+    rotated = settings.model_copy(update={"jwt_secret": SecretStr("r" * 40)})
+    assert _reason(rotated, token).code == "invalid_token"
+
+
+def test_refused_tokens_are_not_remembered(settings: Settings) -> None:
+    token = _forge(settings, secret="another-secret-" * 3)
+    for _ in range(2):  # refused each time by the full check, with its reason
+        assert _reason(settings, token).code == "invalid_token"

@@ -36,7 +36,9 @@ TRACEPARENT = f"00-{TRACE_ID}-{PARENT_ID}-01"
 
 
 def _settings(**extra: object) -> Settings:
-    # A fresh service name per test: telemetry providers are cached per (service, node).
+    # A fresh service name per test: telemetry providers are cached per (service, node). On
+    # explicitly: no exporter is configured here, the tests add their own span processors.
+    extra.setdefault("telemetry_enabled", True)
     return Settings(env="test", service=f"t{uuid.uuid4().hex[:8]}", node_id="510100", **extra)  # type: ignore[arg-type]
 
 
@@ -224,3 +226,35 @@ def test_traces_leave_the_process_only_when_configured(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert _exporter_choice("traces") == choice
+
+
+def _no_exporter(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        "OTEL_TRACES_EXPORTER",
+        "OTEL_METRICS_EXPORTER",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_nothing_is_instrumented_when_nothing_is_exported(monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_exporter(monkeypatch)
+    settings = _settings(telemetry_enabled=None)
+    app = create_service_app(settings=settings, title="t", description="t")
+    assert configure_telemetry(settings) is None
+    assert not getattr(app, "_is_instrumented_by_opentelemetry", False)
+
+
+@pytest.mark.parametrize("signal", ["TRACES", "METRICS"])
+def test_an_exporter_turns_telemetry_on(monkeypatch: pytest.MonkeyPatch, signal: str) -> None:
+    _no_exporter(monkeypatch)
+    monkeypatch.setenv(f"OTEL_{signal}_EXPORTER", "console")
+    settings = _settings(telemetry_enabled=None)
+    app = create_service_app(settings=settings, title="t", description="t")
+    assert getattr(app, "_is_instrumented_by_opentelemetry", False)
+    telemetry = configure_telemetry(settings)
+    assert telemetry is not None
+    telemetry.tracer_provider.shutdown()
+    telemetry.meter_provider.shutdown()

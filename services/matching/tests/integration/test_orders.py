@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from shulian_common.schemas import Page
+from shulian_common.testing.responses import assert_conforms
+from shulian_matching.schemas import OrderRead
 from shulian_matching.testing import CHENGDU, YIBIN, Matching, operator, place, service_order
 
 
@@ -78,5 +81,8 @@ async def test_lists_filter_by_status_and_kind(yibin: Matching) -> None:
 
     assert len(open_.json()["items"]) == 1
     assert page.json()["next_cursor"] is not None
+    # Serialised from the rows without a model: exactly what OrderRead would render.
+    for listed in (open_, page):
+        assert_conforms(Page[OrderRead], listed.content)
     unknown = await yibin.client.get("/v1/orders/nope", headers=yibin.province)
     assert unknown.status_code == 404

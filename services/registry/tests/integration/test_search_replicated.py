@@ -8,8 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from shulian_common.db import create_engine, create_session_factory, migrate
+from shulian_common.schemas import Page
+from shulian_common.testing.responses import assert_conforms
 from shulian_registry.demo import SupplierSeed, bulk_load, generate
 from shulian_registry.orm import MIGRATIONS
+from shulian_registry.schemas import SupplierRead
 from shulian_registry.testing import Registry, registry_settings_for, running
 
 SUPPLIERS = 300
@@ -52,7 +55,8 @@ async def _pages(node: Registry, query: str) -> list[list[tuple[str, str]]]:
             f"/v1/suppliers?{query}&limit=40{cursor}", headers=node.province
         )
         assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
+        # Serialised from the rows without a model: exactly what SupplierRead would render.
+        body: dict[str, Any] = assert_conforms(Page[SupplierRead], response.content)
         pages.append([(item["id"], item["name"]) for item in body["items"]])
         if body["next_cursor"] is None:
             return pages

@@ -35,6 +35,7 @@ from shulian_common.telemetry import (
     observe_bus_up,
     observe_outbox_backlog,
     observe_outbox_oldest_age,
+    telemetry_active,
 )
 from shulian_common.uow import UnitOfWorkFactory
 from shulian_common.webhooks.dispatcher import WebhookDispatcher
@@ -61,6 +62,8 @@ class ServiceRuntime:
     bus: Bus
     publisher: Publisher
     relay: OutboxRelay
+    # Sessions of read-only requests (one round trip per query on PostgreSQL: no BEGIN).
+    read_session_factory: async_sessionmaker[AsyncSession] | None = None
     consumers: ConsumerRunner | None = None
     # Partner webhooks, where the service's migrations created the partner tables.
     webhooks: WebhookDispatcher | None = None
@@ -116,7 +119,12 @@ async def start_runtime(
         bus=bus,
         publisher=publisher,
         relay=_relay(settings, engine, uow_factory, publisher),
+        read_session_factory=db.create_read_session_factory(engine),
     )
+    if settings.http_only:
+        # Another process of this service runs the background work (``app.workers``); this
+        # one's writes reach its relay through the outbox (and NOTIFY on PostgreSQL).
+        return runtime
     if subscriptions:
         runtime.consumers = _consumers(settings, runtime, subscriptions)
     runtime.webhooks = await _webhooks(runtime)
@@ -193,7 +201,7 @@ def _start_tasks(runtime: ServiceRuntime) -> None:
         runtime.tasks.append(_spawn("consumers", _run_consumers, runtime))
     if runtime.webhooks is not None:
         runtime.tasks.append(_spawn("webhooks", _run_webhooks, runtime))
-    if runtime.settings.telemetry_enabled:
+    if telemetry_active(runtime.settings):
         runtime.tasks.append(_spawn("outbox sampler", _sample_outbox, runtime))
 
 

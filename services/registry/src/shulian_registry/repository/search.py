@@ -31,7 +31,6 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    text,
     union,
     union_all,
 )
@@ -227,10 +226,9 @@ async def search_suppliers(
     limit: int,
 ) -> Sequence[Row[Any]]:
     """Run a ``search``: directory entries (local and replicated), not ORM objects."""
+    # PostgreSQL plans each search for its values (``plan_cache_mode = force_custom_plan``, set
+    # on every pooled connection by ``shulian_common.db``): a term's share of suppliers ranges
+    # from 0.01 % (a brand) to 45 % (a status), and a generic plan is often ten times slower.
     found = search(groups=groups, name_fragments=name_fragments, after=after, limit=limit)
-    if session.get_bind().dialect.name == "postgresql":
-        # A term's share of suppliers ranges from 0.01 % (a brand) to 45 % (a status): a cached
-        # generic plan, blind to the values, is often ten times slower than a planned one.
-        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     rows: Sequence[Row[Any]] = (await session.execute(found.statement, found.params)).all()
     return rows
