@@ -28,8 +28,10 @@ def test_codes_are_unique_snake_case(codes: list[str]) -> None:
 def test_lookups_by_code() -> None:
     assert industry("power_batteries").name == "动力电池"
     assert service_line("headhunting").high_end
-    assert is_industry("crystalline_pv") and not is_industry("headhunting")
-    assert is_service_line("recruitment") and not is_service_line("power_batteries")
+    assert is_industry("crystalline_pv")
+    assert not is_industry("headhunting")
+    assert is_service_line("recruitment")
+    assert not is_service_line("power_batteries")
     with pytest.raises(KeyError):
         industry("quantum_teleportation")
 
