@@ -37,6 +37,10 @@ DEV_JWT_SECRET = "shulian-dev-secret-change-me-0123456789"  # refused outside de
 _NODE_ID = re.compile(r"^51\d{4}$")
 
 
+def _codes(value: str) -> list[str]:
+    return [code.strip() for code in value.split(",") if code.strip()]
+
+
 class Environment(StrEnum):
     """Where a process runs; secrets at their defaults are refused outside ``dev``/``test``."""
 
@@ -137,6 +141,12 @@ class Settings(BaseSettings):
         default=10_000, ge=0, description="warn when consumers are this many records behind"
     )
     demo: bool = Field(default=False, description="seed deterministic demo data at start-up")
+    # The nodes of the demo network, comma-separated (``shulian up`` sets SHULIAN_DEMO_NODES to the
+    # nodes it starts): each seeds only what no more specific node of them governs. Empty: this
+    # node alone, its whole jurisdiction.
+    demo_nodes: str = Field(
+        default="", description="GB/T 2260 codes of the demo network's nodes, comma-separated"
+    )
     # Partner webhooks: attempt n waits base * factor**(n-1), ± jitter; the defaults retry for
     # about a day (10 s, 30 s, 90 s, … 18 h: 27 h over 10 attempts).
     webhook_timeout_s: float = Field(default=10.0, gt=0, description="seconds per attempt")
@@ -174,6 +184,21 @@ class Settings(BaseSettings):
         if not is_division(value):
             raise ValueError(f"node_id {value} is not a known GB/T 2260 division")
         return value
+
+    @field_validator("demo_nodes")
+    @classmethod
+    def _demo_nodes_are_divisions(cls, value: str) -> str:
+        from shulian_common.reference import is_division
+
+        for code in _codes(value):
+            if not is_division(code):
+                raise ValueError(f"unknown division code {code!r} in demo_nodes")
+        return value
+
+    @property
+    def demo_network(self) -> list[str]:
+        """The node codes of ``demo_nodes``."""
+        return _codes(self.demo_nodes)
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Self:

@@ -60,3 +60,11 @@ async def test_kafka_fetch_max_wait_reaches_the_consumer(monkeypatch: pytest.Mon
         assert consumer._fetch_max_wait_ms == 35
     finally:
         await consumer.stop()
+
+
+def test_the_demo_network_setting_names_known_divisions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHULIAN_DEMO_NODES", " 510000, 510100 ,511500")
+    assert Settings().demo_network == ["510000", "510100", "511500"]
+    assert Settings(demo_nodes="").demo_network == []
+    with pytest.raises(ValidationError, match="519999"):
+        Settings(demo_nodes="510000,519999")

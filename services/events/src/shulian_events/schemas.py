@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
+from shulian_common.reference import INDUSTRIES
 from shulian_common.schemas import RecordRead, Strict, partial_of
 from shulian_events.domain.lifecycle import ActivityStatus
 from shulian_events.domain.participation import RegistrationStatus
@@ -14,6 +15,11 @@ from shulian_events.domain.terms import ActivityKind, Campaign, HostKind, Level,
 
 IndustryCode = Annotated[
     str, Field(pattern=r"^[a-z][a-z0-9_]{1,39}$", examples=["power_batteries"])
+]
+# A target industry: one of the kit's taxonomy codes. The handlers refuse any other with
+# ``unknown_industry`` (422); the schema lists the codes so clients see them.
+KnownIndustryCode = Annotated[
+    IndustryCode, WithJsonSchema({"type": "string", "enum": [i.code for i in INDUSTRIES]})
 ]
 Text = Annotated[str, Field(min_length=1, max_length=500)]
 
@@ -24,7 +30,7 @@ class ActivityFields(Strict):
     title: str = Field(min_length=1, max_length=200, examples=["宜宾市动力电池产业招聘引才专场"])
     kind: ActivityKind
     campaign: Campaign | None = None
-    industries: list[IndustryCode] = Field(default_factory=list, max_length=20)
+    industries: list[KnownIndustryCode] = Field(default_factory=list, max_length=20)
     host_kind: HostKind | None = None
     host_ref: str | None = Field(
         default=None, max_length=32, description="the registry's id of the park or enterprise"

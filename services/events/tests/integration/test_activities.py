@@ -206,6 +206,46 @@ async def test_double_booking_of_a_venue_or_host_is_a_warning(yibin: Events) -> 
     }
 
 
+async def test_unknown_industries_are_refused_and_change_nothing(yibin: Events) -> None:
+    refused = await _create(yibin, activity_body(industries=["power_batteries", "quantum_magic"]))
+
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert (refused.json()["code"], refused.json()["industries"]) == (
+        "unknown_industry",
+        ["quantum_magic"],
+    )
+    assert await yibin.count("activities") == 0
+    assert await yibin.count("activity_industries") == 0
+    assert await yibin.events() == []
+
+    known = ["power_batteries", "crystalline_pv", "sichuan_tibet_railway"]
+    created = await _created(yibin, activity_body(industries=known))
+    assert created["industries"] == known
+    url = f"/v1/activities/{created['id']}"
+    auth = yibin.auth(Role.CITY_OPERATOR, YIBIN)
+    changed = await yibin.client.patch(
+        url,
+        json={"industries": ["digital_economy", "pet_rocks"]},
+        headers={**auth, "If-Match": '"1"'},
+    )
+
+    assert changed.status_code == 422, changed.text
+    assert changed.json()["code"] == "unknown_industry"
+    read = await yibin.client.get(url, headers=yibin.province)
+    assert (read.headers["ETag"], read.json()["industries"]) == ('"1"', known)
+    assert await yibin.count("activity_industries") == len(known)
+    assert [e["type"] for e in await yibin.events()] == ["activity.scheduled.v1"]
+    fine = await yibin.client.patch(
+        url, json={"industries": ["digital_economy"]}, headers={**auth, "If-Match": '"1"'}
+    )
+    assert (fine.status_code, fine.json()["industries"]) == (200, ["digital_economy"])
+    filtered = await yibin.client.get(
+        "/v1/activities", params={"industry": "digital_economy"}, headers=yibin.province
+    )
+    assert [a["id"] for a in filtered.json()["items"]] == [created["id"]]
+
+
 async def test_node_and_division_authorisation(yibin: Events) -> None:
     chengdu_body = activity_body("510100")
     county_op = yibin.auth(Role.COUNTY_OPERATOR, "511502")

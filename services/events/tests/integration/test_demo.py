@@ -10,9 +10,16 @@ from pathlib import Path
 from sqlalchemy import select
 
 from shulian_common.db import create_engine, create_session_factory
-from shulian_common.reference import PROVINCE_CODE, cities, in_scope
+from shulian_common.reference import PROVINCE_CODE, cities, in_scope, is_industry
 from shulian_common.testing.node import node_settings
-from shulian_events.demo import DEMO_SEED, NO_CITY_FAIR, demo_owner, plans, seed_demo
+from shulian_events.demo import (
+    DEMO_SEED,
+    INDUSTRIES,
+    NO_CITY_FAIR,
+    demo_owner,
+    plans,
+    seed_demo,
+)
 from shulian_events.orm import Activity
 from shulian_events.settings import EventsSettings
 from shulian_events.testing import events_settings_for
@@ -89,3 +96,11 @@ def test_the_most_specific_node_seeds_a_division() -> None:
     assert demo_owner(network, CHENGDU) == CHENGDU
     assert demo_owner(network, "511500") == PROVINCE_CODE
     assert demo_owner([CHENGDU], "511500") is None
+
+
+def test_the_demo_year_names_only_known_industries() -> None:
+    planned = plans(EventsSettings(env="test").demo_year, random.Random(DEMO_SEED))
+    named = {code for plan in planned for code in plan.fields["industries"]}
+    assert named  # the demo's sessions target industries
+    assert all(is_industry(code) for code in named), sorted(c for c in named if not is_industry(c))
+    assert all(is_industry(code) for codes in INDUSTRIES.values() for code in codes)

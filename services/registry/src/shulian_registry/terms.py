@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from shulian_common.reference import Region, cities, counties
-from shulian_registry.taxonomy import INDUSTRIES, SERVICE_LINES
+from shulian_common.reference.taxonomy import INDUSTRIES, SERVICE_LINES
 
 # Legal-form suffixes say nothing about a firm; stripping them on both sides keeps the bigram
 # table small and makes "XX人力资源有限公司" find XX人力资源.

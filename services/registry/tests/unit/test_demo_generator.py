@@ -6,9 +6,9 @@ import random
 from collections import Counter
 
 from shulian_common.reference import cities, validate_uscc
+from shulian_common.reference.taxonomy import is_industry, is_service_line
 from shulian_registry.demo import generate, network
 from shulian_registry.demo.bulk import final_status, supplier_row, term_rows
-from shulian_registry.taxonomy import is_industry, is_service_line
 
 
 def test_the_same_seed_gives_the_same_province() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pydantic import ValidationError
 
 from shulian_common.reference import uscc_check_character
 from shulian_registry.domain import (
@@ -19,7 +18,6 @@ from shulian_registry.domain import (
     new_id,
     uscc_region,
 )
-from shulian_registry.settings import RegistrySettings
 
 VALID = "91511502MA6GX0Q320"
 WRONG_CHECK = VALID[:17] + next(c for c in "0123456789" if c != uscc_check_character(VALID[:17]))
@@ -102,14 +100,3 @@ def test_the_earlier_registration_of_a_uscc_is_kept_whichever_node_looks() -> No
     # At the same instant the lower node code keeps it, then the lower id.
     assert first_of(yibin, chengdu_same_instant) == (chengdu_same_instant, yibin)
     assert first_of(yibin, twin) == (twin, yibin)
-
-
-def test_the_demo_network_setting_names_known_divisions() -> None:
-    assert RegistrySettings(demo_nodes=" 510000, 510100 ,511500").demo_network == [
-        "510000",
-        "510100",
-        "511500",
-    ]
-    assert RegistrySettings().demo_network == []
-    with pytest.raises(ValidationError, match="519999"):
-        RegistrySettings(demo_nodes="510000,519999")

@@ -1,4 +1,5 @@
-"""Shared reference data and validators: Sichuan divisions, USCC and resident ID checks, masking."""
+"""Shared reference data and validators: Sichuan divisions, the industry and HR service-line
+taxonomy, USCC and resident ID checks, masking."""
 
 from shulian_common.reference.divisions import (
     PROVINCE_CODE,
@@ -22,6 +23,17 @@ from shulian_common.reference.divisions import (
     region_of,
 )
 from shulian_common.reference.masking import mask_email, mask_name, mask_phone, mask_resident_id
+from shulian_common.reference.taxonomy import (
+    INDUSTRIES,
+    SERVICE_LINES,
+    Industry,
+    ServiceLine,
+    high_end_lines,
+    industry,
+    is_industry,
+    is_service_line,
+    service_line,
+)
 from shulian_common.reference.validators import (
     InvalidResidentIDError,
     InvalidUSCCError,
@@ -35,14 +47,18 @@ from shulian_common.reference.validators import (
 )
 
 __all__ = [
+    "INDUSTRIES",
     "PROVINCE_CODE",
+    "SERVICE_LINES",
     "AreaKind",
     "Division",
     "DivisionLevel",
     "Grouping",
+    "Industry",
     "InvalidResidentIDError",
     "InvalidUSCCError",
     "Region",
+    "ServiceLine",
     "UnknownDivisionError",
     "all_divisions",
     "cities",
@@ -52,8 +68,12 @@ __all__ = [
     "counties",
     "get_division",
     "groupings",
+    "high_end_lines",
     "in_scope",
+    "industry",
     "is_division",
+    "is_industry",
+    "is_service_line",
     "mask_email",
     "mask_name",
     "mask_phone",
@@ -63,6 +83,7 @@ __all__ = [
     "region_of",
     "resident_id_birth_date",
     "resident_id_check_character",
+    "service_line",
     "uscc_check_character",
     "uscc_region_code",
     "validate_resident_id",

@@ -41,6 +41,13 @@ class InvalidLevel(ValidationFailedError):
     title = "活动级别与主办区划不符"
 
 
+class UnknownIndustry(ValidationFailedError):
+    """Not an industry code of the kit's taxonomy (``shulian_common.reference.taxonomy``)."""
+
+    code = "unknown_industry"
+    title = "产业代码无效"
+
+
 class InvalidDivision(ValidationFailedError):
     """Not a Sichuan division code."""
 

@@ -5,7 +5,7 @@ snapshot event in one unit of work, on the owner node only."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -14,11 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shulian_common.auth import Principal
 from shulian_common.idempotency import Created, Idempotency, create_once
 from shulian_common.records import Versions, add, check_version, flush_update, load, utc_now
+from shulian_common.reference import is_industry
 from shulian_common.uow import UnitOfWork, UnitOfWorkFactory
 from shulian_events import contracts, repository
 from shulian_events.domain import access, participation, series
 from shulian_events.domain.conflicts import Clash, Slot, clashes
-from shulian_events.domain.errors import InvalidSchedule, InvalidTransition, SeriesHasRegistrations
+from shulian_events.domain.errors import (
+    InvalidSchedule,
+    InvalidTransition,
+    SeriesHasRegistrations,
+    UnknownIndustry,
+)
 from shulian_events.domain.lifecycle import ActivityAction, ActivityStatus, next_status
 from shulian_events.domain.participation import RegistrationStatus
 from shulian_events.domain.terms import TIMEZONE, Level
@@ -73,6 +79,15 @@ def _check_window(opens_at: datetime | None, closes_at: datetime | None) -> None
         raise InvalidSchedule("报名截止时间须晚于报名开始时间")
 
 
+def _check_industries(codes: Iterable[str]) -> None:
+    unknown = sorted({code for code in codes if not is_industry(code)})
+    if unknown:
+        raise UnknownIndustry(
+            f"未知的产业代码：{'、'.join(unknown)}（见 registry 的 /v1/reference/industries）",
+            extra={"industries": unknown},
+        )
+
+
 async def create_activity(
     uow_factory: UnitOfWorkFactory,
     *,
@@ -87,6 +102,7 @@ async def create_activity(
     access.ensure_may_schedule(principal, node_id=node_id, division_code=division)
     series.check_times(fields["starts_at"], fields["ends_at"])
     _check_window(fields.get("registration_opens_at"), fields.get("registration_closes_at"))
+    _check_industries(fields.get("industries", ()))
 
     async def work(uow: UnitOfWork) -> Activity:
         now = utc_now()
@@ -133,6 +149,7 @@ async def update_activity(
 ) -> Activity:
     """Change an activity's details; new dates reschedule it (a series only while no one is
     registered, since its dates name its occurrences)."""
+    _check_industries(changes.get("industries") or ())
     async with uow_factory() as uow:
         row = await _load_for_change(
             uow, principal=principal, node_id=node_id, activity_id=activity_id, expected=expected

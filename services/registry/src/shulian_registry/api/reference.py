@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query
 
 from shulian_common.http import Authenticated
 from shulian_common.reference import DivisionLevel, Region, all_divisions, region_of
+from shulian_common.reference.taxonomy import INDUSTRIES, SERVICE_LINES
 from shulian_registry.schemas import DivisionRead, IndustryRead, ServiceLineRead
-from shulian_registry.taxonomy import INDUSTRIES, SERVICE_LINES
 
 router = APIRouter(prefix="/v1/reference", tags=["reference"], dependencies=[Authenticated])
 

@@ -20,8 +20,8 @@ from shulian_common.reference import (
     organization_code_check_character,
     uscc_check_character,
 )
+from shulian_common.reference.taxonomy import industry
 from shulian_common.reference.validators import USCC_CHARSET
-from shulian_registry.taxonomy import industry
 
 T = TypeVar("T")
 

@@ -17,8 +17,8 @@ from shulian_common.reference import (
     mask_phone,
     validate_uscc,
 )
+from shulian_common.reference.taxonomy import high_end_lines
 from shulian_registry.domain.errors import InvalidUSCC
-from shulian_registry.taxonomy import high_end_lines
 
 
 def check_uscc(code: str) -> str:

@@ -9,7 +9,12 @@ from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema
 
-from shulian_registry.taxonomy import INDUSTRIES, SERVICE_LINES, is_industry, is_service_line
+from shulian_common.reference.taxonomy import (
+    INDUSTRIES,
+    SERVICE_LINES,
+    is_industry,
+    is_service_line,
+)
 
 T = TypeVar("T")
 MAX_LIST = 50

@@ -1,13 +1,28 @@
-"""Coded taxonomies of the registry: the industries the seed names and the HR service lines.
+"""Coded taxonomies: the industries the seed names and the HR service lines.
 
-Codes are stable API values (English snake_case); names and aliases are the Chinese words people
-use, and feed the free-text search vocabulary. A code, once published, is never renamed.
+Static reference data every service shares (the registry serves it at ``/v1/reference/*`` and
+refuses unknown codes; the calendar refuses unknown industry codes too). Codes are stable API values
+(English snake_case); names and aliases are the Chinese words people use, and feed the registry's
+free-text search vocabulary. A code, once published, is never renamed; a new one is added here and
+reaches every service with the kit's next release.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+
+__all__ = [
+    "INDUSTRIES",
+    "SERVICE_LINES",
+    "Industry",
+    "ServiceLine",
+    "high_end_lines",
+    "industry",
+    "is_industry",
+    "is_service_line",
+    "service_line",
+]
 
 
 @dataclass(frozen=True, slots=True)
