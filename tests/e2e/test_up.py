@@ -117,3 +117,22 @@ def test_up_runs_two_nodes_with_demo_data_and_stops_cleanly(
     for _node, url, _ in urls:
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"{url}/healthz", timeout=2)
+
+
+def test_up_names_a_service_that_fails_to_start_and_shows_its_log(tmp_path: Path) -> None:
+    base = _free_base_port()
+    env = os.environ | {"SHULIAN_LOG_LEVEL": "WARNING"}
+    env.pop("SHULIAN_DATABASE_URL", None)
+    env.pop("SHULIAN_BUS_URL", None)
+    cmd = [
+        sys.executable, "-m", "shulian_common.cli", "up", "--nodes", "510000",
+        "--data-dir", str(tmp_path), "--base-port", str(base), "--start-timeout", "120",
+    ]  # fmt: skip
+    with socket.socket() as taken:  # the registry's port is someone else's
+        taken.bind(("127.0.0.1", base))
+        taken.listen()
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 1
+    assert "510000 registry exited with code" in done.stderr, done.stderr
+    assert str(tmp_path / "510000" / "registry.log") in done.stderr
+    assert "address already in use" in done.stderr.lower(), done.stderr

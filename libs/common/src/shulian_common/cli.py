@@ -202,22 +202,36 @@ async def _seed(nodes: Sequence[str], services: Sequence[str], data_dir: Path) -
                 print(f"  demo data: {node} {name}: {count} records")
 
 
-def _wait_healthy(planned: Sequence[Planned], procs: Sequence[subprocess.Popen[bytes]]) -> bool:
-    deadline = time.monotonic() + 60
-    pending = list(planned)
+def _wait_healthy(
+    planned: Sequence[Planned],
+    procs: Sequence[subprocess.Popen[bytes]],
+    data_dir: Path,
+    timeout: float,
+) -> bool:
+    """Whether every process answers ``/healthz`` within ``timeout``; if not, say which did not
+    (exited, with its exit code, or still starting) and show the end of its log."""
+    deadline = time.monotonic() + timeout
+    pending = dict(zip(planned, procs, strict=True))
     while pending and time.monotonic() < deadline:
-        if any(p.poll() is not None for p in procs):
-            return False
-        still = []
-        for item in pending:
+        if any(proc.poll() is not None for proc in pending.values()):
+            break
+        for item in list(pending):
             try:
-                ok = httpx.get(f"{item.url}/healthz", timeout=0.5).status_code == 200
+                if httpx.get(f"{item.url}/healthz", timeout=0.5).status_code == 200:
+                    del pending[item]
             except httpx.HTTPError:
-                ok = False
-            if not ok:
-                still.append(item)
-        pending = still
+                pass
         time.sleep(0.2)
+    for item, proc in pending.items():
+        code = proc.poll()
+        state = f"exited with code {code}" if code is not None else f"not up after {timeout:.0f} s"
+        log = data_dir / item.node / f"{item.service}.log"
+        print(f"{item.node} {item.service} {state}; the end of {log}:", file=sys.stderr)
+        lines = (
+            log.read_text(encoding="utf-8", errors="replace").splitlines() if log.exists() else []
+        )
+        for line in lines[-15:]:
+            print(f"  {line}", file=sys.stderr)
     return not pending
 
 
@@ -286,7 +300,7 @@ def _up(args: argparse.Namespace) -> int:
     procs: list[subprocess.Popen[bytes]] = []
     try:
         procs.extend(_spawn(item, data_dir) for item in planned)
-        if not _wait_healthy(planned, procs):
+        if not _wait_healthy(planned, procs, data_dir, args.start_timeout):
             print("a service failed to start; stopping", file=sys.stderr)
             return 1
         _print_ready(planned, nodes)
@@ -322,6 +336,7 @@ def _ignore_signals() -> None:
 
 def _spawn(item: Planned, data_dir: Path) -> subprocess.Popen[bytes]:
     env = os.environ | {
+        "PYTHONUNBUFFERED": "1",  # the log file follows the process, and survives a crash whole
         "SHULIAN_NODE_ID": item.node,
         "SHULIAN_SERVICE": item.service,
         "SHULIAN_DATA_DIR": str(data_dir),
@@ -364,6 +379,12 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--data-dir", default=os.environ.get("SHULIAN_DATA_DIR", "./var"))
     up.add_argument("--demo", action="store_true", help="seed deterministic demo data")
     up.add_argument("--base-port", type=int, default=BASE_PORT)
+    up.add_argument(
+        "--start-timeout",
+        type=float,
+        default=180.0,
+        help="seconds every service may take to answer /healthz (start-up and migrations)",
+    )
     up.set_defaults(func=cmd_up)
 
     serve = sub.add_parser("serve", help="run one service (SHULIAN_* settings)")
