@@ -38,7 +38,9 @@ async def test_pages_of_a_partition_return_every_record_raw_in_log_order(bus: Lo
                 page = await reader.read_range(tp.topic, tp.partition, position, 4)
                 pages.append(len(page))
                 read[tp.partition] = read.get(tp.partition, []) + [
-                    (k.decode(), v, h, o) for k, v, h, o, _ts in page if k is not None and v is not None
+                    (k.decode(), v, h, o)
+                    for k, v, h, o, _ts in page
+                    if k is not None and v is not None
                 ]
                 position = page[-1][3] + 1
             assert all(size == 4 for size in pages[:-1])  # full pages until the end

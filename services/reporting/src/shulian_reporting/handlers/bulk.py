@@ -158,9 +158,7 @@ class BulkReplay:
                     data = reads.model.model_validate_json(value or b"")
                 except ValidationError as exc:
                     where = record()
-                    poison.append(
-                        (where, EventDataError(f"{where.topic}@{where.offset}: {exc}"))
-                    )
+                    poison.append((where, EventDataError(f"{where.topic}@{where.offset}: {exc}")))
                     continue
                 except (EnvelopeError, UntrustedEventError) as exc:
                     poison.append((record(), exc))
@@ -180,11 +178,14 @@ class BulkReplay:
             reads.trust(event)
             return
         data = event.data
-        key = (event.source, data.get("owner_node"), *(data.get(f) for f in DIVISION_FIELDS))
-        if not all(part is None or isinstance(part, str) for part in key):
-            check_trust(event)  # an odd value: checked, not remembered
+        # check_trust's outcome is a function of these values (compared with ==, codes used
+        # only when they are strings), so equal keys give equal outcomes.
+        key = (event.source, data.get("owner_node"), *map(data.get, DIVISION_FIELDS))
+        try:
+            trusted = self._trusted.get(key)
+        except TypeError:  # an unhashable value (a list where a code belongs): not remembered
+            check_trust(event)
             return
-        trusted = self._trusted.get(key)
         if trusted is None:
             try:
                 check_trust(event)
@@ -218,12 +219,12 @@ def _raw_item(tp: TopicPartition, row: RawRecord) -> _Item:
             for name, raw in decode_headers(text)
         ]
     h = {name: got for name, got in pairs if name in _WANTED and got is not None}
-    return (
-        h,
-        value,
-        lambda: Record(tp.topic, tp.partition, offset, key, value, decode_headers(text),
-                       timestamp_ms),  # fmt: skip
-    )
+
+    def record() -> Record:
+        headers = decode_headers(text)
+        return Record(tp.topic, tp.partition, offset, key, value, headers, timestamp_ms)
+
+    return h, value, record
 
 
 def _record_item(record: Record) -> _Item:
