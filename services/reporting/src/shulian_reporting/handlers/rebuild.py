@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import orjson
 from sqlalchemy import delete
 
 from shulian_common.bus import bus_from_url
@@ -63,7 +64,9 @@ async def rebuild(
     settings: Settings, *, batch_size: int, progress: Progress | None = None, bulk: bool = True
 ) -> RebuildResult:
     """Empty the projections and replay the streams into them; what it did."""
-    engine = create_engine(settings.resolved_database_url)
+    # JSON columns written with orjson: the same compact UTF-8 text as the kit's serializer
+    # (no spaces, no escapes) for the lists and ints projections hold, in a fraction of the time.
+    engine = create_engine(settings.resolved_database_url, json_serializer=_json_text)
     bus = bus_from_url(settings.resolved_bus_url, settings)
     publisher = bus.publisher()
     try:
@@ -110,6 +113,10 @@ async def rebuild(
         await publisher.stop()
         await bus.close()
         await engine.dispose()
+
+
+def _json_text(value: object) -> str:
+    return orjson.dumps(value).decode()
 
 
 async def _replay(runner: ConsumerRunner, progress: Progress | None) -> int:
