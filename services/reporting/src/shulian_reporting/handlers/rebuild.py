@@ -11,12 +11,14 @@ Two ways to replay (``bulk``):
   (its rows are deleted at the end: nothing reads them again).
 - **bulk** (the default): a rebuild starts from empty projections, and every projection is an
   idempotent, version-gated upsert, so replaying a record twice changes nothing — the per-event
-  inbox buys nothing here. The bulk path polls large batches, reads the type and source from the
-  headers (records of types reporting does not read are never decoded), decodes the data once
-  with orjson for the trust rule and validates the reader model from the bytes (pydantic-core),
-  applies the same handlers in log order, writes each batch as one multi-row upsert per table,
-  and commits the group's offsets per batch. A record that fails decoding, validation or the trust
-  rule is dead-lettered as the live consumer would.
+  inbox buys nothing here. On the local log the bulk path reads each partition up to its end
+  in raw pages straight from the log file (``LocalBus.reader``), the next page while one is
+  applied; on Kafka it polls a fresh group in large batches and commits offsets per batch. It
+  reads type and source from the headers (records of types reporting does not read are never
+  decoded), decodes the data once with orjson for the trust rule and validates the reader
+  model from the bytes (pydantic-core), applies the same handlers in log order, and writes each
+  page as one multi-row upsert per table. A record that fails decoding, validation or the trust
+  rule is dead-lettered as the live consumer would (see ``handlers/bulk.py``).
 """
 
 from __future__ import annotations
