@@ -132,3 +132,24 @@ async def test_a_bulk_rebuild_dead_letters_what_the_live_consumer_would(
     assert result.dead_lettered == 2
     assert result.applied == len(scenario)
     assert result.rows["p_network"] == 19
+
+
+async def test_a_bulk_rebuild_dead_letters_every_untrusted_record_not_only_the_first(
+    reporting: Reporting,
+) -> None:
+    # The trust rule's outcome is remembered per (source, owner, divisions): records alike must
+    # each be dead-lettered, and a trusted record alike but for its owner still applied.
+    scenario = events()
+    forged = []
+    for i in range(3):
+        topic, event = t.platform(f"forged{i}", city="510100")
+        data = {**event.data, "owner_node": "511500"}
+        forged.append(
+            (topic, event.model_copy(update={"source": "/nodes/511500/registry", "data": data}))
+        )
+    trusted = t.platform("trusted", city="510100")
+    await t.publish(reporting, [*scenario, *forged, trusted, *forged[:1]])
+    result = await rebuild(reporting.settings, batch_size=1000)
+    assert result.dead_lettered == 4
+    assert result.applied == len(scenario) + 1
+    assert result.rows["p_network"] == 20

@@ -11,12 +11,14 @@ Two ways to replay (``bulk``):
   (its rows are deleted at the end: nothing reads them again).
 - **bulk** (the default): a rebuild starts from empty projections, and every projection is an
   idempotent, version-gated upsert, so replaying a record twice changes nothing — the per-event
-  inbox buys nothing here. The bulk path polls large batches, reads the type and source from the
-  headers (records of types reporting does not read are never decoded), decodes the data once
-  with orjson for the trust rule and validates the reader model from the bytes (pydantic-core),
-  applies the same handlers in log order, writes each batch as one multi-row upsert per table,
-  and commits the group's offsets per batch. A record that fails decoding, validation or the trust
-  rule is dead-lettered as the live consumer would.
+  inbox buys nothing here. On the local log the bulk path reads each partition up to its end
+  in raw pages straight from the log file (``LocalBus.reader``), the next page while one is
+  applied; on Kafka it polls a fresh group in large batches and commits offsets per batch. It
+  reads type and source from the headers (records of types reporting does not read are never
+  decoded), decodes the data once with orjson for the trust rule and validates the reader
+  model from the bytes (pydantic-core), applies the same handlers in log order, and writes each
+  page as one multi-row upsert per table. A record that fails decoding, validation or the trust
+  rule is dead-lettered as the live consumer would (see ``handlers/bulk.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import orjson
 from sqlalchemy import delete
 
 from shulian_common.bus import bus_from_url
@@ -63,7 +66,9 @@ async def rebuild(
     settings: Settings, *, batch_size: int, progress: Progress | None = None, bulk: bool = True
 ) -> RebuildResult:
     """Empty the projections and replay the streams into them; what it did."""
-    engine = create_engine(settings.resolved_database_url)
+    # JSON columns written with orjson: the same compact UTF-8 text as the kit's serializer
+    # (no spaces, no escapes) for the lists and ints projections hold, in a fraction of the time.
+    engine = create_engine(settings.resolved_database_url, json_serializer=_json_text)
     bus = bus_from_url(settings.resolved_bus_url, settings)
     publisher = bus.publisher()
     try:
@@ -110,6 +115,10 @@ async def rebuild(
         await publisher.stop()
         await bus.close()
         await engine.dispose()
+
+
+def _json_text(value: object) -> str:
+    return orjson.dumps(value).decode()
 
 
 async def _replay(runner: ConsumerRunner, progress: Progress | None) -> int:

@@ -10,6 +10,6 @@ writers queue on the busy timeout instead of failing on a lock upgrade. Records 
 
 from __future__ import annotations
 
-from shulian_common.bus.local.client import LocalBus, LocalPublisher, LocalSubscriber
+from shulian_common.bus.local.client import LocalBus, LocalPublisher, LocalReader, LocalSubscriber
 
-__all__ = ["LocalBus", "LocalPublisher", "LocalSubscriber"]
+__all__ = ["LocalBus", "LocalPublisher", "LocalReader", "LocalSubscriber"]

@@ -271,6 +271,36 @@ class LocalSubscriber(Subscriber):
         return fetched.records
 
 
+class LocalReader:
+    """Reads the log's records straight from its file, a page per statement, outside any group.
+
+    For a replay of whole partitions (a rebuild): no leases, no offsets committed, records
+    returned raw (``store.RawRecord``); a group member's ``poll`` is the way to consume.
+    """
+
+    def __init__(self, db: _Db) -> None:
+        self._db = db
+
+    async def __aenter__(self) -> LocalReader:
+        await self._db.open()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self._db.close()
+
+    async def log_ends(self, topics: Sequence[str]) -> dict[TopicPartition, int]:
+        """The next offset to be written of every partition of ``topics`` (those that exist)."""
+        counts = await self._db.run(store.partition_counts, list(topics))
+        partitions = [TopicPartition(t, p) for t, count in counts.items() for p in range(count)]
+        return await self._db.run(store.log_ends, partitions)
+
+    async def read_range(
+        self, topic: str, partition: int, from_offset: int, limit: int
+    ) -> list[store.RawRecord]:
+        """Up to ``limit`` raw records of one partition from ``from_offset`` on, in log order."""
+        return await self._db.run(store.read_range, topic, partition, from_offset, limit)
+
+
 class LocalBus(Bus):
     """The durable local log in the SQLite file at ``path``; records are kept forever.
 
@@ -310,6 +340,10 @@ class LocalBus(Bus):
             partitions=self.partitions,
             session_timeout=self.session_timeout,
         )
+
+    def reader(self) -> LocalReader:
+        """A new bulk reader with its own connection (it writes nothing)."""
+        return LocalReader(self._db("NORMAL"))
 
     async def ensure_topics(self, topics: Sequence[str]) -> None:
         """Create the missing topics with the default partition count."""

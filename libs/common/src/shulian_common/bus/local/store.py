@@ -218,3 +218,33 @@ def fetch(
     # A full batch may have left records behind, so the next fetch must not be skipped.
     seen = None if len(records) >= max_records or beyond_end else version
     return Fetched(seen, signature(conn, group), records, beyond_end)
+
+
+# (key, value, headers as ``encode_headers`` JSON text, offset, timestamp_ms): one record of a
+# bulk read.
+RawRecord = tuple[bytes | None, bytes | None, str, int, int]
+
+
+def partition_counts(conn: sqlite3.Connection, topics: Sequence[str]) -> dict[str, int]:
+    """The partition count of each of ``topics`` that exists."""
+    found = {}
+    for topic in topics:
+        row = conn.execute("SELECT partitions FROM topics WHERE name = ?", (topic,)).fetchone()
+        if row is not None:
+            found[topic] = int(row[0])
+    return found
+
+
+def read_range(
+    conn: sqlite3.Connection, topic: str, partition: int, from_offset: int, limit: int
+) -> list[RawRecord]:
+    """Up to ``limit`` records of one partition from ``from_offset`` on, raw, in one statement.
+
+    No group, no lease, no header decoding: for a replay that reads the whole log (a rebuild)
+    and decodes only what it needs.
+    """
+    return conn.execute(
+        "SELECT key, value, headers, offset, timestamp_ms FROM records"
+        " WHERE topic=? AND partition=? AND offset>=? ORDER BY offset LIMIT ?",
+        (topic, partition, from_offset, limit),
+    ).fetchall()
