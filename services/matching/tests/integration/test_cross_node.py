@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from shulian_matching.testing import (
     CHENGDU,
     LESHAN,
@@ -16,6 +18,8 @@ from shulian_matching.testing import (
     supplier,
     supplier_event,
 )
+
+pytestmark = pytest.mark.both_buses  # each test over the local log and over Kafka
 
 
 async def test_an_order_placed_in_yibin_is_seen_and_grabbed_from_chengdu(

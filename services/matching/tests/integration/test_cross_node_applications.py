@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from shulian_matching.testing import (
     CHENGDU,
     YIBIN,
@@ -17,6 +19,8 @@ from shulian_matching.testing import (
     operator,
     place,
 )
+
+pytestmark = pytest.mark.both_buses  # each test over the local log and over Kafka
 
 PHONE, ID_NUMBER, NAME = "13912345678", "510104199001011230", "王小明"
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from shulian_common.commands import Request
 from shulian_common.records import utc_now
 from shulian_matching.handlers.grabs import release_overdue
@@ -24,6 +26,8 @@ from shulian_matching.testing import (
     supplier,
     supplier_event,
 )
+
+pytestmark = pytest.mark.both_buses  # each test over the local log and over Kafka
 
 
 async def _listed(node: Matching, count: int) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -22,6 +23,8 @@ from shulian_matching.testing import (
     running,
 )
 
+pytestmark = pytest.mark.both_buses  # each test over the local log and over Kafka
+
 PHONE, ID_NUMBER, NAME = "13955557777", "511502198805050011", "隐私测试人"
 PERSONAL = (PHONE, ID_NUMBER, NAME)
 
@@ -38,8 +41,9 @@ async def test_no_talent_phone_or_id_number_in_events_logs_or_spans(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
     exporter: InMemorySpanExporter,
+    bus: dict[str, Any],
 ) -> None:
-    settings = matching_settings_for(database_url, tmp_path, YIBIN, telemetry_enabled=True)
+    settings = matching_settings_for(database_url, tmp_path, YIBIN, telemetry_enabled=True, **bus)
     telemetry = configure_telemetry(settings)
     assert telemetry is not None
     telemetry.tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))

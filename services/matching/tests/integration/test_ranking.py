@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from shulian_matching.testing import YIBIN, Matching, place, publish, service_order, supplier_event
+
+pytestmark = pytest.mark.both_buses  # each test over the local log and over Kafka
 
 LINE, INDUSTRY = "recruitment", "power_batteries"
 

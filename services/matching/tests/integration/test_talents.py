@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from shulian_matching.testing import YIBIN, Matching, job_order, operator, place
+
+pytestmark = pytest.mark.both_buses  # each test over the local log and over Kafka
 
 PHONE, ID_NUMBER, NAME = "13912345678", "511502199001011230", "李晓红"
 
