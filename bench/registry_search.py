@@ -27,14 +27,11 @@ import asyncio
 import gc
 import os
 import random
-import socket
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -42,13 +39,25 @@ from urllib.parse import urlencode
 import asyncpg  # type: ignore[import-untyped]
 import httpx
 import orjson
-from sqlalchemy import make_url, text
+from _http import (
+    admin,
+    cpu_seconds,
+    database_url,
+    dsn,
+    free_port,
+    lean_pool,
+    measure,
+    over_http,
+    print_ratios,
+    report,
+    serve_command,
+    serve_env,
+)
+from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
 from shulian_common.auth import Role, decode_token, mint_token
-from shulian_common.db import SERVER_SETTINGS, create_engine, create_session_factory, migrate
+from shulian_common.db import create_engine, create_session_factory, migrate
 from shulian_common.http import decode_cursor, encode_cursor
 from shulian_common.reference import get_division, is_division
 from shulian_registry import domain, repository
@@ -59,7 +68,6 @@ from shulian_registry.orm import MIGRATIONS
 from shulian_registry.settings import RegistrySettings
 from shulian_registry.terms import filter_groups, parse_query
 
-DEFAULT_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 DATABASE = "shulian_bench_registry"
 PAGE = 20
 Planned = tuple[dict[str, Any], str | None]  # a query and the cursor of the page it asks for
@@ -86,19 +94,6 @@ QUERIES: tuple[dict[str, Any], ...] = (
     {"q": "德阳 装备制造", "service_line": "labour_dispatch"},
     {},
 )
-
-
-def _server_url() -> str:
-    return os.environ.get("SHULIAN_BENCH_DATABASE_URL", DEFAULT_SERVER)
-
-
-async def _admin(statement: str) -> None:
-    engine = create_async_engine(_server_url(), isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
 
 
 async def prepare(url: str, suppliers: int, replicated: float) -> None:
@@ -164,49 +159,6 @@ def _statement_of(query: dict[str, Any], after: str | None) -> str:
     return str(compiled)
 
 
-async def _measure(
-    call: Callable[[int], Awaitable[None]], requests: int, concurrency: int
-) -> tuple[list[float], float]:
-    latencies: list[float] = []
-    counter = iter(range(requests))
-
-    async def worker() -> None:
-        for i in counter:
-            started = time.perf_counter()
-            await call(i)
-            latencies.append(time.perf_counter() - started)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return latencies, time.perf_counter() - started
-
-
-@dataclass(frozen=True)
-class Result:
-    """One line of the benchmark."""
-
-    p50: float  # ms
-    p99: float  # ms
-    rate: float  # requests/s
-    cpu: float | None  # ms of server CPU per request (None: no server process)
-
-
-def _report(
-    label: str, latencies: Sequence[float], elapsed: float, cpu_seconds: float | None = None
-) -> Result:
-    ordered = sorted(latencies)
-    p50 = statistics.median(ordered) * 1000
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
-    rate = len(ordered) / elapsed
-    cpu = None if cpu_seconds is None else cpu_seconds * 1000 / len(ordered)
-    cpu_text = "" if cpu is None else f"  server CPU {cpu:5.2f} ms/req"
-    print(
-        f"{label:<28} n={len(ordered):>5}  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms"
-        f"  {rate:8.1f} req/s{cpu_text}"
-    )
-    return Result(p50, p99, rate, cpu)
-
-
 def _settings(url: str, tmp: Path) -> RegistrySettings:
     return RegistrySettings(
         env="test",
@@ -217,23 +169,6 @@ def _settings(url: str, tmp: Path) -> RegistrySettings:
         telemetry_enabled=False,
         log_level="WARNING",
     )
-
-
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_seconds(pid: int) -> float:
-    """CPU (user + system) the process ``pid`` and its live descendants have used so far."""
-    total = 0.0
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += (int(fields[11]) + int(fields[12])) / _TICK
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            for child in (task / "children").read_text().split():
-                total += _cpu_seconds(int(child))
-    except (FileNotFoundError, ProcessLookupError):
-        pass
-    return total
 
 
 async def _search(
@@ -252,10 +187,14 @@ async def _search(
 
     for i in range(min(len(plan), 50)):  # warm-up: connections, statements, caches
         await call(i)
-    before = _cpu_seconds(server) if server is not None else 0.0
-    latencies, elapsed = await _measure(call, len(plan), concurrency)
-    used = _cpu_seconds(server) - before if server is not None else None
+    before = cpu_seconds(server) if server is not None else 0.0
+    latencies, elapsed = await measure(call, len(plan), concurrency)
+    used = cpu_seconds(server) - before if server is not None else None
     return latencies, elapsed, used
+
+
+def _targets(plan: Sequence[Planned]) -> list[str]:
+    return [f"/v1/suppliers?{_http_params(query, cursor)}" for query, cursor in plan]
 
 
 def _bearer(settings: RegistrySettings) -> dict[str, str]:
@@ -276,101 +215,6 @@ async def bench_asgi(
                 return await _search(client, plan, concurrency, _bearer(settings))
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-async def _until_healthy(client: httpx.AsyncClient, process: asyncio.subprocess.Process) -> None:
-    for _ in range(1200):
-        if process.returncode is not None:
-            raise RuntimeError("the server process exited during start-up")
-        try:
-            if (await client.get("/healthz")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.05)
-    raise TimeoutError("the server did not start in time")
-
-
-class _Connection:
-    """One keep-alive HTTP/1.1 connection with a minimal client: a GET written as bytes, the
-    answer read by its Content-Length. httpx spent more CPU per request than the lean server
-    does, on the same 2 cores as the servers; this keeps the client's share small and equal."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader, self.writer = reader, writer
-
-    async def get(self, target: str, head: bytes) -> int:
-        self.writer.write(b"GET " + target.encode() + b" HTTP/1.1\r\n" + head)
-        status_line = await self.reader.readuntil(b"\r\n")
-        length = 0
-        while (line := await self.reader.readuntil(b"\r\n")) != b"\r\n":
-            name, _, value = line.partition(b":")
-            if name.lower() == b"content-length":
-                length = int(value)
-        await self.reader.readexactly(length)
-        return int(status_line.split()[1])
-
-
-class _Client:
-    """``concurrency`` connections to ``127.0.0.1:port``, one per bench worker at a time."""
-
-    def __init__(self, port: int, headers: dict[str, str]) -> None:
-        self.port = port
-        lines = [f"Host: 127.0.0.1:{port}", *(f"{k}: {v}" for k, v in headers.items()), "", ""]
-        self.head = "\r\n".join(lines).encode()
-        self.idle: list[_Connection] = []
-
-    async def get(self, target: str) -> None:
-        connection = self.idle.pop() if self.idle else await self._connect()
-        status = await connection.get(target, self.head)
-        self.idle.append(connection)
-        if status != 200:
-            raise RuntimeError(f"GET {target}: {status}")
-
-    async def _connect(self) -> _Connection:
-        return _Connection(*await asyncio.open_connection("127.0.0.1", self.port))
-
-    def close(self) -> None:
-        for connection in self.idle:
-            connection.writer.close()
-
-
-async def _over_http(
-    command: Sequence[str],
-    env: dict[str, str],
-    port: int,
-    plan: Sequence[Planned],
-    concurrency: int,
-    headers: dict[str, str],
-) -> tuple[list[float], float, float | None]:
-    """The searches over loopback HTTP to a server started by ``command`` in its own process,
-    and the CPU that process (and its workers) spent on them."""
-    server = await asyncio.create_subprocess_exec(*command, env=os.environ | env)
-    client = _Client(port, headers)
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as probe:
-            await _until_healthy(probe, server)
-
-        async def call(i: int) -> None:
-            query, cursor = plan[i % len(plan)]
-            await client.get(f"/v1/suppliers?{_http_params(query, cursor)}")
-
-        for i in range(min(len(plan), 50)):  # warm-up: connections, statements, caches
-            await call(i)
-        before = _cpu_seconds(server.pid)
-        latencies, elapsed = await _measure(call, len(plan), concurrency)
-        return latencies, elapsed, _cpu_seconds(server.pid) - before
-    finally:
-        client.close()
-        server.terminate()
-        await server.wait()
-
-
 async def bench_uvicorn(
     url: str, plan: Sequence[Planned], concurrency: int, workers: int, otlp: str | None = None
 ) -> tuple[list[float], float, float | None]:
@@ -379,22 +223,10 @@ async def bench_uvicorn(
     OTLP/HTTP to ``otlp`` when given."""
     with tempfile.TemporaryDirectory() as tmp:
         settings = _settings(url, Path(tmp))
-        port = _free_port()
-        env = {
-            "SHULIAN_ENV": "test",
-            "SHULIAN_DATABASE_URL": url,
-            "SHULIAN_BUS_URL": settings.resolved_bus_url,
-            "SHULIAN_DATA_DIR": tmp,
-            "SHULIAN_LOG_LEVEL": "WARNING",
-            "SHULIAN_PORT": str(port),
-            "SHULIAN_WORKERS": str(workers),
-        }
-        if otlp is None:
-            env["SHULIAN_TELEMETRY_ENABLED"] = "false"
-        else:
-            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp
-        command = (sys.executable, "-m", "shulian_common.cli", "serve", "registry")
-        return await _over_http(command, env, port, plan, concurrency, _bearer(settings))
+        port = free_port()
+        env = serve_env(url, settings.resolved_bus_url, tmp, port, workers, otlp)
+        command = serve_command("registry")
+        return await over_http(command, env, port, _targets(plan), concurrency, _bearer(settings))
 
 
 async def _otlp_sink() -> tuple[asyncio.Server, str]:
@@ -437,19 +269,18 @@ async def bench_lean(
     """The searches over loopback HTTP to the lean reference (``lean_app``) under uvicorn."""
     with tempfile.TemporaryDirectory() as tmp:
         settings = _settings(url, Path(tmp))
-        port = _free_port()
+        port = free_port()
         command = (sys.executable, __file__, "--serve-lean", str(port))
         env = {"SHULIAN_BENCH_LEAN_URL": url, "SHULIAN_ENV": "test"}
-        return await _over_http(command, env, port, plan, concurrency, _bearer(settings))
+        return await over_http(command, env, port, _targets(plan), concurrency, _bearer(settings))
 
 
 async def bench_sql(
     url: str, plan: Sequence[Planned], concurrency: int
 ) -> tuple[list[float], float]:
     """Run the same statements with asyncpg directly (no app, no ORM)."""
-    dsn = _dsn(url)
     statements = [_statement_of(query, cursor_id) for query, cursor_id in _decoded(plan)]
-    pool = await asyncpg.create_pool(dsn, min_size=concurrency, max_size=concurrency)
+    pool = await asyncpg.create_pool(dsn(url), min_size=concurrency, max_size=concurrency)
     try:
 
         async def call(i: int) -> None:
@@ -458,13 +289,9 @@ async def bench_sql(
 
         for i in range(min(len(plan), 50)):
             await call(i)
-        return await _measure(call, len(plan), concurrency)
+        return await measure(call, len(plan), concurrency)
     finally:
         await pool.close()
-
-
-def _dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def _decoded(plan: Sequence[Planned]) -> list[Planned]:
@@ -530,17 +357,6 @@ def lean_app(url: str) -> Any:
     settings = RegistrySettings(env="test", node_id="510000", database_url=url)
     pools: list[Any] = []
 
-    async def init(connection: Any) -> None:
-        for kind in ("json", "jsonb"):
-            await connection.set_type_codec(
-                kind, encoder=orjson.dumps, decoder=orjson.loads, schema="pg_catalog", format="text"
-            )
-
-    async def keep(_connection: Any) -> None:
-        """No reset on release: asyncpg's default (``RESET ALL`` and more) is a round trip per
-        request, and would drop a ``SET`` made in ``init`` (the settings go with the start-up
-        packet, as the kit's engines send them)."""
-
     async def search(request: Request) -> Response:
         principal = decode_token(settings, request.headers["authorization"].split(" ", 1)[1])
         params = request.query_params
@@ -574,14 +390,7 @@ def lean_app(url: str) -> Any:
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
-        pool = await asyncpg.create_pool(
-            _dsn(url),
-            min_size=4,
-            max_size=10,
-            init=init,
-            reset=keep,
-            server_settings=dict(SERVER_SETTINGS),
-        )
+        pool = await lean_pool(url)
         pools.append(pool)
         gc.collect()  # the floor gets the app's start-up cure too
         gc.freeze()
@@ -631,31 +440,26 @@ async def run_at(
 ) -> None:
     """Every line at one concurrency, and the issue-13 ratios."""
     print(f"-- concurrency {concurrency}, load average {os.getloadavg()[0]:.1f}")
-    sql = _report("raw SQL (asyncpg)", *await bench_sql(url, plan, concurrency))
-    lean = _report("lean reference (HTTP)", *await bench_lean(url, plan, concurrency))
+    sql = report("raw SQL (asyncpg)", *await bench_sql(url, plan, concurrency))
+    lean = report("lean reference (HTTP)", *await bench_lean(url, plan, concurrency))
     workers = args.workers
     label = f"app over HTTP ({workers} worker{'s' if workers > 1 else ''})"
-    app = _report(label, *await bench_uvicorn(url, plan, concurrency, workers))
+    app = report(label, *await bench_uvicorn(url, plan, concurrency, workers))
     if args.telemetry:
         traced = await bench_telemetry(url, plan, concurrency, workers)
-        with_telemetry = _report("app + telemetry (OTLP)", *traced)
+        with_telemetry = report("app + telemetry (OTLP)", *traced)
         if with_telemetry.cpu is not None and app.cpu is not None:
             print(f"telemetry's price: {with_telemetry.cpu - app.cpu:+.2f} ms CPU per request")
     if args.asgi:
-        _report("app in-process (ASGI)", *await bench_asgi(url, plan, concurrency))
-    print(
-        f"app/lean: req/s {app.rate / lean.rate:.2f}x (aim >= 0.8),"
-        f" p99 {app.p99 / lean.p99:.2f}x (aim <= 1.5);"
-        f" app p50 - raw SQL p50: {app.p50 - sql.p50:+.2f} ms (aim <= 3 at concurrency 1);"
-        f" p50 ratio to raw SQL {app.p50 / sql.p50:.1f}x"
-    )
+        report("app in-process (ASGI)", *await bench_asgi(url, plan, concurrency))
+    print_ratios(sql, lean, app)
 
 
 async def main(args: argparse.Namespace) -> None:
-    url = make_url(_server_url()).set(database=DATABASE).render_as_string(hide_password=False)
+    url = database_url(DATABASE)
     if not args.reuse:
-        await _admin(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        await _admin(f'CREATE DATABASE "{DATABASE}"')
+        await admin(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        await admin(f'CREATE DATABASE "{DATABASE}"')
     try:
         if not args.reuse:
             await prepare(url, args.suppliers, args.replicated)
@@ -665,7 +469,7 @@ async def main(args: argparse.Namespace) -> None:
             await run_at(url, plan, concurrency, args)
     finally:
         if not args.keep and not args.reuse:
-            await _admin(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+            await admin(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
 
 
 def _levels(text: str) -> list[int]:

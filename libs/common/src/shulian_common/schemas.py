@@ -61,7 +61,18 @@ def plain_fields(model: type[BaseModel], source: Any) -> dict[str, Any]:
     ``model.model_validate(source).model_dump()`` holds, without validating or building
     anything. For read models whose fields are the source's values as they are (no validators
     that change them); the route's test holds the body to the model (``assert_conforms``)."""
-    return {name: _plain(nested, _read(source, name)) for name, nested in _field_plan(model)}
+    plan = _field_plan(model)
+    read: Mapping[str, Any]
+    if isinstance(source, Mapping):
+        read = source
+    else:
+        # An object's loaded values straight from its instance dictionary (an ORM row's
+        # columns: no attribute descriptor per field, issue 13's profile), else its attribute.
+        loaded = getattr(source, "__dict__", {})
+        read = {name: loaded[name] if name in loaded else getattr(source, name) for name, _ in plan}
+    return {
+        name: read[name] if nested is None else _plain(nested, read[name]) for name, nested in plan
+    }
 
 
 def _plain(nested: type[BaseModel] | None, value: Any) -> Any:
@@ -70,10 +81,6 @@ def _plain(nested: type[BaseModel] | None, value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [plain_fields(nested, item) for item in value]
     return plain_fields(nested, value)
-
-
-def _read(source: Any, name: str) -> Any:
-    return source[name] if isinstance(source, Mapping) else getattr(source, name)
 
 
 @cache

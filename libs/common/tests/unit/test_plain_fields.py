@@ -79,3 +79,22 @@ def test_a_body_unlike_the_model_does_not_conform() -> None:
         assert_conforms(Inner, b'{"year": 1, "label": null, "extra": true}')
     with pytest.raises(AssertionError):
         assert_conforms(Inner, b'{"year": "1", "label": null}')
+
+
+class _Computed(Row):
+    """A row whose ``tags`` is an attribute computed on read, not in its instance dictionary."""
+
+    @property
+    def tags(self) -> list[str]:
+        return ["computed"]
+
+    @tags.setter
+    def tags(self, _value: list[str]) -> None:
+        pass
+
+
+def test_fields_not_in_the_instance_dictionary_are_read_as_attributes() -> None:
+    row = _Computed("a1", "red", datetime(2026, 12, 1, tzinfo=UTC), date(2026, 12, 1), [], None, [])
+    assert "tags" not in vars(row)
+    assert plain_fields(Outer, row)["tags"] == ["computed"]
+    assert plain_fields(Outer, row)["id"] == "a1"

@@ -10,6 +10,9 @@ from typing import Any
 import httpx
 
 from shulian_common.auth import Role
+from shulian_common.schemas import Page
+from shulian_common.testing.responses import assert_conforms
+from shulian_events.schemas import ActivityRead
 from shulian_events.testing import Events, activity_body, soon
 
 YIBIN = "511500"
@@ -98,6 +101,9 @@ async def test_list_by_date_range_and_filters(yibin: Events) -> None:
         "/v1/activities", params={"cursor": page.json()["next_cursor"]}, headers=yibin.province
     )
     assert (len(page.json()["items"]), len(rest.json()["items"])) == (2, 1)
+    # Serialised from the rows without a model: exactly what ActivityRead would render.
+    for listed in (page, rest):
+        assert_conforms(Page[ActivityRead], listed.content)
     bad = await yibin.client.get("/v1/activities", params={"kind": "party"}, headers=yibin.province)
     assert bad.status_code == 422
 
@@ -162,6 +168,10 @@ async def test_hold_then_complete_with_an_outcome(yibin: Events) -> None:
     }
     [event] = await yibin.events("activity.completed")
     assert event["data"]["outcome"]["positions_offered"] == 320
+    # The list shows the completed activity as reading it does (outcome, labels, occurrences).
+    listed = await yibin.client.get("/v1/activities", headers=yibin.province)
+    [item] = assert_conforms(Page[ActivityRead], listed.content)["items"]
+    assert item == (await yibin.client.get(url, headers=yibin.province)).json()
     cancel = await yibin.client.post(
         f"{url}/cancel", json={"reason": "晚了"}, headers={**auth, "If-Match": "*"}
     )

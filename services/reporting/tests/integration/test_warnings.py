@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import RootModel
+
+from shulian_common.testing.responses import assert_conforms
 from shulian_reporting import testing as t
+from shulian_reporting.schemas import WarningRead
 from shulian_reporting.testing import Reporting
 from shulian_reporting.testing.worked import CHENGDU, at
 
@@ -70,6 +74,9 @@ async def test_a_city_behind_pace_is_warned_once_and_cleared_when_it_catches_up(
     assert ("directory_behind_pace", CHENGDU) in _keys(listing.json())
     open_only = await reporting.client.get("/v1/warnings", headers=reporting.province)
     assert ("directory_behind_pace", CHENGDU) not in _keys(open_only.json())
+    # Serialised from the rows without a model: exactly what WarningRead would render.
+    for answer in (listing, open_only):
+        assert_conforms(RootModel[list[WarningRead]], answer.content)
 
 
 async def test_every_rule_is_evaluated_now_that_every_stream_is_read(

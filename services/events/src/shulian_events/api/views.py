@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from shulian_common.commands import PENDING, Outcome, Request
+from shulian_common.schemas import plain_fields
 from shulian_events.domain.conflicts import Clash
 from shulian_events.domain.lifecycle import ActivityStatus
 from shulian_events.domain.participation import RegistrationStatus
@@ -67,6 +69,36 @@ def activity_view(
             for c in clashes
         ],
     )
+
+
+_ACTIVITY_COLUMNS = (
+    *("id", "owner_node", "version", "created_at", "updated_at", "title", "level"),
+    *("division_code", "city_code", "host_kind", "host_ref", "host_name", "venue"),
+    *("timezone", "starts_at", "ends_at", "rrule", "capacity", "registration_opens_at"),
+    *("registration_closes_at", "approval_required", "cancel_reason"),
+)
+
+
+def activity_fields(row: Activity, occurrences: Sequence[Occurrence]) -> dict[str, Any]:
+    """What ``activity_view`` shows (without warnings), as plain data for
+    ``PageParams.response``: no model built or validated per activity; the list's test holds
+    the body to ``ActivityRead``."""
+    kind = ActivityKind(row.kind)
+    status = ActivityStatus(row.status)
+    campaign = Campaign(row.campaign) if row.campaign is not None else None
+    fields: dict[str, Any] = {name: getattr(row, name) for name in _ACTIVITY_COLUMNS}
+    fields["kind"] = kind.value
+    fields["kind_label"] = kind.label
+    fields["campaign"] = campaign.value if campaign is not None else None
+    fields["campaign_label"] = campaign.label if campaign is not None else None
+    fields["industries"] = list(row.industries)
+    fields["status"] = status.value
+    fields["status_label"] = status.label
+    outcome = row.outcome
+    fields["outcome"] = plain_fields(OutcomeRead, outcome) if outcome is not None else None
+    fields["occurrences"] = [plain_fields(OccurrenceRead, o) for o in occurrences]
+    fields["warnings"] = []
+    return fields
 
 
 def registration_view(row: Registration) -> RegistrationRead:
