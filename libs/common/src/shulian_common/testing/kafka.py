@@ -194,7 +194,7 @@ def kafka_bootstrap(kafka_broker: KafkaBroker) -> str:
     return kafka_broker.bootstrap
 
 
-def short_timed_bus(broker: KafkaBroker) -> KafkaBus:
+def short_timed_bus(broker: KafkaBroker, *, request_timeout_ms: int = 10_000) -> KafkaBus:
     """A ``KafkaBus`` on ``broker``, with group timings short enough for tests."""
     # Tansu delays a join by half the session timeout and a rejoin after a leave by about two,
     # but hands out overlapping assignments below ~1 s; Kafka refuses sessions under 6 s.
@@ -208,6 +208,7 @@ def short_timed_bus(broker: KafkaBroker) -> KafkaBus:
         session_timeout_ms=1_000 if tansu else 6_000,
         heartbeat_interval_ms=100 if tansu else 500,
         rebalance_timeout_ms=500 if tansu else 3_000,
+        request_timeout_ms=request_timeout_ms,
     )
 
 
@@ -221,14 +222,16 @@ def kafka_bus(kafka_broker: KafkaBroker) -> KafkaBus:
 def kafka_bus_url(kafka_broker: KafkaBroker, monkeypatch: pytest.MonkeyPatch) -> str:
     """The bus URL of the session's broker for services started in this test, isolated from
     every other test: their buses (``app.runtime``) get topics and consumer groups under a prefix
-    of this test's own, and the short group timings of ``kafka_bus``."""
+    of this test's own, and the short group timings of ``kafka_bus``. Requests time out after
+    2 s, not 10: Tansu answers the first produce to a topic just created with a stale leader
+    until the request expires, and a retried publish then goes through at once."""
     prefix = f"t{uuid.uuid4().hex[:12]}."
     url = f"kafka://{kafka_broker.bootstrap}"
 
     def isolated(bus_url: str, settings: Settings | None = None) -> Bus:
         if bus_url != url:
             return bus_from_url(bus_url, settings)
-        return PrefixedBus(short_timed_bus(kafka_broker), prefix)
+        return PrefixedBus(short_timed_bus(kafka_broker, request_timeout_ms=2_000), prefix)
 
     monkeypatch.setattr("shulian_common.app.runtime.bus_from_url", isolated)
     return url
