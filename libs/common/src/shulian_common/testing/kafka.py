@@ -222,16 +222,18 @@ def kafka_bus(kafka_broker: KafkaBroker) -> KafkaBus:
 def kafka_bus_url(kafka_broker: KafkaBroker, monkeypatch: pytest.MonkeyPatch) -> str:
     """The bus URL of the session's broker for services started in this test, isolated from
     every other test: their buses (``app.runtime``) get topics and consumer groups under a prefix
-    of this test's own, and the short group timings of ``kafka_bus``. Requests time out after
-    2 s, not 10: Tansu answers the first produce to a topic just created with a stale leader
-    until the request expires, and a retried publish then goes through at once."""
+    of this test's own, and the short group timings of ``kafka_bus``. Produce requests time out
+    after 2 s, not 10: the first produce to a topic just created on Tansu stalls until it
+    expires, and the relay's retry then goes through at once. (Consumers keep 10 s: a fetch that
+    times out while the consumer stops makes aiokafka's ``stop`` raise ``CancelledError``.)"""
     prefix = f"t{uuid.uuid4().hex[:12]}."
     url = f"kafka://{kafka_broker.bootstrap}"
 
     def isolated(bus_url: str, settings: Settings | None = None) -> Bus:
         if bus_url != url:
             return bus_from_url(bus_url, settings)
-        return PrefixedBus(short_timed_bus(kafka_broker, request_timeout_ms=2_000), prefix)
+        fast_publishing = short_timed_bus(kafka_broker, request_timeout_ms=2_000)
+        return PrefixedBus(short_timed_bus(kafka_broker), prefix, publishing=fast_publishing)
 
     monkeypatch.setattr("shulian_common.app.runtime.bus_from_url", isolated)
     return url
@@ -239,15 +241,17 @@ def kafka_bus_url(kafka_broker: KafkaBroker, monkeypatch: pytest.MonkeyPatch) ->
 
 class PrefixedBus(Bus):
     """``bus`` with every topic and group named under ``prefix`` on the broker, and under its
-    own name to its users: tests sharing one broker see only their own records."""
+    own name to its users: tests sharing one broker see only their own records. Publishers come
+    from ``publishing`` when given (e.g. the same broker with other timeouts)."""
 
-    def __init__(self, bus: Bus, prefix: str) -> None:
+    def __init__(self, bus: Bus, prefix: str, *, publishing: Bus | None = None) -> None:
         self._bus = bus
         self._prefix = prefix
+        self._publishing = publishing or bus
 
     def publisher(self) -> Publisher:
         """A publisher that sends to the prefixed topics."""
-        return _PrefixedPublisher(self._bus.publisher(), self._prefix)
+        return _PrefixedPublisher(self._publishing.publisher(), self._prefix)
 
     def subscriber(
         self, *, topics: Sequence[str], group_id: str, client_id: str | None = None
