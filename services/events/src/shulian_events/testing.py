@@ -29,9 +29,14 @@ Events = ServiceNode[EventsSettings]
 NodeFactory = AnyNodeFactory[EventsSettings]
 
 
-def events_settings_for(database_url: str, tmp_path: Path, node: str) -> EventsSettings:
-    """Settings of a test node: its database, the local bus of ``tmp_path``, no telemetry."""
-    return node_settings(EventsSettings, database_url=database_url, tmp_path=tmp_path, node=node)
+def events_settings_for(
+    database_url: str, tmp_path: Path, node: str, **overrides: Any
+) -> EventsSettings:
+    """Settings of a test node: its database, the local bus of ``tmp_path`` (unless ``overrides``
+    name another), no telemetry."""
+    return node_settings(
+        EventsSettings, database_url=database_url, tmp_path=tmp_path, node=node, **overrides
+    )
 
 
 def running(settings: EventsSettings) -> AbstractAsyncContextManager[Events]:

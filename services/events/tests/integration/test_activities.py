@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 
 from shulian_common.auth import Role
 from shulian_common.schemas import Page
@@ -193,6 +194,7 @@ async def test_cancel_with_a_reason(yibin: Events) -> None:
     assert [e["type"] for e in await yibin.events()][-1] == "activity.cancelled.v1"
 
 
+@pytest.mark.both_buses
 async def test_double_booking_of_a_venue_or_host_is_a_warning(yibin: Events) -> None:
     start = soon(5)
     first = await _created(yibin, activity_body(starts_at=start, host_ref="p" * 32, venue="A馆"))

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
+
 from shulian_common.auth import Role
 from shulian_events.testing import Events, NodeFactory, ask, publish_participants, schedule
+
+pytestmark = pytest.mark.both_buses
 
 YIBIN, CHENGDU = "511500", "510100"
 START = datetime.fromisoformat("2030-03-02T09:00:00+08:00")

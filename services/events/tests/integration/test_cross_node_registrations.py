@@ -42,6 +42,7 @@ async def _yibin_activity(yibin: Events, capacity: int) -> dict[str, Any]:
     return created
 
 
+@pytest.mark.both_buses
 async def test_a_yibin_activity_registered_for_from_chengdu(
     yibin: Events, start_node: NodeFactory
 ) -> None:
@@ -87,6 +88,7 @@ async def test_a_yibin_activity_registered_for_from_chengdu(
         ] * 2
 
 
+@pytest.mark.both_buses
 async def test_a_request_for_an_activity_the_owner_does_not_hold_is_refused(
     yibin: Events, start_node: NodeFactory
 ) -> None:

@@ -3,8 +3,12 @@ the stream), and only the owner node changes one."""
 
 from __future__ import annotations
 
+import pytest
+
 from shulian_common.auth import Role
 from shulian_events.testing import Events, NodeFactory, activity_body
+
+pytestmark = pytest.mark.both_buses
 
 YIBIN, CHENGDU = "511500", "510100"
 

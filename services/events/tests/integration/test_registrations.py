@@ -14,6 +14,8 @@ from shulian_common.auth import Role, mint_token
 from shulian_events import repository
 from shulian_events.testing import Events, ask, publish_participant, schedule
 
+pytestmark = pytest.mark.both_buses
+
 YIBIN = "511500"
 
 

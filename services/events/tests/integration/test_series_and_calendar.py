@@ -6,11 +6,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from icalendar import Calendar
 
 from shulian_common.auth import Role
 from shulian_events.testing import Events, activity_body
 from shulian_events.testing import expand_ics as expand
+
+pytestmark = pytest.mark.both_buses
 
 YIBIN = "511500"
 START = datetime.fromisoformat("2030-03-02T09:00:00+08:00")  # a Saturday
