@@ -18,12 +18,9 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import httpx
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "libs/common/tests"), str(ROOT / "examples")]
@@ -39,6 +36,8 @@ from shulian_common.settings import Settings  # noqa: E402
 from shulian_common.testing.node import ServiceNode, node_settings, run_node  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "libs/common/tests/integration/partners"))
+from _db import postgres_database  # noqa: E402
+
 from conftest import write_notes  # noqa: E402
 
 
@@ -95,20 +94,6 @@ def _token(node: ServiceNode[Settings]) -> str:
     return header.removeprefix("Bearer ")
 
 
-async def _postgres_database(server_url: str) -> str | None:
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    engine = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        print(f"PostgreSQL skipped: {type(exc).__name__}: {exc}")
-        return None
-    finally:
-        await engine.dispose()
-    return server_url.rsplit("/", 1)[0] + f"/{name}"
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=20_000)
@@ -118,7 +103,7 @@ async def main() -> None:
         await run(f"sqlite+aiosqlite:///{tmp}/feed.db", "sqlite", args.events, args.limit)
     server = os.environ.get("SHULIAN_TEST_DATABASE_URL")
     if server:
-        url = await _postgres_database(server)
+        url = await postgres_database(server)
         if url:
             await run(url, "postgresql", args.events, args.limit)
 

@@ -24,8 +24,6 @@ import uuid
 from pathlib import Path
 
 import httpx
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [
@@ -34,6 +32,7 @@ sys.path[:0] = [
     str(ROOT / "libs/common/tests/integration/partners"),
 ]
 
+from _db import postgres_database  # noqa: E402
 from kit_example.contracts import SERVICE  # noqa: E402
 from kit_example.main import create_app  # noqa: E402
 from partner.receiver import Receiver, bound_port, serve, stop  # noqa: E402
@@ -138,20 +137,6 @@ async def raw_baseline(receivers: list[Receiver], urls: list[str], events: int) 
     return events * len(receivers) / took
 
 
-async def _postgres_database(server_url: str) -> str | None:
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    engine = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        print(f"PostgreSQL skipped: {type(exc).__name__}: {exc}")
-        return None
-    finally:
-        await engine.dispose()
-    return server_url.rsplit("/", 1)[0] + f"/{name}"
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=500)
@@ -161,7 +146,7 @@ async def main() -> None:
         await run(f"sqlite+aiosqlite:///{tmp}/hooks.db", "sqlite", args.events, args.slow)
     server = os.environ.get("SHULIAN_TEST_DATABASE_URL")
     if server:
-        url = await _postgres_database(server)
+        url = await postgres_database(server)
         if url:
             await run(url, "postgresql", args.events, args.slow)
 
