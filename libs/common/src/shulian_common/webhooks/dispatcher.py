@@ -268,8 +268,12 @@ class WebhookDispatcher:
             await self.dispatch_due()
             running = [w for w in self._workers.values() if not w.done()]
             if not running:
+                # Done only when no subscription is behind either: another round (this
+                # dispatcher's own loop, or another process) may hold a subscription's fan-out
+                # lock, so this round skipped it and saw nothing due yet.
                 async with self._engine.connect() as conn:
-                    if not await repo.due_subscription_ids(conn, datetime.now(UTC)):
+                    behind = await repo.behind_subscription_ids(conn)
+                    if not behind and not await repo.due_subscription_ids(conn, datetime.now(UTC)):
                         return
             await asyncio.wait(running or [asyncio.ensure_future(asyncio.sleep(0.01))], timeout=0.1)
         raise TimeoutError(f"webhook deliveries not drained within {timeout}s")

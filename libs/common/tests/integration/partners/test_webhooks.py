@@ -4,20 +4,25 @@ by an endpoint that hangs; a 410 disables its subscription; the log and redelive
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from kit_example.main import create_app
 from partner.receiver import Receiver, Responder
 from partner.receiver import serving as endpoint
+from sqlalchemy import text
 
+from shulian_common.db import create_engine
 from shulian_common.settings import Settings
-from shulian_common.testing.node import ServiceNode
+from shulian_common.testing.node import ServiceNode, run_node
 from shulian_common.testing.partners import subscribe as subscribe_as
 from shulian_common.testing.reliability import wait_until
 
-from .conftest import FAST_WEBHOOKS, partner, write_notes
+from .conftest import FAST_WEBHOOKS, example_settings, partner, write_notes
 
 FAILING_ATTEMPTS = 2  # the flaky endpoint answers 500 to the first two attempts of each message
 
@@ -265,3 +270,36 @@ async def test_a_disabled_subscription_resumes_when_re_enabled(
 async def _status(node: ServiceNode[Settings], sub_id: str) -> bool:
     response = await node.client.get(f"/v1/subscriptions/{sub_id}", headers=partner(node))
     return bool(response.json()["status"] == "disabled")
+
+
+async def test_draining_waits_for_a_fan_out_another_round_holds(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """On PostgreSQL a round skips a subscription whose fan-out another round holds (``SKIP
+    LOCKED``): draining then sees nothing due yet, and must wait, not return with it undelivered."""
+    receiver = Receiver(secrets=[])
+    async with (
+        run_node(create_app, example_settings(postgres_url, tmp_path)) as node,
+        endpoint(receiver) as url,
+    ):
+        sub = await subscribe(node, url)
+        receiver.secrets = [sub["secret"]]
+        engine = create_engine(postgres_url)
+        try:
+            async with engine.begin() as held:  # another dispatcher's round, mid fan-out
+                await held.execute(
+                    text("SELECT id FROM partner_subscriptions WHERE id = :id FOR UPDATE"),
+                    {"id": sub["id"]},
+                )
+                [event_id] = await write_notes(node, 1)
+                await node.drain()
+                dispatcher = node.runtime.webhooks
+                assert dispatcher is not None
+                draining = asyncio.create_task(dispatcher.drain(timeout=20))
+                await asyncio.sleep(0.5)
+                assert not draining.done(), "drained while a subscription was still behind"
+            await draining
+        finally:
+            await engine.dispose()
+
+    assert [p["id"] for p in receiver.events.values()] == [event_id]
