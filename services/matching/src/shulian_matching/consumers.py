@@ -150,6 +150,7 @@ class ApplicationAnswerReader(ReaderModel):
     id: str
     owner_node: str
     status: str
+    terms_version: int | None = None  # absent from answers published before it was added
 
 
 def subscriptions(

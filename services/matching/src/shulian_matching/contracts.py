@@ -175,6 +175,10 @@ class ApplicationSnapshot(EventModel):
     order_id: str
     talent_id: str
     status: ApplicationStatus
+    terms_version: int = Field(
+        description="the order's terms the application was made on: once declined, the talent "
+        "may apply again only on later terms"
+    )
 
 
 @event_type(type=f"{_PREFIX}.application.submitted.v1", topic=APPLICATIONS_TOPIC)

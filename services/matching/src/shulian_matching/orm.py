@@ -7,15 +7,17 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shulian_common.commands import include_request_tables
 from shulian_common.db import new_metadata
 from shulian_common.records import ID_LENGTH, Json, Record, UTCDateTime
+from shulian_matching.domain.talents import STANDING
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 CODE = 40  # service-line, industry and occupation codes
+STANDING_WHERE = "status IN ({})".format(", ".join(f"'{s}'" for s in sorted(STANDING)))
 
 
 class Base(DeclarativeBase):
@@ -156,8 +158,18 @@ class Application(Record, Base):
     """
 
     __tablename__ = "applications"
+    # A talent may apply again once declined (``domain.talents``), but the database, not only the
+    # handler, keeps one standing application per talent and order.
     __table_args__ = (
-        UniqueConstraint("order_id", "talent_id", name="uq_applications_order_talent"),
+        Index("ix_applications_order_talent", "order_id", "talent_id"),
+        Index(
+            "uq_applications_standing",
+            "order_id",
+            "talent_id",
+            unique=True,
+            sqlite_where=text(STANDING_WHERE),
+            postgresql_where=text(STANDING_WHERE),
+        ),
     )
 
     order_id: Mapped[str] = mapped_column(String(ID_LENGTH), ForeignKey("orders.id"))
@@ -169,6 +181,8 @@ class Application(Record, Base):
     skills: Mapped[list[str] | None] = mapped_column(Json)
     county_code: Mapped[str | None] = mapped_column(String(6))
     reason: Mapped[str | None] = mapped_column(String(40))
+    # The order's terms the application was made on (on the owner node, its terms then).
+    terms_version: Mapped[int] = mapped_column(Integer)
 
 
 metadata = Base.metadata

@@ -280,14 +280,14 @@ async def applications_of(
     return list(await session.scalars(stmt.order_by(Application.id).limit(limit)))
 
 
-async def application_of(
+async def applications_by(
     session: AsyncSession, order_id: str, talent_id: str
-) -> Application | None:
-    """A talent's application to an order."""
+) -> list[Application]:
+    """A talent's applications to an order (one standing at most, any number declined)."""
     stmt = select(Application).where(
         Application.order_id == order_id, Application.talent_id == talent_id
     )
-    return await session.scalar(stmt)
+    return list(await session.scalars(stmt.order_by(Application.created_at, Application.id)))
 
 
 async def talents_for(session: AsyncSession, ids: Iterable[str]) -> list[Talent]:

@@ -155,6 +155,10 @@ class ApplicationRead(BaseModel):
     county_code: str | None
     status: ApplicationStatus
     reason: str | None = Field(description="why the owner node refused it (status rejected)")
+    terms_version: int = Field(
+        description="the order's terms it was made on; once declined, the talent may apply "
+        "again only after they change"
+    )
     version: int
     talent: TalentRead | None = None
 

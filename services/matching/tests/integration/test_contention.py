@@ -54,12 +54,12 @@ async def test_two_hundred_grabs_from_three_nodes_give_exactly_one_award(
 
 
 @pytest.mark.kafka
-async def test_the_same_over_kafka(kafka_broker: KafkaBroker, start_node: NodeStarter) -> None:
-    """On SQLite and on PostgreSQL (each node its own database), over the session's broker."""
-    overrides = {
-        "bus_url": f"kafka://{kafka_broker.bootstrap}",
-        "kafka_enable_idempotence": kafka_broker.idempotence,
-    }
+async def test_the_same_over_kafka(
+    kafka_broker: KafkaBroker, kafka_bus_url: str, start_node: NodeStarter
+) -> None:
+    """On SQLite and on PostgreSQL (each node its own database), over the session's broker with
+    topics and consumer groups of this test's own (``kafka_bus_url``)."""
+    overrides = {"bus_url": kafka_bus_url, "kafka_enable_idempotence": kafka_broker.idempotence}
     async with (
         start_node(YIBIN, **overrides) as yibin,
         start_node(CHENGDU, **overrides) as chengdu,

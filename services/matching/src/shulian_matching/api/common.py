@@ -64,5 +64,6 @@ def application_read(app: Application) -> ApplicationRead:
         county_code=app.county_code,
         status=ApplicationStatus(app.status),
         reason=app.reason,
+        terms_version=app.terms_version,
         version=app.version,
     )

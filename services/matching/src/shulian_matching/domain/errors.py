@@ -94,6 +94,14 @@ class DuplicateApplication(ConflictError):
     title = "已报名该订单"
 
 
+class ApplicationDeclined(ConflictError):
+    """The placer declined the talent's application on the order's current terms: the talent may
+    apply again once the terms change."""
+
+    code = "application_declined"
+    title = "报名已被婉拒，订单条款变更后方可再次报名"
+
+
 class ProfileMissing(NotFoundError):
     """The talent has no profile on this node yet."""
 

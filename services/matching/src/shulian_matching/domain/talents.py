@@ -2,15 +2,35 @@
 
 Personal data (name, phone, resident ID number) is shown whole only to the talent; everyone else
 sees it masked, and it never leaves the node in an event, a key, a header, a log line or a span.
+
+Applying again. A talent has at most one application standing (pending, applied or accepted) per
+job order. Once the placer declined it, the talent may apply to that order again only after the
+order's terms changed (its ``terms_version`` moved past the one the declined application was made
+on: pay, place, skills, head count, deadline, visibility — not a title fix): the placer answered
+that question on those terms, and asking it again, however long after, is noise in the placer's
+list, while new terms are a new question the talent may well fit. A cool-down was not chosen: a
+job order lives until its deadline, so a waiting period either outlasts it or lets the same
+question come back on the same terms. Nor does a change of the talent's own profile reopen it
+(any edit would then do). A receipt the owner node refused (``rejected``: the order was closed or
+not open to the talent's city when it arrived) never reached the placer, and does not stand in
+the way. A refused re-application is ``application_declined`` (409); a second standing one
+``duplicate_application``. The declined application stays in the placer's list beside the new
+one, each with the terms version it was made on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from shulian_common.reference import mask_name, mask_phone, mask_resident_id
-from shulian_matching.domain.errors import HeadCountReached, IllegalTransition
+from shulian_matching.domain.errors import (
+    ApplicationDeclined,
+    DuplicateApplication,
+    HeadCountReached,
+    IllegalTransition,
+)
 
 # The eight major groups (大类) of the national occupational classification,
 # 《中华人民共和国职业分类大典（2022年版）》. A partial list: detailed codes (e.g. 4-07-...) are
@@ -40,6 +60,29 @@ class ApplicationStatus(StrEnum):
     ACCEPTED = "accepted"
     DECLINED = "declined"
     REJECTED = "rejected"  # the owner node refused to receive it (``reason`` says why)
+
+
+# An application still standing: a talent has at most one per order (a partial unique index).
+STANDING = frozenset(
+    {ApplicationStatus.PENDING, ApplicationStatus.APPLIED, ApplicationStatus.ACCEPTED}
+)
+
+
+def check_may_apply(
+    earlier: Iterable[tuple[ApplicationStatus, int]], *, terms_version: int
+) -> None:
+    """Refuse a talent's application to an order, given the talent's earlier applications to it
+    (status and the terms version each was made on) and the order's current terms version: one
+    still standing, or one the placer declined on the current terms."""
+    made = list(earlier)
+    if any(status in STANDING for status, _ in made):
+        raise DuplicateApplication("已报名该订单")
+    declined_on = [on for status, on in made if status == ApplicationStatus.DECLINED]
+    if declined_on and max(declined_on) >= terms_version:
+        raise ApplicationDeclined(
+            "该订单已婉拒你的报名；订单条款变更后可再次报名",
+            extra={"declined_terms_version": max(declined_on), "terms_version": terms_version},
+        )
 
 
 @dataclass(frozen=True, slots=True)

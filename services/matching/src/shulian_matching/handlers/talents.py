@@ -55,7 +55,12 @@ from shulian_matching.domain.orders import (
     next_status,
     visible_to,
 )
-from shulian_matching.domain.talents import ApplicationStatus, decide_application, is_occupation
+from shulian_matching.domain.talents import (
+    ApplicationStatus,
+    check_may_apply,
+    decide_application,
+    is_occupation,
+)
 from shulian_matching.handlers.common import record_order
 from shulian_matching.orm import Application, Order, Talent
 
@@ -217,6 +222,7 @@ def _application_row(
         talent_node=talent_node,
         status=status,
         reason=None,
+        terms_version=order.terms_version,
         created_at=now,
         updated_at=now,
         **facts,
@@ -263,10 +269,14 @@ async def _send_application(
 
 
 async def _check_new(uow: UnitOfWork, order: Order, *, talent_ref: str, county: str) -> None:
-    """Refuse an application the order is not open to, or the talent's second one."""
+    """Refuse an application the order is not open to, the talent's second standing one, or one
+    the placer already declined on the order's current terms (``domain.talents``)."""
     check_open_to(order, city=access.county_city(county))
-    if await repository.application_of(uow.session, order.id, talent_ref):
-        raise DuplicateApplication("已报名该订单")
+    earlier = await repository.applications_by(uow.session, order.id, talent_ref)
+    check_may_apply(
+        ((ApplicationStatus(a.status), a.terms_version) for a in earlier),
+        terms_version=order.terms_version,
+    )
 
 
 def check_open_to(order: Order, *, city: str) -> None:
@@ -342,7 +352,14 @@ def follow_answer(
     async def handle(uow: UnitOfWork, event: CloudEvent, data: ApplicationAnswerReader) -> None:
         if event.node == node_id:
             return  # our own order's application: the row is the answer
-        await _follow(uow, event, data.id, status=ApplicationStatus(data.status), reason=None)
+        await _follow(
+            uow,
+            event,
+            data.id,
+            status=ApplicationStatus(data.status),
+            reason=None,
+            terms_version=data.terms_version,
+        )
 
     return handle
 
@@ -354,13 +371,18 @@ async def _follow(
     *,
     status: ApplicationStatus,
     reason: str | None,
+    terms_version: int | None = None,
 ) -> None:
+    """Bring the talent's copy to the owner's word; the owner's ``terms_version`` (the terms the
+    placer saw, which this node's replica may not have had when the talent applied) replaces the
+    copy's, so a declined talent is refused here at once until the terms change again."""
     copy = await uow.session.get(Application, application_id)
     if copy is None or copy.owner_node != event.node or copy.owner_node == copy.talent_node:
         return  # not sent from here, or a word from a node that does not own the order
-    if (copy.status, copy.reason) == (status, reason):
+    terms_version = copy.terms_version if terms_version is None else terms_version
+    if (copy.status, copy.reason, copy.terms_version) == (status, reason, terms_version):
         return
-    copy.status, copy.reason = status, reason
+    copy.status, copy.reason, copy.terms_version = status, reason, terms_version
     await flush_update(uow.session, copy)
 
 
