@@ -61,7 +61,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -275,6 +275,7 @@ async def send_command(
 
 LoadTarget = Callable[[UnitOfWork, str], Awaitable[T | None]]
 Decide = Callable[[UnitOfWork, C, T], Awaitable[DecisionModel]]
+Prepare = Callable[[UnitOfWork, Sequence[C]], Awaitable[None]]
 
 
 def decides(
@@ -286,6 +287,8 @@ def decides(
     decide: Decide[C, T],
     decision: type[DecisionModel],
     node_id: str,
+    prepare: Prepare[C] | None = None,
+    savepoint: bool = True,
 ) -> Subscription:
     """The owner's subscription to ``command_type`` on ``topic``.
 
@@ -297,6 +300,12 @@ def decides(
     ``decide`` runs in a savepoint: a ``ShulianError`` it raises undoes its writes and becomes a
     rejection with the error's code and detail (it must not ``uow.record`` events before raising:
     the kit records the decision; other events it records go out only with an acceptance).
+    ``savepoint=False`` spares those two statements per command, for a ``decide`` that raises
+    only before it writes anything.
+
+    ``prepare(uow, commands)``, if given, is called once per transaction with the commands for
+    this node's records the consumer is about to decide in it, in log order (see ``Reads``): a
+    decide function can read the targets and what it needs of them in bulk, once per batch.
     """
     check_command_type(command_type)
     _check_defaults(decision)
@@ -315,8 +324,11 @@ def decides(
             )
         else:
             try:
-                # A savepoint: a refusal undoes what decide wrote, not the inbox row before it.
-                async with uow.session.begin_nested():
+                if savepoint:
+                    # A savepoint: a refusal undoes what decide wrote, not the inbox row before it.
+                    async with uow.session.begin_nested():
+                        verdict = await decide(uow, command, target)
+                else:
                     verdict = await decide(uow, command, target)
             except ShulianError as exc:
                 # A rule of the domain refused it: that is a decision, not a failure to retry.
@@ -327,7 +339,18 @@ def decides(
             raise ValueError(f"decision for {verdict.request_id} answers {command.request_id}")
         uow.record(verdict, key=command.target_id, subject=command.target_id)
 
-    reads = Reads(model=reader, handle=handle, trust=check_command_trust)
+    async def prepare_owned(uow: UnitOfWork, commands: Sequence[C]) -> None:
+        assert prepare is not None
+        owned = [c for c in commands if c.target_owner_node == node_id]
+        if owned:
+            await prepare(uow, owned)
+
+    reads = Reads(
+        model=reader,
+        handle=handle,
+        trust=check_command_trust,
+        prepare=prepare_owned if prepare is not None else None,
+    )
     return Subscription(topic=topic, handlers={command_type: reads})
 
 

@@ -17,8 +17,9 @@ not the record's fault: they rewind to the committed offsets and ``run`` backs o
 is dead-lettered for them.
 
 Up to ``batch_size`` consecutive records of one partition are applied in one transaction (one
-inbox insert for all); if that transaction fails, its records are applied one by one, so a
-poison record goes to the DLT alone and the others are applied exactly once.
+inbox insert for all; a handler's ``prepare`` reads in bulk what they need); if that transaction
+fails, its records are applied one by one, so a poison record goes to the DLT alone and the
+others are applied exactly once.
 """
 
 from __future__ import annotations
@@ -472,12 +473,24 @@ class ConsumerRunner:
             return
         async with self._uow_factory() as uow:
             fresh = await self._claim(uow.session, work)
+            await self._prepare(uow, fresh)
             for item in fresh:
                 with self._span(item.record, item.event):
                     await item.handler.handle(uow, item.event, item.data)
             await uow.commit()
         self.processed += len(fresh)
         self.duplicates += len(work) - len(fresh)
+
+    @staticmethod
+    async def _prepare(uow: UnitOfWork, fresh: Sequence[_Work]) -> None:
+        """Hand each handler with a ``prepare`` the data of its records in this transaction."""
+        batches: dict[int, tuple[Reads[Any], list[BaseModel]]] = {}
+        for item in fresh:
+            if item.handler.prepare is not None:
+                batches.setdefault(id(item.handler), (item.handler, []))[1].append(item.data)
+        for handler, data in batches.values():
+            assert handler.prepare is not None
+            await handler.prepare(uow, data)
 
     async def _claim(self, session: AsyncSession, work: Sequence[_Work]) -> list[_Work]:
         """Insert the inbox rows of ``work`` in one statement; return the items not seen before.

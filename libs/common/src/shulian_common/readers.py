@@ -10,7 +10,7 @@ every reader model against the producer's committed AsyncAPI file.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -40,11 +40,17 @@ class Reads(Generic[R]):
 
     ``trust`` is the rule a record must pass before it is handled (``UntrustedEventError`` sends
     it to the DLT): the aggregate-owner rule for events, ``check_command_trust`` for commands.
+
+    ``prepare``, if given, is called once per transaction, before ``handle`` meets the first of
+    them, with the data of every new record of this type the transaction is about to handle (in
+    log order): a handler that reads the same rows for many records can read them in bulk there.
+    ``handle`` must stay correct without it (a record retried alone gets a ``prepare`` of one).
     """
 
     model: type[R]
     handle: Callable[[UnitOfWork, CloudEvent, R], Awaitable[None]]
     trust: Callable[[CloudEvent], None] = check_trust
+    prepare: Callable[[UnitOfWork, Sequence[R]], Awaitable[None]] | None = None
 
     def __post_init__(self) -> None:
         check_tolerant(self.model)

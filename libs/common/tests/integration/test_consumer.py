@@ -763,6 +763,60 @@ async def test_duplicates_within_and_across_batches_apply_once(
     assert (runner.processed, runner.duplicates, runner.dead_lettered) == (6, 6, 0)
 
 
+async def test_prepare_gets_each_transactions_new_records_before_the_first_is_handled(
+    uow_factory: UnitOfWorkFactory,
+    applier: Handler,
+    fetch_applied: Applied,
+    publisher: Publisher,
+    local_bus: LocalBus,
+    stream: str,
+    consumer_name: str,
+) -> None:
+    seen: list[tuple[str, int, list[int]]] = []
+    transactions: list[UnitOfWork] = []  # kept alive, so identities stay distinct
+
+    def transaction(uow: UnitOfWork) -> int:
+        if uow not in transactions:
+            transactions.append(uow)
+        return transactions.index(uow)
+
+    async def prepare(uow: UnitOfWork, data: Sequence[Step]) -> None:
+        seen.append(("prepare", transaction(uow), [d.n for d in data]))
+
+    async def handle(uow: UnitOfWork, event: CloudEvent, data: Step) -> None:
+        seen.append(("handle", transaction(uow), [data.n]))
+        await applier(uow, event, data)
+
+    reads = Reads(Step, handle, prepare=prepare)
+    sent = [step("a", n) for n in range(6)]
+    await publish(publisher, stream, [sent[0], sent[1], sent[1], sent[2]])
+    runner = ConsumerRunner(
+        name=consumer_name,
+        bus=local_bus,
+        uow_factory=uow_factory,
+        subscriptions=[Subscription(stream, {STEP: reads})],
+        publisher=publisher,
+        batch_size=4,
+    )
+    async with runner:
+        await runner.drain(until=handled(runner, 4))
+        await publish(publisher, stream, [sent[2], sent[3], sent[4], sent[5]])
+        await runner.drain(until=handled(runner, 8))
+
+    # Duplicates (within the batch, or of an earlier one) are not prepared for: never handled.
+    assert seen == [
+        ("prepare", 0, [0, 1, 2]),
+        ("handle", 0, [0]),
+        ("handle", 0, [1]),
+        ("handle", 0, [2]),
+        ("prepare", 1, [3, 4, 5]),
+        ("handle", 1, [3]),
+        ("handle", 1, [4]),
+        ("handle", 1, [5]),
+    ]
+    assert await fetch_applied() == [("a", n) for n in range(6)]
+
+
 async def test_a_crash_mid_batch_applies_nothing_of_it_and_redelivery_applies_each_once(
     make_runner: MakeRunner,
     applier: Handler,

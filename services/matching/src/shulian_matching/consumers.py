@@ -16,6 +16,7 @@ from shulian_matching.handlers.grabs import (
     decide_grab,
     follow_decision,
     load_order,
+    prepare_grabs,
 )
 from shulian_matching.handlers.replica import (
     replicate_order,
@@ -181,6 +182,8 @@ def subscriptions(
             decide=decide_grab(rules),
             decision=GrabDecided,
             node_id=node_id,
+            prepare=prepare_grabs,
+            savepoint=False,  # decide_grab refuses only before it writes
         ),
         decides(
             topic=GRABS_TOPIC,

@@ -131,6 +131,14 @@ async def lock_order(session: AsyncSession, order_id: str) -> Order | None:
     return await session.scalar(stmt)
 
 
+async def lock_orders(session: AsyncSession, order_ids: Sequence[str]) -> list[Order]:
+    """Orders by id, locked for the deciding transaction (row locks in id order on PostgreSQL)."""
+    if not order_ids:
+        return []
+    stmt = select(Order).where(Order.id.in_(list(order_ids))).order_by(Order.id).with_for_update()
+    return list(await session.scalars(stmt))
+
+
 async def list_orders(
     session: AsyncSession,
     *,
@@ -163,6 +171,44 @@ async def own_orders_due(session: AsyncSession, *, node_id: str, today: Any) -> 
 async def grab(session: AsyncSession, grab_id: str) -> Grab | None:
     """A grab by id."""
     return await session.get(Grab, grab_id)
+
+
+async def grabs_by_id(session: AsyncSession, grab_ids: Sequence[str]) -> list[Grab]:
+    """The grabs with these ids that this node holds."""
+    if not grab_ids:
+        return []
+    return list(await session.scalars(select(Grab).where(Grab.id.in_(list(grab_ids)))))
+
+
+async def suppliers_by_id(session: AsyncSession, supplier_ids: Sequence[str]) -> list[Supplier]:
+    """The replicated suppliers with these ids."""
+    if not supplier_ids:
+        return []
+    stmt = select(Supplier).where(Supplier.id.in_(list(supplier_ids)))
+    return list(await session.scalars(stmt))
+
+
+async def last_seqs(session: AsyncSession, order_ids: Sequence[str]) -> dict[str, int]:
+    """The last decision number of each order (orders without a decision are left out)."""
+    stmt = (
+        select(Grab.order_id, func.max(Grab.seq))
+        .where(Grab.order_id.in_(list(order_ids)))
+        .group_by(Grab.order_id)
+    )
+    return {row[0]: int(row[1] or 0) for row in (await session.execute(stmt)).all()}
+
+
+async def held_slots(
+    session: AsyncSession, order_ids: Sequence[str], supplier_ids: Sequence[str]
+) -> set[tuple[str, str]]:
+    """The (order, supplier) pairs among these where the supplier holds (or awaits confirmation
+    of) a slot."""
+    stmt = select(Grab.order_id, Grab.supplier_id).where(
+        Grab.order_id.in_(list(order_ids)),
+        Grab.supplier_id.in_(list(supplier_ids)),
+        Grab.status.in_(HELD),
+    )
+    return {(row[0], row[1]) for row in (await session.execute(stmt)).all()}
 
 
 async def next_seq(session: AsyncSession, order_id: str) -> int:

@@ -7,11 +7,17 @@ order's owner node decides (``decides``), as its consumer meets the commands in 
 decision and the order's new state are published together. Deciding locks the order's row
 (PostgreSQL ``FOR UPDATE``; SQLite has one writer) and the order's version column refuses a lost
 update, so a slot is awarded once under any contention. Confirmations travel the same way.
+
+The consumer decides a batch of commands in one transaction; ``prepare_grabs`` reads what the
+batch needs in bulk first (its orders, locked; its grabs, suppliers, held slots, the suppliers'
+awards and each order's last decision number) and the decisions keep that picture current as they
+award slots, so a decision costs no query of its own: only its grab's write (and, for an award,
+the order's).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -184,6 +190,103 @@ def supplier_facts(supplier: Supplier | None) -> SupplierFacts | None:
     )
 
 
+@dataclass(slots=True)
+class _Batch:
+    """What ``prepare_grabs`` read for the grab commands of one transaction, kept current by the
+    decisions taken in it. A key missing from a map means "not read": ask the database."""
+
+    transaction: object  # the session's transaction this was read in; valid only in it
+    orders: dict[str, Order | None]
+    grabs: dict[str, Grab | None]
+    suppliers: dict[str, Supplier | None]
+    held: set[tuple[str, str]]  # (order, supplier): the supplier holds a slot of the order
+    awards: dict[str, int]  # a supplier's awards on unfinished orders, as ``active_awards``
+    seqs: dict[str, int]  # an order's last decision number
+
+
+_BATCH = "shulian_matching.grab_batch"
+
+
+def _batch(uow: UnitOfWork) -> _Batch | None:
+    batch = uow.session.info.get(_BATCH)
+    current = uow.session.sync_session.get_transaction()
+    return batch if isinstance(batch, _Batch) and batch.transaction is current else None
+
+
+def _forget_awards(uow: UnitOfWork, supplier_id: str) -> None:
+    """Another owner's decision changed what the supplier holds: count its awards afresh."""
+    batch = _batch(uow)
+    if batch is not None:
+        batch.awards.pop(supplier_id, None)
+
+
+async def prepare_grabs(uow: UnitOfWork, commands: Sequence[GrabRequestReader]) -> None:
+    """Read in bulk what deciding ``commands`` (this node's, in one transaction) needs."""
+    session = uow.session
+    order_ids = sorted({c.target_id for c in commands})
+    grab_ids = sorted({c.request_id for c in commands})
+    supplier_ids = sorted({c.supplier_id for c in commands})
+    orders: dict[str, Order | None] = dict.fromkeys(order_ids)
+    orders.update({o.id: o for o in await repository.lock_orders(session, order_ids)})
+    grabs: dict[str, Grab | None] = dict.fromkeys(grab_ids)
+    grabs.update({g.id: g for g in await repository.grabs_by_id(session, grab_ids)})
+    suppliers: dict[str, Supplier | None] = dict.fromkeys(supplier_ids)
+    suppliers.update({s.id: s for s in await repository.suppliers_by_id(session, supplier_ids)})
+    awards = dict.fromkeys(supplier_ids, 0)
+    awards.update(await repository.active_awards(session, supplier_ids))
+    seqs = dict.fromkeys(order_ids, 0)
+    seqs.update(await repository.last_seqs(session, order_ids))
+    session.info[_BATCH] = _Batch(
+        transaction=session.sync_session.get_transaction(),
+        orders=orders,
+        grabs=grabs,
+        suppliers=suppliers,
+        held=await repository.held_slots(session, order_ids, supplier_ids),
+        awards=awards,
+        seqs=seqs,
+    )
+
+
+async def _decide_in_batch(
+    uow: UnitOfWork, rules: GrabRules, batch: _Batch, command: GrabRequestReader, order: Order
+) -> Grab:
+    """Decide ``command`` from what ``batch`` read; write the grab (and the order, if awarded)."""
+    grab = batch.grabs[command.request_id]
+    if grab is not None and grab.status != GrabStatus.PENDING:
+        return grab  # decided before (another copy of the command)
+    new = grab is None
+    grab = _pending_grab(command) if grab is None else grab
+    supplier_id = grab.supplier_id
+    if supplier_id not in batch.awards:  # another owner's decision on it came in this batch
+        found = await repository.active_awards(uow.session, [supplier_id])
+        batch.awards[supplier_id] = found.get(supplier_id, 0)
+    decision = decide(
+        order_facts(order),
+        supplier_facts(batch.suppliers[supplier_id]),
+        grab_terms_version=grab.terms_version,
+        already_holds=(order.id, supplier_id) in batch.held,
+        active_awards=batch.awards[supplier_id],
+        award_cap=rules.award_cap,
+    )
+    seq = batch.seqs[order.id] + 1
+    await _apply(uow, rules, order, grab, decision, seq=seq, add_grab=new)
+    batch.grabs[grab.id] = grab
+    batch.seqs[order.id] = seq
+    if decision.awarded:
+        batch.held.add((order.id, supplier_id))
+        batch.awards[supplier_id] += 1
+    return grab
+
+
+def _covers(batch: _Batch | None, command: GrabRequestReader, order: Order) -> _Batch | None:
+    """``batch``, if it read everything deciding ``command`` needs."""
+    if batch is None or order.id not in batch.seqs or command.request_id not in batch.grabs:
+        return None
+    grab = batch.grabs[command.request_id]
+    supplier_id = command.supplier_id if grab is None else grab.supplier_id
+    return batch if supplier_id in batch.suppliers else None
+
+
 async def _decide_for(uow: UnitOfWork, rules: GrabRules, order: Order, grab: Grab) -> Decision:
     supplier = await repository.supplier(uow.session, grab.supplier_id)
     holds = await repository.supplier_holds(uow.session, order.id, grab.supplier_id)
@@ -199,30 +302,44 @@ async def _decide_for(uow: UnitOfWork, rules: GrabRules, order: Order, grab: Gra
 
 
 async def _apply(
-    uow: UnitOfWork, rules: GrabRules, order: Order, grab: Grab, decision: Decision
+    uow: UnitOfWork,
+    rules: GrabRules,
+    order: Order,
+    grab: Grab,
+    decision: Decision,
+    *,
+    seq: int | None = None,
+    add_grab: bool = False,
 ) -> None:
+    """Write ``decision`` on ``grab`` (numbered ``seq``, else the order's next number; staged
+    first if ``add_grab``) and on the order; an award publishes the order's new state."""
     now = utc_now()
-    if decision.awarded:
-        order.status = next_status(
-            OrderStatus(order.status),
-            OrderAction.AWARD_SLOT,
-            slots=order.slots,
-            awarded=order.awarded_count,
+    status = OrderStatus(order.status)
+    if decision.awarded:  # the one refusal possible here comes before anything is written
+        status = next_status(
+            status, OrderAction.AWARD_SLOT, slots=order.slots, awarded=order.awarded_count
         )
-        order.awarded_count += 1
-        order.updated_at = now
-        grab.confirm_by = confirm_by(now, window_seconds=rules.confirm_seconds)
+    grab.seq = seq if seq is not None else await repository.next_seq(uow.session, order.id)
     grab.status = decision.status
     grab.reason = decision.reason
     grab.decided_at = now
-    grab.seq = await repository.next_seq(uow.session, order.id)
-    await uow.session.flush()  # the snapshot carries the version the flush gives the order
+    if add_grab:
+        uow.session.add(grab)
     if decision.awarded:
+        order.status = status
+        order.awarded_count += 1
+        order.updated_at = now
+        grab.confirm_by = confirm_by(now, window_seconds=rules.confirm_seconds)
+        await uow.session.flush()  # the snapshot carries the version the flush gives the order
         record_order(uow, order)
 
 
 async def load_order(uow: UnitOfWork, order_id: str) -> Order | None:
-    """The order a command is about, locked for the decision."""
+    """The order a command is about, locked for the decision (by ``prepare_grabs``, if it read
+    it in this transaction)."""
+    batch = _batch(uow)
+    if batch is not None and order_id in batch.orders:
+        return batch.orders[order_id]
     return await repository.lock_order(uow.session, order_id)
 
 
@@ -232,12 +349,15 @@ def decide_grab(
     """The owner's decision on ``grab.requested``: award or reject, in log order."""
 
     async def decide_fn(uow: UnitOfWork, command: GrabRequestReader, order: Order) -> GrabDecided:
+        batch = _covers(_batch(uow), command, order)
+        if batch is not None:
+            return decision_of(await _decide_in_batch(uow, rules, batch, command, order))
         grab = await repository.grab(uow.session, command.request_id)
-        if grab is None:
-            grab = _pending_grab(command)
-            await add(uow.session, grab)
+        new = grab is None
+        grab = _pending_grab(command) if grab is None else grab
         if grab.status == GrabStatus.PENDING:
-            await _apply(uow, rules, order, grab, await _decide_for(uow, rules, order, grab))
+            decision = await _decide_for(uow, rules, order, grab)
+            await _apply(uow, rules, order, grab, decision, add_grab=new)
         return decision_of(grab)
 
     return decide_fn
@@ -344,6 +464,7 @@ def follow_decision(
         grab = await repository.grab(uow.session, data.grab_id)
         if grab is None or grab.order_owner_node != event.node:
             return  # not asked here, or a word from a node that does not own the order
+        _forget_awards(uow, grab.supplier_id)
         await repository.set_grab(
             uow.session,
             grab.id,
@@ -366,6 +487,7 @@ async def _keep_decision(uow: UnitOfWork, event: CloudEvent, data: GrabDecidedRe
         return
     if data.owner_node is not None and data.owner_node != event.node:
         return  # only the order's owner decides its grabs
+    _forget_awards(uow, data.supplier_id)
     await repository.keep_decision(
         uow.session,
         {
