@@ -5,6 +5,9 @@ consuming in a shared group until the group has committed every record of every 
 print what this worker consumed, one JSON per line.
 ``hold``: take every partition, read and commit some records, say ``ready`` and stop heartbeating
 (the parent then kills it, as a crash).
+``wait``: join alone (every partition), say ``ready``, then poll with long timeouts and print each
+record's value as it arrives until ``--total`` came; its fallback poll is ``--poll-interval``, so
+only a wake-up from the publishing process delivers sooner.
 """
 
 from __future__ import annotations
@@ -77,12 +80,28 @@ async def hold(member: Subscriber, args: argparse.Namespace) -> None:
     await asyncio.Event().wait()  # alive but silent: its leases run out
 
 
+async def wait(member: Subscriber, args: argparse.Namespace) -> None:
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    received = 0
+    while received < args.total:
+        for record in await member.poll(timeout=2 * args.poll_interval):
+            sys.stdout.write((record.value or b"").decode() + "\n")
+            sys.stdout.flush()
+            received += 1
+
+
 async def main(args: argparse.Namespace) -> None:
-    bus = LocalBus(args.db, partitions=3, session_timeout=args.session)
+    bus = LocalBus(
+        args.db, partitions=3, session_timeout=args.session, poll_interval=args.poll_interval
+    )
     member = bus.subscriber(topics=[args.topic], group_id=args.group, client_id=f"w{args.worker}")
     async with member:
         if args.mode == "hold":
             await hold(member, args)
+            return
+        if args.mode == "wait":
+            await wait(member, args)
             return
         consumed = await churn(bus, member, args)
     for record in consumed:
@@ -92,7 +111,7 @@ async def main(args: argparse.Namespace) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["churn", "hold"])
+    parser.add_argument("mode", choices=["churn", "hold", "wait"])
     parser.add_argument("--db", required=True)
     parser.add_argument("--topic", required=True)
     parser.add_argument("--group", required=True)
@@ -103,4 +122,5 @@ if __name__ == "__main__":
     parser.add_argument("--total", type=int, required=True, help="records the group must see")
     parser.add_argument("--commit", type=int, default=0, help="records the holder commits")
     parser.add_argument("--session", type=float, default=2.0)
+    parser.add_argument("--poll-interval", type=float, default=1.0, help="fallback poll (s)")
     asyncio.run(main(parser.parse_args()))

@@ -92,6 +92,11 @@ class Settings(BaseSettings):
         default=None, description="PEM file of the brokers' CA (system CAs when unset)"
     )
     bus_partitions: int = 3
+    # The local log (embedded default): members wait for publishers' wake-ups (Unix datagram
+    # sockets in ``<data dir>/.wake/``, see ``shulian_common.wake``), polling every
+    # ``bus_local_poll_interval`` seconds as a fallback; off, they poll every 1-25 ms.
+    bus_local_wake: bool = True
+    bus_local_poll_interval: float = Field(default=1.0, gt=0)
     # Outbox relay and consumers.
     relay_batch_size: int = 500
     # Commits wake the relay (in-process, and LISTEN/NOTIFY on PostgreSQL); polling is the fallback.

@@ -37,7 +37,12 @@ def bus_from_url(url: str, settings: Settings | None = None) -> Bus:
     if url.startswith("local://"):
         from shulian_common.bus.local import LocalBus
 
-        return LocalBus(url.removeprefix("local://"), partitions=settings.bus_partitions)
+        return LocalBus(
+            url.removeprefix("local://"),
+            partitions=settings.bus_partitions,
+            wake=settings.bus_local_wake,
+            poll_interval=settings.bus_local_poll_interval,
+        )
     if url.startswith("kafka://"):
         from shulian_common.bus.kafka import KafkaBus, client_security
 

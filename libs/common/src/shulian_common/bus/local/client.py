@@ -1,4 +1,13 @@
-"""The local log's async API: publisher, group member and bus, each on its own SQLite connection."""
+"""The local log's async API: publisher, group member and bus, each on its own SQLite connection.
+
+Wake-ups. A publisher, once its batch is committed, wakes every group member on the machine
+through the log's wake directory (``shulian_common.wake``: a datagram to each member's Unix
+socket); a member whose heartbeat changed the group (joined, took or released partitions) or that
+leaves wakes the others too, so a rebalance never waits for a poll. A member with nothing to read
+waits for a wake-up, fetching again at the latest every ``poll_interval`` (1 s) as a fallback in
+case one is lost, and at its heartbeats. Without wake-ups (``wake=False``, or a platform without
+Unix sockets) it polls as before: empty fetches backing off from 1 to 25 ms.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
@@ -22,14 +32,17 @@ from shulian_common.bus.base import (
     TopicPartition,
 )
 from shulian_common.bus.local import groups, store
+from shulian_common.wake import Waker, WakeSocket, wake_dir
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
 T = TypeVar("T")
 
-# poll() backs off between empty fetches; the cap bounds the added delivery latency.
+# Without wake-ups poll() backs off between empty fetches; the cap bounds the added latency.
 _MIN_BACKOFF = 0.001
 _MAX_BACKOFF = 0.025
+WAKE_CHANNEL = "log"  # the log's wake directory: <dir>/.wake/bus.db.log/
+POLL_INTERVAL = 1.0  # seconds between a waiting member's fetches while wake-ups arrive
 
 
 class _Db:
@@ -90,9 +103,10 @@ class _Db:
 class LocalPublisher(Publisher):
     """Appends to the local log; ``publish`` returns once the batch is committed to disk."""
 
-    def __init__(self, db: _Db, *, partitions: int) -> None:
+    def __init__(self, db: _Db, *, partitions: int, waker: Waker | None = None) -> None:
         self._db = db
         self._partitions = partitions
+        self._waker = waker
 
     async def start(self) -> None:
         """Open the log file (creating it and its tables when new)."""
@@ -101,12 +115,19 @@ class LocalPublisher(Publisher):
     async def stop(self) -> None:
         """Close the log file."""
         await self._db.close()
+        if self._waker is not None:
+            self._waker.close()
 
     async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
         """Append ``messages`` in one transaction, in order; unknown topics are created."""
         if messages:
             await self._db.open()
-            await self._db.run(store.append, messages, self._partitions)
+            await self._db.run(self._append, messages)
+
+    def _append(self, conn: sqlite3.Connection, messages: Sequence[OutgoingMessage]) -> None:
+        store.append(conn, messages, self._partitions)
+        if self._waker is not None:  # committed to disk: the members may read it now
+            self._waker.wake()
 
     async def ping(self) -> None:
         """Raise ``BusError`` unless the log file can be read."""
@@ -134,6 +155,8 @@ class LocalSubscriber(Subscriber):
         member_id: str,
         partitions: int,
         session_timeout: float,
+        wake_directory: Path | None = None,
+        poll_interval: float = POLL_INTERVAL,
     ) -> None:
         self._db = db
         self._topics = list(dict.fromkeys(topics))
@@ -148,17 +171,39 @@ class LocalSubscriber(Subscriber):
         self._group_changed = False
         self._rotation = 0
         self._paused: set[TopicPartition] = set()
+        self._poll_interval = poll_interval
+        self._woken = asyncio.Event()
+        self._wake: WakeSocket | None = None
+        self._waker: Waker | None = None
+        if wake_directory is not None:
+            self._wake = WakeSocket(wake_directory, self._woken.set)
+            self._waker = Waker(wake_directory, skip=self._own_socket)
+
+    def _own_socket(self) -> str | None:
+        return None if self._wake is None else self._wake.name
+
+    @property
+    def listening(self) -> bool:
+        """Whether this member's wake-up socket is bound (else it polls every few ms)."""
+        return self._wake is not None and self._wake.listening
 
     async def start(self) -> None:
         """Join the group and take a fair share of the partitions."""
         await self._db.open()
+        if self._wake is not None:
+            self._wake.open()
         await self._heartbeat()
 
     async def stop(self) -> None:
         """Leave the group at once (its partitions are free for others) without committing."""
         if self._db.is_open:
             await self._db.run(groups.leave, group=self._group, me=self._me)
+            self._wake_others()  # its partitions are free: the others may take them now
         await self._db.close()
+        if self._wake is not None:
+            self._wake.close()
+        if self._waker is not None:
+            self._waker.close()
         self._positions.clear()
         self._paused.clear()
 
@@ -175,12 +220,18 @@ class LocalSubscriber(Subscriber):
         while True:
             if self._heartbeat_due():
                 await self._heartbeat()
+            self._woken.clear()  # before the fetch: a commit during it still ends the wait
             records = await self._fetch(max_records)
             remaining = deadline - loop.time()
             if records or remaining <= 0:
                 return records
-            await asyncio.sleep(min(delay, remaining))
-            delay = min(delay * 2, _MAX_BACKOFF)
+            if self._wake is not None and self._wake.open():
+                wait = min(remaining, self._poll_interval, self._until_heartbeat())
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._woken.wait(), timeout=wait)
+            else:
+                await asyncio.sleep(min(delay, remaining))
+                delay = min(delay * 2, _MAX_BACKOFF)
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
         """Commit the next offset to read of partitions still leased; ignore the others."""
@@ -221,6 +272,15 @@ class LocalSubscriber(Subscriber):
     def _heartbeat_due(self) -> bool:
         return self._group_changed or time.time() - self._last_heartbeat > self._session_timeout / 4
 
+    def _until_heartbeat(self) -> float:
+        if self._group_changed:
+            return 0.0
+        return max(0.0, self._last_heartbeat + self._session_timeout / 4 - time.time())
+
+    def _wake_others(self) -> None:
+        if self._waker is not None:
+            self._waker.wake()
+
     async def _heartbeat(self) -> None:
         if time.time() - self._last_heartbeat > self._session_timeout:
             # The session lapsed, so another member may have consumed meanwhile: like a Kafka
@@ -235,6 +295,9 @@ class LocalSubscriber(Subscriber):
             session_timeout=self._session_timeout,
         )
         self._last_heartbeat = time.time()
+        if membership.signature != self._signature:
+            # Joined, took or released partitions: a member waiting on them must look now.
+            self._wake_others()
         self._signature = membership.signature
         self._group_changed = False
         previous = self._positions
@@ -318,15 +381,21 @@ class LocalBus(Bus):
         partitions: int = 3,
         session_timeout: float = 10.0,
         busy_timeout: float = 30.0,
+        wake: bool = True,
+        poll_interval: float = POLL_INTERVAL,
     ) -> None:
         self.path = Path(path)
         self.partitions = partitions
         self.session_timeout = session_timeout
         self.busy_timeout = busy_timeout
+        # Members wait for publishers' wake-ups, polling every ``poll_interval`` as a fallback.
+        self.wake_directory = wake_dir(self.path, WAKE_CHANNEL) if wake else None
+        self.poll_interval = poll_interval
 
     def publisher(self) -> LocalPublisher:
         """A new publisher with its own connection."""
-        return LocalPublisher(self._db("FULL"), partitions=self.partitions)
+        waker = Waker(self.wake_directory) if self.wake_directory is not None else None
+        return LocalPublisher(self._db("FULL"), partitions=self.partitions, waker=waker)
 
     def subscriber(
         self, *, topics: Sequence[str], group_id: str, client_id: str | None = None
@@ -339,6 +408,8 @@ class LocalBus(Bus):
             member_id=f"{client_id or 'member'}-{uuid.uuid4().hex[:12]}",
             partitions=self.partitions,
             session_timeout=self.session_timeout,
+            wake_directory=self.wake_directory,
+            poll_interval=self.poll_interval,
         )
 
     def reader(self) -> LocalReader:
