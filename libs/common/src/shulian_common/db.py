@@ -13,6 +13,7 @@ from pydantic_core import from_json
 from sqlalchemy import MetaData, event, exc, make_url, pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -124,18 +125,38 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def create_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions for reads only: on PostgreSQL without ``BEGIN``/``ROLLBACK``, so a one-query
-    read is one round trip.
+# What a read-only query may run on: a request's Core connection (``deps.ConnectionDep``, rows of
+# columns) or a session (ORM objects for entity selects); both ``execute`` alike.
+Queryable = AsyncConnection | AsyncSession
+
+
+def create_read_engine(engine: AsyncEngine) -> AsyncEngine:
+    """The engine of read-only requests, sharing ``engine``'s pool: on PostgreSQL without
+    ``BEGIN``/``ROLLBACK`` (autocommit), so a one-query read is one round trip; an
+    ``INSERT``/``UPDATE``/``DELETE`` sent through it is refused before it reaches the database.
 
     At PostgreSQL's READ COMMITTED every statement takes its own snapshot anyway, so statements
     outside a transaction see exactly what they would see inside one; what a read gives up is
-    only ``SET LOCAL`` and transaction-scoped locks, which a read has no use for. SQLite keeps
-    its transaction (its reads cost no round trip, and WAL readers need one for a stable view).
+    only ``SET LOCAL`` and transaction-scoped locks, which a read has no use for. Without a
+    transaction a write would commit at once, hence the refusal (of SQLAlchemy's DML
+    constructs; a ``text()`` statement is the caller's word). SQLite keeps its transaction
+    (its reads cost no round trip, and WAL readers need one for a stable view).
     """
-    if engine.dialect.name == "postgresql":
-        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
-    return async_sessionmaker(engine, expire_on_commit=False)
+    options = {"isolation_level": "AUTOCOMMIT"} if engine.dialect.name == "postgresql" else {}
+    read = engine.execution_options(**options)
+    # On this engine only: the writers' engine, sharing the pool, is not slowed by it.
+    event.listen(read.sync_engine, "before_execute", _refuse_writes)
+    return read
+
+
+def _refuse_writes(_connection: Any, statement: Any, *_: Any) -> None:
+    if getattr(statement, "is_dml", False):
+        raise RuntimeError("a read-only connection: write through a unit of work")
+
+
+def create_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """ORM sessions for reads only, on a ``create_read_engine`` of ``engine``."""
+    return async_sessionmaker(create_read_engine(engine), expire_on_commit=False)
 
 
 _LOCK = 0x5348_554C_4D49  # "SHULMI": the migration lock, one per database

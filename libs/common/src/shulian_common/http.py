@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from pydantic_core import to_json
 
-from shulian_common.deps import PrincipalDep, SettingsDep, get_principal
+from shulian_common.deps import PrincipalDep, get_principal
 from shulian_common.errors import (
     BadRequestError,
     PreconditionFailedError,
@@ -27,6 +27,7 @@ from shulian_common.errors import (
 from shulian_common.idempotency import Created, Idempotency
 from shulian_common.records import R, Versions
 from shulian_common.schemas import Page
+from shulian_common.settings import Settings
 
 S = TypeVar("S")
 T = TypeVar("T")
@@ -189,7 +190,7 @@ class PageParams:
 
 
 async def page_params(
-    settings: SettingsDep,
+    request: Request,
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
     limit: Annotated[
         int | None, Query(ge=1, description="page size (default 20, capped at 100)")
@@ -199,7 +200,9 @@ async def page_params(
 
     ``async`` on purpose, like every dependency of the kit: FastAPI runs plain ``def``
     dependencies in a worker thread, a hop that costs more than the rest of a typical search.
+    The settings are read from the app, not through ``SettingsDep`` (see ``deps``).
     """
+    settings: Settings = request.app.state.settings
     wanted = limit or settings.page_limit_default
     return PageParams(after=decode_cursor(cursor), limit=min(wanted, settings.page_limit_max))
 

@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.fields import FieldInfo
+from sqlalchemy import Row
 
 T = TypeVar("T")
 
@@ -62,9 +63,11 @@ def plain_fields(model: type[BaseModel], source: Any) -> dict[str, Any]:
     anything. For read models whose fields are the source's values as they are (no validators
     that change them); the route's test holds the body to the model (``assert_conforms``)."""
     plan = _field_plan(model)
-    read: Mapping[str, Any]
+    read: Mapping[Any, Any]
     if isinstance(source, Mapping):
         read = source
+    elif isinstance(source, Row):  # a Core row (``deps.ConnectionDep``): its columns by name
+        read = source._mapping
     else:
         # An object's loaded values straight from its instance dictionary (an ORM row's
         # columns: no attribute descriptor per field, issue 13's profile), else its attribute.

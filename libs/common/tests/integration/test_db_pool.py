@@ -1,5 +1,5 @@
 """PostgreSQL pools ping a connection only when it sat idle, and replace it when it is gone; reads
-cost one round trip per query; session settings come with the connection."""
+cost one round trip per query and refuse writes; session settings come with the connection."""
 
 from __future__ import annotations
 
@@ -7,11 +7,28 @@ import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    Table,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shulian_common.db import create_engine, create_read_session_factory, create_session_factory
+from shulian_common.db import (
+    create_engine,
+    create_read_engine,
+    create_read_session_factory,
+    create_session_factory,
+)
 
 
 async def _terminate_others(url: str) -> None:
@@ -103,4 +120,44 @@ async def test_connections_plan_each_statement_for_its_values(postgres_url: str)
             mode = (await session.execute(text("SHOW plan_cache_mode"))).scalar_one()
         assert mode == "force_custom_plan"
     finally:
+        await engine.dispose()
+
+
+async def test_a_read_connection_sends_only_its_query(postgres_url: str) -> None:
+    engine = create_engine(postgres_url, pool_size=1, max_overflow=0)
+    sent = _log_statements(engine)
+    try:
+        async with create_read_engine(engine).connect() as connection:
+            assert (await connection.execute(text("SELECT 41 + 1"))).scalar_one() == 42
+        assert [q for q in sent if "41" in q] == sent[-1:]
+        assert not [q for q in sent if q.split()[0].upper() in ("BEGIN", "ROLLBACK", "SET")]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_read_engine_refuses_writes_and_leaves_the_writers_engine_alone(
+    database_url: str,
+) -> None:
+    # Without a transaction on PostgreSQL, a write through a read connection would commit at
+    # once: the read engine refuses SQLAlchemy's INSERT/UPDATE/DELETE before they are sent.
+    engine = create_engine(database_url)
+    notes = Table("read_engine_notes", MetaData(), Column("n", Integer))
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(notes.create)
+        async with create_read_engine(engine).connect() as connection:
+            for write in (insert(notes).values(n=1), update(notes).values(n=2), delete(notes)):
+                with pytest.raises(RuntimeError, match="read-only"):
+                    await connection.execute(write)
+            assert (await connection.execute(select(func.count()).select_from(notes))).scalar() == 0
+        async with create_read_session_factory(engine)() as session:
+            with pytest.raises(RuntimeError, match="read-only"):
+                await session.execute(insert(notes).values(n=1))
+        async with engine.begin() as connection:
+            await connection.execute(insert(notes).values(n=3))
+        async with create_read_engine(engine).connect() as connection:
+            assert (await connection.execute(select(notes.c.n))).scalars().all() == [3]
+    finally:
+        async with engine.begin() as connection:
+            await connection.run_sync(notes.drop)
         await engine.dispose()

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import Row, Select, delete, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from shulian_events.domain.participation import RegistrationStatus
@@ -131,29 +131,52 @@ class ActivityFilter:
         return stmt
 
 
-async def list_activities(
-    session: AsyncSession, where: ActivityFilter, *, after: str | None, limit: int | None
-) -> list[Activity]:
-    """Activities matching ``where`` in id order after ``after`` (all when ``limit`` is None)."""
+def _activities(where: ActivityFilter, after: str | None, limit: int | None) -> Select[Any]:
     stmt = select(Activity).where(*where.where())
     if after is not None:
         stmt = stmt.where(Activity.id > after)
     stmt = stmt.order_by(Activity.id)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return list(await session.scalars(stmt))
+    return stmt if limit is None else stmt.limit(limit)
+
+
+async def list_activities(
+    session: AsyncSession, where: ActivityFilter, *, after: str | None, limit: int | None
+) -> list[Activity]:
+    """Activities matching ``where`` in id order after ``after`` (all when ``limit`` is None)."""
+    return list(await session.scalars(_activities(where, after, limit)))
+
+
+async def activity_rows(
+    connection: AsyncConnection, where: ActivityFilter, *, after: str | None, limit: int
+) -> Sequence[Row[Any]]:
+    """``list_activities`` as rows of the table's columns (the list route's lean path)."""
+    rows: Sequence[Row[Any]] = (await connection.execute(_activities(where, after, limit))).all()
+    return rows
+
+
+def _occurrences(activity_ids: Sequence[str]) -> Select[Any]:
+    return (
+        select(Occurrence)
+        .where(Occurrence.activity_id.in_(list(activity_ids)))
+        .order_by(Occurrence.activity_id, Occurrence.starts_at)
+    )
 
 
 async def occurrences_of(session: AsyncSession, activity_ids: Sequence[str]) -> list[Occurrence]:
     """The occurrence rows of these activities, by activity then start."""
     if not activity_ids:
         return []
-    stmt = (
-        select(Occurrence)
-        .where(Occurrence.activity_id.in_(list(activity_ids)))
-        .order_by(Occurrence.activity_id, Occurrence.starts_at)
-    )
-    return list(await session.scalars(stmt))
+    return list(await session.scalars(_occurrences(activity_ids)))
+
+
+async def occurrence_rows(
+    connection: AsyncConnection, activity_ids: Sequence[str]
+) -> Sequence[Row[Any]]:
+    """``occurrences_of`` as rows of the table's columns."""
+    if not activity_ids:
+        return []
+    rows: Sequence[Row[Any]] = (await connection.execute(_occurrences(activity_ids))).all()
+    return rows
 
 
 async def slots_at(

@@ -10,9 +10,9 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Table, case, delete, event, func, select, update
+from sqlalchemy import Row, Table, case, delete, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 
 from shulian_reporting import orm
@@ -364,15 +364,17 @@ async def open_warnings(session: AsyncSession) -> list[orm.Warning]:
 
 
 async def list_warnings(
-    session: AsyncSession, *, include_cleared: bool, scopes: Sequence[str] | None
-) -> list[orm.Warning]:
-    """Warnings, newest first; only open ones unless ``include_cleared``."""
+    connection: AsyncConnection, *, include_cleared: bool, scopes: Sequence[str] | None
+) -> Sequence[Row[Any]]:
+    """Warnings, newest first; only open ones unless ``include_cleared``: rows of the table's
+    columns (the list route renders them straight to JSON)."""
     stmt = select(orm.Warning)
     if not include_cleared:
         stmt = stmt.where(orm.Warning.cleared_at.is_(None))
     if scopes is not None:
         stmt = stmt.where(orm.Warning.scope_code.in_(scopes))
-    return list(await session.scalars(stmt.order_by(orm.Warning.raised_at.desc(), orm.Warning.id)))
+    order = (orm.Warning.raised_at.desc(), orm.Warning.id)
+    return (await connection.execute(stmt.order_by(*order))).all()
 
 
 # --- summaries ------------------------------------------------------------------------------

@@ -128,8 +128,12 @@ class RefuseUnstorableTextMiddleware:
 def _unstorable_in_request_line(scope: Scope) -> Loc | None:
     if _UNSTORABLE.search(scope.get("path", "")):
         return ["path"]
-    query = scope.get("query_string", b"").decode("latin-1")
-    for name, value in parse_qsl(query, keep_blank_values=True):
+    raw_query: bytes = scope.get("query_string", b"")
+    # Decoded as the routes decode it (UTF-8, errors replaced), a query can only carry U+0000,
+    # as ``%00`` (a raw NUL ends the request line): without one, nothing to parse.
+    if b"%00" not in raw_query and b"\x00" not in raw_query:
+        raw_query = b""
+    for name, value in parse_qsl(raw_query.decode("latin-1"), keep_blank_values=True):
         if _UNSTORABLE.search(name) or _UNSTORABLE.search(value):
             return ["query", name]
     for name, value in scope.get("headers", ()):

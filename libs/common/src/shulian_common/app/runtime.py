@@ -62,7 +62,9 @@ class ServiceRuntime:
     bus: Bus
     publisher: Publisher
     relay: OutboxRelay
-    # Sessions of read-only requests (one round trip per query on PostgreSQL: no BEGIN).
+    # Read-only requests' connections and sessions (``db.create_read_engine``: one round trip
+    # per query on PostgreSQL, no BEGIN; writes refused).
+    read_engine: AsyncEngine | None = None
     read_session_factory: async_sessionmaker[AsyncSession] | None = None
     consumers: ConsumerRunner | None = None
     # Partner webhooks, where the service's migrations created the partner tables.
@@ -108,6 +110,7 @@ async def start_runtime(
             await engine.dispose()
             raise
     session_factory = db.create_session_factory(engine)
+    read_engine = db.create_read_engine(engine)
     bus = bus_from_url(settings.resolved_bus_url, settings)
     publisher = bus.publisher()
     uow_factory = UnitOfWorkFactory(session_factory, source=settings.source)
@@ -119,7 +122,8 @@ async def start_runtime(
         bus=bus,
         publisher=publisher,
         relay=_relay(settings, engine, uow_factory, publisher),
-        read_session_factory=db.create_read_session_factory(engine),
+        read_engine=read_engine,
+        read_session_factory=async_sessionmaker(read_engine, expire_on_commit=False),
     )
     if settings.http_only:
         # Another process of this service runs the background work (``app.workers``); this

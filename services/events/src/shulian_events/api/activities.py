@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shulian_common.deps import SessionDep, SettingsDep, UowFactoryDep, WriterDep
+from shulian_common.deps import ConnectionDep, SessionDep, SettingsDep, UowFactoryDep, WriterDep
 from shulian_common.errors import problem_responses
 from shulian_common.http import (
     Authenticated,
@@ -109,11 +109,11 @@ async def create_activity(
 
 
 @router.get("", response_model=Page[ActivityRead], responses=problem_responses(400, 401, 422))
-async def list_activities(session: SessionDep, page: PageDep, where: FilterDep) -> Response:
+async def list_activities(connection: ConnectionDep, page: PageDep, where: FilterDep) -> Response:
     """The province-wide calendar: activities with an occurrence in ``from``–``to``, filtered."""
-    rows = await repository.list_activities(session, where, after=page.after, limit=page.fetch)
+    rows = await repository.activity_rows(connection, where, after=page.after, limit=page.fetch)
     shown, _ = page.split(rows)
-    occurrences = await repository.occurrences_of(session, [r.id for r in shown])
+    occurrences = await repository.occurrence_rows(connection, [r.id for r in shown])
     by_activity: dict[str, list[Any]] = {}
     for occurrence in occurrences:
         by_activity.setdefault(occurrence.activity_id, []).append(occurrence)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy import Row
+
 from shulian_common.commands import PENDING, Outcome, Request
 from shulian_common.schemas import plain_fields
 from shulian_events.domain.conflicts import Clash
@@ -79,7 +81,9 @@ _ACTIVITY_COLUMNS = (
 )
 
 
-def activity_fields(row: Activity, occurrences: Sequence[Occurrence]) -> dict[str, Any]:
+def activity_fields(
+    row: Activity | Row[Any], occurrences: Sequence[Occurrence | Row[Any]]
+) -> dict[str, Any]:
     """What ``activity_view`` shows (without warnings), as plain data for
     ``PageParams.response``: no model built or validated per activity; the list's test holds
     the body to ``ActivityRead``."""

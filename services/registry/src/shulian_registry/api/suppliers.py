@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shulian_common.auth import Principal
 from shulian_common.deps import (
+    ConnectionDep,
     OperatorDep,
     PrincipalDep,
     SessionDep,
@@ -99,7 +100,7 @@ async def register_supplier(
 # row, no validation; ``SupplierPage`` documents it, and the API tests hold the body to it.
 async def search_suppliers(
     principal: PrincipalDep,
-    session: SessionDep,
+    connection: ConnectionDep,
     settings: SettingsDep,
     page: PageDep,
     q: Annotated[
@@ -132,7 +133,7 @@ async def search_suppliers(
         node=node,
     )
     rows = await repository.search_suppliers(
-        session,
+        connection,
         groups=[*groups, *text.groups],
         name_fragments=text.name_fragments,
         after=page.after,
@@ -158,11 +159,11 @@ async def list_conflicts(
 
 @router.get("/{supplier_id}", response_model=SupplierRead, responses=problem_responses(401, 404))
 async def read_supplier(
-    supplier_id: str, principal: PrincipalDep, session: SessionDep, settings: SettingsDep
+    supplier_id: str, principal: PrincipalDep, connection: ConnectionDep, settings: SettingsDep
 ) -> JSONResponse:
     """One supplier of the province, held here or replicated from its owner node; contact
     details unmasked only for itself and operators who may write it, on its owner node."""
-    row = await repository.directory_entry(session, supplier_id)
+    row = await repository.directory_entry(connection, supplier_id)
     if row is None:
         raise NotFoundError(f"供应商 {supplier_id} 不存在", extra={"id": supplier_id})
     view = SupplierRead.model_validate(_fields(principal, row, settings.node_id))

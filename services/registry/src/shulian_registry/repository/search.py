@@ -34,10 +34,10 @@ from sqlalchemy import (
     union,
     union_all,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement, Subquery
 
+from shulian_common.db import Queryable
 from shulian_registry import orm
 from shulian_registry.orm import SupplierTerm
 
@@ -211,14 +211,14 @@ def _walk(shape: Shape, index: int) -> Select[str]:
 _ENTRY = _entries(select(_text("id").label("supplier_id")).subquery("page"))
 
 
-async def directory_entry(session: AsyncSession, supplier_id: str) -> Row[Any] | None:
+async def directory_entry(session: Queryable, supplier_id: str) -> Row[Any] | None:
     """The directory entry of one supplier, local or replicated (a row like a search's)."""
     row = (await session.execute(_ENTRY, {"id": supplier_id})).first()
     return row if row is not None and row.owner_node is not None else None
 
 
 async def search_suppliers(
-    session: AsyncSession,
+    session: Queryable,
     *,
     groups: Sequence[frozenset[str]],
     name_fragments: Sequence[str] = (),

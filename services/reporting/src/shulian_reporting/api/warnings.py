@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from shulian_common.deps import SessionDep, SettingsDep, UowFactoryDep
+from shulian_common.deps import ConnectionDep, SessionDep, SettingsDep, UowFactoryDep
 from shulian_common.errors import problem_responses
 from shulian_common.http import Authenticated, json_response
 from shulian_common.reference import PROVINCE_CODE
@@ -33,13 +33,15 @@ router = APIRouter(prefix="/v1", tags=["warnings"], dependencies=[Authenticated]
 @router.get("/warnings", response_model=list[WarningRead], responses=problem_responses(401, 403))
 async def list_warnings(
     principal: ReaderDep,
-    session: SessionDep,
+    connection: ConnectionDep,
     include_cleared: Annotated[bool, Query(description="cleared warnings too")] = False,
 ) -> Response:
     """Warnings, newest first: the province sees all, a city its own and the province's."""
     city = own_city(principal)
     scopes = None if principal.division == PROVINCE_CODE else [PROVINCE_CODE, city or ""]
-    rows = await repository.list_warnings(session, include_cleared=include_cleared, scopes=scopes)
+    rows = await repository.list_warnings(
+        connection, include_cleared=include_cleared, scopes=scopes
+    )
     # JSON bytes straight from the rows (no model per warning); the tests hold them to
     # WarningRead.
     return json_response([plain_fields(WarningRead, row) for row in rows])
