@@ -8,6 +8,13 @@ completed with outcomes, so the yearly targets come out met in some cities and m
 (e.g. no city fair in Garzê or Ngawa, few recruitment sessions in the smaller cities). Seeding is
 skipped when the database already holds activities, so restarts duplicate nothing.
 
+Suppliers take part too: once the registry's suppliers have reached this node's replica (the
+services are running by then, so not at seeding time), ``check_in_demo_suppliers`` registers a
+few listed suppliers for each past occurrence of the node's completed demo activities and checks
+them in on the day — a fair draws dozens, a recruitment session a handful — so the yearly
+"suppliers taking part" figure is real. On a dev node the service does this in the background
+(``demo_check_ins``) until every past activity has its participants.
+
 Every node plans the same year and seeds the activities it owns: each goes to the most specific
 node of the network governing its division (``demo_owner``), so beside a Chengdu node
 (``SHULIAN_DEMO_NODES``, which ``shulian up`` sets to the nodes it starts) the province node leaves
@@ -22,8 +29,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from sqlalchemy import exists, select
+
 from shulian_common.auth import Principal, Role
+from shulian_common.commands import new_request_id
 from shulian_common.db import create_engine, create_session_factory, migrate
+from shulian_common.records import flush_update
 from shulian_common.reference import (
     PROVINCE_CODE,
     Division,
@@ -34,13 +45,16 @@ from shulian_common.reference import (
     in_scope,
 )
 from shulian_common.settings import Settings
-from shulian_common.uow import UnitOfWorkFactory
-from shulian_events import repository
-from shulian_events.domain.lifecycle import ActivityAction
+from shulian_common.uow import UnitOfWork, UnitOfWorkFactory
+from shulian_events import contracts, repository
+from shulian_events.domain import participation
+from shulian_events.domain.lifecycle import ActivityAction, ActivityStatus
+from shulian_events.domain.participation import RegistrationStatus
 from shulian_events.domain.series import ZONE
-from shulian_events.domain.terms import ActivityKind, Campaign, HostKind, Level
+from shulian_events.domain.terms import ActivityKind, Campaign, HostKind, Level, ParticipantKind
 from shulian_events.handlers import activities as handlers
-from shulian_events.orm import MIGRATIONS
+from shulian_events.handlers.places import record_registration
+from shulian_events.orm import MIGRATIONS, Activity, Occurrence, Participant, Registration
 from shulian_events.settings import events_settings
 
 DEMO_SEED = 2023
@@ -395,3 +409,125 @@ def _city(city: Division, year: int, rng: random.Random) -> list[Plan]:
 
 def _season(spring: bool) -> str:
     return Campaign.SPRING_BREEZE.label if spring else Campaign.GOLDEN_AUTUMN.label
+
+
+# Suppliers checked in at each past occurrence, by kind of activity (trainings are for
+# enterprises' HR managers, counted by the activity's outcome). About 2,000 firm-times a year
+# over the demo calendar: the province's yearly target, met or just missed.
+SUPPLIERS_AT = {
+    ActivityKind.PROVINCE_FAIR: (60, 90),
+    ActivityKind.CITY_FAIR: (15, 30),
+    ActivityKind.RECRUITMENT: (3, 8),
+    ActivityKind.CAMPUS_TOUR: (2, 6),
+    ActivityKind.PARK_TOUR: (2, 5),
+    ActivityKind.VILLAGE_TOUR: (1, 3),
+}
+
+
+async def check_in_demo_suppliers(
+    uow_factory: UnitOfWorkFactory, *, node_id: str, now: datetime | None = None
+) -> int:
+    """Check listed suppliers in at the past occurrences of this node's completed activities
+    that nobody registered for; how many check-ins (0 before any supplier reached the replica,
+    and once every past activity has its participants).
+
+    Each becomes the registration's history as its events tell it: decided (a confirmed place),
+    then checked in on the occurrence's day. The activities are closed by now, so the request
+    path (which refuses closed activities) is not taken: this writes the demo's past.
+    """
+    moment = now or datetime.now(UTC)
+    async with uow_factory() as uow:
+        suppliers = [
+            (row.id, row.name)
+            for row in await uow.session.execute(
+                select(Participant.id, Participant.name)
+                .where(
+                    Participant.kind == str(ParticipantKind.SUPPLIER),
+                    Participant.listing_status == "listed",
+                )
+                .order_by(Participant.id)
+            )
+        ]
+        if not suppliers:
+            return 0
+        registered = exists().where(Registration.activity_id == Activity.id)
+        activities = list(
+            await uow.session.scalars(
+                select(Activity.id)
+                .where(
+                    Activity.owner_node == node_id,
+                    Activity.status == str(ActivityStatus.COMPLETED),
+                    Activity.kind.in_([str(kind) for kind in SUPPLIERS_AT]),
+                    Activity.ends_at < moment,
+                    ~registered,
+                )
+                .order_by(Activity.starts_at, Activity.id)
+            )
+        )
+    checked_in = 0
+    for activity_id in activities:
+        async with uow_factory() as uow:
+            activity = await uow.session.get(Activity, activity_id)
+            if activity is None or await repository.registrations_of(uow.session, activity_id):
+                continue  # gone, or someone registered meanwhile
+            checked_in += await _check_in_suppliers(uow, activity, suppliers, node_id, moment)
+            await uow.commit()
+    return checked_in
+
+
+async def _check_in_suppliers(
+    uow: UnitOfWork,
+    activity: Activity,
+    suppliers: list[tuple[str, str]],
+    node_id: str,
+    moment: datetime,
+) -> int:
+    occurrences = list(
+        await uow.session.scalars(
+            select(Occurrence)
+            .where(
+                Occurrence.activity_id == activity.id,
+                Occurrence.cancelled.is_(False),
+                Occurrence.ends_at < moment,
+            )
+            .order_by(Occurrence.starts_at)
+        )
+    )
+    rng = random.Random(f"{DEMO_SEED}/{activity.id}")
+    low, high = SUPPLIERS_AT[ActivityKind(activity.kind)]
+    count = 0
+    for occurrence in occurrences:
+        wanted = min(rng.randint(low, high), activity.capacity, len(suppliers))
+        for seq, (supplier_id, name) in enumerate(rng.sample(suppliers, wanted), start=1):
+            registered_at = max(
+                activity.registration_opens_at or occurrence.starts_at - timedelta(days=7),
+                occurrence.starts_at - timedelta(days=rng.randint(2, 20)),
+            )
+            row = Registration(
+                id=new_request_id(),
+                owner_node=activity.owner_node,
+                created_at=registered_at,
+                updated_at=registered_at,
+                activity_id=activity.id,
+                occurrence_key=occurrence.key,
+                participant_kind=str(ParticipantKind.SUPPLIER),
+                participant_id=supplier_id,
+                participant_name=name,
+                requester_node=node_id,
+                status=str(RegistrationStatus.CONFIRMED),
+                seq=seq,
+                hr_managers=0,
+                attendees=0,
+                reason_code=None,
+                reason=None,
+                checked_in_at=None,
+            )
+            uow.session.add(row)
+            await uow.session.flush()
+            record_registration(uow, contracts.RegistrationDecided, row)
+            row.status = str(participation.check_in(RegistrationStatus(row.status)))
+            row.checked_in_at = occurrence.starts_at + timedelta(minutes=rng.randint(0, 90))
+            await flush_update(uow.session, row)
+            record_registration(uow, contracts.RegistrationCheckedIn, row)
+            count += 1
+    return count

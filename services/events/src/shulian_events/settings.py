@@ -14,6 +14,10 @@ class EventsSettings(Settings):
 
     service: str = SERVICE
     demo_year: int = Field(default=2025, ge=2023, le=2100, description="year the demo fills")
+    demo_check_ins: bool = Field(
+        default=True,
+        description="on a dev node, check registered suppliers in at the demo's past activities",
+    )
 
 
 def events_settings(settings: Settings) -> EventsSettings:

@@ -5,22 +5,28 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
 
 from shulian_common.db import create_engine, create_session_factory
+from shulian_common.messaging import outbox
 from shulian_common.reference import PROVINCE_CODE, cities, in_scope, is_industry
 from shulian_common.testing.node import node_settings
+from shulian_common.uow import UnitOfWorkFactory
+from shulian_events import repository
 from shulian_events.demo import (
     DEMO_SEED,
     INDUSTRIES,
     NO_CITY_FAIR,
+    check_in_demo_suppliers,
     demo_owner,
     plans,
     seed_demo,
 )
-from shulian_events.orm import Activity
+from shulian_events.domain.series import local_date_of
+from shulian_events.orm import Activity, Occurrence, Registration
 from shulian_events.settings import EventsSettings
 from shulian_events.testing import events_settings_for
 
@@ -104,3 +110,77 @@ def test_the_demo_year_names_only_known_industries() -> None:
     assert named  # the demo's sessions target industries
     assert all(is_industry(code) for code in named), sorted(c for c in named if not is_industry(c))
     assert all(is_industry(code) for codes in INDUSTRIES.values() for code in codes)
+
+
+async def test_the_demo_checks_registered_suppliers_in_at_its_past_activities(
+    tmp_path: Path,
+) -> None:
+    """Suppliers taking part (the yearly 2,000 firm-times indicator) are not zero in the demo:
+    once the registry's suppliers reach the replica, the past activities get their check-ins,
+    published as reporting reads them."""
+    settings = events_settings_for(
+        f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}", tmp_path, PROVINCE_CODE
+    )
+    await seed_demo(settings)
+    engine = create_engine(settings.resolved_database_url)
+    uow_factory = UnitOfWorkFactory(create_session_factory(engine), source=settings.source)
+    try:
+        assert await check_in_demo_suppliers(uow_factory, node_id=PROVINCE_CODE) == 0  # no one yet
+        async with uow_factory() as uow:
+            for n in range(300):  # the registry's snapshots, as the consumer keeps them
+                await repository.upsert_participant(
+                    uow.session,
+                    {
+                        "kind": "supplier",
+                        "id": f"s{n:031d}",
+                        "owner_node": PROVINCE_CODE,
+                        "name": f"测试{n}人力资源有限公司",
+                        "listing_status": "delisted" if n % 10 == 0 else "listed",
+                        "version": 1,
+                        "updated_at": datetime(2025, 1, 1, tzinfo=UTC),
+                    },
+                )
+            await uow.commit()
+
+        checked_in = await check_in_demo_suppliers(uow_factory, node_id=PROVINCE_CODE)
+        again = await check_in_demo_suppliers(uow_factory, node_id=PROVINCE_CODE)
+
+        async with create_session_factory(engine)() as session:
+            rows = list(await session.scalars(select(Registration)))
+            activities = {a.id: a for a in await session.scalars(select(Activity))}
+            occurrences = {
+                (o.activity_id, o.key): o for o in await session.scalars(select(Occurrence))
+            }
+            published = (
+                await session.execute(
+                    select(outbox.c.type, outbox.c.data).where(
+                        outbox.c.topic == "shulian.events.registrations.v1"
+                    )
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    assert again == 0  # every past activity has its participants: nothing twice
+    assert 1500 <= checked_in == len(rows) <= 3000  # about the province's yearly target
+    assert all(r.status == "checked_in" and r.participant_kind == "supplier" for r in rows)
+    assert all(int(r.participant_id[1:]) % 10 != 0 for r in rows)  # listed suppliers only
+    for r in rows:
+        activity = activities[r.activity_id]
+        occurrence = occurrences[(r.activity_id, r.occurrence_key)]
+        assert activity.status == "completed"
+        assert activity.kind != "hr_training"
+        assert not occurrence.cancelled
+        assert r.checked_in_at is not None
+        assert local_date_of(r.checked_in_at) == local_date_of(occurrence.starts_at)  # on the day
+        assert r.checked_in_at.year == settings.demo_year
+    per_occurrence = Counter((r.activity_id, r.occurrence_key, r.participant_id) for r in rows)
+    assert max(per_occurrence.values()) == 1  # a supplier once per occurrence
+    fairs = [a.id for a in activities.values() if a.kind == "province_fair"]
+    held = Counter(r.activity_id for r in rows)
+    assert all(held[a] >= 60 for a in fairs if activities[a].status == "completed")
+    # Each as its events tell it: decided (a confirmed place), then checked in.
+    types = Counter(kind.rsplit(".", 2)[-2] for kind, _ in published)
+    assert types == {"decided": len(rows), "checked_in": len(rows)}
+    checked = [data for kind, data in published if kind.endswith(".checked_in.v1")]
+    assert {(d["participant_kind"], d["status"]) for d in checked} == {("supplier", "checked_in")}
+    assert {d["id"] for d in checked} == {r.id for r in rows}

@@ -6,11 +6,25 @@ projected snapshots are buffered and written as the transaction commits (see bel
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Row, Table, case, delete, event, func, select, update
+from sqlalchemy import (
+    Dialect,
+    Row,
+    Table,
+    case,
+    delete,
+    event,
+    func,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
@@ -40,8 +54,11 @@ PROJECTIONS: tuple[type[orm.Projection], ...] = (
 
 
 def _insert(session: AsyncSession | Session, table: Table) -> Any:
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
+    return _dialect_insert(session.get_bind().dialect, table)
+
+
+def _dialect_insert(dialect: Dialect, table: Table) -> Any:
+    return (postgresql if dialect.name == "postgresql" else sqlite).insert(table)
 
 
 async def _insert_missing(
@@ -59,9 +76,15 @@ async def _insert_missing(
 #
 # A consumer batch applies hundreds of snapshots in one transaction. Each handler adds its row
 # to a buffer on the session instead of executing an upsert; just before the transaction
-# commits, the buffer is written as one multi-row upsert per table. Within the buffer the
-# highest version of a record wins, as the upsert's WHERE makes it win against the table, so
-# buffered or not, the projection ends the same: the latest snapshot of each record.
+# commits, the buffer is written as one upsert per table executed for all its rows. Within the
+# buffer the highest version of a record wins, as the upsert's WHERE makes it win against the
+# table, so buffered or not, the projection ends the same: the latest snapshot of each record.
+#
+# The upsert is compiled once per engine's dialect and table, and its rows handed to the
+# driver's executemany as tuples (``exec_driver_sql``): SQLAlchemy's per-row parameter building
+# (a dict per row, every value looked up and processed through the compiled statement) took a
+# third of a rebuild's time. The values still go through the column types' own bind processors
+# (the engine's JSON serializer, SQLite's date text), so the rows stored are the same.
 
 _BUFFER = "reporting.projection_buffer"
 
@@ -98,24 +121,70 @@ def _stage(session: AsyncSession, table: Table, values: Mapping[str, Any]) -> No
 def _write_buffer(session: Session) -> None:
     """Write the buffered rows (runs inside the commit, so in the same transaction)."""
     buffer = session.info.pop(_BUFFER, None) or {}
-    if buffer:
-        session.execute(_ADVANCE)
+    if not buffer:
+        return
+    session.execute(_ADVANCE)
+    connection = session.connection()
     for name, rows in buffer.items():
-        table = orm.Base.metadata.tables[name]
-        values = list(rows.values())
-        # One statement, executed for many rows: compiled once (cached), sent in batches.
-        session.execute(_upsert(session, table), values)
+        upsert = _compiled_upsert(connection.dialect, orm.Base.metadata.tables[name])
+        connection.exec_driver_sql(upsert.sql, upsert.parameters(rows.values()))
 
 
-def _upsert(session: Session, table: Table) -> Any:
+@dataclass(frozen=True, slots=True)
+class _CompiledUpsert:
+    """A table's upsert as the driver's SQL, and how to turn rows into its positional values."""
+
+    sql: str
+    get: Callable[[Mapping[str, Any]], tuple[Any, ...]]
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]
+
+    def parameters(self, rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+        get, processors = self.get, self.processors
+        if not processors:
+            return [get(row) for row in rows]
+        out = []
+        for row in rows:
+            values = list(get(row))
+            for i, process in processors:
+                values[i] = process(values[i])
+            out.append(tuple(values))
+        return out
+
+
+_COMPILED: weakref.WeakKeyDictionary[Dialect, dict[str, _CompiledUpsert]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _compiled_upsert(dialect: Dialect, table: Table) -> _CompiledUpsert:
+    """``_upsert`` compiled for ``dialect`` (an engine's: its JSON serializer), remembered."""
+    compiled_tables = _COMPILED.setdefault(dialect, {})
+    found = compiled_tables.get(table.name)
+    if found is not None:
+        return found
+    compiled = _upsert(dialect, table).compile(dialect=dialect)
+    names = compiled.positiontup
+    if names is None or any(name not in table.c for name in names):
+        raise TypeError(f"{table.name}: the upsert must bind only its columns, positionally")
+    processors = []
+    for i, name in enumerate(names):
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            processors.append((i, process))
+    get = itemgetter(*names)
+    found = compiled_tables[table.name] = _CompiledUpsert(compiled.string, get, tuple(processors))
+    return found
+
+
+def _upsert(dialect: Dialect, table: Table) -> Any:
     """Insert or replace a row unless one with as high a version is held."""
-    stmt = _insert(session, table)
+    stmt = _dialect_insert(dialect, table)
     columns = {column.name: stmt.excluded[column.name] for column in table.c if column.name != "id"}
     if table is _supplier_table():
         excluded = stmt.excluded
         columns["listed_on"] = case(
             (
-                excluded.listing_status == "listed",
+                excluded.listing_status == literal_column("'listed'"),
                 func.coalesce(table.c.listed_on, excluded.listed_on),
             ),
             else_=None,

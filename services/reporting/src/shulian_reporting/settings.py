@@ -17,7 +17,7 @@ class ReportingSettings(Settings):
         default=300.0, gt=0, description="seconds between evaluations of the warning rules"
     )
     rebuild_batch_size: int = Field(
-        default=1000, ge=1, le=1000, description="events per transaction when rebuilding"
+        default=20_000, ge=1, le=100_000, description="events per transaction when rebuilding"
     )
 
 

@@ -1,5 +1,5 @@
-"""The bulk replay of a rebuild: large pages, no inbox, each event's data validated straight
-from its bytes (pydantic-core's JSON path), one multi-row upsert per table and page.
+"""The bulk replay of a rebuild: large pages, no inbox, each event's data decoded once and
+validated by its reader model, one upsert per table and page executed for all its rows.
 
 Reading. On the local log the partitions are read straight from the log file, a page of raw
 records per SQL statement (``LocalBus.reader``), the next page read in the log's thread while
@@ -8,15 +8,17 @@ forgotten, and a failed rebuild starts again from empty projections). On Kafka t
 fresh group's member polling ``batch_size`` records at a time, committing offsets per batch.
 
 Decoding. Only the headers the replay needs are read (type, id, source, subject, key); records
-of types reporting does not read are never decoded. The data is decoded once with orjson for
-the trust rule (which reads the raw data), and validated from its bytes by the reader model.
+of types reporting does not read are never decoded. The data is decoded once with orjson, for
+the trust rule (which reads the raw data) and for the reader model, validated from the decoded
+object as the live consumer validates it (``Reads.parse``: ``model_validate``).
 
-Measured (bench/reporting_rebuild.py, micro-benchmarks on the bench's records): validating
-each event's bytes costs ~3 µs, validating a page of one type as one JSON array or as a list
-of decoded dicts (``TypeAdapter(list[Model])``) ~5–6 µs per event, so each is validated on its
-own; no validation is skipped (a malformed record is dead-lettered, as the live consumer
-does). The trust rule's outcome depends only on the source node, the owner and the division
-codes, so it is computed once per distinct combination. The cyclic garbage collector is off
+Measured (bench/reporting_rebuild.py, micro-benchmarks on the bench's records): validating the
+decoded object costs less than parsing the bytes a second time (``model_validate_json``: the
+data was already decoded for the trust rule); validating a page of one type as one JSON array
+or as a list (``TypeAdapter(list[Model])``) was slower than one call per event. No validation
+is skipped (a malformed record is dead-lettered, as the live consumer does). The trust rule's
+outcome depends only on the source node, the owner and the division codes, so it is computed
+once per distinct combination. The cyclic garbage collector is off
 during a replay: a page allocates hundreds of thousands of short-lived objects, freed by
 reference counting, and the collector's passes over them took over half of the decode time;
 a young-generation pass after each page (free: the page is gone by then) reclaims any cycles.
@@ -159,7 +161,7 @@ class BulkReplay:
                 try:
                     event = _light_event(h, value)
                     self._check_trust(reads, event)
-                    data = reads.model.model_validate_json(value or b"")
+                    data = reads.model.model_validate(event.data)
                 except ValidationError as exc:
                     where = record()
                     poison.append((where, EventDataError(f"{where.topic}@{where.offset}: {exc}")))

@@ -15,9 +15,9 @@ Two ways to replay (``bulk``):
   in raw pages straight from the log file (``LocalBus.reader``), the next page while one is
   applied; on Kafka it polls a fresh group in large batches and commits offsets per batch. It
   reads type and source from the headers (records of types reporting does not read are never
-  decoded), decodes the data once with orjson for the trust rule and validates the reader
-  model from the bytes (pydantic-core), applies the same handlers in log order, and writes each
-  page as one multi-row upsert per table. A record that fails decoding, validation or the trust
+  decoded), decodes the data once with orjson for the trust rule and the reader model, applies
+  the same handlers in log order, and writes each page as one upsert per table handed to the
+  driver's executemany (``repository``). A record that fails decoding, validation or the trust
   rule is dead-lettered as the live consumer would (see ``handlers/bulk.py``).
 """
 
