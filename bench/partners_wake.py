@@ -1,13 +1,16 @@
-"""How soon a feed long poll in one process wakes after a relay in another publishes (PostgreSQL).
+"""How soon a feed long poll in one process wakes after a relay in another publishes.
 
 Two engines on one database stand for two processes. The writer's relay publishes one event per
-round (``run_once``: the transaction that assigns its position sends ``NOTIFY shulian_feed``); the
-reader holds ``wait_for_feed`` with the production poll period. Measured: from the writer's commit
-to the reader's answer, with the reader's relay listening (the notification wakes it), and, as the
-raw baseline in the same run, without a listener (only the poll period finds the event).
+round (``run_once``: on PostgreSQL the transaction that assigns its position sends ``NOTIFY
+shulian_feed``; on SQLite the relay sends a datagram to the wake-up sockets beside the file once it
+committed); the reader holds ``wait_for_feed`` with the production poll period. Measured: from the
+writer's commit to the reader's answer, with the reader's relay listening (the notification wakes
+it), and, as the raw baseline in the same run, without a listener (only the poll period finds the
+event).
 
     SHULIAN_TEST_DATABASE_URL=postgresql+asyncpg://... \
         uv run python bench/partners_wake.py [--rounds 30]
+    uv run python bench/partners_wake.py --sqlite [--rounds 30]
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ async def _rounds(
     latencies: list[float] = []
     try:
         if listen:
-            await wait_until(lambda: reader_relay.listening, message="the reader's LISTEN")
+            await wait_until(lambda: reader_relay.listening, message="the reader's listener")
         await asyncio.sleep(0.2)
         async with reader.connect() as conn:
             after = await conn.execute(text("SELECT coalesce(max(position), 0) FROM outbox"))
@@ -98,12 +101,7 @@ async def _rounds(
     return latencies
 
 
-async def run(server_url: str, rounds: int) -> None:
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server_url.rsplit("/", 1)[0] + f"/{name}"
+async def _both(url: str, rounds: int) -> tuple[list[float], list[float]]:
     reader, writer = create_engine(url), create_engine(url)
     try:
         await migrate(reader, MIGRATIONS)
@@ -120,28 +118,54 @@ async def run(server_url: str, rounds: int) -> None:
     finally:
         await reader.dispose()
         await writer.dispose()
-        async with admin.connect() as conn:
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+    return notified, polled
 
+
+def _report(notified: list[float], polled: list[float], rounds: int, how: str) -> None:
     def ms(values: list[float], q: float) -> float:
         return 1000 * statistics.quantiles(values, n=100)[int(q * 100) - 1]
 
     print(
         f"{rounds} rounds, reader in another process (engine), poll period {POLL_INTERVAL:.1f} s\n"
-        f"  NOTIFY shulian_feed: median {1000 * statistics.median(notified):7.1f} ms   "
+        f"  {how + ':':20} median {1000 * statistics.median(notified):7.1f} ms   "
         f"p95 {ms(notified, 0.95):7.1f} ms\n"
         f"  poll only (baseline): median {1000 * statistics.median(polled):7.1f} ms   "
         f"p95 {ms(polled, 0.95):7.1f} ms\n"
-        f"  baseline/NOTIFY (median): {statistics.median(polled) / statistics.median(notified):.0f}"
-        "x"
+        f"  baseline/{how} (median): "
+        f"{statistics.median(polled) / statistics.median(notified):.0f}x"
     )
+
+
+async def run_sqlite(rounds: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        notified, polled = await _both(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}", rounds)
+    _report(notified, polled, rounds, "wake-up socket")
+
+
+async def run(server_url: str, rounds: int) -> None:
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server_url.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        notified, polled = await _both(url, rounds)
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+    _report(notified, polled, rounds, "NOTIFY shulian_feed")
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--sqlite", action="store_true", help="a SQLite file, wake-up sockets")
     args = parser.parse_args()
+    if args.sqlite:
+        await run_sqlite(args.rounds)
+        return
     server = os.environ.get("SHULIAN_TEST_DATABASE_URL")
     if not server or not server.startswith("postgresql"):
         print("needs SHULIAN_TEST_DATABASE_URL naming a PostgreSQL server")

@@ -12,6 +12,7 @@ import asyncio
 import os
 import socket
 import sys
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -35,10 +36,13 @@ def quiet_bus(path: Path) -> LocalBus:
 
 
 @pytest.fixture
-async def bus(tmp_path: Path) -> AsyncIterator[LocalBus]:
-    bus = quiet_bus(tmp_path / "bus.db")
-    yield bus
-    await bus.close()
+async def bus() -> AsyncIterator[LocalBus]:
+    # A short data dir (pytest's are too deep for socket paths): sockets in <dir>/.wake/.
+    with tempfile.TemporaryDirectory(dir="/tmp", prefix="w") as short:
+        bus = quiet_bus(Path(short) / "bus.db")
+        assert bus.wake_directory == Path(short) / ".wake" / "bus.db.log"
+        yield bus
+        await bus.close()
 
 
 def topic() -> str:
@@ -206,6 +210,7 @@ async def test_a_deep_data_dir_waits_in_a_short_directory_under_tmp(tmp_path: Pa
     finally:
         await waiting.stop()
         await bus.close()
+    assert not bus.wake_directory.exists(), "the last waiter leaves no litter under /tmp"
 
 
 async def test_without_wake_ups_members_poll_as_before(tmp_path: Path) -> None:
@@ -251,4 +256,4 @@ async def test_a_socket_wakes_its_callback_once_per_batch(tmp_path: Path) -> Non
     finally:
         waker.close()
         wake.close()
-    assert list(wake.directory.iterdir()) == []
+    assert not wake.directory.exists()  # under /tmp (pytest's dir is deep): removed when empty

@@ -14,10 +14,11 @@ moves the cursor over what it scanned, so a rare type never makes a reader resca
 Long polls and live tails wait on the relay's ``published_pulse``. It fires when this process's
 relay commits positions and, on PostgreSQL, when the relay's ``LISTEN`` connection receives the
 ``NOTIFY shulian_feed`` another process's relay sends in the transaction that assigns positions
-(``outbox``), so a reader wakes milliseconds after a publish anywhere. While that connection is
-open readers re-read only every ``LISTENING_POLL_INTERVAL`` as a safety net; without it (SQLite,
-whose relay runs in the serving process by design, or a listener that is down) every
-``POLL_INTERVAL``.
+(``outbox``), and on SQLite when the relay's wake-up socket receives the datagram the relay of
+another process serving the same file sends once its positions are committed (``shulian serve``'s
+extra workers: ``notify.WakeListener``), so a reader wakes milliseconds after a publish anywhere.
+While the relay listens readers re-read only every ``LISTENING_POLL_INTERVAL`` as a safety net;
+without it (a listener that is down, a platform without Unix sockets) every ``POLL_INTERVAL``.
 Partners see only the outbox, the service's public events, which by the catalogue's rule carry no
 personal data of talents.
 
@@ -65,7 +66,7 @@ DEFAULT_LIMIT = 100
 MAX_WAIT = 30.0  # seconds a long poll may hold
 SCAN = 2000  # rows one read examines at most when filters skip rows
 POLL_INTERVAL = 1.0  # seconds: catches a relay in another process when nothing notifies
-LISTENING_POLL_INTERVAL = 10.0  # seconds: a safety net while NOTIFY shulian_feed is received
+LISTENING_POLL_INTERVAL = 10.0  # seconds: a safety net while notifications are received
 
 
 def poll_interval(listening: bool) -> float:

@@ -118,6 +118,7 @@ def feed_router() -> APIRouter:
 
         A partner reads within its grant: asking beyond it is 403 `not_granted`."""
         where = _filter(settings, reader, types, city)
+        await runtime.relay.listen_for_feed()  # a worker without the relay: woken all the same
         position = decode_cursor(settings.service, after)
         page = await wait_for_feed(
             runtime.engine,
@@ -163,6 +164,7 @@ def feed_router() -> APIRouter:
     ) -> StreamingResponse:
         """Events as they are published, from `Last-Event-ID` (or `after`) on."""
         where = _filter(settings, reader, types, city)
+        await runtime.relay.listen_for_feed()  # a worker without the relay: woken all the same
         position = decode_cursor(settings.service, last_event_id or after)
         tail = sse_tail(
             request,

@@ -26,7 +26,9 @@ default) remains the fallback when a notification is lost or the listener is dow
 transaction that gives rows their positions also sends ``NOTIFY shulian_feed`` on PostgreSQL; on
 its commit the relay fires ``published_pulse``, and so does every relay whose listener receives
 that notification, so the partner feed's long polls and live tails, which wait on the pulse, wake
-milliseconds after a publish in any process (on SQLite, in this process; others poll).
+milliseconds after a publish in any process. On SQLite the relay, once that transaction commits,
+sends the same news over wake-up sockets beside the database file (``notify.WakeListener``): the
+feed readers of every process serving that file (``shulian serve``'s extra workers) wake too.
 
 Several relays on one PostgreSQL database: each run (up to ``batches_per_transaction`` batches,
 the next read while the bus acknowledges the last) is one transaction that first takes
@@ -71,6 +73,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from opentelemetry.metrics import Counter as MetricCounter
@@ -96,7 +99,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from shulian_common.bus.base import BusError, OutgoingMessage, PermanentPublishError, Publisher
 from shulian_common.envelope import CONTENT_TYPE, SPECVERSION
 from shulian_common.messaging import outbox
-from shulian_common.notify import FEED_CHANNEL, NotifyListener
+from shulian_common.notify import FEED_CHANNEL, NotifyListener, WakeListener
 from shulian_common.pulse import Pulse
 from shulian_common.telemetry import instruments, meter
 from shulian_common.uow import NOTIFY_CHANNEL, SessionFactory
@@ -244,6 +247,18 @@ class _Outcome:
         return (row.topic, row.key) in self.held
 
 
+def sqlite_file(engine: AsyncEngine) -> Path | None:
+    """The file of a SQLite database (``None`` on PostgreSQL or for one in memory)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):  # a URI filename: its path, without the query
+        database = database.removeprefix("file:").split("?", 1)[0]
+        if not database or database == ":memory:":
+            return None
+    return Path(database)
+
+
 class OutboxRelay:
     """Moves committed outbox rows to the bus; see the module docstring for the guarantees."""
 
@@ -274,13 +289,20 @@ class OutboxRelay:
         self._wake = wake if wake is not None else asyncio.Event()
         # Fired after each commit that gave rows a position: the partner feed's readers wake on it.
         self.published_pulse = Pulse()
-        self._listener = (
-            NotifyListener(
-                engine, {NOTIFY_CHANNEL: self._wake.set, FEED_CHANNEL: self.published_pulse.fire}
-            )
-            if listen and self._postgres
+        self._listener: NotifyListener | WakeListener | None = None
+        database = sqlite_file(engine)
+        # SQLite: the sockets on which relays announce positions to every process on the file.
+        self._feed_sockets = (
+            WakeListener(database, {FEED_CHANNEL: self.published_pulse.fire})
+            if database is not None
             else None
         )
+        if listen and self._postgres:
+            self._listener = NotifyListener(
+                engine, {NOTIFY_CHANNEL: self._wake.set, FEED_CHANNEL: self.published_pulse.fire}
+            )
+        elif listen:
+            self._listener = self._feed_sockets
         self._linger = linger
         self._batches_per_transaction = max(1, batches_per_transaction)
         self._parked_cache: tuple[float, ParkedKeys] | None = None
@@ -291,8 +313,21 @@ class OutboxRelay:
 
     @property
     def listening(self) -> bool:
-        """Whether the PostgreSQL ``LISTEN`` connection is open."""
+        """Whether other processes' commits reach this one (PostgreSQL's ``LISTEN`` connection is
+        open, or on SQLite the feed's wake-up socket is bound)."""
         return self._listener is not None and self._listener.listening
+
+    async def listen_for_feed(self) -> None:
+        """On SQLite, bind the feed's wake-up socket unless bound: for a process that serves the
+        feed without running this relay (``shulian serve``'s extra workers), whose readers are
+        then woken by the running relay's ``notify`` instead of polling every second."""
+        if isinstance(self._listener, WakeListener):
+            await self._listener.ensure()
+
+    async def close_listener(self) -> None:
+        """Close the listener (``run`` does so when it ends; this is for ``listen_for_feed``)."""
+        if self._listener is not None:
+            await self._listener.close()
 
     def wake(self) -> None:
         """Publish now rather than at the next poll."""
@@ -337,6 +372,8 @@ class OutboxRelay:
         # Committed: only now count (a failed commit publishes the run again, counted then).
         if any(outcome.published for outcome in outcomes):
             self.published_pulse.fire()  # positions are committed: the partner feed may look
+            if self._feed_sockets is not None:
+                self._feed_sockets.notify(FEED_CHANNEL)  # and so may other processes' (SQLite)
         for outcome in outcomes:
             self._count(outcome)
             if outcome.parked:

@@ -186,7 +186,11 @@ class WakeSocket:
         path = self.directory / f"{os.getpid()}-{secrets.token_hex(4)}{SUFFIX}"
         try:
             _make_dir(self.directory)
-            receiver.bind(os.fspath(path))
+            try:
+                receiver.bind(os.fspath(path))
+            except FileNotFoundError:  # the last waiter removed the directory meanwhile
+                _make_dir(self.directory)
+                receiver.bind(os.fspath(path))
             loop.add_reader(receiver.fileno(), self._readable)
         except (OSError, NotImplementedError) as exc:
             receiver.close()
@@ -209,6 +213,9 @@ class WakeSocket:
         if path is not None:
             with suppress(OSError):
                 path.unlink(missing_ok=True)
+            if self.directory.parent.parent == _SHORT_ROOT:
+                with suppress(OSError):  # not empty: other waiters use it
+                    self.directory.rmdir()  # no litter under /tmp
 
     def _readable(self) -> None:
         receiver = self._socket

@@ -144,9 +144,10 @@ class ProjectedTalent(Projection, Base):
 
 
 class ProjectionState(Base):
-    """One row: where the projections stand. ``seq`` grows with every transaction that writes
+    """Where the projections stand. Row 1: ``seq`` grows with every transaction that writes
     them (and with a rebuild's clearing); ``token`` names this database, so a cache of facts
-    keyed by (token, seq) is never served from another database or a stale position."""
+    keyed by (token, seq) is never served from another database or a stale position. Rows 2–8
+    (``repository.PART_STATE``): the same for each projection table alone."""
 
     __tablename__ = "projection_state"
 

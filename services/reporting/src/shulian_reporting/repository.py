@@ -7,7 +7,7 @@ projected snapshots are buffered and written as the transaction commits (see bel
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from operator import itemgetter
@@ -123,7 +123,10 @@ def _write_buffer(session: Session) -> None:
     buffer = session.info.pop(_BUFFER, None) or {}
     if not buffer:
         return
-    session.execute(_ADVANCE)
+    # Row 1 first, alone: every writer takes its lock before any table's row, so two
+    # transactions never hold table rows in opposite orders (no deadlock on PostgreSQL).
+    session.execute(_ADVANCE_WHOLE)
+    session.execute(_advance_parts(list(buffer)))
     connection = session.connection()
     for name, rows in buffer.items():
         upsert = _compiled_upsert(connection.dialect, orm.Base.metadata.tables[name])
@@ -214,21 +217,67 @@ async def upsert_projection(session: AsyncSession, table: str, values: Mapping[s
     _stage(session, orm.Base.metadata.tables[table], values)
 
 
+# ``projection_state``: row 1 is where the projections stand as a whole, and each projection
+# table has its own row (migration 0004), advanced by the transactions that write that table:
+# a report reloads only the tables written since it last loaded them.
 _STATE: Table = orm.ProjectionState.__table__  # type: ignore[assignment]
-_ADVANCE = update(_STATE).values(seq=_STATE.c.seq + 1)
+_WHOLE = 1
+PART_STATE = {
+    "p_suppliers": 2,
+    "p_network": 3,
+    "p_enterprises": 4,
+    "p_activities": 5,
+    "p_registrations": 6,
+    "p_orders": 7,
+    "p_talents": 8,
+}
+_ADVANCE_ALL = update(_STATE).values(seq=_STATE.c.seq + 1)
+_ADVANCE_WHOLE = _ADVANCE_ALL.where(_STATE.c.id == _WHOLE)
+
+
+def _advance_parts(tables: Sequence[str]) -> Any:
+    ids = [PART_STATE[name] for name in tables]
+    return _ADVANCE_ALL.where(_STATE.c.id.in_(ids))
+
+
+@dataclass(frozen=True, slots=True)
+class Positions:
+    """Where the projections stand: this database's token, the write sequence of them all and
+    of each table (a table missing from ``parts`` has no row: always reloaded)."""
+
+    token: str
+    seq: int
+    parts: dict[str, int]
+
+    @property
+    def whole(self) -> tuple[str, int]:
+        """The position of all the projections."""
+        return self.token, self.seq
+
+    def of(self, table: str) -> tuple[str, int] | None:
+        """The position of one table, if it has one."""
+        seq = self.parts.get(table)
+        return None if seq is None else (self.token, seq)
+
+
+async def projection_positions(session: AsyncSession) -> Positions:
+    """Where the projections stand, as a whole and table by table (one query)."""
+    rows = {row.id: row for row in await session.execute(select(_STATE))}
+    whole = rows[_WHOLE]
+    parts = {name: rows[i].seq for name, i in PART_STATE.items() if i in rows}
+    return Positions(whole.token, whole.seq, parts)
 
 
 async def projection_position(session: AsyncSession) -> tuple[str, int]:
     """Where the projections stand: (this database's token, write sequence)."""
-    row = (await session.execute(select(_STATE.c.token, _STATE.c.seq))).one()
-    return row.token, row.seq
+    return (await projection_positions(session)).whole
 
 
 async def clear_projections(session: AsyncSession) -> None:
     """Empty every projection (the start of a rebuild)."""
     for model in PROJECTIONS:
         await session.execute(delete(model))
-    await session.execute(_ADVANCE)
+    await session.execute(_ADVANCE_ALL)
 
 
 async def projection_counts(session: AsyncSession) -> dict[str, int]:
@@ -245,7 +294,29 @@ async def projection_counts(session: AsyncSession) -> dict[str, int]:
 
 
 async def load_facts(session: AsyncSession) -> Facts:
-    """Every projected supplier and network record, as the indicators read them."""
+    """Every projected fact, as the indicators read them."""
+    parts = {part: await load_fact_part(session, table) for part, table in FACT_PARTS.items()}
+    return facts_of(parts)
+
+
+def facts_of(parts: Mapping[str, tuple[Any, ...]]) -> Facts:
+    """The facts made of their parts (by ``FACT_PARTS``' names)."""
+    return Facts(
+        suppliers=parts["suppliers"],
+        network=parts["network"],
+        activities=parts["activities"],
+        registrations=parts["registrations"],
+        orders=parts["orders"],
+        talents=parts["talents"],
+    )
+
+
+async def load_fact_part(session: AsyncSession, table: str) -> tuple[Any, ...]:
+    """The facts of one projection table (one of ``FACT_PARTS``' values)."""
+    return await _PART_LOADERS[table](session)
+
+
+async def _suppliers(session: AsyncSession) -> tuple[SupplierFact, ...]:
     s = orm.ProjectedSupplier
     supplier_rows = await session.execute(
         select(
@@ -253,7 +324,7 @@ async def load_facts(session: AsyncSession) -> Facts:
             s.industries,
         )
     )  # fmt: skip
-    suppliers = tuple(
+    return tuple(
         SupplierFact(
             id=row.id,
             city_code=row.city_code,
@@ -265,6 +336,9 @@ async def load_facts(session: AsyncSession) -> Facts:
         )
         for row in supplier_rows
     )
+
+
+async def _network(session: AsyncSession) -> tuple[NetworkFact, ...]:
     n = orm.ProjectedNetworkRecord
     network_rows = await session.execute(
         select(
@@ -272,7 +346,7 @@ async def load_facts(session: AsyncSession) -> Facts:
             n.supplier_id, n.industries, n.linked_platforms, n.key_service_objects,
         )
     )  # fmt: skip
-    network = tuple(
+    return tuple(
         NetworkFact(
             id=row.id,
             kind=NetworkKind(row.kind),
@@ -287,14 +361,6 @@ async def load_facts(session: AsyncSession) -> Facts:
             key_service_objects=row.key_service_objects,
         )
         for row in network_rows
-    )
-    return Facts(
-        suppliers=suppliers,
-        network=network,
-        activities=await _activities(session),
-        registrations=await _registrations(session),
-        orders=await _orders(session),
-        talents=await _talents(session),
     )
 
 
@@ -375,6 +441,25 @@ async def _talents(session: AsyncSession) -> tuple[TalentFact, ...]:
     t = orm.ProjectedTalent
     rows = await session.execute(select(t.id, t.occupation_code, t.city_code))
     return tuple(TalentFact(row.id, row.occupation_code, row.city_code) for row in rows)
+
+
+# Each part of ``Facts`` and the projection table it is loaded from.
+FACT_PARTS = {
+    "suppliers": "p_suppliers",
+    "network": "p_network",
+    "activities": "p_activities",
+    "registrations": "p_registrations",
+    "orders": "p_orders",
+    "talents": "p_talents",
+}
+_PART_LOADERS: dict[str, Callable[[AsyncSession], Awaitable[tuple[Any, ...]]]] = {
+    "p_suppliers": _suppliers,
+    "p_network": _network,
+    "p_activities": _activities,
+    "p_registrations": _registrations,
+    "p_orders": _orders,
+    "p_talents": _talents,
+}
 
 
 async def enterprises_by_city(session: AsyncSession) -> dict[str, int]:

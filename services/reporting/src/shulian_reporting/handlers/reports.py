@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,16 +24,38 @@ from shulian_reporting.domain.scope import Scope, city_name, scope_of
 # The facts last loaded, by projection position: reports between two consumer batches share one
 # load (the projections' rows are what a report costs; computing from them is quick).
 _CACHE: dict[tuple[str, int], Facts] = {}
+# Each part of the facts last loaded, with the position of its table: after a consumer batch
+# only the tables it wrote are loaded again (a batch of registrations leaves the 20,000
+# suppliers as they were).
+_PARTS: dict[str, tuple[tuple[str, int], tuple[Any, ...]]] = {}
+
+
+def clear_cache() -> None:
+    """Forget every loaded fact (the next report loads them all)."""
+    _CACHE.clear()
+    _PARTS.clear()
 
 
 async def facts_at_position(session: AsyncSession) -> Facts:
-    """The projected facts, loaded once per projection position (token and write sequence)."""
-    position = await repository.projection_position(session)
-    facts = _CACHE.get(position)
+    """The projected facts, loaded once per projection position (token and write sequence),
+    each table's part again only when that table was written since."""
+    positions = await repository.projection_positions(session)
+    facts = _CACHE.get(positions.whole)
     if facts is None:
-        facts = await repository.load_facts(session)
+        parts = {}
+        for part, table in repository.FACT_PARTS.items():
+            at = positions.of(table)
+            held = _PARTS.get(part)
+            if held is None or at is None or held[0] != at:
+                rows = await repository.load_fact_part(session, table)
+                if at is not None:
+                    _PARTS[part] = (at, rows)
+                parts[part] = rows
+            else:
+                parts[part] = held[1]
+        facts = repository.facts_of(parts)
         _CACHE.clear()  # one position kept: the latest
-        _CACHE[position] = facts
+        _CACHE[positions.whole] = facts
     return facts
 
 

@@ -4,6 +4,8 @@ Each service runs in its own process and all of them open the same ``bus.db``: S
 lets readers run beside one writer, and every write is a short ``BEGIN IMMEDIATE`` transaction so
 writers queue on the busy timeout instead of failing on a lock upgrade. Records are never deleted
 (no retention): the log is the durable history that new consumer groups replay from the start.
+A publish wakes the waiting group members of every process through Unix datagram sockets in
+``<dir>/.wake/`` (``shulian_common.wake``); they poll only as a fallback, every second.
 
 ``store`` holds the log's SQL, ``groups`` the consumer-group leases, ``client`` the async API.
 """

@@ -1,0 +1,102 @@
+"""Reports reload only the projections written since they last loaded them, and always see
+every write (``handlers/reports.facts_at_position``: a position per projection table)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Any
+
+import pytest
+
+from shulian_common.db import create_engine, create_session_factory, migrate
+from shulian_common.uow import UnitOfWorkFactory
+from shulian_reporting import repository
+from shulian_reporting.domain.facts import Facts
+from shulian_reporting.handlers import reports
+from shulian_reporting.orm import MIGRATIONS
+
+
+@pytest.fixture
+async def uow_factory(database_url: str) -> AsyncIterator[UnitOfWorkFactory]:
+    engine = create_engine(database_url)
+    await migrate(engine, MIGRATIONS)
+    reports.clear_cache()
+    try:
+        yield UnitOfWorkFactory(create_session_factory(engine), source="/nodes/510000/reporting")
+    finally:
+        reports.clear_cache()
+        await engine.dispose()
+
+
+def _supplier(sid: str, version: int = 1, status: str = "listed") -> dict[str, Any]:
+    return {
+        "id": sid, "owner_node": "510000", "version": version, "city_code": "511500",
+        "county_code": "511502", "high_end": False, "listing_status": status,
+        "listed_on": date(2024, 3, 1) if status == "listed" else None, "industries": [],
+        "listing_industries": [], "figures": [],
+    }  # fmt: skip
+
+
+def _registration(rid: str) -> dict[str, Any]:
+    return {
+        "id": rid, "owner_node": "510000", "version": 1, "activity_id": "a1",
+        "occurrence_key": "once", "participant_kind": "supplier", "participant_id": "s1",
+        "status": "checked_in", "attendees": 0, "checked_in_on": date(2024, 5, 6),
+    }  # fmt: skip
+
+
+async def _write(uow_factory: UnitOfWorkFactory, table: str, row: dict[str, Any]) -> None:
+    async with uow_factory() as uow:
+        await repository.upsert_projection(uow.session, table, row)
+        await uow.commit()
+
+
+async def _facts(uow_factory: UnitOfWorkFactory) -> Facts:
+    async with uow_factory() as uow:
+        return await reports.facts_at_position(uow.session)
+
+
+async def test_a_report_reloads_only_the_projections_written_since(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    await _write(uow_factory, "p_suppliers", _supplier("s1"))
+    first = await _facts(uow_factory)
+    assert await _facts(uow_factory) is first  # nothing written: the same facts
+
+    await _write(uow_factory, "p_registrations", _registration("r1"))
+    second = await _facts(uow_factory)
+    assert [r.id for r in second.registrations] == ["r1"]  # the write is seen
+    assert second.suppliers is first.suppliers  # and the suppliers were not loaded again
+
+    await _write(uow_factory, "p_suppliers", _supplier("s1", version=2, status="delisted"))
+    third = await _facts(uow_factory)
+    assert [(s.id, s.listing_status) for s in third.suppliers] == [("s1", "delisted")]
+    assert third.registrations is second.registrations
+    assert third.network is first.network
+
+    async with uow_factory() as uow:  # a rebuild's start: every projection emptied
+        await repository.clear_projections(uow.session)
+        await uow.commit()
+    cleared = await _facts(uow_factory)
+    assert cleared.suppliers == ()
+    assert cleared.registrations == ()
+
+
+async def test_a_batch_writing_several_projections_advances_each(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    before = await _facts(uow_factory)
+    async with uow_factory() as uow:
+        await repository.upsert_projection(uow.session, "p_suppliers", _supplier("s2"))
+        await repository.upsert_projection(uow.session, "p_registrations", _registration("r2"))
+        await uow.commit()
+    after = await _facts(uow_factory)
+    assert [s.id for s in after.suppliers] == ["s2"]
+    assert [r.id for r in after.registrations] == ["r2"]
+    assert after.orders is before.orders
+    async with uow_factory() as uow:
+        positions = await repository.projection_positions(uow.session)
+    assert positions.parts["p_suppliers"] == positions.parts["p_registrations"] == 1
+    assert positions.parts["p_orders"] == 0
+    assert positions.seq == 1
