@@ -292,7 +292,17 @@ class ConsumerRunner:
             # A partition waiting to retry a record is not idle, whatever the polls return.
             quiet = count == 0 and subscriber.assignment() and not self._retries.deferred
             idle = idle + 1 if quiet else 0
+            if until is None and idle >= idle_polls and await self._behind(subscriber):
+                idle = 0  # empty polls, yet records wait at the log's end: a slow fetch
         return handled
+
+    async def _behind(self, subscriber: Subscriber) -> bool:
+        """Whether any assigned partition has records past this member's position (a broker
+        under load can answer a fetch empty while its log already holds more)."""
+        try:
+            return any((await subscriber.lag()).values())
+        except BusError:
+            return False  # the log's end is unknown: the polls' verdict stands
 
     async def _lost(self, topics: Sequence[str]) -> None:
         """Leave the group, so that the next ``start`` recreates ``topics`` (or keeps failing)."""

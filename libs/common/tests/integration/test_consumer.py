@@ -171,6 +171,27 @@ async def test_each_event_applies_once_and_redelivered_copies_are_noops(
     assert (runner.processed, runner.duplicates, runner.dead_lettered) == (5, 5, 0)
 
 
+async def test_draining_does_not_stop_at_empty_polls_while_records_wait_in_the_log(
+    make_runner: MakeRunner,
+    applier: Handler,
+    fetch_applied: Applied,
+    publisher: Publisher,
+    local_bus: LocalBus,
+    stream: str,
+) -> None:
+    """A broker under load can answer fetches empty while its log holds more: drain reads the
+    log's end before calling the consumer idle."""
+    faulty = FaultyBus(local_bus)
+    async with make_runner(faulty, applier) as runner:
+        await runner.drain()  # joined, nothing yet
+        await publish(publisher, stream, [step("a", n) for n in range(3)])
+        faulty.empty_polls = 5
+        handled_count = await runner.drain()
+
+    assert handled_count == 3
+    assert await fetch_applied() == [("a", n) for n in range(3)]
+
+
 async def test_poison_event_goes_to_the_dlt_after_max_retries_and_the_partition_moves_on(
     make_runner: MakeRunner,
     applier: Handler,

@@ -91,8 +91,17 @@ class FaultySubscriber(Subscriber):
         await self.inner.stop()
 
     async def poll(self, *, timeout: float = 1.0, max_records: int = 500) -> list[Record]:  # noqa: ASYNC109
-        """Poll the real subscriber."""
+        """Poll the real subscriber, or answer empty while the bus's ``empty_polls`` last (a
+        broker whose fetches lag behind its log under load)."""
+        if self._bus.empty_polls > 0:
+            self._bus.empty_polls -= 1
+            await asyncio.sleep(min(timeout, 0.01))
+            return []
         return await self.inner.poll(timeout=timeout, max_records=max_records)
+
+    async def lag(self) -> dict[TopicPartition, int]:
+        """The real subscriber's lag."""
+        return await self.inner.lag()
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
         """Commit for real, or crash first when ``crash_on_commit`` is set on the bus."""
@@ -124,6 +133,7 @@ class FaultyBus(Bus):
     def __init__(self, inner: Bus) -> None:
         self.inner = inner
         self.crash_on_commit = False
+        self.empty_polls = 0  # polls its subscribers answer empty, whatever the log holds
         self.publishers: list[FlakyPublisher] = []
         self.subscribers: list[FaultySubscriber] = []
 
