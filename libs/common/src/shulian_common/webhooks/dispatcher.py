@@ -299,15 +299,31 @@ class WebhookDispatcher:
             )
         if not claimed:
             return False
-        target = await self._target(sub.url)
-        # The first delivery goes alone: an endpoint that is gone or unreachable gets one
-        # request, and the rest of the batch waits for that one's next attempt.
-        first = await self._attempt(sub, claimed[0], target)
-        outcomes = [first]
-        if first.outcome.status is not None and not first.outcome.gone:
-            outcomes += await self._attempt_all(sub, claimed[1:], target)
-        await self._record(sub, outcomes, unattempted=claimed[len(outcomes) :])
+        try:
+            target = await self._target(sub.url)
+            # The first delivery goes alone: an endpoint that is gone or unreachable gets one
+            # request, and the rest of the batch waits for that one's next attempt.
+            first = await self._attempt(sub, claimed[0], target)
+            outcomes = [first]
+            if first.outcome.status is not None and not first.outcome.gone:
+                outcomes += await self._attempt_all(sub, claimed[1:], target)
+            await self._record(sub, outcomes, unattempted=claimed[len(outcomes) :])
+        except asyncio.CancelledError:
+            # Stopping: give the claims back at once rather than at the lease's end, so the
+            # next dispatcher (a restart, another replica) sends them without waiting. One
+            # already sent goes again: receivers dedupe by webhook-id.
+            await self._release_on_stop(claimed, leased_until=now + lease)
+            raise
         return not first.outcome.gone
+
+    async def _release_on_stop(
+        self, claimed: Sequence[Row[Any]], *, leased_until: datetime
+    ) -> None:
+        try:
+            async with asyncio.timeout(2), self._engine.begin() as conn:
+                await repo.release_lease(conn, [d.id for d in claimed], leased_until)
+        except Exception as exc:  # the lease expires on its own
+            logger.warning("webhook claims kept to their lease: %s: %s", type(exc).__name__, exc)
 
     async def _attempt_all(
         self, sub: Row[Any], deliveries: Sequence[Row[Any]], target: IPAddress | str

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, delete, func, insert, select, update
@@ -228,4 +228,21 @@ async def release(conn: AsyncConnection, delivery_ids: Sequence[str], at: dateti
             update(deliveries)
             .where(deliveries.c.id.in_(list(delivery_ids)), deliveries.c.status == "pending")
             .values(next_attempt_at=at)
+        )
+
+
+async def release_lease(
+    conn: AsyncConnection, delivery_ids: Sequence[str], leased_until: datetime
+) -> None:
+    """Make claimed deliveries due now, unless an attempt was recorded since the claim (which
+    moved their next attempt off ``leased_until``)."""
+    if delivery_ids:
+        await conn.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.id.in_(list(delivery_ids)),
+                deliveries.c.status == "pending",
+                deliveries.c.next_attempt_at == leased_until,
+            )
+            .values(next_attempt_at=datetime.now(UTC))
         )

@@ -8,15 +8,17 @@ import asyncio
 import itertools
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from kit_example.main import create_app
 from partner.receiver import Receiver, Responder
 from partner.receiver import serving as endpoint
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from shulian_common.db import create_engine
+from shulian_common.messaging import partner_deliveries
 from shulian_common.settings import Settings
 from shulian_common.testing.node import ServiceNode, run_node
 from shulian_common.testing.partners import subscribe as subscribe_as
@@ -303,3 +305,34 @@ async def test_draining_waits_for_a_fan_out_another_round_holds(
             await engine.dispose()
 
     assert [p["id"] for p in receiver.events.values()] == [event_id]
+
+
+async def test_a_dispatcher_stopped_mid_attempt_gives_its_claims_back_at_once(
+    node: ServiceNode[Settings],
+) -> None:
+    """A claim holds a delivery for the attempt's timeout and a margin, so that a crashed
+    dispatcher's work is taken over later; one stopped on purpose hands it over at once."""
+    hanging = Receiver(secrets=[], hang=True)
+    async with endpoint(hanging) as url:
+        sub = await subscribe(node, url)
+        await write_notes(node, 1)
+
+        async def claimed() -> bool:
+            async with node.runtime.engine.connect() as conn:
+                row = (
+                    await conn.execute(
+                        select(partner_deliveries.c.next_attempt_at).where(
+                            partner_deliveries.c.subscription_id == sub["id"]
+                        )
+                    )
+                ).first()
+            if row is None:
+                return False
+            at: datetime = row.next_attempt_at  # naive on SQLite, which keeps UTC
+            return (at if at.tzinfo else at.replace(tzinfo=UTC)) > datetime.now(UTC)
+
+        await wait_until(claimed, timeout=20, message="the delivery claimed")
+        await node.stop_workers()  # the dispatcher's loop and its endpoint workers stop
+        assert not await claimed(), "the stopped dispatcher kept its claim to the lease's end"
+        [log] = await log_of(node, sub["id"])
+        assert (log["status"], log["attempts"]) == ("pending", 0)
