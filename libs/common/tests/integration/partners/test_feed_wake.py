@@ -13,9 +13,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from kit_example.main import create_app
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shulian_common import feed_api
 from shulian_common.bus.base import Publisher
 from shulian_common.bus.local import LocalBus
 from shulian_common.db import create_engine, create_session_factory, migrate
@@ -25,9 +27,12 @@ from shulian_common.feed_api import sse_tail
 from shulian_common.messaging import outbox
 from shulian_common.notify import FEED_CHANNEL
 from shulian_common.outbox import OutboxRelay, sqlite_file
+from shulian_common.testing.node import run_node
 from shulian_common.testing.reliability import wait_until
 from shulian_common.uow import outbox_row
 from shulian_common.wake import wake_dir
+
+from .conftest import example_settings, partner, write_notes
 
 MIGRATIONS = Path(__file__).parents[1] / "migrations"
 SERVICE = "kitexample"
@@ -174,3 +179,30 @@ async def test_the_relay_wakes_nobody_when_it_assigned_no_positions(
         assert await pulsed is False
     finally:
         await reader_relay.close_listener()
+
+
+async def test_an_http_only_worker_answers_a_long_poll_when_the_first_worker_publishes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Readers re-read only every POLL seconds, listening or not: only a wake-up answers sooner.
+    monkeypatch.setattr(feed_api, "poll_interval", lambda listening: POLL)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'kitexample.db'}"
+    # ``shulian serve --workers 2`` on one SQLite file: the first runs the relay, the second not.
+    async with (
+        run_node(create_app, example_settings(url, tmp_path)) as first,
+        run_node(create_app, example_settings(url, tmp_path, http_only=True)) as second,
+    ):
+        assert not second.runtime.relay.listening
+        waiting = asyncio.create_task(
+            second.client.get("/v1/feed", params={"wait": WAIT}, headers=partner(second))
+        )
+        await wait_until(lambda: second.runtime.relay.listening, message="the worker's socket")
+        await asyncio.sleep(0.2)
+        assert not waiting.done()
+        [event_id] = await write_notes(first, 1)
+
+        response = await asyncio.wait_for(waiting, timeout=WAIT / 3)
+        assert response.status_code == 200
+        assert [e["id"] for e in response.json()] == [event_id]
+        assert second.runtime.relay.published == 0
+        await second.runtime.relay.close_listener()
