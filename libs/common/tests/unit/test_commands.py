@@ -160,3 +160,68 @@ def test_the_asyncapi_lists_the_command_as_sent_to_its_channel() -> None:
     assert {"request_id", "requester_node", "target_id", "target_owner_node", "party"} <= set(
         schema["required"]
     )
+
+
+class _Target:
+    owner_node = "510100"
+
+
+class _Session:
+    def begin_nested(self) -> Any:
+        raise AssertionError("no savepoint was asked for")
+
+
+class _Uow:
+    """Just what ``decides`` touches of a unit of work, recording what it records."""
+
+    def __init__(self) -> None:
+        self.session = _Session()
+        self.recorded: list[Any] = []
+
+    def record(self, event: Any, *, key: str, subject: str | None = None) -> None:
+        self.recorded.append(event)
+
+
+def _seat(request_id: str, owner: str) -> SeatRequestReader:
+    return SeatRequestReader(
+        request_id=request_id,
+        requester_node="510000",
+        target_id="n1",
+        target_owner_node=owner,
+        party="甲",
+    )
+
+
+async def test_decides_prepares_this_nodes_commands_and_can_decide_without_a_savepoint() -> None:
+    prepared: list[list[str]] = []
+
+    async def prepare(_uow: Any, commands: Any) -> None:
+        prepared.append([c.request_id for c in commands])
+
+    async def load(_uow: Any, _target_id: str) -> _Target:
+        return _Target()
+
+    async def decide(_uow: Any, command: Any, _target: Any) -> SeatDecided:
+        return decision_for(SeatDecided, command, Outcome.ACCEPTED, result={"seat": 1})
+
+    subscription = decides(
+        topic=SEATS_TOPIC,
+        command_type=SEAT_REQUESTED,
+        reader=SeatRequestReader,
+        load=load,
+        decide=decide,
+        decision=SeatDecided,
+        node_id="510100",
+        prepare=prepare,
+        savepoint=False,
+    )
+    reads = subscription.handlers[SEAT_REQUESTED]
+    mine, theirs = _seat("r1", "510100"), _seat("r2", "511500")
+    uow: Any = _Uow()
+    assert reads.prepare is not None
+    await reads.prepare(uow, [mine, theirs])
+    await reads.prepare(uow, [theirs])  # nothing of this node's: not called
+    await reads.handle(uow, _command("510000"), mine)
+
+    assert prepared == [["r1"]]
+    assert [(d.request_id, d.outcome) for d in uow.recorded] == [("r1", Outcome.ACCEPTED)]
