@@ -263,3 +263,31 @@ async def test_a_socket_wakes_its_callback_once_per_batch(tmp_path: Path) -> Non
         waker.close()
         wake.close()
     assert not wake.directory.exists()  # under /tmp (pytest's dir is deep): removed when empty
+
+
+async def test_where_the_loop_cannot_watch_a_socket_members_poll_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Windows' Proactor loop has no ``add_reader``: the member binds nothing, leaves no socket
+    file behind and fetches on the short back-off, not on the slow fallback."""
+
+    def no_readers(*_: object) -> None:
+        raise NotImplementedError
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "add_reader", no_readers)
+    bus = quiet_bus(tmp_path / "bus.db")
+    name = topic()
+    waiting = await member(bus, name)
+    try:
+        assert isinstance(waiting, LocalSubscriber)
+        assert not waiting.listening
+        assert bus.wake_directory is not None
+        assert not list(bus.wake_directory.glob("*.sock"))
+        polled = asyncio.create_task(waiting.poll(timeout=FALLBACK / 2))
+        await asyncio.sleep(0.3)
+        await publish(bus, name, "polled")
+        records = await asyncio.wait_for(polled, DEADLINE)
+        assert [r.value for r in records] == [b"polled"]
+    finally:
+        await waiting.stop()
+        await bus.close()
