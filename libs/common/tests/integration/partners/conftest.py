@@ -11,12 +11,22 @@ from typing import Any
 import pytest
 from kit_example.contracts import SERVICE, NoteSaved
 from kit_example.main import create_app
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shulian_common.auth import Role
+from shulian_common.bus.base import Publisher
+from shulian_common.bus.local import LocalBus
+from shulian_common.db import create_engine, create_session_factory, migrate
+from shulian_common.envelope import CloudEvent
+from shulian_common.messaging import outbox
+from shulian_common.outbox import OutboxRelay
 from shulian_common.settings import Settings
 from shulian_common.testing.node import ServiceNode, node_settings, run_node
+from shulian_common.uow import outbox_row
 
 NODE = "510100"
+MIGRATIONS = Path(__file__).parents[1] / "migrations"  # the kit example's
 FAST_WEBHOOKS: dict[str, Any] = {
     "webhook_timeout_s": 1.0,
     "webhook_retry_base_s": 0.3,
@@ -74,3 +84,46 @@ async def write_notes(node: ServiceNode[Settings], count: int, *, per_commit: in
                 ids.append(event.id)
             await uow.commit()
     return ids
+
+
+@pytest.fixture
+async def publisher(tmp_path: Path) -> AsyncIterator[Publisher]:
+    """A publisher on a local log of the test's own."""
+    bus = LocalBus(tmp_path / "bus.db", partitions=1)
+    publisher = bus.publisher()
+    await publisher.start()
+    yield publisher
+    await publisher.stop()
+    await bus.close()
+
+
+async def reader_and_writer(url: str) -> tuple[AsyncEngine, AsyncEngine]:
+    """Two engines on one migrated database of the example service, as two processes have."""
+    reader, writer = create_engine(url), create_engine(url)
+    await migrate(reader, MIGRATIONS)
+    return reader, writer
+
+
+def quiet_relay(engine: AsyncEngine, publisher: Publisher, *, listen: bool) -> OutboxRelay:
+    """A relay with a long poll: it never publishes on its own during a test."""
+    return OutboxRelay(
+        engine=engine,
+        session_factory=create_session_factory(engine),
+        publisher=publisher,
+        poll_interval=120.0,
+        listen=listen,
+    )
+
+
+async def commit_and_publish(writer: AsyncEngine, relay: OutboxRelay, n: int) -> CloudEvent:
+    """Commit one event to the outbox on ``writer`` and relay it (another process's write)."""
+    event = CloudEvent(
+        source="/nodes/510100/test",
+        type="cn.sichuan.shulian.test.thing.saved.v1",
+        partitionkey=f"k{n}",
+        data={"n": n},
+    )
+    async with writer.begin() as conn:
+        await conn.execute(insert(outbox).values(outbox_row(event, "shulian.test.things.v1")))
+    assert await relay.run_once() == 1
+    return event

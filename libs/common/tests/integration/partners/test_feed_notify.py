@@ -7,15 +7,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import pytest
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shulian_common.bus.base import Publisher
-from shulian_common.bus.local import LocalBus
-from shulian_common.db import create_engine, create_session_factory, migrate
 from shulian_common.envelope import CloudEvent
 from shulian_common.feed import (
     LISTENING_POLL_INTERVAL,
@@ -29,46 +26,25 @@ from shulian_common.outbox import OutboxRelay
 from shulian_common.testing.reliability import wait_until
 from shulian_common.uow import outbox_row
 
-MIGRATIONS = Path(__file__).parents[1] / "migrations"
+from .conftest import quiet_relay, reader_and_writer
+
 SERVICE = "kitexample"
 POLL = 30.0  # the reader's poll period in this test: far longer than the wait we allow
 WAIT = 25.0  # the long poll's own limit: without a wake-up it returns empty after this
 
 
 @pytest.fixture
-async def publisher(tmp_path: Path) -> AsyncIterator[Publisher]:
-    bus = LocalBus(tmp_path / "bus.db", partitions=1)
-    publisher = bus.publisher()
-    await publisher.start()
-    yield publisher
-    await publisher.stop()
-    await bus.close()
-
-
-@pytest.fixture
 async def engines(postgres_url: str) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
-    reader, writer = create_engine(postgres_url), create_engine(postgres_url)
-    await migrate(reader, MIGRATIONS)
+    reader, writer = await reader_and_writer(postgres_url)
     yield reader, writer
     await reader.dispose()
     await writer.dispose()
 
 
-def _relay(engine: AsyncEngine, publisher: Publisher, *, listen: bool) -> OutboxRelay:
-    # A long relay poll: the reader's relay never publishes on its own during the test.
-    return OutboxRelay(
-        engine=engine,
-        session_factory=create_session_factory(engine),
-        publisher=publisher,
-        poll_interval=120.0,
-        listen=listen,
-    )
-
-
 @asynccontextmanager
 async def listening(engine: AsyncEngine, publisher: Publisher) -> AsyncIterator[OutboxRelay]:
     """The reader process's relay running, its ``LISTEN`` connection open, its first run over."""
-    relay = _relay(engine, publisher, listen=True)
+    relay = quiet_relay(engine, publisher, listen=True)
     stop = asyncio.Event()
     relaying = asyncio.create_task(relay.run(stop))
     try:
@@ -85,7 +61,7 @@ async def test_a_publish_in_another_process_wakes_the_long_poll(
     engines: tuple[AsyncEngine, AsyncEngine], publisher: Publisher
 ) -> None:
     reader_engine, writer_engine = engines
-    writer_relay = _relay(writer_engine, publisher, listen=False)
+    writer_relay = quiet_relay(writer_engine, publisher, listen=False)
     async with listening(reader_engine, publisher) as reader_relay:
         waiting = asyncio.create_task(
             wait_for_feed(
@@ -124,7 +100,7 @@ async def test_the_relay_notifies_only_when_it_assigned_positions(
     engines: tuple[AsyncEngine, AsyncEngine], publisher: Publisher
 ) -> None:
     reader_engine, writer_engine = engines
-    writer_relay = _relay(writer_engine, publisher, listen=False)
+    writer_relay = quiet_relay(writer_engine, publisher, listen=False)
     async with listening(reader_engine, publisher) as reader_relay:
         pulsed = asyncio.create_task(reader_relay.published_pulse.wait(2.0))
         await asyncio.sleep(0.05)

@@ -14,74 +14,38 @@ from pathlib import Path
 
 import pytest
 from kit_example.main import create_app
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shulian_common import feed_api
 from shulian_common.bus.base import Publisher
-from shulian_common.bus.local import LocalBus
-from shulian_common.db import create_engine, create_session_factory, migrate
-from shulian_common.envelope import CloudEvent
 from shulian_common.feed import FeedFilter, wait_for_feed
 from shulian_common.feed_api import sse_tail
-from shulian_common.messaging import outbox
 from shulian_common.notify import FEED_CHANNEL
-from shulian_common.outbox import OutboxRelay, sqlite_file
+from shulian_common.outbox import sqlite_file
 from shulian_common.testing.node import run_node
 from shulian_common.testing.reliability import wait_until
-from shulian_common.uow import outbox_row
 from shulian_common.wake import wake_dir
 
-from .conftest import example_settings, partner, write_notes
+from .conftest import (
+    commit_and_publish,
+    example_settings,
+    partner,
+    quiet_relay,
+    reader_and_writer,
+    write_notes,
+)
 
-MIGRATIONS = Path(__file__).parents[1] / "migrations"
 SERVICE = "kitexample"
 POLL = 30.0  # the readers' poll period here: far longer than the wait we allow
 WAIT = 25.0  # a long poll's own limit: without a wake-up it returns empty after this
 
 
 @pytest.fixture
-async def publisher(tmp_path: Path) -> AsyncIterator[Publisher]:
-    bus = LocalBus(tmp_path / "bus.db", partitions=1)
-    publisher = bus.publisher()
-    await publisher.start()
-    yield publisher
-    await publisher.stop()
-    await bus.close()
-
-
-@pytest.fixture
 async def engines(tmp_path: Path) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'kitexample.db'}"
-    reader, writer = create_engine(url), create_engine(url)
-    await migrate(reader, MIGRATIONS)
+    reader, writer = await reader_and_writer(f"sqlite+aiosqlite:///{tmp_path / 'kitexample.db'}")
     yield reader, writer
     await reader.dispose()
     await writer.dispose()
-
-
-def _relay(engine: AsyncEngine, publisher: Publisher, *, listen: bool = True) -> OutboxRelay:
-    # A long relay poll: a relay never publishes on its own during the test.
-    return OutboxRelay(
-        engine=engine,
-        session_factory=create_session_factory(engine),
-        publisher=publisher,
-        poll_interval=120.0,
-        listen=listen,
-    )
-
-
-async def _commit_and_publish(writer: AsyncEngine, relay: OutboxRelay, n: int) -> CloudEvent:
-    event = CloudEvent(
-        source="/nodes/510100/test",
-        type="cn.sichuan.shulian.test.thing.saved.v1",
-        partitionkey=f"k{n}",
-        data={"n": n},
-    )
-    async with writer.begin() as conn:  # the other process commits and publishes
-        await conn.execute(insert(outbox).values(outbox_row(event, "shulian.test.things.v1")))
-    assert await relay.run_once() == 1
-    return event
 
 
 class _Client:
@@ -95,8 +59,8 @@ async def test_a_relay_in_another_process_wakes_a_running_relays_long_poll(
     engines: tuple[AsyncEngine, AsyncEngine], publisher: Publisher
 ) -> None:
     reader_engine, writer_engine = engines
-    reader_relay = _relay(reader_engine, publisher)
-    writer_relay = _relay(writer_engine, publisher, listen=False)  # it notifies all the same
+    reader_relay = quiet_relay(reader_engine, publisher, listen=True)
+    writer_relay = quiet_relay(writer_engine, publisher, listen=False)  # it notifies all the same
     stop = asyncio.Event()
     relaying = asyncio.create_task(reader_relay.run(stop))
     try:
@@ -116,7 +80,7 @@ async def test_a_relay_in_another_process_wakes_a_running_relays_long_poll(
         )
         await asyncio.sleep(0.2)
         assert not waiting.done()
-        event = await _commit_and_publish(writer_engine, writer_relay, 1)
+        event = await commit_and_publish(writer_engine, writer_relay, 1)
 
         # Far below WAIT and POLL: only the wake-up can have answered this soon.
         page = await asyncio.wait_for(waiting, timeout=WAIT / 3)
@@ -137,8 +101,10 @@ async def test_a_worker_that_does_not_run_the_relay_tails_the_feed_live(
     engines: tuple[AsyncEngine, AsyncEngine], publisher: Publisher
 ) -> None:
     reader_engine, writer_engine = engines
-    reader_relay = _relay(reader_engine, publisher)  # an extra worker's: never run
-    writer_relay = _relay(writer_engine, publisher)
+    reader_relay = quiet_relay(
+        reader_engine, publisher, listen=True
+    )  # an extra worker's: never run
+    writer_relay = quiet_relay(writer_engine, publisher, listen=True)
     await reader_relay.listen_for_feed()  # what the feed's routes do before waiting
     assert reader_relay.listening
     tail = sse_tail(
@@ -157,7 +123,7 @@ async def test_a_worker_that_does_not_run_the_relay_tails_the_feed_live(
             message = asyncio.create_task(anext(tail))
             await asyncio.sleep(0.2)
             assert not message.done()
-            event = await _commit_and_publish(writer_engine, writer_relay, n)
+            event = await commit_and_publish(writer_engine, writer_relay, n)
             text = await asyncio.wait_for(message, timeout=WAIT / 3)
             assert f'"id":"{event.id}"' in text
     finally:
@@ -169,8 +135,8 @@ async def test_the_relay_wakes_nobody_when_it_assigned_no_positions(
     engines: tuple[AsyncEngine, AsyncEngine], publisher: Publisher
 ) -> None:
     reader_engine, writer_engine = engines
-    reader_relay = _relay(reader_engine, publisher)
-    writer_relay = _relay(writer_engine, publisher)
+    reader_relay = quiet_relay(reader_engine, publisher, listen=True)
+    writer_relay = quiet_relay(writer_engine, publisher, listen=True)
     await reader_relay.listen_for_feed()
     try:
         pulsed = asyncio.create_task(reader_relay.published_pulse.wait(1.0))
