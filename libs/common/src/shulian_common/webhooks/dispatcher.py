@@ -321,7 +321,9 @@ class WebhookDispatcher:
     ) -> None:
         try:
             async with asyncio.timeout(2), self._engine.begin() as conn:
-                await repo.release_lease(conn, [d.id for d in claimed], leased_until)
+                await repo.release(
+                    conn, [d.id for d in claimed], datetime.now(UTC), leased_until=leased_until
+                )
         except Exception as exc:  # the lease expires on its own
             logger.warning("webhook claims kept to their lease: %s: %s", type(exc).__name__, exc)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, delete, func, insert, select, update
@@ -221,28 +221,20 @@ async def requeue_delivery(conn: AsyncConnection, delivery_id: str, now: datetim
     )
 
 
-async def release(conn: AsyncConnection, delivery_ids: Sequence[str], at: datetime) -> None:
-    """Give claimed deliveries back, due at ``at``, their attempts unchanged."""
-    if delivery_ids:
-        await conn.execute(
-            update(deliveries)
-            .where(deliveries.c.id.in_(list(delivery_ids)), deliveries.c.status == "pending")
-            .values(next_attempt_at=at)
-        )
-
-
-async def release_lease(
-    conn: AsyncConnection, delivery_ids: Sequence[str], leased_until: datetime
+async def release(
+    conn: AsyncConnection,
+    delivery_ids: Sequence[str],
+    at: datetime,
+    *,
+    leased_until: datetime | None = None,
 ) -> None:
-    """Make claimed deliveries due now, unless an attempt was recorded since the claim (which
-    moved their next attempt off ``leased_until``)."""
+    """Give claimed deliveries back, due at ``at``, their attempts unchanged; with
+    ``leased_until``, only those whose claim still stands (no attempt recorded since moved
+    their next attempt off it)."""
     if delivery_ids:
-        await conn.execute(
-            update(deliveries)
-            .where(
-                deliveries.c.id.in_(list(delivery_ids)),
-                deliveries.c.status == "pending",
-                deliveries.c.next_attempt_at == leased_until,
-            )
-            .values(next_attempt_at=datetime.now(UTC))
+        query = update(deliveries).where(
+            deliveries.c.id.in_(list(delivery_ids)), deliveries.c.status == "pending"
         )
+        if leased_until is not None:
+            query = query.where(deliveries.c.next_attempt_at == leased_until)
+        await conn.execute(query.values(next_attempt_at=at))
