@@ -86,7 +86,7 @@ def test_ctrl_c_stops_dev_up_cleanly(tmp_path: Path) -> None:
         start_new_session=True,  # its own process group, as a terminal's foreground job
     )
     try:
-        _wait_for_ready(proc, 180)
+        _wait_for_ready(proc, 300)  # seconds: a fresh ./dev on a loaded box
         # A terminal's Ctrl-C: SIGINT to every process of the foreground group (uv, the
         # launcher and its services), after which uv forwards its own copy to the launcher.
         os.killpg(proc.pid, signal.SIGINT)

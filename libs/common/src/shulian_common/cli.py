@@ -58,11 +58,11 @@ def _settings_for(node: str, service: str, data_dir: Path, **extra: object) -> S
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run one service in the foreground, as a container would (``SHULIAN_WORKERS`` processes)."""
     from shulian_common.app.workers import serve
-    from shulian_common.service import installed_services
+    from shulian_common.service import installed_service, installed_service_names
 
-    services = installed_services()
-    if args.service not in services:
-        known = ", ".join(services)
+    service = installed_service(args.service)
+    if service is None:
+        known = ", ".join(sorted(installed_service_names()))
         print(f"unknown service {args.service!r}; installed: {known}", file=sys.stderr)
         return 2
     settings = Settings(service=args.service)
@@ -72,7 +72,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if args.workers < 1:
             return _refuse("--workers must be at least 1")
         settings = settings.model_copy(update={"workers": args.workers})
-    return serve(services[args.service].create_app, settings)
+    return serve(service.create_app, settings)
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -369,8 +369,9 @@ def _stop_all(procs: Sequence[subprocess.Popen[bytes]]) -> None:
             proc.kill()
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``shulian``."""
+def build_parser(service_commands: bool = True) -> argparse.ArgumentParser:
+    """The argument parser of ``shulian``; with ``service_commands``, also each installed
+    service's own ``shulian <service> ...`` commands (which imports every service)."""
     parser = argparse.ArgumentParser(prog="shulian", description="Shulian (蜀联) platform")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -458,7 +459,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_outbox_commands(sub)
     add_deploy_commands(sub)
-    _add_service_commands(sub)
+    if service_commands:
+        _add_service_commands(sub)
     return parser
 
 
@@ -473,6 +475,15 @@ def _add_service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
             raise ValueError(f"service {name!r} would shadow the built-in command {name!r}")
         parser = sub.add_parser(name, help=f"commands of the {name} service")
         definition.add_commands(parser)
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> set[str]:
+    return {
+        name
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for name in action.choices
+    }
 
 
 def _role_names() -> list[str]:
@@ -490,7 +501,15 @@ def _tail_epilog() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``shulian`` command."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(service_commands=False)
+    # A built-in command (``serve``, ``token``, ...) need not import every service: ``serve``
+    # then imports only the one it runs. Anything else (a service's command, help, a typo)
+    # parses with every service's commands, so help and errors list them all.
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    if command not in _subcommands(parser):
+        parser = build_parser()
+    args = parser.parse_args(argv)
     result: int = args.func(args)
     return result
 

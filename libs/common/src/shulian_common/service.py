@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 
 from fastapi import FastAPI
 
@@ -34,10 +34,25 @@ class ServiceDefinition:
 
 def installed_services() -> dict[str, ServiceDefinition]:
     """Every service installed in this environment, by name, in start-up order."""
-    found: list[ServiceDefinition] = []
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        definition = ep.load()
-        if not isinstance(definition, ServiceDefinition):
-            raise TypeError(f"entry point {ep.name} is not a ServiceDefinition")
-        found.append(definition)
+    found = [_load(ep) for ep in entry_points(group=ENTRY_POINT_GROUP)]
     return {d.name: d for d in sorted(found, key=lambda d: d.port_offset)}
+
+
+def installed_service_names() -> set[str]:
+    """The names of the installed services, without importing any of them."""
+    return {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def installed_service(name: str) -> ServiceDefinition | None:
+    """The installed service called ``name``, importing it alone (``None`` if there is none):
+    a process serving one service need not import the others."""
+    for ep in entry_points(group=ENTRY_POINT_GROUP, name=name):
+        return _load(ep)
+    return None
+
+
+def _load(ep: EntryPoint) -> ServiceDefinition:
+    definition = ep.load()
+    if not isinstance(definition, ServiceDefinition):
+        raise TypeError(f"entry point {ep.name} is not a ServiceDefinition")
+    return definition

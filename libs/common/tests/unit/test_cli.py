@@ -1,5 +1,7 @@
 import asyncio
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -119,3 +121,45 @@ def test_tail_prints_structured_cloudevents_up_to_the_limit(
         main(["tail", topic, "--from-beginning", "--limit", "3", "--data-dir", str(tmp_path)]) == 0
     )
     assert len(capsys.readouterr().out.splitlines()) == 3
+
+
+_LOADED_SERVICES = """
+import sys
+from importlib.metadata import entry_points
+from shulian_common.cli import main
+from shulian_common.service import ENTRY_POINT_GROUP, installed_service
+
+packages = {ep.name: ep.value.split(".")[0] for ep in entry_points(group=ENTRY_POINT_GROUP)}
+if sys.argv[1] == "token":
+    main(["token", "--role", "partner"])
+else:
+    installed_service(sys.argv[1])
+print(sorted(name for name, package in packages.items() if package in sys.modules))
+"""
+
+
+def test_a_built_in_command_imports_no_service_and_serving_one_imports_it_alone() -> None:
+    from shulian_common.service import installed_service_names
+
+    def loaded(arg: str) -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", _LOADED_SERVICES, arg],
+            capture_output=True, text=True, timeout=120, check=True,
+        )  # fmt: skip
+        return list(json.loads(done.stdout.splitlines()[-1].replace("'", '"')))
+
+    names = sorted(installed_service_names())
+    assert names, "no service is installed"
+    assert loaded("token") == []
+    assert loaded(names[-1]) == [names[-1]]
+
+
+def test_serving_an_unknown_service_names_the_installed_ones(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from shulian_common.service import installed_service_names
+
+    assert main(["serve", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown service 'nope'" in err
+    assert all(name in err for name in installed_service_names())
