@@ -107,6 +107,17 @@ def test_up_runs_two_nodes_with_demo_data_and_stops_cleanly(tmp_path: Path) -> N
             )
             assert found.status_code == 200, found.text
             assert found.json()["items"], f"node {node} has no demo suppliers"
+        # Each node's supplier token is for a listed supplier of its own, ready to grab orders.
+        suppliers = dict(re.findall(r"^\s+(\d{6}) supplier (\w+) \(listed\): \S+$", text, re.M))
+        assert set(suppliers) == {"510000", "511500"}
+        for node, url, _ in urls:
+            headers = {"Authorization": f"Bearer {tokens[node]}"}
+            supplier = httpx.get(
+                f"{url}/v1/suppliers/{suppliers[node]}", headers=headers, timeout=10
+            )
+            assert supplier.status_code == 200, supplier.text
+            assert supplier.json()["owner_node"] == node
+            assert supplier.json()["listing_status"] == "listed"
         # Both nodes publish into the one backbone, where anyone can subscribe to everyone.
         assert asyncio.run(_sources_on(tmp_path / "bus.db", SUPPLIERS_TOPIC)) >= {
             "/nodes/510000/registry",

@@ -248,17 +248,18 @@ def _print_tokens(nodes: Sequence[str], planned: Sequence[Planned] = ()) -> None
         supplier_id = _a_supplier_of(planned, node, operator)
         if supplier_id is not None:
             supplier = mint_token(settings, role=Role.SUPPLIER, node=node, supplier_id=supplier_id)
-            print(f"  {node} supplier {supplier_id}: {supplier}")
+            print(f"  {node} supplier {supplier_id} (listed): {supplier}")
 
 
 def _a_supplier_of(planned: Sequence[Planned], node: str, operator_token: str) -> str | None:
-    """The id of one supplier ``node`` owns, asked of its registry (None without one)."""
+    """The id of one listed supplier ``node`` owns, asked of its registry (None without one):
+    a listed one, so its token can grab orders and register for activities at once."""
     for item in planned:
         if item.node == node and item.service == "registry":
             try:
                 response = httpx.get(
                     f"{item.url}/v1/suppliers",
-                    params={"node": node, "limit": 1},
+                    params={"node": node, "status": "listed", "limit": 1},
                     headers={"Authorization": f"Bearer {operator_token}"},
                     timeout=5,
                 )
