@@ -106,7 +106,7 @@ async def seed_demo(settings: Settings) -> int:
         return await seed(
             uow_factory,
             node_id=settings.node_id,
-            year=settings.demo_year,
+            year=settings.filled_demo_year,
             nodes=settings.demo_network,
         )
     finally:

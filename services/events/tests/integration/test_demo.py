@@ -7,7 +7,10 @@ import random
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from shulian_common.db import create_engine, create_session_factory
@@ -26,16 +29,18 @@ from shulian_events.demo import (
     seed_demo,
 )
 from shulian_events.domain.series import local_date_of
+from shulian_events.domain.terms import TIMEZONE
 from shulian_events.orm import Activity, Occurrence, Registration
 from shulian_events.settings import EventsSettings
 from shulian_events.testing import events_settings_for
 
 CHENGDU = "510100"
+PAST_YEAR = 2025  # a whole year behind us: every activity held and completed
 
 
 async def test_the_demo_year_meets_some_targets_and_misses_others(tmp_path: Path) -> None:
     settings = events_settings_for(
-        f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}", tmp_path, "510000"
+        f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}", tmp_path, "510000", demo_year=PAST_YEAR
     )
 
     seeded = await seed_demo(settings)
@@ -76,6 +81,7 @@ async def test_beside_a_chengdu_node_the_province_leaves_chengdu_to_it(tmp_path:
             tmp_path=tmp_path,
             node=node,
             demo_nodes=f"{PROVINCE_CODE},{CHENGDU}",
+            demo_year=PAST_YEAR,
         )
         assert await seed_demo(settings) > 0
         engine = create_engine(settings.resolved_database_url)
@@ -85,7 +91,7 @@ async def test_beside_a_chengdu_node_the_province_leaves_chengdu_to_it(tmp_path:
         finally:
             await engine.dispose()
 
-    planned = plans(EventsSettings(env="test").demo_year, random.Random(DEMO_SEED))
+    planned = plans(PAST_YEAR, random.Random(DEMO_SEED))
     in_chengdu = [p for p in planned if in_scope(CHENGDU, p.fields["division_code"])]
     assert in_chengdu  # Chengdu and its districts hold activities in the demo year
     assert all(in_scope(CHENGDU, a.division_code) for a in held[CHENGDU])
@@ -105,7 +111,7 @@ def test_the_most_specific_node_seeds_a_division() -> None:
 
 
 def test_the_demo_year_names_only_known_industries() -> None:
-    planned = plans(EventsSettings(env="test").demo_year, random.Random(DEMO_SEED))
+    planned = plans(PAST_YEAR, random.Random(DEMO_SEED))
     named = {code for plan in planned for code in plan.fields["industries"]}
     assert named  # the demo's sessions target industries
     assert all(is_industry(code) for code in named), sorted(c for c in named if not is_industry(c))
@@ -119,7 +125,7 @@ async def test_the_demo_checks_registered_suppliers_in_at_its_past_activities(
     once the registry's suppliers reach the replica, the past activities get their check-ins,
     published as reporting reads them."""
     settings = events_settings_for(
-        f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}", tmp_path, PROVINCE_CODE
+        f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}", tmp_path, PROVINCE_CODE, demo_year=PAST_YEAR
     )
     await seed_demo(settings)
     engine = create_engine(settings.resolved_database_url)
@@ -172,7 +178,7 @@ async def test_the_demo_checks_registered_suppliers_in_at_its_past_activities(
         assert not occurrence.cancelled
         assert r.checked_in_at is not None
         assert local_date_of(r.checked_in_at) == local_date_of(occurrence.starts_at)  # on the day
-        assert r.checked_in_at.year == settings.demo_year
+        assert r.checked_in_at.year == PAST_YEAR
     per_occurrence = Counter((r.activity_id, r.occurrence_key, r.participant_id) for r in rows)
     assert max(per_occurrence.values()) == 1  # a supplier once per occurrence
     fairs = [a.id for a in activities.values() if a.kind == "province_fair"]
@@ -184,3 +190,39 @@ async def test_the_demo_checks_registered_suppliers_in_at_its_past_activities(
     checked = [data for kind, data in published if kind.endswith(".checked_in.v1")]
     assert {(d["participant_kind"], d["status"]) for d in checked} == {("supplier", "checked_in")}
     assert {d["id"] for d in checked} == {r.id for r in rows}
+
+
+async def test_by_default_the_demo_fills_the_current_year_up_to_today(tmp_path: Path) -> None:
+    """The dashboard opens on the current year, where the registry's and matching's demo records
+    are dated: the calendar's demo fills that year too, held and completed up to today and
+    still scheduled after it."""
+    settings = events_settings_for(
+        f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}", tmp_path, PROVINCE_CODE
+    )
+    this_year = datetime.now(ZoneInfo(TIMEZONE)).year
+    assert settings.demo_year == 0
+    assert settings.filled_demo_year == this_year
+
+    assert await seed_demo(settings) > 250
+    engine = create_engine(settings.resolved_database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            occurrences = list(await session.scalars(select(Occurrence)))
+            activities = {a.id: a for a in await session.scalars(select(Activity))}
+    finally:
+        await engine.dispose()
+    now = datetime.now(UTC)
+    assert {local_date_of(o.starts_at)[:4] for o in occurrences} == {str(this_year)}
+    for o in occurrences:
+        status = activities[o.activity_id].status
+        if o.ends_at.replace(tzinfo=UTC) < now and not o.cancelled:
+            assert status in {"completed", "cancelled"}, (o.starts_at, status)
+        if o.starts_at.replace(tzinfo=UTC) > now:
+            assert status != "completed", (o.starts_at, status)
+
+
+def test_the_demo_year_is_the_current_one_or_a_year_of_the_action() -> None:
+    assert EventsSettings(env="test", demo_year=2023).filled_demo_year == 2023
+    for wrong in (2022, 1, -1, 2101):
+        with pytest.raises(ValidationError, match="demo_year"):
+            EventsSettings(env="test", demo_year=wrong)

@@ -20,7 +20,7 @@ ASSETS = {
 
 @router.get("/dashboard", response_class=HTMLResponse)
 async def dashboard() -> HTMLResponse:
-    """The indicator dashboard; open it as `/dashboard?year=2025&scope=510000#token=<bearer>`."""
+    """The indicator dashboard; open it as `/dashboard?scope=510000#token=<bearer>` (`year=` another year than the current one)."""
     return HTMLResponse(dashboard_html())
 
 
