@@ -113,8 +113,12 @@ def mint_token(
     supplier_id: str | None = None,
     enterprise_id: str | None = None,
     ttl_seconds: int | None = None,
+    audience: str | None = None,
 ) -> str:
     """A signed token for a principal; a province admin's division defaults to the province.
+
+    With an ``audience`` the token is good only where that audience is asked for (e.g. the key
+    of a calendar subscription link), never as a bearer token on the API.
 
     Raises ``ValueError`` when the role, node and division do not fit together.
     """
@@ -137,7 +141,27 @@ def mint_token(
         "exp": now + (ttl_seconds if ttl_seconds is not None else settings.jwt_ttl_seconds),
         **_scope_claims(principal),
     }
+    if audience is not None:
+        claims["aud"] = audience
     return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm=ALGORITHM)
+
+
+def mint_link_key(
+    settings: Settings, principal: Principal, *, audience: str, ttl_seconds: int
+) -> str:
+    """The key of a link ``principal`` hands to an app that cannot send a header (a calendar
+    subscription): the principal's own scope, good only for ``audience``."""
+    return mint_token(
+        settings,
+        role=principal.role,
+        node=principal.node,
+        division=principal.division,
+        sub=principal.sub,
+        supplier_id=principal.supplier_id,
+        enterprise_id=principal.enterprise_id,
+        ttl_seconds=ttl_seconds,
+        audience=audience,
+    )
 
 
 def _scope_claims(principal: Principal) -> dict[str, Any]:
@@ -164,9 +188,11 @@ class _DecodedTokens:
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._entries: OrderedDict[tuple[str, str, str], tuple[Principal, float]] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str, str, str], tuple[Principal, float]] = (
+            OrderedDict()
+        )
 
-    def get(self, key: tuple[str, str, str], now: float) -> Principal | None:
+    def get(self, key: tuple[str, str, str, str], now: float) -> Principal | None:
         entry = self._entries.get(key)
         if entry is None:
             return None
@@ -177,7 +203,7 @@ class _DecodedTokens:
         self._entries.move_to_end(key)
         return principal
 
-    def put(self, key: tuple[str, str, str], principal: Principal, expires: float) -> None:
+    def put(self, key: tuple[str, str, str, str], principal: Principal, expires: float) -> None:
         self._entries[key] = (principal, expires)
         self._entries.move_to_end(key)
         while len(self._entries) > self._size:
@@ -191,30 +217,32 @@ DECODED_TOKENS_CACHED = 4096
 _decoded = _DecodedTokens(DECODED_TOKENS_CACHED)
 
 
-def decode_token(settings: Settings, token: str) -> Principal:
+def decode_token(settings: Settings, token: str, audience: str | None = None) -> Principal:
     """The principal a token names; ``UnauthorizedError`` (``invalid_token`` or
-    ``token_expired``) unless it is signed by us, current and consistent.
+    ``token_expired``) unless it is signed by us, current and consistent, and made for
+    ``audience`` (a bearer token has none: a token minted for an audience is refused here).
 
     A valid token is remembered until it expires (``exp`` plus the clock skew allowed, as the
     full check would), so the next request with it skips the signature and scope checks."""
-    key = (settings.jwt_secret.get_secret_value(), settings.jwt_issuer, token)
+    key = (settings.jwt_secret.get_secret_value(), settings.jwt_issuer, audience or "", token)
     now = time.time()
     cached = _decoded.get(key, now)
     if cached is not None:
         return cached
-    claims = _verified_claims(settings, token)
+    claims = _verified_claims(settings, token, audience)
     principal = _principal_from(claims)
     _decoded.put(key, principal, float(claims["exp"]) + CLOCK_SKEW_SECONDS)
     return principal
 
 
-def _verified_claims(settings: Settings, token: str) -> dict[str, Any]:
+def _verified_claims(settings: Settings, token: str, audience: str | None) -> dict[str, Any]:
     try:
         claims = jwt.decode(
             token,
             settings.jwt_secret.get_secret_value(),
             algorithms=[ALGORITHM],
             issuer=settings.jwt_issuer,
+            audience=audience,  # None: a token naming any audience is invalid
             leeway=CLOCK_SKEW_SECONDS,
             options={"require": ["iss", "sub", "iat", "exp"]},
         )

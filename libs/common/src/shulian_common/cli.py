@@ -507,8 +507,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A built-in command (``serve``, ``token``, ...) need not import every service: ``serve``
     # then imports only the one it runs. Anything else (a service's command, help, a typo)
     # parses with every service's commands, so help and errors list them all.
+    from shulian_common.service import installed_service_names
+
+    built_in = _subcommands(parser)
+    shadowing = installed_service_names() & built_in
+    if shadowing:
+        raise ValueError(f"service {min(shadowing)!r} would shadow the built-in command")
     command = next((arg for arg in argv if not arg.startswith("-")), None)
-    if command not in _subcommands(parser):
+    if command not in built_in:
         parser = build_parser()
     args = parser.parse_args(argv)
     result: int = args.func(args)

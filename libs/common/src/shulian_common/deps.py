@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -101,6 +101,34 @@ async def get_principal(
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def principal_by_key_or_bearer(audience: str) -> Callable[..., Awaitable[Principal]]:
+    """A dependency naming the caller by a link's ``key`` query parameter (a token minted for
+    ``audience`` with ``auth.mint_link_key``), else by the bearer token: for URLs an app
+    subscribes to without sending headers, such as a calendar's. The access log records paths
+    without their query, so a key does not reach the logs."""
+
+    async def principal(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        key: Annotated[
+            str | None,
+            Query(
+                max_length=4096,
+                description="the key of a subscription link, for apps that cannot send "
+                "an Authorization header",
+            ),
+        ] = None,
+    ) -> Principal:
+        settings = request.app.state.settings
+        if key is not None:
+            return decode_token(settings, key, audience)
+        if credentials is None:
+            raise UnauthorizedError("需要 Bearer 令牌或订阅链接中的 key")
+        return decode_token(settings, credentials.credentials)
+
+    return principal
 
 
 def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:

@@ -9,7 +9,7 @@ import jwt
 import pytest
 from pydantic import SecretStr
 
-from shulian_common.auth import Principal, Role, decode_token, mint_token
+from shulian_common.auth import Principal, Role, decode_token, mint_link_key, mint_token
 from shulian_common.errors import UnauthorizedError
 from shulian_common.settings import Settings
 
@@ -250,3 +250,24 @@ def test_refused_tokens_are_not_remembered(settings: Settings) -> None:
     token = _forge(settings, secret="another-secret-" * 3)
     for _ in range(2):  # refused each time by the full check, with its reason
         assert _reason(settings, token).code == "invalid_token"
+
+
+def test_a_link_key_is_good_only_for_its_audience(settings: Settings) -> None:
+    principal = decode_token(
+        settings, mint_token(settings, role=Role.CITY_OPERATOR, node="511500", division="511500")
+    )
+    key = mint_link_key(settings, principal, audience="shulian:calendar", ttl_seconds=3600)
+
+    # Decoded for its audience first (and so remembered), it is still no bearer token.
+    assert decode_token(settings, key, "shulian:calendar") == principal
+    with pytest.raises(UnauthorizedError) as refused:
+        decode_token(settings, key)
+    assert refused.value.code == "invalid_token"
+    with pytest.raises(UnauthorizedError):
+        decode_token(settings, key, "shulian:other")
+    # Nor is a bearer token a key.
+    bearer = mint_token(settings, role=Role.CITY_OPERATOR, node="511500", division="511500")
+    assert decode_token(settings, bearer) == principal
+    with pytest.raises(UnauthorizedError) as refused:
+        decode_token(settings, bearer, "shulian:calendar")
+    assert refused.value.code == "invalid_token"

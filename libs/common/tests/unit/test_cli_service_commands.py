@@ -45,5 +45,6 @@ def test_a_service_may_not_shadow_a_built_in_command(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(
         service_module, "installed_services", lambda: {"token": _definition("token", [])}
     )
+    monkeypatch.setattr(service_module, "installed_service_names", lambda: {"token"})
     with pytest.raises(ValueError, match="shadow"):
         main(["token", "--role", "partner"])

@@ -1,9 +1,9 @@
 """iCalendar (RFC 5545) rendering of activities, for subscription from any calendar app.
 
-One VEVENT per activity (UID ``{id}@shulian``), in Asia/Shanghai wall time with its VTIMEZONE;
-a series carries its RRULE, an EXDATE per cancelled occurrence, and one more VEVENT with the
-same UID and a RECURRENCE-ID per moved occurrence. A cancelled activity stays in the feed with
-STATUS:CANCELLED, so subscribed calendars drop it instead of keeping a stale copy.
+One VEVENT per activity (UID ``{id}@shulian.sichuan``), in Asia/Shanghai wall time with its
+VTIMEZONE; a series carries its RRULE, an EXDATE per cancelled occurrence, and one more VEVENT
+with the same UID and a RECURRENCE-ID per moved occurrence. A cancelled activity stays in the
+feed with STATUS:CANCELLED, so subscribed calendars drop it instead of keeping a stale copy.
 """
 
 from __future__ import annotations

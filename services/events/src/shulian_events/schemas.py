@@ -189,3 +189,11 @@ class RegistrationRead(BaseModel):
     checked_in_at: datetime | None = None
     version: int | None = None
     updated_at: datetime | None = None
+
+
+class CalendarSubscription(BaseModel):
+    """A link a calendar app subscribes to, carrying its own key (no header needed)."""
+
+    url: str = Field(description="the .ics feed with the filters asked for and the key")
+    webcal_url: str = Field(description="the same, as `webcal://` for apps that open such links")
+    expires_at: datetime = Field(description="when the key stops working: ask for a new link")

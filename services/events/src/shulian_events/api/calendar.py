@@ -2,38 +2,49 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from shulian_common.deps import SessionDep
+from shulian_common.auth import Principal, mint_link_key
+from shulian_common.deps import PrincipalDep, SessionDep, principal_by_key_or_bearer
 from shulian_common.errors import problem_responses
-from shulian_common.http import Authenticated
 from shulian_common.records import load
 from shulian_events import ical, repository
 from shulian_events.domain.terms import ActivityKind, Campaign
 from shulian_events.orm import Activity
 from shulian_events.repository import ActivityFilter
-from shulian_events.schemas import IndustryCode
+from shulian_events.schemas import CalendarSubscription, IndustryCode
 
-router = APIRouter(tags=["calendar"], dependencies=[Authenticated])
+# Calendar apps subscribe to a URL and cannot send an Authorization header: the feeds also take
+# a key minted for this audience alone (refused as a bearer token on the API), valid a year.
+CALENDAR_AUDIENCE = "shulian:calendar"
+CALENDAR_KEY_TTL = timedelta(days=366)
+
+router = APIRouter(tags=["calendar"])
+CalendarReader = Annotated[Principal, Depends(principal_by_key_or_bearer(CALENDAR_AUDIENCE))]
 _ICS: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/calendar": {}}, "description": "RFC 5545 iCalendar"}
 }
+City = Annotated[str | None, Query(pattern=r"^\d{6}$")]
 
 
 @router.get(
     "/v1/calendar.ics", response_class=Response, responses={**_ICS, **problem_responses(401, 422)}
 )
 async def calendar_feed(
+    _reader: CalendarReader,
     session: SessionDep,
-    city: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    city: City = None,
     kind: ActivityKind | None = None,
     campaign: Campaign | None = None,
     industry: Annotated[IndustryCode | None, Query()] = None,
 ) -> Response:
-    """The province-wide calendar as iCalendar, to subscribe from any calendar app."""
+    """The province-wide calendar as iCalendar, to subscribe from any calendar app (with the
+    link `GET /v1/calendar/subscription` gives, or a bearer token)."""
     where = ActivityFilter(city_code=city, kind=kind, campaign=campaign, industry=industry)
     rows = await repository.list_activities(session, where, after=None, limit=None)
     body = ical.calendar(rows, name="四川人力资源服务活动日历")
@@ -41,11 +52,44 @@ async def calendar_feed(
 
 
 @router.get(
+    "/v1/calendar/subscription",
+    response_model=CalendarSubscription,
+    responses=problem_responses(401, 422),
+)
+async def calendar_subscription(
+    request: Request,
+    principal: PrincipalDep,
+    city: City = None,
+    kind: ActivityKind | None = None,
+    campaign: Campaign | None = None,
+    industry: Annotated[IndustryCode | None, Query()] = None,
+) -> CalendarSubscription:
+    """A link to the calendar (with these filters) that a calendar app can subscribe to: it
+    carries a key good for the calendar feeds only, for a year."""
+    settings = request.app.state.settings
+    key = mint_link_key(
+        settings,
+        principal,
+        audience=CALENDAR_AUDIENCE,
+        ttl_seconds=int(CALENDAR_KEY_TTL.total_seconds()),
+    )
+    filters = {"city": city, "kind": kind, "campaign": campaign, "industry": industry}
+    query = urlencode({**{k: str(v) for k, v in filters.items() if v is not None}, "key": key})
+    base = (settings.public_url or str(request.base_url)).rstrip("/")
+    url = f"{base}/v1/calendar.ics?{query}"
+    return CalendarSubscription(
+        url=url,
+        webcal_url="webcal://" + url.split("://", 1)[1],
+        expires_at=datetime.now(UTC).replace(microsecond=0) + CALENDAR_KEY_TTL,
+    )
+
+
+@router.get(
     "/v1/activities/{activity_id}.ics",
     response_class=Response,
     responses={**_ICS, **problem_responses(401, 404)},
 )
-async def activity_feed(activity_id: str, session: SessionDep) -> Response:
+async def activity_feed(activity_id: str, _reader: CalendarReader, session: SessionDep) -> Response:
     """One activity as iCalendar."""
     row = await load(session, Activity, activity_id, "活动")
     return Response(ical.calendar([row], name=row.title), media_type=ical.MEDIA_TYPE)
