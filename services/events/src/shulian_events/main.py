@@ -28,8 +28,9 @@ enterprise, campus and village tours, forums, exhibitions, study visits and trai
 Every node shows the whole province's calendar; only an activity's owner node changes it and
 decides its registrations (a request made elsewhere answers `202` and is followed at
 `/v1/registrations/{id}`). Feeds: `/v1/calendar.ics` and `/v1/activities/{id}.ics`, by bearer
-token or by the link `/v1/calendar/subscription` gives a calendar app. Every change publishes a snapshot on `shulian.events.activities.v1` or `shulian.events.registrations.v1`.
-Errors are RFC 9457 problem+json with a stable `code`.
+token or by the link `/v1/calendar/subscription` gives a calendar app. Every change publishes a
+snapshot on `shulian.events.activities.v1` or `shulian.events.registrations.v1`. Errors are
+RFC 9457 problem+json with a stable `code`.
 """
 
 TAGS = [

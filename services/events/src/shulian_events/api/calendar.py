@@ -32,20 +32,26 @@ _ICS: dict[int | str, dict[str, Any]] = {
 City = Annotated[str | None, Query(pattern=r"^\d{6}$")]
 
 
-@router.get(
-    "/v1/calendar.ics", response_class=Response, responses={**_ICS, **problem_responses(401, 422)}
-)
-async def calendar_feed(
-    _reader: CalendarReader,
-    session: SessionDep,
+async def _calendar_filter(
     city: City = None,
     kind: ActivityKind | None = None,
     campaign: Campaign | None = None,
     industry: Annotated[IndustryCode | None, Query()] = None,
+) -> ActivityFilter:
+    return ActivityFilter(city_code=city, kind=kind, campaign=campaign, industry=industry)
+
+
+CalendarFilter = Annotated[ActivityFilter, Depends(_calendar_filter)]
+
+
+@router.get(
+    "/v1/calendar.ics", response_class=Response, responses={**_ICS, **problem_responses(401, 422)}
+)
+async def calendar_feed(
+    _reader: CalendarReader, session: SessionDep, where: CalendarFilter
 ) -> Response:
     """The province-wide calendar as iCalendar, to subscribe from any calendar app (with the
     link `GET /v1/calendar/subscription` gives, or a bearer token)."""
-    where = ActivityFilter(city_code=city, kind=kind, campaign=campaign, industry=industry)
     rows = await repository.list_activities(session, where, after=None, limit=None)
     body = ical.calendar(rows, name="四川人力资源服务活动日历")
     return Response(body, media_type=ical.MEDIA_TYPE)
@@ -57,12 +63,7 @@ async def calendar_feed(
     responses=problem_responses(401, 422),
 )
 async def calendar_subscription(
-    request: Request,
-    principal: PrincipalDep,
-    city: City = None,
-    kind: ActivityKind | None = None,
-    campaign: Campaign | None = None,
-    industry: Annotated[IndustryCode | None, Query()] = None,
+    request: Request, principal: PrincipalDep, where: CalendarFilter
 ) -> CalendarSubscription:
     """A link to the calendar (with these filters) that a calendar app can subscribe to: it
     carries a key good for the calendar feeds only, for a year."""
@@ -73,7 +74,12 @@ async def calendar_subscription(
         audience=CALENDAR_AUDIENCE,
         ttl_seconds=int(CALENDAR_KEY_TTL.total_seconds()),
     )
-    filters = {"city": city, "kind": kind, "campaign": campaign, "industry": industry}
+    filters = {
+        "city": where.city_code,
+        "kind": where.kind,
+        "campaign": where.campaign,
+        "industry": where.industry,
+    }
     query = urlencode({**{k: str(v) for k, v in filters.items() if v is not None}, "key": key})
     base = (settings.public_url or str(request.base_url)).rstrip("/")
     url = f"{base}/v1/calendar.ics?{query}"

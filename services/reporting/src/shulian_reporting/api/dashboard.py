@@ -20,7 +20,8 @@ ASSETS = {
 
 @router.get("/dashboard", response_class=HTMLResponse)
 async def dashboard() -> HTMLResponse:
-    """The indicator dashboard; open it as `/dashboard?scope=510000#token=<bearer>` (`year=` another year than the current one)."""
+    """The indicator dashboard; open it as `/dashboard?scope=510000#token=<bearer>` (the
+    current year; `year=2025` for another)."""
     return HTMLResponse(dashboard_html())
 
 
