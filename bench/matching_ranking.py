@@ -7,8 +7,9 @@ default, or an empty PostgreSQL database) with suppliers spread over the 21 citi
 lines and 22 industries (3 lines and 2 industries each, 85 % listed), then times
 ``handlers.ranking.candidates`` — SQL eligibility on the facet index plus the explainable scores
 of every eligible supplier — for a province-wide order and an own-city order. Prints p50 and
-p99 over ``--runs`` calls, and how many suppliers were eligible; and, measured in the same run on
-the same database, the raw baseline (the eligible count and a first page of 20 ids in two
+p99 over ``--runs`` calls, the CPU time of this process per call (SQLite's work included; on
+PostgreSQL the server's is not), and how many suppliers were eligible; and, measured in the same
+run on the same database, the raw baseline (the eligible count and a first page of 20 ids in two
 hand-written SQL statements) with the ratio of ranking to it.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import tempfile
 import time
@@ -134,31 +136,43 @@ async def run(count: int, runs: int, url: str | None) -> None:
             async with engine.begin() as connection:
                 await connection.execute(text("ANALYZE suppliers, supplier_facets"))
         sessions = create_session_factory(engine)
-        print(f"matching ranking: {count} suppliers, {engine.dialect.name}")
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"matching ranking: {count} suppliers, {engine.dialect.name}, load average {load}")
         cases = [
             ("province, line + industry", order("province", "power_batteries")),
             ("province, line only", order("province", None)),
             ("own city, line + industry", order("own_city", "power_batteries")),
         ]
         for label, wanted in cases:
-            times, raw, eligible = [], [], 0
+            times, cpu, raw, raw_cpu, eligible = [], [], [], [], 0
             for _ in range(runs):
                 async with sessions() as session:
-                    started = time.perf_counter()
+                    started, cpu_started = time.perf_counter(), time.process_time()
                     eligible, _, _ = await candidates(session, order=wanted, award_cap=5, limit=20)
                     times.append(time.perf_counter() - started)
+                    cpu.append(time.process_time() - cpu_started)
                 async with engine.connect() as connection:
-                    started = time.perf_counter()
+                    started, cpu_started = time.perf_counter(), time.process_time()
                     await raw_page(connection, wanted)
                     raw.append(time.perf_counter() - started)
+                    raw_cpu.append(time.process_time() - cpu_started)
             p50, p99 = pct(times, 0.5), pct(times, 0.99)
-            print(f"  {label:28} eligible {eligible:6}  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms")
+            print(
+                f"  {label:28} eligible {eligible:6}  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms"
+                f"  CPU {mean(cpu):6.1f} ms/op"
+            )
             r50, r99 = pct(raw, 0.5), pct(raw, 0.99)
             print(
                 f"  {'  raw SQL count + 20 ids':28} {'':15} p50 {r50:7.1f} ms  p99 {r99:7.1f} ms"
-                f"  → ranking/raw p50 {p50 / r50:.2f}×"
+                f"  CPU {mean(raw_cpu):6.1f} ms/op"
+                f"  → ranking/raw p50 {p50 / r50:.2f}× p99 {p99 / r99:.2f}×"
             )
         await engine.dispose()
+
+
+def mean(values: list[float]) -> float:
+    """The mean of ``values``, in milliseconds."""
+    return sum(values) / len(values) * 1000
 
 
 def pct(values: list[float], q: float) -> float:
