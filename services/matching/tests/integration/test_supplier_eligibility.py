@@ -1,13 +1,15 @@
 """The supplier replica's eligibility index (what ranking counts and pages) follows every snapshot
-the replica keeps, and migration 0008 fills it from the replica rows an upgraded node holds."""
+the replica keeps, and migration 0008 fills it from the replica rows an upgraded node holds (and
+its downgrade rebuilds the former facets)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from alembic import command
 
-from shulian_common.db import create_engine, migrate
+from shulian_common.db import alembic_config, create_engine, migrate
 from shulian_common.records import Json
 from shulian_matching.orm import MIGRATIONS
 from shulian_matching.testing import YIBIN, Matching, place, publish, service_order, supplier_event
@@ -92,7 +94,9 @@ SUPPLIERS = sa.table(
 )
 
 
-def _supplier(sid: str, city: str, status: str, lines: list[str], industries: list[str]) -> dict:  # type: ignore[type-arg]
+def _supplier(
+    sid: str, city: str, status: str, lines: list[str], industries: list[str]
+) -> dict[str, object]:
     return {
         "id": sid,
         "owner_node": city,
@@ -137,5 +141,28 @@ async def test_the_migration_fills_the_index_from_the_replica(database_url: str)
             ("outsourcing", "*", "510100", other),
         }
         assert "supplier_facets" not in tables
+
+        # The downgrade rebuilds the former facets of every replicated supplier.
+        async with engine.begin() as connection:
+            await connection.run_sync(_downgrade, database_url, "0007")
+            facets = await connection.execute(
+                sa.text("SELECT supplier_id, facet FROM supplier_facets")
+            )
+            tables = await connection.run_sync(lambda c: sa.inspect(c).get_table_names())
+        assert {tuple(r) for r in facets} == {
+            (listed, "line:recruitment"),
+            (listed, "line:training"),
+            (listed, "industry:liquor_food"),
+            (other, "line:outsourcing"),
+            (unlisted, "line:recruitment"),
+            (unlisted, "industry:liquor_food"),
+        }
+        assert "supplier_eligibility" not in tables
     finally:
         await engine.dispose()
+
+
+def _downgrade(connection: sa.Connection, url: str, revision: str) -> None:
+    config = alembic_config(MIGRATIONS, url)
+    config.attributes["connection"] = connection
+    command.downgrade(config, revision)
