@@ -17,6 +17,7 @@ from shulian_matching.domain.talents import STANDING
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 CODE = 40  # service-line, industry and occupation codes
+ANY_INDUSTRY = "*"  # ``supplier_eligibility.industry`` of a line's row for any industry
 STANDING_WHERE = "status IN ({})".format(", ".join(f"'{s}'" for s in sorted(STANDING)))
 
 
@@ -106,15 +107,31 @@ class Supplier(Base):
     industries: Mapped[list[str]] = mapped_column(Json)
 
 
-class SupplierFacet(Base):
-    """One service line (``line:``) or industry (``industry:``) of a replicated supplier: the
-    index that lets eligibility run in SQL at 100,000 suppliers."""
+class SupplierEligibility(Base):
+    """The eligibility index of the supplier replica: one row per *listed* supplier and (service
+    line, industry) it serves — plus one per line with ``industry`` ``ANY_INDUSTRY``, for orders
+    naming no industry — carrying the supplier's city. Kept by ``repository.upsert_supplier`` in
+    the replica upsert's transaction, so it never disagrees with ``suppliers``. Ranking counts and
+    pages eligible suppliers by index-only range scans: the primary key for a line, industry and
+    city; the line-industry-supplier index for the province in id order; the supplier index to
+    replace a supplier's rows."""
 
-    __tablename__ = "supplier_facets"
-    __table_args__ = (Index("ix_supplier_facets_facet", "facet", "supplier_id"),)
+    __tablename__ = "supplier_eligibility"
+    __table_args__ = (
+        Index(
+            "ix_supplier_eligibility_line_industry_supplier",
+            "service_line",
+            "industry",
+            "supplier_id",
+            "city_code",
+        ),
+        Index("ix_supplier_eligibility_supplier", "supplier_id"),
+    )
 
+    service_line: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    industry: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    city_code: Mapped[str] = mapped_column(String(6), primary_key=True)
     supplier_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
-    facet: Mapped[str] = mapped_column(String(CODE + 10), primary_key=True)
 
 
 class Talent(Record, Base):

@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import Row, Select, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from shulian_matching.domain.grabs import GrabStatus
+from shulian_matching.domain.grabs import LISTED, GrabStatus
 from shulian_matching.orm import (
+    ANY_INDUSTRY,
     Application,
     Grab,
     Order,
     Supplier,
-    SupplierFacet,
+    SupplierEligibility,
     Talent,
     TalentSummary,
 )
 
+_Columns = TypeVarTuple("_Columns")
 HELD = (GrabStatus.AWARDED.value, GrabStatus.CONFIRMED.value)
 UNFINISHED = ("open", "awarded", "in_service")
 
@@ -45,17 +47,33 @@ async def upsert_newer(session: AsyncSession, table: Any, values: Mapping[str, A
 
 
 async def upsert_supplier(session: AsyncSession, values: Mapping[str, Any]) -> bool:
-    """Keep a supplier snapshot (if newer) and re-index its facets."""
+    """Keep a supplier snapshot (if newer) and replace its rows of the eligibility index."""
     written = await upsert_newer(session, Supplier.__table__, values)
     if written:
-        supplier_id = values["id"]
-        await session.execute(delete(SupplierFacet).where(SupplierFacet.supplier_id == supplier_id))
-        facets = {f"line:{line}" for line in values["service_lines"]}
-        facets |= {f"industry:{code}" for code in values["industries"]}
-        if facets:
-            rows = [{"supplier_id": supplier_id, "facet": facet} for facet in sorted(facets)]
-            await session.execute(insert(SupplierFacet), rows)
+        index = SupplierEligibility
+        await session.execute(delete(index).where(index.supplier_id == values["id"]))
+        rows = eligibility_rows(values)
+        if rows:
+            await session.execute(insert(index), rows)
     return written
+
+
+def eligibility_rows(values: Mapping[str, Any]) -> list[dict[str, str]]:
+    """A supplier's rows of the eligibility index: none unless listed; else one per (line,
+    industry) it serves and one per line for any industry."""
+    if values["listing_status"] != LISTED:
+        return []
+    industries = [ANY_INDUSTRY, *sorted(set(values["industries"]))]
+    return [
+        {
+            "service_line": line,
+            "industry": industry,
+            "city_code": values["city_code"],
+            "supplier_id": values["id"],
+        }
+        for line in sorted(set(values["service_lines"]))
+        for industry in industries
+    ]
 
 
 async def supplier(session: AsyncSession, supplier_id: str) -> Supplier | None:
@@ -63,29 +81,26 @@ async def supplier(session: AsyncSession, supplier_id: str) -> Supplier | None:
     return await session.get(Supplier, supplier_id)
 
 
-def eligible_suppliers(
+def _eligible(
+    stmt: Select[*_Columns],
     *,
     service_line: str,
     industry: str | None,
     cities: Sequence[str] | None,
     not_cities: Sequence[str] = (),
-) -> Select[str, str, str, bool]:
-    """Listed suppliers serving the line (and industry), in ``cities`` (``None``: anywhere) and
-    not in ``not_cities``."""
-    stmt = (
-        select(Supplier.id, Supplier.name, Supplier.city_code, Supplier.high_end)
-        .join(SupplierFacet, SupplierFacet.supplier_id == Supplier.id)
-        .where(Supplier.listing_status == "listed", SupplierFacet.facet == f"line:{service_line}")
+) -> Select[*_Columns]:
+    """``stmt`` kept to the eligibility index's rows of listed suppliers serving the line (and
+    industry), in ``cities`` (``None``: anywhere) and not in ``not_cities``: a range of its
+    primary key, one per city."""
+    index = SupplierEligibility
+    stmt = stmt.where(
+        index.service_line == service_line,
+        index.industry == (ANY_INDUSTRY if industry is None else industry),
     )
-    if industry is not None:
-        serves = select(SupplierFacet.supplier_id).where(
-            SupplierFacet.facet == f"industry:{industry}"
-        )
-        stmt = stmt.where(Supplier.id.in_(serves))
     if cities is not None:
-        stmt = stmt.where(Supplier.city_code.in_(list(cities)))
+        stmt = stmt.where(index.city_code.in_(list(cities)))
     if not_cities:
-        stmt = stmt.where(Supplier.city_code.not_in(list(not_cities)))
+        stmt = stmt.where(index.city_code.not_in(list(not_cities)))
     return stmt
 
 
@@ -101,13 +116,19 @@ async def eligible_rows(
 ) -> list[tuple[str, str, str, bool]]:
     """Eligible suppliers' id, name, city and high-end flag, in id order (the first ``limit``;
     only those of ``ids`` when given)."""
-    stmt = eligible_suppliers(
-        service_line=service_line, industry=industry, cities=cities, not_cities=not_cities
+    stmt = _eligible(
+        select(Supplier.id, Supplier.name, Supplier.city_code, Supplier.high_end)
+        .select_from(SupplierEligibility)
+        .join(Supplier, Supplier.id == SupplierEligibility.supplier_id),
+        service_line=service_line,
+        industry=industry,
+        cities=cities,
+        not_cities=not_cities,
     )
     if ids is not None:
-        stmt = stmt.where(Supplier.id.in_(list(ids)))
-    # In the facet index's order: the planner walks it and stops at ``limit`` (no sort of all).
-    stmt = stmt.order_by(SupplierFacet.supplier_id)
+        stmt = stmt.where(SupplierEligibility.supplier_id.in_(list(ids)))
+    # In the index's order: the planner walks it and stops at ``limit`` (no sort of all).
+    stmt = stmt.order_by(SupplierEligibility.supplier_id)
     if limit is not None:
         stmt = stmt.limit(limit)
     rows = (await session.execute(stmt)).all()
@@ -117,9 +138,15 @@ async def eligible_rows(
 async def count_eligible(
     session: AsyncSession, *, service_line: str, industry: str | None, cities: Sequence[str] | None
 ) -> int:
-    """How many suppliers are eligible."""
-    inner = eligible_suppliers(service_line=service_line, industry=industry, cities=cities)
-    return int(await session.scalar(select(func.count()).select_from(inner.subquery())) or 0)
+    """How many suppliers are eligible: the index's rows for the line and industry (one per
+    supplier), in ``cities``."""
+    stmt = _eligible(
+        select(func.count()).select_from(SupplierEligibility),
+        service_line=service_line,
+        industry=industry,
+        cities=cities,
+    )
+    return int(await session.scalar(stmt) or 0)
 
 
 # --- orders -----------------------------------------------------------------------------------

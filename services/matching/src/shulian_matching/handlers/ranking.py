@@ -1,7 +1,8 @@
 """Ranking an order's candidates: eligible suppliers (service orders) or talents (job orders).
 
-Eligibility runs in SQL on the supplier replica's facet index (listed, serving the line and the
-industry, in a city the order is open to, under the award cap). Scores come from the explainable
+Eligibility runs in SQL on the supplier replica's eligibility index (one row per listed supplier,
+line and industry, with its city: index-only range scans for the line, the industry and the cities
+the order is open to), less the suppliers at the award cap. Scores come from the explainable
 terms of ``domain.ranking``; for suppliers they fall in strict tiers — same city (0.9-1.0), same
 economic region (0.7-0.8), elsewhere (0.6-0.7), availability only moving a supplier within its
 tier — so the best ``limit`` are found tier by tier with ``ORDER BY id LIMIT`` queries instead of
