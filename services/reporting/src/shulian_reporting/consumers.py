@@ -1,5 +1,6 @@
 """What reporting consumes, into projections: the registry's suppliers, network and enterprises;
-the events service's activities and registrations; matching's orders and talents.
+the events service's activities and registrations; matching's orders and talents. And other
+nodes' annual summaries, kept as replicas (reporting's own stream).
 
 Each event type is read through reporting's own reader model (only what the indicators use),
 checked against the producer's committed ``asyncapi.json`` by the contract test; no producer code
@@ -14,8 +15,10 @@ from typing import Any
 
 from shulian_common.consumer import Subscription
 from shulian_common.readers import ReaderModel, Reads
+from shulian_reporting.contracts import SUMMARIES_TOPIC
 from shulian_reporting.domain.indicators import Source
 from shulian_reporting.handlers import projections as p
+from shulian_reporting.handlers.summaries import keep_summary
 
 SUPPLIERS_TOPIC = "shulian.registry.suppliers.v1"
 NETWORK_TOPIC = "shulian.registry.network.v1"
@@ -27,6 +30,7 @@ TALENTS_TOPIC = "shulian.matching.talents.v1"
 _REGISTRY = "cn.sichuan.shulian.registry"
 _EVENTS = "cn.sichuan.shulian.events"
 _MATCHING = "cn.sichuan.shulian.matching"
+_REPORTING = "cn.sichuan.shulian.reporting"
 
 # The streams whose indicators reporting can compute on this build.
 SOURCES = frozenset({Source.REGISTRY, Source.EVENTS, Source.MATCHING})
@@ -226,6 +230,24 @@ class TalentReader(ReaderModel):
     county_code: str
 
 
+class SummaryReader(ReaderModel):
+    """Another node's annual summary, whole (snapshots from before the events carried the
+    sections and times have none)."""
+
+    id: str
+    owner_node: str
+    version: int
+    city_code: str
+    year: int
+    status: str
+    comment: str | None
+    submitted_at: datetime | None
+    decided_at: datetime | None
+    sections: dict[str, str] | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
 def _types(aggregate: str, *verbs: str, prefix: str = _REGISTRY) -> list[str]:
     return [f"{prefix}.{aggregate}.{verb}.v1" for verb in verbs]
 
@@ -234,7 +256,7 @@ def _both(aggregate: str, reads: Reads[Any]) -> dict[str, Reads[Any]]:
     return dict.fromkeys(_types(aggregate, "created", "updated"), reads)
 
 
-def subscriptions(_node_id: str = "") -> list[Subscription]:
+def subscriptions(node_id: str = "") -> list[Subscription]:
     """Reporting's subscriptions (the same on every node: each reports on what it can see)."""
     supplier = Reads(model=SupplierReader, handle=p.apply_supplier)
     listing = Reads(model=SupplierListingReader, handle=p.apply_supplier_listing)
@@ -261,6 +283,13 @@ def subscriptions(_node_id: str = "") -> list[Subscription]:
             handlers=dict.fromkeys(_types("enterprise", "registered", "updated"), enterprise),
         ),
         *_events_and_matching(),
+        Subscription(
+            topic=SUMMARIES_TOPIC,
+            handlers=dict.fromkeys(
+                _types("summary", "submitted", "approved", "returned", prefix=_REPORTING),
+                Reads(model=SummaryReader, handle=keep_summary(node_id)),
+            ),
+        ),
     ]
 
 

@@ -42,7 +42,8 @@ class WarningCleared(WarningSnapshot):
 
 
 class SummarySnapshot(EventModel):
-    """A city's annual work summary after a workflow step (its sections are not carried)."""
+    """A city's annual work summary after a workflow step, whole: other nodes keep it as a
+    replica (``sections``, ``created_at`` and ``updated_at`` were added later, hence optional)."""
 
     id: str
     owner_node: str
@@ -54,6 +55,9 @@ class SummarySnapshot(EventModel):
     comment: str | None
     submitted_at: datetime | None
     decided_at: datetime | None
+    sections: dict[str, str] | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
 @event_type(type=f"{_PREFIX}.summary.submitted.v1", topic=SUMMARIES_TOPIC)

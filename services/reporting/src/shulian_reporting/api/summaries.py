@@ -80,6 +80,7 @@ async def list_summaries(
                 status_label=status.label if status else "未填报",
                 overdue=is_overdue(status, year=year, today=today),
                 late=bool(summary and is_late(summary)),
+                owner_node=summary.owner_node if summary else None,
             )
         )
     return found
@@ -134,6 +135,7 @@ async def write_summary(
 
 async def _step(
     uow_factory: UowFactoryDep,
+    node_id: str,
     city: str,
     year: int,
     action: SummaryAction,
@@ -142,6 +144,7 @@ async def _step(
 ) -> JSONResponse:
     summary = await step_summary(
         uow_factory,
+        node_id=node_id,
         city_code=city,
         year=year,
         action=action,
@@ -157,11 +160,12 @@ async def submit(
     city: str,
     principal: PrincipalDep,
     uow_factory: UowFactoryDep,
+    settings: SettingsDep,
     if_match: IfMatch = None,
 ) -> JSONResponse:
     """Submit the summary to the province (due 12-20; later submissions are marked late)."""
     _city_writer(principal, city)
-    return await _step(uow_factory, city, year, SummaryAction.SUBMIT, if_match)
+    return await _step(uow_factory, settings.node_id, city, year, SummaryAction.SUBMIT, if_match)
 
 
 @router.post(
@@ -175,10 +179,13 @@ async def approve(
     city: str,
     body: SummaryDecision,
     uow_factory: UowFactoryDep,
+    settings: SettingsDep,
     if_match: IfMatch = None,
 ) -> JSONResponse:
     """Approve a submitted summary; the province only."""
-    return await _step(uow_factory, city, year, SummaryAction.APPROVE, if_match, body.comment)
+    return await _step(
+        uow_factory, settings.node_id, city, year, SummaryAction.APPROVE, if_match, body.comment
+    )
 
 
 @router.post(
@@ -192,10 +199,13 @@ async def return_summary(
     city: str,
     body: SummaryDecision,
     uow_factory: UowFactoryDep,
+    settings: SettingsDep,
     if_match: IfMatch = None,
 ) -> JSONResponse:
     """Return a submitted summary to the city with comments; the province only."""
-    return await _step(uow_factory, city, year, SummaryAction.RETURN, if_match, body.comment)
+    return await _step(
+        uow_factory, settings.node_id, city, year, SummaryAction.RETURN, if_match, body.comment
+    )
 
 
 @router.get(

@@ -1,24 +1,31 @@
 """The annual work summary workflow: a city edits and submits, the province approves or returns.
 
-Each step is one unit of work: the summary's new state and its event commit together.
+Each step is one unit of work: the summary's new state and its event commit together. The
+events carry the whole summary, so every other node keeps a replica of it (``keep_summary``);
+only the owner node writes a summary, a write to a replica is refused naming that node.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import date
+from typing import TYPE_CHECKING, Any
 
+from shulian_common.envelope import CloudEvent
 from shulian_common.errors import (
     NotFoundError,
     PreconditionRequiredError,
     ValidationFailedError,
 )
 from shulian_common.records import Versions, add, check_version, flush_update, utc_now
-from shulian_common.uow import UnitOfWorkFactory
+from shulian_common.uow import UnitOfWork, UnitOfWorkFactory
 from shulian_reporting import orm, repository
 from shulian_reporting.contracts import SummaryApproved, SummaryReturned, SummarySubmitted
 from shulian_reporting.domain.summaries import (
     SECTIONS,
+    NotOwnerNode,
     SummaryAction,
     SummaryStatus,
     deadline,
@@ -26,11 +33,26 @@ from shulian_reporting.domain.summaries import (
 )
 from shulian_reporting.handlers.projections import local_day
 
+if TYPE_CHECKING:  # the reader model is declared with the subscriptions, which import this
+    from shulian_reporting.consumers import SummaryReader
+
+logger = logging.getLogger(__name__)
+
 _EVENTS = {
     SummaryAction.SUBMIT: SummarySubmitted,
     SummaryAction.APPROVE: SummaryApproved,
     SummaryAction.RETURN: SummaryReturned,
 }
+
+
+def ensure_owned(summary: orm.Summary, node_id: str) -> None:
+    """Refuse a write to another node's summary (a replica here), naming its owner node."""
+    if summary.owner_node != node_id:
+        raise NotOwnerNode(
+            f"{summary.city_code} {summary.year} 年度工作总结由节点 {summary.owner_node} 管理，"
+            f"本节点 {node_id} 只读，请到该节点办理",
+            extra={"owner_node": summary.owner_node, "node_id": node_id},
+        )
 
 
 def is_late(summary: orm.Summary) -> bool:
@@ -69,6 +91,7 @@ async def edit_summary(
             await add(uow.session, summary)
             await uow.commit()
             return summary
+        ensure_owned(summary, node_id)
         if not version_given:
             raise PreconditionRequiredError("修改年度工作总结须带 If-Match 请求头")
         check_version(summary, expected_version)
@@ -82,6 +105,7 @@ async def edit_summary(
 async def step_summary(
     uow_factory: UnitOfWorkFactory,
     *,
+    node_id: str,
     city_code: str,
     year: int,
     action: SummaryAction,
@@ -93,6 +117,7 @@ async def step_summary(
         summary = await repository.summary_for(uow.session, city_code, year)
         if summary is None:
             raise NotFoundError(f"{city_code} 尚无 {year} 年度工作总结")
+        ensure_owned(summary, node_id)
         check_version(summary, expected_version)
         summary.status = next_status(SummaryStatus(summary.status), action).value
         if action is SummaryAction.RETURN and not (comment or "").strip():
@@ -116,6 +141,9 @@ async def step_summary(
                 "comment": summary.comment,
                 "submitted_at": summary.submitted_at,
                 "decided_at": summary.decided_at,
+                "sections": summary.sections,
+                "created_at": summary.created_at,
+                "updated_at": summary.updated_at,
             }
         )
         uow.record(event, key=summary.id, subject=summary.id)
@@ -126,3 +154,46 @@ async def step_summary(
 def summary_due(year: int) -> date:
     """The deadline of ``year`` 's summaries."""
     return deadline(year)
+
+
+def keep_summary(
+    node_id: str,
+) -> Callable[[UnitOfWork, CloudEvent, SummaryReader], Awaitable[None]]:
+    """The handler of other nodes' summary snapshots on ``node_id``: keep each as a replica.
+
+    Only a newer version replaces the replica (redeliveries and replays change nothing). A
+    snapshot of a (city, year) this node already holds under another id (two nodes each started
+    one before either saw the other's) is not applied: the held one stays, and it is logged.
+    """
+
+    async def handle(uow: UnitOfWork, event: CloudEvent, data: SummaryReader) -> None:
+        if event.node == node_id:  # our own summaries are the originals
+            return
+        held = await repository.summary_for(uow.session, data.city_code, data.year)
+        if held is not None and held.id != data.id:
+            logger.warning(
+                "summary %s of %s %s from node %s not kept: %s (node %s) holds that city and year",
+                data.id, data.city_code, data.year, data.owner_node, held.id, held.owner_node,
+            )  # fmt: skip
+            return
+        at = event.time
+        values: dict[str, Any] = {
+            "id": data.id,
+            "owner_node": data.owner_node,
+            "version": data.version,
+            "created_at": data.created_at or at,
+            "updated_at": data.updated_at or at,
+            "city_code": data.city_code,
+            "year": data.year,
+            "status": data.status,
+            "comment": data.comment,
+            "submitted_at": data.submitted_at,
+            "decided_at": data.decided_at,
+        }
+        if data.sections is not None:
+            values["sections"] = {name: data.sections.get(name, "") for name in SECTIONS}
+        elif held is None:  # a snapshot from before the events carried the sections
+            values["sections"] = dict.fromkeys(SECTIONS, "")
+        await repository.upsert_summary(uow.session, values)
+
+    return handle
