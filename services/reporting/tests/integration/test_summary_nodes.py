@@ -6,6 +6,7 @@ from __future__ import annotations
 from shulian_common.app import runtime_of
 from shulian_common.envelope import CloudEvent
 from shulian_reporting import testing as t
+from shulian_reporting.handlers.rebuild import rebuild
 from shulian_reporting.testing import Reporting
 from shulian_reporting.testing.worked import YIBIN
 
@@ -124,3 +125,88 @@ async def _snapshots(node: Reporting) -> list[tuple[str, CloudEvent]]:
         for e in await node.events()
         if e["type"].startswith("summary.")
     ]
+
+
+async def _submitted_on_yibin(reporting: Reporting, yibin: Reporting) -> str:
+    """Yibin writes and submits its summary on its node; the province's replica follows. The
+    replica's ETag."""
+    city = yibin.auth("city_operator", YIBIN)
+    draft = await yibin.client.put(BASE, json={"sections": SECTIONS}, headers=city)
+    await yibin.client.post(f"{BASE}/submit", headers={**city, "If-Match": draft.headers["ETag"]})
+    await yibin.drain(reporting)
+    seen = await reporting.client.get(BASE, headers=reporting.province)
+    assert seen.json()["status"] == "submitted"
+    return seen.headers["ETag"]
+
+
+async def test_the_province_approves_a_city_nodes_summary_which_that_node_decides(
+    reporting: Reporting, start_node: NodeFactory
+) -> None:
+    async with start_node(YIBIN) as yibin:
+        etag = await _submitted_on_yibin(reporting, yibin)
+        no_comment = await reporting.client.post(
+            f"{BASE}/return", json={}, headers={**reporting.province, "If-Match": etag}
+        )
+        asked = await reporting.client.post(
+            f"{BASE}/approve",
+            json={"comment": "同意"},
+            headers={**reporting.province, "If-Match": etag},
+        )
+        assert (no_comment.status_code, no_comment.json()["code"]) == (422, "comment_required")
+        assert asked.status_code == 202, asked.text
+        assert asked.headers["Location"] == f"/v1/summary-decisions/{asked.json()['id']}"
+        assert (asked.json()["status"], asked.json()["owner_node"]) == ("pending", YIBIN)
+        await reporting.drain(yibin)
+        await reporting.drain(yibin)
+
+        followed = await reporting.client.get(asked.headers["Location"], headers=reporting.province)
+        on_yibin = await yibin.client.get(BASE, headers=yibin.province)
+        replica = await reporting.client.get(BASE, headers=reporting.province)
+        assert (followed.json()["status"], followed.json()["outcome"]) == ("decided", "accepted")
+        assert followed.json()["result"] == {"status": "approved", "version": 3}
+        assert (on_yibin.json()["status"], on_yibin.json()["comment"]) == ("approved", "同意")
+        assert replica.json() == on_yibin.json()
+        steps = [e["type"] for e in await yibin.events() if e["type"].startswith("summary")]
+        assert steps == [
+            "summary.submitted.v1",
+            "summary.approved.v1",
+            "summary_decision.decided.v1",
+        ]
+
+        # A rebuild of Yibin's projections (both ways) replays no decision request: nothing is
+        # decided or published again.
+        published = await yibin.events()
+        for bulk in (True, False):
+            await rebuild(yibin.settings, batch_size=100, bulk=bulk)
+        assert await yibin.events() == published
+        assert (await yibin.client.get(BASE, headers=yibin.province)).json() == on_yibin.json()
+
+
+async def test_the_owner_rejects_a_decision_on_a_version_no_longer_current(
+    reporting: Reporting, start_node: NodeFactory
+) -> None:
+    async with start_node(YIBIN) as yibin:
+        etag = await _submitted_on_yibin(reporting, yibin)
+        asked = await reporting.client.post(
+            f"{BASE}/return",
+            json={"comment": "请补充"},
+            headers={**reporting.province, "If-Match": etag},
+        )
+        assert asked.status_code == 202, asked.text
+        # Meanwhile the summary is approved on Yibin's node itself: the request is stale.
+        approved = await yibin.client.post(
+            f"{BASE}/approve", json={}, headers={**yibin.province, "If-Match": etag}
+        )
+        assert approved.status_code == 200, approved.text
+        await reporting.drain(yibin)
+        await reporting.drain(yibin)
+
+        followed = await reporting.client.get(asked.headers["Location"], headers=reporting.province)
+        on_yibin = await yibin.client.get(BASE, headers=yibin.province)
+        replica = await reporting.client.get(BASE, headers=reporting.province)
+        assert (followed.json()["outcome"], followed.json()["reason"]) == (
+            "rejected",
+            "precondition_failed",
+        )
+        assert (on_yibin.json()["status"], on_yibin.json()["version"]) == ("approved", 3)
+        assert replica.json() == on_yibin.json()
