@@ -35,12 +35,12 @@ from shulian_common.envelope import CloudEvent
 from shulian_common.reference import cities
 from shulian_common.settings import Environment
 from shulian_reporting import testing as t
-from shulian_reporting.consumers import subscriptions
+from shulian_reporting.consumers import projection_subscriptions
 from shulian_reporting.handlers.rebuild import rebuild
 from shulian_reporting.settings import ReportingSettings
 
 CITIES = [city.code for city in cities()]
-TOPICS = [sub.topic for sub in subscriptions()]
+TOPICS = [sub.topic for sub in projection_subscriptions()]
 LEVELS = ["national", "provincial", "city", "county"]
 
 

@@ -36,6 +36,8 @@ create shulian.reporting.catalogues.v1 6 -1
 create shulian.reporting.catalogues.v1.DLT 1 2592000000
 create shulian.reporting.summaries.v1 6 -1
 create shulian.reporting.summaries.v1.DLT 1 2592000000
+create shulian.reporting.summary_decisions.v1 6 -1
+create shulian.reporting.summary_decisions.v1.DLT 1 2592000000
 create shulian.reporting.warnings.v1 6 -1
 create shulian.reporting.warnings.v1.DLT 1 2592000000
 

@@ -1,5 +1,6 @@
 """What reporting consumes, into projections: the registry's suppliers, network and enterprises;
-the events service's activities and registrations; matching's orders and talents.
+the events service's activities and registrations; matching's orders and talents. And other
+nodes' annual summaries, kept as replicas (reporting's own stream).
 
 Each event type is read through reporting's own reader model (only what the indicators use),
 checked against the producer's committed ``asyncapi.json`` by the contract test; no producer code
@@ -12,10 +13,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from shulian_common.commands import CommandReader, decides, follows
 from shulian_common.consumer import Subscription
 from shulian_common.readers import ReaderModel, Reads
+from shulian_reporting.contracts import (
+    SUMMARIES_TOPIC,
+    SUMMARY_DECISION_DECIDED,
+    SUMMARY_DECISION_REQUESTED,
+    SUMMARY_DECISIONS_TOPIC,
+    SummaryDecisionDecided,
+)
 from shulian_reporting.domain.indicators import Source
 from shulian_reporting.handlers import projections as p
+from shulian_reporting.handlers.summaries import decide_request, keep_summary, load_summary
 
 SUPPLIERS_TOPIC = "shulian.registry.suppliers.v1"
 NETWORK_TOPIC = "shulian.registry.network.v1"
@@ -27,6 +37,7 @@ TALENTS_TOPIC = "shulian.matching.talents.v1"
 _REGISTRY = "cn.sichuan.shulian.registry"
 _EVENTS = "cn.sichuan.shulian.events"
 _MATCHING = "cn.sichuan.shulian.matching"
+_REPORTING = "cn.sichuan.shulian.reporting"
 
 # The streams whose indicators reporting can compute on this build.
 SOURCES = frozenset({Source.REGISTRY, Source.EVENTS, Source.MATCHING})
@@ -226,6 +237,32 @@ class TalentReader(ReaderModel):
     county_code: str
 
 
+class SummaryReader(ReaderModel):
+    """Another node's annual summary, whole (snapshots from before the events carried the
+    sections and times have none)."""
+
+    id: str
+    owner_node: str
+    version: int
+    city_code: str
+    year: int
+    status: str
+    comment: str | None
+    submitted_at: datetime | None
+    decided_at: datetime | None
+    sections: dict[str, str] | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class SummaryDecisionReader(CommandReader):
+    """What the owner node reads of the province's request to approve or return a summary."""
+
+    action: str
+    expected_version: int
+    comment: str | None = None
+
+
 def _types(aggregate: str, *verbs: str, prefix: str = _REGISTRY) -> list[str]:
     return [f"{prefix}.{aggregate}.{verb}.v1" for verb in verbs]
 
@@ -234,8 +271,15 @@ def _both(aggregate: str, reads: Reads[Any]) -> dict[str, Reads[Any]]:
     return dict.fromkeys(_types(aggregate, "created", "updated"), reads)
 
 
-def subscriptions(_node_id: str = "") -> list[Subscription]:
+def subscriptions(node_id: str = "") -> list[Subscription]:
     """Reporting's subscriptions (the same on every node: each reports on what it can see)."""
+    return [*projection_subscriptions(), *_summaries(node_id)]
+
+
+def projection_subscriptions() -> list[Subscription]:
+    """The streams the projections are built from: what a rebuild replays (never the summaries:
+    their replicas are version-gated records, not projections, and replaying decision requests
+    would decide them again)."""
     supplier = Reads(model=SupplierReader, handle=p.apply_supplier)
     listing = Reads(model=SupplierListingReader, handle=p.apply_supplier_listing)
     network: dict[str, Reads[Any]] = {
@@ -261,6 +305,35 @@ def subscriptions(_node_id: str = "") -> list[Subscription]:
             handlers=dict.fromkeys(_types("enterprise", "registered", "updated"), enterprise),
         ),
         *_events_and_matching(),
+    ]
+
+
+def _summaries(node_id: str) -> list[Subscription]:
+    """Other nodes' summaries (replicas), the province's decision requests on this node's
+    summaries (this node decides) and the owners' decisions on the requests this node sent."""
+    followed = follows(
+        topic=SUMMARIES_TOPIC, decision_types=[SUMMARY_DECISION_DECIDED], node_id=node_id
+    )
+    return [
+        Subscription(
+            topic=SUMMARIES_TOPIC,
+            handlers={
+                **dict.fromkeys(
+                    _types("summary", "submitted", "approved", "returned", prefix=_REPORTING),
+                    Reads(model=SummaryReader, handle=keep_summary(node_id)),
+                ),
+                **followed.handlers,
+            },
+        ),
+        decides(
+            topic=SUMMARY_DECISIONS_TOPIC,
+            command_type=SUMMARY_DECISION_REQUESTED,
+            reader=SummaryDecisionReader,
+            load=load_summary,
+            decide=decide_request,
+            decision=SummaryDecisionDecided,
+            node_id=node_id,
+        ),
     ]
 
 

@@ -10,11 +10,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import Field
+
 from shulian_common.catalogue import EventModel, event_type
+from shulian_common.commands import CommandModel, DecisionModel
 
 WARNINGS_TOPIC = "shulian.reporting.warnings.v1"
 SUMMARIES_TOPIC = "shulian.reporting.summaries.v1"
+SUMMARY_DECISIONS_TOPIC = "shulian.reporting.summary_decisions.v1"
 _PREFIX = "cn.sichuan.shulian.reporting"
+SUMMARY_DECISION_REQUESTED = f"{_PREFIX}.summary_decision.requested.v1"
+SUMMARY_DECISION_DECIDED = f"{_PREFIX}.summary_decision.decided.v1"
 
 
 class WarningSnapshot(EventModel):
@@ -42,7 +48,8 @@ class WarningCleared(WarningSnapshot):
 
 
 class SummarySnapshot(EventModel):
-    """A city's annual work summary after a workflow step (its sections are not carried)."""
+    """A city's annual work summary after a workflow step, whole: other nodes keep it as a
+    replica (``sections``, ``created_at`` and ``updated_at`` were added later, hence optional)."""
 
     id: str
     owner_node: str
@@ -54,6 +61,9 @@ class SummarySnapshot(EventModel):
     comment: str | None
     submitted_at: datetime | None
     decided_at: datetime | None
+    sections: dict[str, str] | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
 @event_type(type=f"{_PREFIX}.summary.submitted.v1", topic=SUMMARIES_TOPIC)
@@ -69,6 +79,22 @@ class SummaryApproved(SummarySnapshot):
 @event_type(type=f"{_PREFIX}.summary.returned.v1", topic=SUMMARIES_TOPIC)
 class SummaryReturned(SummarySnapshot):
     """年度工作总结已退回 (the province returned a summary with comments)."""
+
+
+@event_type(type=SUMMARY_DECISION_REQUESTED, topic=SUMMARY_DECISIONS_TOPIC)
+class SummaryDecisionRequested(CommandModel):
+    """审核年度工作总结申请 (the province asks the summary's owner node to approve or return it;
+    ``target_id``: the summary)."""
+
+    action: str = Field(description="approve | return")
+    expected_version: int = Field(ge=1, description="the version the province decided on")
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+@event_type(type=SUMMARY_DECISION_DECIDED, topic=SUMMARIES_TOPIC)
+class SummaryDecisionDecided(DecisionModel):
+    """审核年度工作总结申请已决定 (accepted: ``result`` has the summary's status and version, and
+    the summary's own approved/returned event follows; rejected: ``reason`` says why)."""
 
 
 CATALOGUES_TOPIC = "shulian.reporting.catalogues.v1"

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, Date, Float, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shulian_common.commands import include_request_tables
 from shulian_common.db import new_metadata
 from shulian_common.records import ID_LENGTH, Json, Record, UTCDateTime
 
@@ -233,3 +234,4 @@ class Summary(Record, Base):
 
 
 metadata = Base.metadata
+include_request_tables(metadata)  # the kit's ``requests``: decisions asked of other nodes

@@ -540,6 +540,20 @@ async def summary_for(session: AsyncSession, city_code: str, year: int) -> orm.S
     return await session.scalar(stmt)
 
 
+async def upsert_summary(session: AsyncSession, values: Mapping[str, Any]) -> bool:
+    """Insert or replace another node's summary unless one as new is held; ``True`` if written."""
+    table: Table = orm.Summary.__table__  # type: ignore[assignment]
+    stmt = _insert(session, table).values(**values)
+    # Only a newer snapshot wins: redeliveries, replays and late old events change nothing.
+    upsert = stmt.on_conflict_do_update(
+        index_elements=[table.c.id],
+        set_={name: stmt.excluded[name] for name in values if name != "id"},
+        where=table.c.version < stmt.excluded.version,
+    )
+    result = await session.execute(upsert)
+    return bool(getattr(result, "rowcount", 0))
+
+
 async def summaries_of(session: AsyncSession, year: int) -> list[orm.Summary]:
     """Every city's summary of one year."""
     stmt = select(orm.Summary).where(orm.Summary.year == year).order_by(orm.Summary.city_code)

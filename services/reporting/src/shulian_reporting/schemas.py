@@ -188,6 +188,9 @@ class SummaryStateRead(BaseModel):
     status_label: str
     overdue: bool
     late: bool
+    owner_node: str | None = Field(
+        default=None, description="the node that holds the summary (None: not started)"
+    )
 
 
 class SupplyDemandLineRead(BaseModel):

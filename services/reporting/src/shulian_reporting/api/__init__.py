@@ -24,5 +24,6 @@ def routers() -> list[APIRouter]:
         notices.router,
         lists.router,
         summaries.router,
+        summaries.decisions_router,
         dashboard.router,
     ]

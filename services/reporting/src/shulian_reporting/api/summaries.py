@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shulian_common.auth import Principal, Role
+from shulian_common.commands import RequestRead, accepted_response, load_request, request_read
 from shulian_common.deps import PrincipalDep, SessionDep, SettingsDep, UowFactoryDep
-from shulian_common.errors import ForbiddenError, NotFoundError, problem_responses
-from shulian_common.http import Authenticated, IfMatch, expected_versions, record_response
+from shulian_common.errors import (
+    ForbiddenError,
+    NotFoundError,
+    ValidationFailedError,
+    problem_responses,
+)
+from shulian_common.http import (
+    Authenticated,
+    IdempotencyDep,
+    IfMatch,
+    expected_versions,
+    record_response,
+)
+from shulian_common.idempotency import Idempotency
+from shulian_common.records import check_version
 from shulian_common.reference import cities
+from shulian_common.settings import Settings
+from shulian_common.uow import UnitOfWorkFactory
 from shulian_reporting import orm, repository
 from shulian_reporting.api.common import (
     DOCX,
@@ -23,10 +43,22 @@ from shulian_reporting.api.common import (
     today_in_sichuan,
 )
 from shulian_reporting.domain.scope import city_name, scope_of
-from shulian_reporting.domain.summaries import SECTIONS, SummaryAction, SummaryStatus, is_overdue
+from shulian_reporting.domain.summaries import (
+    SECTIONS,
+    SummaryAction,
+    SummaryStatus,
+    is_overdue,
+    next_status,
+)
 from shulian_reporting.exports.word import summary_docx
 from shulian_reporting.handlers import reports
-from shulian_reporting.handlers.summaries import edit_summary, is_late, step_summary
+from shulian_reporting.handlers.summaries import (
+    REQUEST_KIND,
+    edit_summary,
+    is_late,
+    request_decision,
+    step_summary,
+)
 from shulian_reporting.schemas import (
     SummaryDecision,
     SummaryRead,
@@ -35,6 +67,9 @@ from shulian_reporting.schemas import (
 )
 
 router = APIRouter(prefix="/v1/summaries", tags=["summaries"], dependencies=[Authenticated])
+decisions_router = APIRouter(
+    prefix="/v1/summary-decisions", tags=["summaries"], dependencies=[Authenticated]
+)
 WRITE_PROBLEMS = problem_responses(401, 403, 404, 409, 412, 422, 428)
 
 
@@ -80,6 +115,7 @@ async def list_summaries(
                 status_label=status.label if status else "未填报",
                 overdue=is_overdue(status, year=year, today=today),
                 late=bool(summary and is_late(summary)),
+                owner_node=summary.owner_node if summary else None,
             )
         )
     return found
@@ -114,8 +150,6 @@ async def write_summary(
     _city_writer(principal, city)
     unknown = set(body.sections) - set(SECTIONS)
     if unknown:
-        from shulian_common.errors import ValidationFailedError
-
         raise ValidationFailedError(
             f"未知的章节：{'、'.join(sorted(unknown))}；应为：{'、'.join(SECTIONS)}",
             code="unknown_section",
@@ -134,6 +168,7 @@ async def write_summary(
 
 async def _step(
     uow_factory: UowFactoryDep,
+    node_id: str,
     city: str,
     year: int,
     action: SummaryAction,
@@ -142,6 +177,7 @@ async def _step(
 ) -> JSONResponse:
     summary = await step_summary(
         uow_factory,
+        node_id=node_id,
         city_code=city,
         year=year,
         action=action,
@@ -157,45 +193,120 @@ async def submit(
     city: str,
     principal: PrincipalDep,
     uow_factory: UowFactoryDep,
+    settings: SettingsDep,
     if_match: IfMatch = None,
 ) -> JSONResponse:
     """Submit the summary to the province (due 12-20; later submissions are marked late)."""
     _city_writer(principal, city)
-    return await _step(uow_factory, city, year, SummaryAction.SUBMIT, if_match)
+    return await _step(uow_factory, settings.node_id, city, year, SummaryAction.SUBMIT, if_match)
+
+
+async def _decide(
+    decision: _Decision,
+    city: str,
+    year: int,
+    action: SummaryAction,
+    if_match: str | None,
+    comment: str | None,
+) -> JSONResponse:
+    """The province's approval or return: of this node's summary at once; of another node's
+    (a replica here) by asking its owner node, which decides (202, followed at ``Location``)."""
+    held = await repository.summary_for(decision.session, city, year)
+    node_id = decision.settings.node_id
+    if held is None or held.owner_node == node_id:
+        return await _step(decision.uow_factory, node_id, city, year, action, if_match, comment)
+    # Refuse here what the owner would refuse from this replica (nothing is sent): a stale
+    # version, a step its status does not allow, a return without comment.
+    check_version(held, expected_versions(if_match))
+    next_status(SummaryStatus(held.status), action)
+    if action is SummaryAction.RETURN and not (comment or "").strip():
+        raise ValidationFailedError("退回年度工作总结须填写意见", code="comment_required")
+    created = await request_decision(
+        decision.uow_factory,
+        node_id=node_id,
+        summary=held,
+        action=action,
+        expected_version=held.version,
+        comment=comment,
+        requester_sub=decision.principal.sub,
+        idempotency=decision.idempotency,
+    )
+    return accepted_response(created, location=f"/v1/summary-decisions/{created.record.id}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Decision:
+    principal: Principal
+    session: AsyncSession
+    uow_factory: UnitOfWorkFactory
+    settings: Settings
+    idempotency: Idempotency | None
+
+
+def _decision(
+    principal: PrincipalDep,
+    session: SessionDep,
+    uow_factory: UowFactoryDep,
+    settings: SettingsDep,
+    idempotency: IdempotencyDep,
+) -> _Decision:
+    return _Decision(principal, session, uow_factory, settings, idempotency)
+
+
+DecisionDep = Annotated[_Decision, Depends(_decision)]
+DECISION_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **WRITE_PROBLEMS,
+    202: {"model": RequestRead, "description": "another node's summary: its owner decides"},
+}
 
 
 @router.post(
     "/{year}/{city}/approve",
     response_model=SummaryRead,
-    responses=WRITE_PROBLEMS,
+    responses=DECISION_RESPONSES,
     dependencies=[PROVINCE],
 )
 async def approve(
     year: int,
     city: str,
     body: SummaryDecision,
-    uow_factory: UowFactoryDep,
+    decision: DecisionDep,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    """Approve a submitted summary; the province only."""
-    return await _step(uow_factory, city, year, SummaryAction.APPROVE, if_match, body.comment)
+    """Approve a submitted summary; the province only. Another node's summary: 202, its owner
+    node decides (follow ``Location``)."""
+    return await _decide(decision, city, year, SummaryAction.APPROVE, if_match, body.comment)
 
 
 @router.post(
     "/{year}/{city}/return",
     response_model=SummaryRead,
-    responses=WRITE_PROBLEMS,
+    responses=DECISION_RESPONSES,
     dependencies=[PROVINCE],
 )
 async def return_summary(
     year: int,
     city: str,
     body: SummaryDecision,
-    uow_factory: UowFactoryDep,
+    decision: DecisionDep,
     if_match: IfMatch = None,
 ) -> JSONResponse:
-    """Return a submitted summary to the city with comments; the province only."""
-    return await _step(uow_factory, city, year, SummaryAction.RETURN, if_match, body.comment)
+    """Return a submitted summary to the city with comments; the province only. Another node's
+    summary: 202, its owner node decides (follow ``Location``)."""
+    return await _decide(decision, city, year, SummaryAction.RETURN, if_match, body.comment)
+
+
+@decisions_router.get(
+    "/{request_id}",
+    response_model=RequestRead,
+    responses=problem_responses(401, 403, 404),
+    dependencies=[PROVINCE],
+)
+async def read_decision(request_id: str, session: SessionDep) -> RequestRead:
+    """The province's request to another node to approve or return a summary: pending, then
+    accepted (the summary's replica follows) or rejected with the reason."""
+    row = await load_request(session, request_id, kind=REQUEST_KIND, label="年度工作总结审核申请")
+    return request_read(row)
 
 
 @router.get(

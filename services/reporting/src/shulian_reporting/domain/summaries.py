@@ -58,6 +58,13 @@ class IllegalSummaryStep(ConflictError):
     title = "年度工作总结当前状态不允许此操作"
 
 
+class NotOwnerNode(ConflictError):
+    """The summary is a replica of another node's: only its owner node writes it."""
+
+    code = "not_owner_node"
+    title = "该年度工作总结由其所属节点管理"
+
+
 def next_status(status: SummaryStatus, action: SummaryAction) -> SummaryStatus:
     """The status after ``action``; ``IllegalSummaryStep`` (409) when it is not allowed."""
     after = TRANSITIONS.get((status, action))

@@ -38,7 +38,7 @@ from shulian_common.messaging import inbox
 from shulian_common.settings import Settings
 from shulian_common.uow import UnitOfWorkFactory
 from shulian_reporting import repository
-from shulian_reporting.consumers import subscriptions
+from shulian_reporting.consumers import projection_subscriptions
 from shulian_reporting.handlers.bulk import BulkReplay
 from shulian_reporting.orm import MIGRATIONS
 
@@ -84,7 +84,7 @@ async def rebuild(
                 name=name,
                 bus=bus,
                 uow_factory=uow_factory,
-                subscriptions=subscriptions(settings.node_id),
+                subscriptions=projection_subscriptions(),
                 publisher=publisher,
                 batch_size=batch_size,
             )
@@ -98,7 +98,7 @@ async def rebuild(
             name=name,
             bus=bus,
             uow_factory=uow_factory,
-            subscriptions=subscriptions(settings.node_id),
+            subscriptions=projection_subscriptions(),
             publisher=publisher,
             batch_size=batch_size,
             lag_interval=0.0,
