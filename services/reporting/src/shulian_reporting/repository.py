@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Dialect,
@@ -88,39 +88,74 @@ async def _insert_missing(
 
 _BUFFER = "reporting.projection_buffer"
 
+ProjectedRow = tuple[Any, ...]
+
 
 def _supplier_table() -> Table:
     return orm.ProjectedSupplier.__table__  # type: ignore[return-value]
 
 
-def _merge_supplier(held: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """A newer supplier snapshot over a buffered one: its listing date survives while listed."""
-    listed = new["listing_status"] == "listed"
-    return {**new, "listed_on": (held["listed_on"] or new["listed_on"]) if listed else None}
+def _table(name: str) -> Table:
+    return orm.Base.metadata.tables[name]
 
 
-def _buffer(session: AsyncSession) -> dict[str, dict[str, dict[str, Any]]]:
-    """This transaction's buffer (table name → id → row), registering its flush once."""
-    buffer: dict[str, dict[str, dict[str, Any]]] | None = session.info.get(_BUFFER)
+# A staged row is a tuple in its table's column order (``ROW_COLUMNS``): handlers build it
+# straight from the reader model, the buffer keeps it, and the driver's executemany takes it,
+# with no dict per row on the way (a rebuild stages a million of them).
+ROW_COLUMNS: dict[str, tuple[str, ...]] = {
+    model.__tablename__: tuple(column.name for column in model.__table__.c)  # type: ignore[attr-defined]
+    for model in PROJECTIONS
+}
+_ID = {name: columns.index("id") for name, columns in ROW_COLUMNS.items()}
+_VERSION = {name: columns.index("version") for name, columns in ROW_COLUMNS.items()}
+_LISTED_ON = ROW_COLUMNS["p_suppliers"].index("listed_on")
+_STATUS = ROW_COLUMNS["p_suppliers"].index("listing_status")
+
+
+def staged(session: AsyncSession, table: str) -> dict[str, ProjectedRow]:
+    """This transaction's buffer of ``table`` (id → row), registering its flush once."""
+    buffer: dict[str, dict[str, ProjectedRow]] | None = session.info.get(_BUFFER)
     if buffer is None:
         buffer = session.info[_BUFFER] = {}
         event.listen(session.sync_session, "before_commit", _write_buffer)
-    return buffer
+    rows = buffer.get(table)
+    if rows is None:
+        rows = buffer[table] = {}
+    return rows
 
 
-def _stage(session: AsyncSession, table: Table, values: Mapping[str, Any]) -> None:
-    rows = _buffer(session).setdefault(table.name, {})
-    held = rows.get(values["id"])
+def stage(rows: dict[str, ProjectedRow], table: str, row: ProjectedRow) -> None:
+    """Buffer ``row`` (in ``ROW_COLUMNS[table]`` order) in ``rows``, ``staged(…, table)``:
+    within the buffer the highest version of a record wins, as the upsert's WHERE makes it win
+    against the table; a supplier's listing date survives a newer snapshot while it stays
+    listed (the upsert's rule, ``_upsert``)."""
+    key = row[_ID[table]]
+    held = rows.get(key)
     if held is None:
-        rows[values["id"]] = dict(values)
-    elif values["version"] > held["version"]:
-        new = dict(values)
-        rows[values["id"]] = _merge_supplier(held, new) if table is _supplier_table() else new
+        rows[key] = row
+    elif row[_VERSION[table]] > held[_VERSION[table]]:
+        if table == "p_suppliers":
+            row = _merge_supplier(held, row)
+        rows[key] = row
+
+
+def _merge_supplier(held: ProjectedRow, new: ProjectedRow) -> ProjectedRow:
+    """A newer supplier snapshot over a buffered one: its listing date survives while listed."""
+    listed_on = (held[_LISTED_ON] or new[_LISTED_ON]) if new[_STATUS] == "listed" else None
+    if listed_on == new[_LISTED_ON]:
+        return new
+    return (*new[:_LISTED_ON], listed_on, *new[_LISTED_ON + 1 :])
+
+
+async def stage_row(session: AsyncSession, table: str, row: ProjectedRow) -> None:
+    """Project a snapshot's row (in ``ROW_COLUMNS[table]`` order), highest version winning."""
+    stage(staged(session, table), table, row)
 
 
 def _write_buffer(session: Session) -> None:
     """Write the buffered rows (runs inside the commit, so in the same transaction)."""
     buffer = session.info.pop(_BUFFER, None) or {}
+    buffer = {name: rows for name, rows in buffer.items() if rows}
     if not buffer:
         return
     # Row 1 first, alone: every writer takes its lock before any table's row, so two
@@ -129,29 +164,31 @@ def _write_buffer(session: Session) -> None:
     session.execute(_advance_parts(list(buffer)))
     connection = session.connection()
     for name, rows in buffer.items():
-        upsert = _compiled_upsert(connection.dialect, orm.Base.metadata.tables[name])
+        upsert = _compiled_upsert(connection.dialect, _table(name))
         connection.exec_driver_sql(upsert.sql, upsert.parameters(rows.values()))
 
 
 @dataclass(frozen=True, slots=True)
 class _CompiledUpsert:
-    """A table's upsert as the driver's SQL, and how to turn rows into its positional values."""
+    """A table's upsert as the driver's SQL, and how to turn rows (tuples in the table's column
+    order) into its positional values."""
 
     sql: str
-    get: Callable[[Mapping[str, Any]], tuple[Any, ...]]
+    order: Callable[[ProjectedRow], ProjectedRow] | None
     processors: tuple[tuple[int, Callable[[Any], Any]], ...]
 
-    def parameters(self, rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
-        get, processors = self.get, self.processors
-        if not processors:
-            return [get(row) for row in rows]
-        out = []
-        for row in rows:
-            values = list(get(row))
-            for i, process in processors:
-                values[i] = process(values[i])
-            out.append(tuple(values))
-        return out
+    def parameters(self, rows: Iterable[ProjectedRow]) -> list[ProjectedRow]:
+        if self.order is not None:
+            rows = map(self.order, rows)
+        if not self.processors:
+            return list(rows)
+        # Column by column: the transposition and the maps run in C, not a loop per value.
+        columns = list(zip(*rows, strict=True))
+        if not columns:
+            return []
+        for i, process in self.processors:
+            columns[i] = tuple(map(process, columns[i]))
+        return list(zip(*columns, strict=True))
 
 
 _COMPILED: weakref.WeakKeyDictionary[Dialect, dict[str, _CompiledUpsert]] = (
@@ -167,15 +204,19 @@ def _compiled_upsert(dialect: Dialect, table: Table) -> _CompiledUpsert:
         return found
     compiled = _upsert(dialect, table).compile(dialect=dialect)
     names = compiled.positiontup
-    if names is None or any(name not in table.c for name in names):
+    columns = ROW_COLUMNS[table.name]
+    if names is None or any(name not in columns for name in names):
         raise TypeError(f"{table.name}: the upsert must bind only its columns, positionally")
+    order = None
+    if list(names) != list(columns):
+        pick = itemgetter(*(columns.index(name) for name in names))
+        order = cast(Callable[[ProjectedRow], ProjectedRow], pick)
     processors = []
     for i, name in enumerate(names):
         process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
             processors.append((i, process))
-    get = itemgetter(*names)
-    found = compiled_tables[table.name] = _CompiledUpsert(compiled.string, get, tuple(processors))
+    found = compiled_tables[table.name] = _CompiledUpsert(compiled.string, order, tuple(processors))
     return found
 
 
@@ -197,24 +238,29 @@ def _upsert(dialect: Dialect, table: Table) -> Any:
     )
 
 
+def row_of(table: str, values: Mapping[str, Any]) -> ProjectedRow:
+    """A projected row given by column name, as the tuple ``stage`` takes."""
+    return tuple(values[name] for name in ROW_COLUMNS[table])
+
+
 async def upsert_supplier(session: AsyncSession, values: Mapping[str, Any]) -> None:
     """Project a supplier snapshot; its listing date survives updates while it stays listed."""
-    _stage(session, _supplier_table(), values)
+    await stage_row(session, "p_suppliers", row_of("p_suppliers", values))
 
 
 async def upsert_network(session: AsyncSession, values: Mapping[str, Any]) -> None:
     """Project a park, market, station, scenario, pairing or platform snapshot."""
-    _stage(session, orm.ProjectedNetworkRecord.__table__, values)  # type: ignore[arg-type]
+    await stage_row(session, "p_network", row_of("p_network", values))
 
 
 async def upsert_enterprise(session: AsyncSession, values: Mapping[str, Any]) -> None:
     """Project an enterprise snapshot."""
-    _stage(session, orm.ProjectedEnterprise.__table__, values)  # type: ignore[arg-type]
+    await stage_row(session, "p_enterprises", row_of("p_enterprises", values))
 
 
 async def upsert_projection(session: AsyncSession, table: str, values: Mapping[str, Any]) -> None:
     """Project a snapshot into ``table`` (one of ``PROJECTIONS``), highest version winning."""
-    _stage(session, orm.Base.metadata.tables[table], values)
+    await stage_row(session, table, row_of(table, values))
 
 
 # ``projection_state``: row 1 is where the projections stand as a whole, and each projection
