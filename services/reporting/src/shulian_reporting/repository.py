@@ -6,12 +6,12 @@ projected snapshots are buffered and written as the transaction commits (see bel
 
 from __future__ import annotations
 
+import uuid
 import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from operator import itemgetter
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     Dialect,
@@ -102,8 +102,15 @@ def _table(name: str) -> Table:
 # A staged row is a tuple in its table's column order (``ROW_COLUMNS``): handlers build it
 # straight from the reader model, the buffer keeps it, and the driver's executemany takes it,
 # with no dict per row on the way (a rebuild stages a million of them).
+# ``written``, the write stamp, is not part of a staged row: the transaction that writes the
+# buffer knows it (the table's new position) and adds it to every row of the table.
+_STAMP = "written"
 ROW_COLUMNS: dict[str, tuple[str, ...]] = {
-    model.__tablename__: tuple(column.name for column in model.__table__.c)  # type: ignore[attr-defined]
+    model.__tablename__: tuple(  # type: ignore[attr-defined]
+        column.name
+        for column in model.__table__.c  # type: ignore[attr-defined]
+        if column.name != _STAMP
+    )
     for model in PROJECTIONS
 }
 _ID = {name: columns.index("id") for name, columns in ROW_COLUMNS.items()}
@@ -161,34 +168,35 @@ def _write_buffer(session: Session) -> None:
     # Row 1 first, alone: every writer takes its lock before any table's row, so two
     # transactions never hold table rows in opposite orders (no deadlock on PostgreSQL).
     session.execute(_ADVANCE_WHOLE)
-    session.execute(_advance_parts(list(buffer)))
+    advanced = _advance_parts(list(buffer)).returning(_STATE.c.id, _STATE.c.seq)
+    stamps = {int(row[0]): int(row[1]) for row in session.execute(advanced)}
     connection = session.connection()
     for name, rows in buffer.items():
         upsert = _compiled_upsert(connection.dialect, _table(name))
-        connection.exec_driver_sql(upsert.sql, upsert.parameters(rows.values()))
+        stamp = stamps.get(PART_STATE[name], 0)  # no row of its own: every load is whole
+        connection.exec_driver_sql(upsert.sql, upsert.parameters(rows.values(), stamp))
 
 
 @dataclass(frozen=True, slots=True)
 class _CompiledUpsert:
-    """A table's upsert as the driver's SQL, and how to turn rows (tuples in the table's column
-    order) into its positional values."""
+    """A table's upsert as the driver's SQL, and how to turn rows (tuples in ``ROW_COLUMNS``
+    order) and the transaction's write stamp into its positional values."""
 
     sql: str
-    order: Callable[[ProjectedRow], ProjectedRow] | None
+    # For each bound value, its index in a staged row, or one past the row's end: the stamp.
+    picks: tuple[int, ...]
     processors: tuple[tuple[int, Callable[[Any], Any]], ...]
 
-    def parameters(self, rows: Iterable[ProjectedRow]) -> list[ProjectedRow]:
-        if self.order is not None:
-            rows = map(self.order, rows)
-        if not self.processors:
-            return list(rows)
+    def parameters(self, rows: Iterable[ProjectedRow], stamp: int) -> list[ProjectedRow]:
         # Column by column: the transposition and the maps run in C, not a loop per value.
         columns = list(zip(*rows, strict=True))
         if not columns:
             return []
+        columns.append((stamp,) * len(columns[0]))
+        bound = [columns[i] for i in self.picks]
         for i, process in self.processors:
-            columns[i] = tuple(map(process, columns[i]))
-        return list(zip(*columns, strict=True))
+            bound[i] = tuple(map(process, bound[i]))
+        return list(zip(*bound, strict=True))
 
 
 _COMPILED: weakref.WeakKeyDictionary[Dialect, dict[str, _CompiledUpsert]] = (
@@ -204,19 +212,16 @@ def _compiled_upsert(dialect: Dialect, table: Table) -> _CompiledUpsert:
         return found
     compiled = _upsert(dialect, table).compile(dialect=dialect)
     names = compiled.positiontup
-    columns = ROW_COLUMNS[table.name]
-    if names is None or any(name not in columns for name in names):
-        raise TypeError(f"{table.name}: the upsert must bind only its columns, positionally")
-    order = None
-    if list(names) != list(columns):
-        pick = itemgetter(*(columns.index(name) for name in names))
-        order = cast(Callable[[ProjectedRow], ProjectedRow], pick)
+    columns = (*ROW_COLUMNS[table.name], _STAMP)
+    if names is None or sorted(names) != sorted(columns):
+        raise TypeError(f"{table.name}: the upsert must bind each column once, positionally")
+    picks = tuple(columns.index(name) for name in names)
     processors = []
     for i, name in enumerate(names):
         process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
             processors.append((i, process))
-    found = compiled_tables[table.name] = _CompiledUpsert(compiled.string, order, tuple(processors))
+    found = compiled_tables[table.name] = _CompiledUpsert(compiled.string, picks, tuple(processors))
     return found
 
 
@@ -320,10 +325,11 @@ async def projection_position(session: AsyncSession) -> tuple[str, int]:
 
 
 async def clear_projections(session: AsyncSession) -> None:
-    """Empty every projection (the start of a rebuild)."""
+    """Empty every projection (the start of a rebuild), under a new token: facts loaded before
+    are of other projections, never patched with the rows written since (they were deleted)."""
     for model in PROJECTIONS:
         await session.execute(delete(model))
-    await session.execute(_ADVANCE_ALL)
+    await session.execute(_ADVANCE_ALL.values(token=uuid.uuid4().hex))
 
 
 async def projection_counts(session: AsyncSession) -> dict[str, int]:
@@ -357,19 +363,25 @@ def facts_of(parts: Mapping[str, tuple[Any, ...]]) -> Facts:
     )
 
 
-async def load_fact_part(session: AsyncSession, table: str) -> tuple[Any, ...]:
-    """The facts of one projection table (one of ``FACT_PARTS``' values)."""
-    return await _PART_LOADERS[table](session)
+async def load_fact_part(
+    session: AsyncSession, table: str, *, written_after: int | None = None
+) -> tuple[Any, ...]:
+    """The facts of one projection table (one of ``FACT_PARTS``' values); with
+    ``written_after``, only those of the rows written since that position of the table."""
+    return await _PART_LOADERS[table](session, written_after)
 
 
-async def _suppliers(session: AsyncSession) -> tuple[SupplierFact, ...]:
+def _since(stmt: Any, model: type[orm.Projection], written_after: int | None) -> Any:
+    return stmt if written_after is None else stmt.where(model.written > written_after)
+
+
+async def _suppliers(session: AsyncSession, written_after: int | None) -> tuple[SupplierFact, ...]:
     s = orm.ProjectedSupplier
-    supplier_rows = await session.execute(
-        select(
-            s.id, s.city_code, s.listing_status, s.listed_on, s.listing_industries, s.figures,
-            s.industries,
-        )
+    stmt = select(
+        s.id, s.city_code, s.listing_status, s.listed_on, s.listing_industries, s.figures,
+        s.industries,
     )  # fmt: skip
+    supplier_rows = await session.execute(_since(stmt, s, written_after))
     return tuple(
         SupplierFact(
             id=row.id,
@@ -384,14 +396,13 @@ async def _suppliers(session: AsyncSession) -> tuple[SupplierFact, ...]:
     )
 
 
-async def _network(session: AsyncSession) -> tuple[NetworkFact, ...]:
+async def _network(session: AsyncSession, written_after: int | None) -> tuple[NetworkFact, ...]:
     n = orm.ProjectedNetworkRecord
-    network_rows = await session.execute(
-        select(
-            n.id, n.kind, n.subtype, n.level, n.county_code, n.city_code, n.since,
-            n.supplier_id, n.industries, n.linked_platforms, n.key_service_objects,
-        )
+    stmt = select(
+        n.id, n.kind, n.subtype, n.level, n.county_code, n.city_code, n.since,
+        n.supplier_id, n.industries, n.linked_platforms, n.key_service_objects,
     )  # fmt: skip
+    network_rows = await session.execute(_since(stmt, n, written_after))
     return tuple(
         NetworkFact(
             id=row.id,
@@ -410,14 +421,13 @@ async def _network(session: AsyncSession) -> tuple[NetworkFact, ...]:
     )
 
 
-async def _activities(session: AsyncSession) -> tuple[ActivityFact, ...]:
+async def _activities(session: AsyncSession, written_after: int | None) -> tuple[ActivityFact, ...]:
     a = orm.ProjectedActivity
-    rows = await session.execute(
-        select(
-            a.id, a.kind, a.level, a.city_code, a.status, a.occurrences, a.industries,
-            a.campaign, a.positions_offered, a.intents_signed, a.hr_managers_attended,
-        )
+    stmt = select(
+        a.id, a.kind, a.level, a.city_code, a.status, a.occurrences, a.industries,
+        a.campaign, a.positions_offered, a.intents_signed, a.hr_managers_attended,
     )  # fmt: skip
+    rows = await session.execute(_since(stmt, a, written_after))
     return tuple(
         ActivityFact(
             id=row.id,
@@ -436,11 +446,12 @@ async def _activities(session: AsyncSession) -> tuple[ActivityFact, ...]:
     )
 
 
-async def _registrations(session: AsyncSession) -> tuple[RegistrationFact, ...]:
+async def _registrations(
+    session: AsyncSession, written_after: int | None
+) -> tuple[RegistrationFact, ...]:
     r = orm.ProjectedRegistration
-    rows = await session.execute(
-        select(r.id, r.activity_id, r.participant_kind, r.status, r.attendees, r.checked_in_on)
-    )
+    stmt = select(r.id, r.activity_id, r.participant_kind, r.status, r.attendees, r.checked_in_on)
+    rows = await session.execute(_since(stmt, r, written_after))
     return tuple(
         RegistrationFact(
             id=row.id,
@@ -454,15 +465,14 @@ async def _registrations(session: AsyncSession) -> tuple[RegistrationFact, ...]:
     )
 
 
-async def _orders(session: AsyncSession) -> tuple[OrderFact, ...]:
+async def _orders(session: AsyncSession, written_after: int | None) -> tuple[OrderFact, ...]:
     o = orm.ProjectedOrder
-    rows = await session.execute(
-        select(
-            o.id, o.kind, o.city_code, o.industry, o.occupation_code, o.head_count,
-            o.accepted_count, o.placements, o.status, o.placed_on, o.contract_value_yuan,
-            o.fulfilled_on,
-        )
+    stmt = select(
+        o.id, o.kind, o.city_code, o.industry, o.occupation_code, o.head_count,
+        o.accepted_count, o.placements, o.status, o.placed_on, o.contract_value_yuan,
+        o.fulfilled_on,
     )  # fmt: skip
+    rows = await session.execute(_since(stmt, o, written_after))
     return tuple(
         OrderFact(
             id=row.id,
@@ -483,9 +493,10 @@ async def _orders(session: AsyncSession) -> tuple[OrderFact, ...]:
     )
 
 
-async def _talents(session: AsyncSession) -> tuple[TalentFact, ...]:
+async def _talents(session: AsyncSession, written_after: int | None) -> tuple[TalentFact, ...]:
     t = orm.ProjectedTalent
-    rows = await session.execute(select(t.id, t.occupation_code, t.city_code))
+    stmt = select(t.id, t.occupation_code, t.city_code)
+    rows = await session.execute(_since(stmt, t, written_after))
     return tuple(TalentFact(row.id, row.occupation_code, row.city_code) for row in rows)
 
 
@@ -498,7 +509,7 @@ FACT_PARTS = {
     "orders": "p_orders",
     "talents": "p_talents",
 }
-_PART_LOADERS: dict[str, Callable[[AsyncSession], Awaitable[tuple[Any, ...]]]] = {
+_PART_LOADERS: dict[str, Callable[[AsyncSession, int | None], Awaitable[tuple[Any, ...]]]] = {
     "p_suppliers": _suppliers,
     "p_network": _network,
     "p_activities": _activities,
