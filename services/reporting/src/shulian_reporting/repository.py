@@ -375,13 +375,19 @@ def _since(stmt: Any, model: type[orm.Projection], written_after: int | None) ->
     return stmt if written_after is None else stmt.where(model.written > written_after)
 
 
+async def _rows(session: AsyncSession, stmt: Any) -> Any:
+    """A select of columns run on the session's connection (Core): the ORM's per-row loading
+    adds nothing to plain columns and cost a third of a cold load of the facts."""
+    return await (await session.connection()).execute(stmt)
+
+
 async def _suppliers(session: AsyncSession, written_after: int | None) -> tuple[SupplierFact, ...]:
     s = orm.ProjectedSupplier
     stmt = select(
         s.id, s.city_code, s.listing_status, s.listed_on, s.listing_industries, s.figures,
         s.industries,
     )  # fmt: skip
-    supplier_rows = await session.execute(_since(stmt, s, written_after))
+    supplier_rows = await _rows(session, _since(stmt, s, written_after))
     return tuple(
         SupplierFact(
             id=row.id,
@@ -402,7 +408,7 @@ async def _network(session: AsyncSession, written_after: int | None) -> tuple[Ne
         n.id, n.kind, n.subtype, n.level, n.county_code, n.city_code, n.since,
         n.supplier_id, n.industries, n.linked_platforms, n.key_service_objects,
     )  # fmt: skip
-    network_rows = await session.execute(_since(stmt, n, written_after))
+    network_rows = await _rows(session, _since(stmt, n, written_after))
     return tuple(
         NetworkFact(
             id=row.id,
@@ -427,7 +433,7 @@ async def _activities(session: AsyncSession, written_after: int | None) -> tuple
         a.id, a.kind, a.level, a.city_code, a.status, a.occurrences, a.industries,
         a.campaign, a.positions_offered, a.intents_signed, a.hr_managers_attended,
     )  # fmt: skip
-    rows = await session.execute(_since(stmt, a, written_after))
+    rows = await _rows(session, _since(stmt, a, written_after))
     return tuple(
         ActivityFact(
             id=row.id,
@@ -451,7 +457,7 @@ async def _registrations(
 ) -> tuple[RegistrationFact, ...]:
     r = orm.ProjectedRegistration
     stmt = select(r.id, r.activity_id, r.participant_kind, r.status, r.attendees, r.checked_in_on)
-    rows = await session.execute(_since(stmt, r, written_after))
+    rows = await _rows(session, _since(stmt, r, written_after))
     return tuple(
         RegistrationFact(
             id=row.id,
@@ -472,7 +478,7 @@ async def _orders(session: AsyncSession, written_after: int | None) -> tuple[Ord
         o.accepted_count, o.placements, o.status, o.placed_on, o.contract_value_yuan,
         o.fulfilled_on,
     )  # fmt: skip
-    rows = await session.execute(_since(stmt, o, written_after))
+    rows = await _rows(session, _since(stmt, o, written_after))
     return tuple(
         OrderFact(
             id=row.id,
@@ -496,7 +502,7 @@ async def _orders(session: AsyncSession, written_after: int | None) -> tuple[Ord
 async def _talents(session: AsyncSession, written_after: int | None) -> tuple[TalentFact, ...]:
     t = orm.ProjectedTalent
     stmt = select(t.id, t.occupation_code, t.city_code)
-    rows = await session.execute(_since(stmt, t, written_after))
+    rows = await _rows(session, _since(stmt, t, written_after))
     return tuple(TalentFact(row.id, row.occupation_code, row.city_code) for row in rows)
 
 
