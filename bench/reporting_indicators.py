@@ -10,8 +10,8 @@ indicators with their breakdowns by city, industry and month), and the supervisi
 (all 21 cities). The aim is under a second for the province. Each round times the cold path
 (the projections loaded afresh: the baseline), a request at an unchanged projection position
 (the facts cached per position), and the first request after a consumer batch wrote one
-registration, then one supplier (only the table written is loaded again), and prints the ratios
-to the cold path.
+registration, then one supplier (only the rows written since are read again: each row's write
+stamp), and prints the ratios to the cold path.
 """
 
 from __future__ import annotations

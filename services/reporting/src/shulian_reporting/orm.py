@@ -11,7 +11,17 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Date, Float, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shulian_common.commands import include_request_tables
@@ -34,6 +44,10 @@ class Projection:
     owner_node: Mapped[str] = mapped_column(String(6))
     # Only a snapshot with a higher version replaces the row: redeliveries and replays are no-ops.
     version: Mapped[int] = mapped_column(Integer)
+    # The write stamp: the table's position (its ``projection_state`` sequence) as of the
+    # transaction that last wrote the row, so a report reloads only the rows written since it
+    # last loaded the table (``handlers/reports.facts_at_position``).
+    written: Mapped[int] = mapped_column(BigInteger, index=True, server_default=text("0"))
 
 
 class ProjectedSupplier(Projection, Base):

@@ -6,11 +6,11 @@ projected snapshots are buffered and written as the transaction commits (see bel
 
 from __future__ import annotations
 
+import uuid
 import weakref
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -88,70 +88,115 @@ async def _insert_missing(
 
 _BUFFER = "reporting.projection_buffer"
 
+ProjectedRow = tuple[Any, ...]
+
 
 def _supplier_table() -> Table:
     return orm.ProjectedSupplier.__table__  # type: ignore[return-value]
 
 
-def _merge_supplier(held: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    """A newer supplier snapshot over a buffered one: its listing date survives while listed."""
-    listed = new["listing_status"] == "listed"
-    return {**new, "listed_on": (held["listed_on"] or new["listed_on"]) if listed else None}
+def _table(name: str) -> Table:
+    return orm.Base.metadata.tables[name]
 
 
-def _buffer(session: AsyncSession) -> dict[str, dict[str, dict[str, Any]]]:
-    """This transaction's buffer (table name → id → row), registering its flush once."""
-    buffer: dict[str, dict[str, dict[str, Any]]] | None = session.info.get(_BUFFER)
+# A staged row is a tuple in its table's column order (``ROW_COLUMNS``): handlers build it
+# straight from the reader model, the buffer keeps it, and the driver's executemany takes it,
+# with no dict per row on the way (a rebuild stages a million of them).
+# ``written``, the write stamp, is not part of a staged row: the transaction that writes the
+# buffer knows it (the table's new position) and adds it to every row of the table.
+_STAMP = "written"
+ROW_COLUMNS: dict[str, tuple[str, ...]] = {
+    model.__tablename__: tuple(  # type: ignore[attr-defined]
+        column.name
+        for column in model.__table__.c  # type: ignore[attr-defined]
+        if column.name != _STAMP
+    )
+    for model in PROJECTIONS
+}
+_ID = {name: columns.index("id") for name, columns in ROW_COLUMNS.items()}
+_VERSION = {name: columns.index("version") for name, columns in ROW_COLUMNS.items()}
+_LISTED_ON = ROW_COLUMNS["p_suppliers"].index("listed_on")
+_STATUS = ROW_COLUMNS["p_suppliers"].index("listing_status")
+
+
+def staged(session: AsyncSession, table: str) -> dict[str, ProjectedRow]:
+    """This transaction's buffer of ``table`` (id → row), registering its flush once."""
+    buffer: dict[str, dict[str, ProjectedRow]] | None = session.info.get(_BUFFER)
     if buffer is None:
         buffer = session.info[_BUFFER] = {}
         event.listen(session.sync_session, "before_commit", _write_buffer)
-    return buffer
+    rows = buffer.get(table)
+    if rows is None:
+        rows = buffer[table] = {}
+    return rows
 
 
-def _stage(session: AsyncSession, table: Table, values: Mapping[str, Any]) -> None:
-    rows = _buffer(session).setdefault(table.name, {})
-    held = rows.get(values["id"])
+def stage(rows: dict[str, ProjectedRow], table: str, row: ProjectedRow) -> None:
+    """Buffer ``row`` (in ``ROW_COLUMNS[table]`` order) in ``rows``, ``staged(…, table)``:
+    within the buffer the highest version of a record wins, as the upsert's WHERE makes it win
+    against the table; a supplier's listing date survives a newer snapshot while it stays
+    listed (the upsert's rule, ``_upsert``)."""
+    key = row[_ID[table]]
+    held = rows.get(key)
     if held is None:
-        rows[values["id"]] = dict(values)
-    elif values["version"] > held["version"]:
-        new = dict(values)
-        rows[values["id"]] = _merge_supplier(held, new) if table is _supplier_table() else new
+        rows[key] = row
+    elif row[_VERSION[table]] > held[_VERSION[table]]:
+        if table == "p_suppliers":
+            row = _merge_supplier(held, row)
+        rows[key] = row
+
+
+def _merge_supplier(held: ProjectedRow, new: ProjectedRow) -> ProjectedRow:
+    """A newer supplier snapshot over a buffered one: its listing date survives while listed."""
+    listed_on = (held[_LISTED_ON] or new[_LISTED_ON]) if new[_STATUS] == "listed" else None
+    if listed_on == new[_LISTED_ON]:
+        return new
+    return (*new[:_LISTED_ON], listed_on, *new[_LISTED_ON + 1 :])
+
+
+async def stage_row(session: AsyncSession, table: str, row: ProjectedRow) -> None:
+    """Project a snapshot's row (in ``ROW_COLUMNS[table]`` order), highest version winning."""
+    stage(staged(session, table), table, row)
 
 
 def _write_buffer(session: Session) -> None:
     """Write the buffered rows (runs inside the commit, so in the same transaction)."""
     buffer = session.info.pop(_BUFFER, None) or {}
+    buffer = {name: rows for name, rows in buffer.items() if rows}
     if not buffer:
         return
     # Row 1 first, alone: every writer takes its lock before any table's row, so two
     # transactions never hold table rows in opposite orders (no deadlock on PostgreSQL).
     session.execute(_ADVANCE_WHOLE)
-    session.execute(_advance_parts(list(buffer)))
+    advanced = _advance_parts(list(buffer)).returning(_STATE.c.id, _STATE.c.seq)
+    stamps = {int(row[0]): int(row[1]) for row in session.execute(advanced)}
     connection = session.connection()
     for name, rows in buffer.items():
-        upsert = _compiled_upsert(connection.dialect, orm.Base.metadata.tables[name])
-        connection.exec_driver_sql(upsert.sql, upsert.parameters(rows.values()))
+        upsert = _compiled_upsert(connection.dialect, _table(name))
+        stamp = stamps.get(PART_STATE[name], 0)  # no row of its own: every load is whole
+        connection.exec_driver_sql(upsert.sql, upsert.parameters(rows.values(), stamp))
 
 
 @dataclass(frozen=True, slots=True)
 class _CompiledUpsert:
-    """A table's upsert as the driver's SQL, and how to turn rows into its positional values."""
+    """A table's upsert as the driver's SQL, and how to turn rows (tuples in ``ROW_COLUMNS``
+    order) and the transaction's write stamp into its positional values."""
 
     sql: str
-    get: Callable[[Mapping[str, Any]], tuple[Any, ...]]
+    # For each bound value, its index in a staged row, or one past the row's end: the stamp.
+    picks: tuple[int, ...]
     processors: tuple[tuple[int, Callable[[Any], Any]], ...]
 
-    def parameters(self, rows: Iterable[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
-        get, processors = self.get, self.processors
-        if not processors:
-            return [get(row) for row in rows]
-        out = []
-        for row in rows:
-            values = list(get(row))
-            for i, process in processors:
-                values[i] = process(values[i])
-            out.append(tuple(values))
-        return out
+    def parameters(self, rows: Iterable[ProjectedRow], stamp: int) -> list[ProjectedRow]:
+        # Column by column: the transposition and the maps run in C, not a loop per value.
+        columns = list(zip(*rows, strict=True))
+        if not columns:
+            return []
+        columns.append((stamp,) * len(columns[0]))
+        bound = [columns[i] for i in self.picks]
+        for i, process in self.processors:
+            bound[i] = tuple(map(process, bound[i]))
+        return list(zip(*bound, strict=True))
 
 
 _COMPILED: weakref.WeakKeyDictionary[Dialect, dict[str, _CompiledUpsert]] = (
@@ -167,15 +212,16 @@ def _compiled_upsert(dialect: Dialect, table: Table) -> _CompiledUpsert:
         return found
     compiled = _upsert(dialect, table).compile(dialect=dialect)
     names = compiled.positiontup
-    if names is None or any(name not in table.c for name in names):
-        raise TypeError(f"{table.name}: the upsert must bind only its columns, positionally")
+    columns = (*ROW_COLUMNS[table.name], _STAMP)
+    if names is None or sorted(names) != sorted(columns):
+        raise TypeError(f"{table.name}: the upsert must bind each column once, positionally")
+    picks = tuple(columns.index(name) for name in names)
     processors = []
     for i, name in enumerate(names):
         process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
             processors.append((i, process))
-    get = itemgetter(*names)
-    found = compiled_tables[table.name] = _CompiledUpsert(compiled.string, get, tuple(processors))
+    found = compiled_tables[table.name] = _CompiledUpsert(compiled.string, picks, tuple(processors))
     return found
 
 
@@ -197,24 +243,29 @@ def _upsert(dialect: Dialect, table: Table) -> Any:
     )
 
 
+def row_of(table: str, values: Mapping[str, Any]) -> ProjectedRow:
+    """A projected row given by column name, as the tuple ``stage`` takes."""
+    return tuple(values[name] for name in ROW_COLUMNS[table])
+
+
 async def upsert_supplier(session: AsyncSession, values: Mapping[str, Any]) -> None:
     """Project a supplier snapshot; its listing date survives updates while it stays listed."""
-    _stage(session, _supplier_table(), values)
+    await stage_row(session, "p_suppliers", row_of("p_suppliers", values))
 
 
 async def upsert_network(session: AsyncSession, values: Mapping[str, Any]) -> None:
     """Project a park, market, station, scenario, pairing or platform snapshot."""
-    _stage(session, orm.ProjectedNetworkRecord.__table__, values)  # type: ignore[arg-type]
+    await stage_row(session, "p_network", row_of("p_network", values))
 
 
 async def upsert_enterprise(session: AsyncSession, values: Mapping[str, Any]) -> None:
     """Project an enterprise snapshot."""
-    _stage(session, orm.ProjectedEnterprise.__table__, values)  # type: ignore[arg-type]
+    await stage_row(session, "p_enterprises", row_of("p_enterprises", values))
 
 
 async def upsert_projection(session: AsyncSession, table: str, values: Mapping[str, Any]) -> None:
     """Project a snapshot into ``table`` (one of ``PROJECTIONS``), highest version winning."""
-    _stage(session, orm.Base.metadata.tables[table], values)
+    await stage_row(session, table, row_of(table, values))
 
 
 # ``projection_state``: row 1 is where the projections stand as a whole, and each projection
@@ -274,10 +325,11 @@ async def projection_position(session: AsyncSession) -> tuple[str, int]:
 
 
 async def clear_projections(session: AsyncSession) -> None:
-    """Empty every projection (the start of a rebuild)."""
+    """Empty every projection (the start of a rebuild), under a new token: facts loaded before
+    are of other projections, never patched with the rows written since (they were deleted)."""
     for model in PROJECTIONS:
         await session.execute(delete(model))
-    await session.execute(_ADVANCE_ALL)
+    await session.execute(_ADVANCE_ALL.values(token=uuid.uuid4().hex))
 
 
 async def projection_counts(session: AsyncSession) -> dict[str, int]:
@@ -311,19 +363,31 @@ def facts_of(parts: Mapping[str, tuple[Any, ...]]) -> Facts:
     )
 
 
-async def load_fact_part(session: AsyncSession, table: str) -> tuple[Any, ...]:
-    """The facts of one projection table (one of ``FACT_PARTS``' values)."""
-    return await _PART_LOADERS[table](session)
+async def load_fact_part(
+    session: AsyncSession, table: str, *, written_after: int | None = None
+) -> tuple[Any, ...]:
+    """The facts of one projection table (one of ``FACT_PARTS``' values); with
+    ``written_after``, only those of the rows written since that position of the table."""
+    return await _PART_LOADERS[table](session, written_after)
 
 
-async def _suppliers(session: AsyncSession) -> tuple[SupplierFact, ...]:
+def _since(stmt: Any, model: type[orm.Projection], written_after: int | None) -> Any:
+    return stmt if written_after is None else stmt.where(model.written > written_after)
+
+
+async def _rows(session: AsyncSession, stmt: Any) -> Any:
+    """A select of columns run on the session's connection (Core): the ORM's per-row loading
+    adds nothing to plain columns and cost a third of a cold load of the facts."""
+    return await (await session.connection()).execute(stmt)
+
+
+async def _suppliers(session: AsyncSession, written_after: int | None) -> tuple[SupplierFact, ...]:
     s = orm.ProjectedSupplier
-    supplier_rows = await session.execute(
-        select(
-            s.id, s.city_code, s.listing_status, s.listed_on, s.listing_industries, s.figures,
-            s.industries,
-        )
+    stmt = select(
+        s.id, s.city_code, s.listing_status, s.listed_on, s.listing_industries, s.figures,
+        s.industries,
     )  # fmt: skip
+    supplier_rows = await _rows(session, _since(stmt, s, written_after))
     return tuple(
         SupplierFact(
             id=row.id,
@@ -338,14 +402,13 @@ async def _suppliers(session: AsyncSession) -> tuple[SupplierFact, ...]:
     )
 
 
-async def _network(session: AsyncSession) -> tuple[NetworkFact, ...]:
+async def _network(session: AsyncSession, written_after: int | None) -> tuple[NetworkFact, ...]:
     n = orm.ProjectedNetworkRecord
-    network_rows = await session.execute(
-        select(
-            n.id, n.kind, n.subtype, n.level, n.county_code, n.city_code, n.since,
-            n.supplier_id, n.industries, n.linked_platforms, n.key_service_objects,
-        )
+    stmt = select(
+        n.id, n.kind, n.subtype, n.level, n.county_code, n.city_code, n.since,
+        n.supplier_id, n.industries, n.linked_platforms, n.key_service_objects,
     )  # fmt: skip
+    network_rows = await _rows(session, _since(stmt, n, written_after))
     return tuple(
         NetworkFact(
             id=row.id,
@@ -364,14 +427,13 @@ async def _network(session: AsyncSession) -> tuple[NetworkFact, ...]:
     )
 
 
-async def _activities(session: AsyncSession) -> tuple[ActivityFact, ...]:
+async def _activities(session: AsyncSession, written_after: int | None) -> tuple[ActivityFact, ...]:
     a = orm.ProjectedActivity
-    rows = await session.execute(
-        select(
-            a.id, a.kind, a.level, a.city_code, a.status, a.occurrences, a.industries,
-            a.campaign, a.positions_offered, a.intents_signed, a.hr_managers_attended,
-        )
+    stmt = select(
+        a.id, a.kind, a.level, a.city_code, a.status, a.occurrences, a.industries,
+        a.campaign, a.positions_offered, a.intents_signed, a.hr_managers_attended,
     )  # fmt: skip
+    rows = await _rows(session, _since(stmt, a, written_after))
     return tuple(
         ActivityFact(
             id=row.id,
@@ -390,11 +452,12 @@ async def _activities(session: AsyncSession) -> tuple[ActivityFact, ...]:
     )
 
 
-async def _registrations(session: AsyncSession) -> tuple[RegistrationFact, ...]:
+async def _registrations(
+    session: AsyncSession, written_after: int | None
+) -> tuple[RegistrationFact, ...]:
     r = orm.ProjectedRegistration
-    rows = await session.execute(
-        select(r.id, r.activity_id, r.participant_kind, r.status, r.attendees, r.checked_in_on)
-    )
+    stmt = select(r.id, r.activity_id, r.participant_kind, r.status, r.attendees, r.checked_in_on)
+    rows = await _rows(session, _since(stmt, r, written_after))
     return tuple(
         RegistrationFact(
             id=row.id,
@@ -408,15 +471,14 @@ async def _registrations(session: AsyncSession) -> tuple[RegistrationFact, ...]:
     )
 
 
-async def _orders(session: AsyncSession) -> tuple[OrderFact, ...]:
+async def _orders(session: AsyncSession, written_after: int | None) -> tuple[OrderFact, ...]:
     o = orm.ProjectedOrder
-    rows = await session.execute(
-        select(
-            o.id, o.kind, o.city_code, o.industry, o.occupation_code, o.head_count,
-            o.accepted_count, o.placements, o.status, o.placed_on, o.contract_value_yuan,
-            o.fulfilled_on,
-        )
+    stmt = select(
+        o.id, o.kind, o.city_code, o.industry, o.occupation_code, o.head_count,
+        o.accepted_count, o.placements, o.status, o.placed_on, o.contract_value_yuan,
+        o.fulfilled_on,
     )  # fmt: skip
+    rows = await _rows(session, _since(stmt, o, written_after))
     return tuple(
         OrderFact(
             id=row.id,
@@ -437,9 +499,10 @@ async def _orders(session: AsyncSession) -> tuple[OrderFact, ...]:
     )
 
 
-async def _talents(session: AsyncSession) -> tuple[TalentFact, ...]:
+async def _talents(session: AsyncSession, written_after: int | None) -> tuple[TalentFact, ...]:
     t = orm.ProjectedTalent
-    rows = await session.execute(select(t.id, t.occupation_code, t.city_code))
+    stmt = select(t.id, t.occupation_code, t.city_code)
+    rows = await _rows(session, _since(stmt, t, written_after))
     return tuple(TalentFact(row.id, row.occupation_code, row.city_code) for row in rows)
 
 
@@ -452,7 +515,7 @@ FACT_PARTS = {
     "orders": "p_orders",
     "talents": "p_talents",
 }
-_PART_LOADERS: dict[str, Callable[[AsyncSession], Awaitable[tuple[Any, ...]]]] = {
+_PART_LOADERS: dict[str, Callable[[AsyncSession, int | None], Awaitable[tuple[Any, ...]]]] = {
     "p_suppliers": _suppliers,
     "p_network": _network,
     "p_activities": _activities,

@@ -12,7 +12,10 @@ import pytest
 from shulian_common.db import create_engine, create_session_factory, migrate
 from shulian_common.uow import UnitOfWorkFactory
 from shulian_reporting import repository
+from shulian_reporting.consumers import SOURCES
+from shulian_reporting.domain.compute import compute_all
 from shulian_reporting.domain.facts import Facts
+from shulian_reporting.domain.scope import scope_of
 from shulian_reporting.handlers import reports
 from shulian_reporting.orm import MIGRATIONS
 
@@ -100,3 +103,55 @@ async def test_a_batch_writing_several_projections_advances_each(
     assert positions.parts["p_suppliers"] == positions.parts["p_registrations"] == 1
     assert positions.parts["p_orders"] == 0
     assert positions.seq == 1
+
+
+def _id(fact: Any) -> str:
+    return str(fact.id)
+
+
+def _figures(facts: Facts) -> list[Any]:
+    """Every indicator for the province and one city, as a report computes them."""
+    return [
+        compute_all(facts, scope=scope_of(code), year=2024, today=date(2024, 6, 30),
+                    targets={}, sources=SOURCES)
+        for code in ("510000", "511500")
+    ]  # fmt: skip
+
+
+async def test_a_supplier_write_reads_only_the_rows_written_and_gives_the_cold_figures(
+    uow_factory: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for sid in ("s1", "s2", "s3"):
+        await _write(uow_factory, "p_suppliers", _supplier(sid))
+    await _write(uow_factory, "p_registrations", _registration("r1"))
+    await _facts(uow_factory)  # loaded, then held
+
+    reads: list[tuple[str, int | None, int]] = []
+    load = repository.load_fact_part
+
+    async def counted(session: Any, table: str, *, written_after: int | None = None) -> Any:
+        got = await load(session, table, written_after=written_after)
+        reads.append((table, written_after, len(got)))
+        return got
+
+    monkeypatch.setattr(repository, "load_fact_part", counted)
+    async with uow_factory() as uow:  # one transaction: a supplier changed and one added
+        await repository.upsert_projection(
+            uow.session, "p_suppliers", _supplier("s2", version=2, status="delisted")
+        )
+        await repository.upsert_projection(uow.session, "p_suppliers", _supplier("s4"))
+        await uow.commit()
+    await _write(uow_factory, "p_suppliers", _supplier("s1", version=1))  # stale: no change
+    patched = await _facts(uow_factory)
+    # Only the two rows that transaction wrote were read (the stale snapshot wrote nothing),
+    # and only from the suppliers.
+    assert [(table, rows) for table, _, rows in reads] == [("p_suppliers", 2)]
+    assert reads[0][1] is not None
+
+    reports.clear_cache()
+    cold = await _facts(uow_factory)
+    assert sorted(patched.suppliers, key=_id) == sorted(cold.suppliers, key=_id)
+    assert [(s.id, s.listing_status) for s in patched.suppliers] == [
+        ("s1", "listed"), ("s2", "delisted"), ("s3", "listed"), ("s4", "listed"),
+    ]  # fmt: skip
+    assert _figures(patched) == _figures(cold)

@@ -3,14 +3,21 @@ giving identical figures, through the inbox and in batches."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from shulian_common.cli import main
+from shulian_common.consumer import Subscription
+from shulian_common.envelope import CloudEvent
 from shulian_common.messaging import inbox
+from shulian_common.uow import UnitOfWork
+from shulian_reporting import consumers
 from shulian_reporting import testing as t
+from shulian_reporting.handlers import projections
+from shulian_reporting.handlers import rebuild as rebuild_module
 from shulian_reporting.handlers.rebuild import rebuild
 from shulian_reporting.testing import Reporting
 from shulian_reporting.testing.worked import AS_OF, events, stream_events
@@ -153,3 +160,34 @@ async def test_a_bulk_rebuild_dead_letters_every_untrusted_record_not_only_the_f
     assert result.dead_lettered == 4
     assert result.applied == len(scenario) + 1
     assert result.rows["p_network"] == 20
+
+
+async def test_a_bulk_rebuild_applies_a_handler_without_a_row_builder_through_the_handler(
+    reporting: Reporting, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bulk path's general way (envelope, trust, handler), for a handler that does more
+    than stage a row (not in ``projections.ROWS``), ends where the short way does."""
+    await t.publish(reporting, [*events(), *stream_events()])
+    short = await rebuild(reporting.settings, batch_size=1000)
+    figures = await _figures(reporting)
+    handled: list[str] = []
+
+    async def apply_platform(uow: UnitOfWork, event: CloudEvent, data: Any) -> None:
+        handled.append(event.id)
+        await projections.apply_platform(uow, event, data)
+
+    def with_handler(node_id: str = "") -> list[Subscription]:
+        return [
+            replace(sub, handlers={
+                kind: replace(reads, handle=apply_platform)
+                if reads.handle is projections.apply_platform else reads
+                for kind, reads in sub.handlers.items()
+            })
+            for sub in consumers.subscriptions(node_id)
+        ]  # fmt: skip
+
+    monkeypatch.setattr(rebuild_module, "subscriptions", with_handler)
+    general = await rebuild(reporting.settings, batch_size=1000)
+    assert len(handled) == 2  # the scenario's platform snapshots, through the handler
+    assert (general.rows, general.applied) == (short.rows, short.applied)
+    assert await _figures(reporting) == figures

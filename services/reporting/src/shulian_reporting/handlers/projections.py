@@ -8,6 +8,7 @@ counts on that day and in that month.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -18,6 +19,7 @@ from shulian_common.uow import UnitOfWork
 from shulian_reporting import repository
 from shulian_reporting.domain.facts import NetworkKind
 from shulian_reporting.domain.occurrences import Moved, standing
+from shulian_reporting.repository import ProjectedRow
 
 if TYPE_CHECKING:  # the reader models are declared with the subscriptions, which import this
     from shulian_reporting.consumers import (
@@ -45,236 +47,272 @@ def local_day(moment: datetime) -> date:
     return moment.astimezone(SHANGHAI).date()
 
 
-def _meta(data: Snapshot | TalentReader) -> dict[str, Any]:
-    return {"id": data.id, "owner_node": data.owner_node, "version": data.version}
+# Each projection's row is a tuple in its table's column order (``repository.ROW_COLUMNS``,
+# checked against these at import): built straight from the reader model, with no dict per row,
+# by the live handlers and the bulk rebuild alike (``ROWS``), so both stage the same rows.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "p_suppliers": ("city_code", "county_code", "high_end", "listing_status", "listed_on",
+                    "industries", "listing_industries", "figures", "id", "owner_node", "version"),
+    "p_network": ("kind", "subtype", "level", "county_code", "city_code", "since", "supplier_id",
+                  "industries", "linked_platforms", "key_service_objects", "id", "owner_node",
+                  "version"),
+    "p_enterprises": ("city_code", "county_code", "industries", "id", "owner_node", "version"),
+    "p_activities": ("kind", "level", "campaign", "division_code", "city_code", "status",
+                     "industries", "occurrences", "positions_offered", "intents_signed",
+                     "hr_managers_attended", "firms_participated", "id", "owner_node", "version"),
+    "p_registrations": ("activity_id", "occurrence_key", "participant_kind", "participant_id",
+                        "status", "attendees", "checked_in_on", "id", "owner_node", "version"),
+    "p_orders": ("kind", "city_code", "county_code", "service_line", "industry",
+                 "occupation_code", "head_count", "accepted_count", "status", "placed_on",
+                 "placements", "contract_value_yuan", "fulfilled_on", "id", "owner_node",
+                 "version"),
+    "p_talents": ("occupation_code", "county_code", "city_code", "id", "owner_node", "version"),
+}  # fmt: skip
+if COLUMNS != repository.ROW_COLUMNS:  # pragma: no cover - a model change not carried here
+    raise RuntimeError("projection rows out of step with the tables' columns")
 
 
-def supplier_row(data: SupplierReader, entered_on: date | None) -> dict[str, Any]:
-    """The projected row of a supplier snapshot; ``entered_on`` if it entered the directory."""
-    return {
-        **_meta(data),
-        "city_code": data.city_code,
-        "county_code": data.county_code,
-        "high_end": data.high_end,
-        "listing_status": data.listing_status,
-        "listed_on": entered_on,
-        "industries": data.industries,
-        "listing_industries": data.listing_industries,
-        "figures": [figure.model_dump() for figure in data.figures],
-    }
+def _figures(data: SupplierReader) -> list[dict[str, Any]]:
+    return [
+        {
+            "year": f.year,
+            "service_line": f.service_line,
+            "revenue_yuan": f.revenue_yuan,
+            "trade_volume_yuan": f.trade_volume_yuan,
+        }
+        for f in data.figures
+    ]
+
+
+def _supplier(data: SupplierReader, entered_on: date | None) -> ProjectedRow:
+    return (
+        data.city_code, data.county_code, data.high_end, data.listing_status, entered_on,
+        data.industries, data.listing_industries, _figures(data),
+        data.id, data.owner_node, data.version,
+    )  # fmt: skip
+
+
+def supplier_row(data: SupplierReader) -> ProjectedRow:
+    """A supplier snapshot's row: entering the directory dates its listing (``updated_at``)."""
+    listed = data.listing_status == "listed"
+    return _supplier(data, local_day(data.updated_at) if listed else None)
+
+
+def supplier_listing_row(data: SupplierListingReader) -> ProjectedRow:
+    """A listing decision's row: entering the directory dates its listing (the decision's)."""
+    listed = data.listing_status == "listed"
+    return _supplier(data, local_day(data.decision.decided_at) if listed else None)
 
 
 async def apply_supplier(uow: UnitOfWork, _event: CloudEvent, data: SupplierReader) -> None:
     """A supplier was registered or its profile changed."""
-    entered = local_day(data.updated_at) if data.listing_status == "listed" else None
-    await repository.upsert_supplier(uow.session, supplier_row(data, entered))
+    await repository.stage_row(uow.session, "p_suppliers", supplier_row(data))
 
 
 async def apply_supplier_listing(
     uow: UnitOfWork, _event: CloudEvent, data: SupplierListingReader
 ) -> None:
     """A supplier's listing changed: entering the directory dates its listing."""
-    entered = local_day(data.decision.decided_at) if data.listing_status == "listed" else None
-    await repository.upsert_supplier(uow.session, supplier_row(data, entered))
+    await repository.stage_row(uow.session, "p_suppliers", supplier_listing_row(data))
 
 
-def _network(
-    data: Snapshot,
-    kind: NetworkKind,
-    *,
-    county_code: str,
-    city_code: str | None,
-    since: date | None,
-    **fields: Any,
-) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "subtype": None,
-        "level": None,
-        "supplier_id": None,
-        "industries": [],
-        "linked_platforms": 0,
-        "key_service_objects": 0,
-        **fields,
-    }
-    return {
-        **_meta(data),
-        "kind": kind.value,
-        "county_code": county_code,
-        "city_code": city_code,
-        "since": since or local_day(data.created_at),
-        **values,
-    }
+def _since(data: Snapshot, since: date | None) -> date:
+    return since or local_day(data.created_at)
+
+
+_PARK, _MARKET, _STATION = (
+    NetworkKind.PARK.value,
+    NetworkKind.MARKET.value,
+    NetworkKind.STATION.value,
+)
+_SCENARIO, _PAIRING = NetworkKind.SCENARIO.value, NetworkKind.PAIRING.value
+_PLATFORM = NetworkKind.PLATFORM.value
+
+
+def park_row(data: ParkReader) -> ProjectedRow:
+    """A park's row of ``p_network``."""
+    return (
+        _PARK, None, data.level, data.county_code, data.city_code, local_day(data.created_at),
+        None, data.industries, len(data.linked_platforms), len(data.key_service_objects),
+        data.id, data.owner_node, data.version,
+    )  # fmt: skip
+
+
+def market_row(data: MarketReader) -> ProjectedRow:
+    """A market's row of ``p_network``."""
+    return (
+        _MARKET, data.kind, data.level, data.county_code, data.city_code,
+        local_day(data.created_at), None, data.industries, len(data.linked_platforms), 0,
+        data.id, data.owner_node, data.version,
+    )  # fmt: skip
+
+
+def station_row(data: StationReader) -> ProjectedRow:
+    """A station's row of ``p_network``."""
+    return (
+        _STATION, data.kind, None, data.county_code, data.city_code,
+        _since(data, data.opened_on), data.supplier_id, data.industries, 0, 0,
+        data.id, data.owner_node, data.version,
+    )  # fmt: skip
+
+
+def scenario_row(data: ScenarioReader) -> ProjectedRow:
+    """A scenario's row of ``p_network``."""
+    return (
+        _SCENARIO, None, None, data.county_code, data.city_code,
+        _since(data, data.started_on), data.supplier_id, data.industries, 0, 0,
+        data.id, data.owner_node, data.version,
+    )  # fmt: skip
+
+
+def pairing_row(data: PairingReader) -> ProjectedRow:
+    """A pairing's row of ``p_network`` (its division is a county or the province)."""
+    return (
+        _PAIRING, data.kind, None, data.division_code, data.city_code,
+        _since(data, data.started_on), data.supplier_id, data.industries, 0, 0,
+        data.id, data.owner_node, data.version,
+    )  # fmt: skip
+
+
+def platform_row(data: PlatformReader) -> ProjectedRow:
+    """A platform's row of ``p_network``."""
+    return (
+        _PLATFORM, data.kind, None, data.division_code, data.city_code,
+        _since(data, data.launched_on), data.supplier_id, [], 0, 0,
+        data.id, data.owner_node, data.version,
+    )  # fmt: skip
 
 
 async def apply_park(uow: UnitOfWork, _event: CloudEvent, data: ParkReader) -> None:
     """A park was recorded or changed."""
-    row = _network(
-        data,
-        NetworkKind.PARK,
-        county_code=data.county_code,
-        city_code=data.city_code,
-        since=None,
-        level=data.level,
-        industries=data.industries,
-        linked_platforms=len(data.linked_platforms),
-        key_service_objects=len(data.key_service_objects),
-    )
-    await repository.upsert_network(uow.session, row)
+    await repository.stage_row(uow.session, "p_network", park_row(data))
 
 
 async def apply_market(uow: UnitOfWork, _event: CloudEvent, data: MarketReader) -> None:
     """A market was recorded or changed."""
-    row = _network(
-        data,
-        NetworkKind.MARKET,
-        county_code=data.county_code,
-        city_code=data.city_code,
-        since=None,
-        subtype=data.kind,
-        level=data.level,
-        industries=data.industries,
-        linked_platforms=len(data.linked_platforms),
-    )
-    await repository.upsert_network(uow.session, row)
+    await repository.stage_row(uow.session, "p_network", market_row(data))
 
 
 async def apply_station(uow: UnitOfWork, _event: CloudEvent, data: StationReader) -> None:
     """A station was recorded or changed."""
-    row = _network(
-        data,
-        NetworkKind.STATION,
-        county_code=data.county_code,
-        city_code=data.city_code,
-        since=data.opened_on,
-        subtype=data.kind,
-        supplier_id=data.supplier_id,
-        industries=data.industries,
-    )
-    await repository.upsert_network(uow.session, row)
+    await repository.stage_row(uow.session, "p_network", station_row(data))
 
 
 async def apply_scenario(uow: UnitOfWork, _event: CloudEvent, data: ScenarioReader) -> None:
     """A scenario was recorded or changed."""
-    row = _network(
-        data,
-        NetworkKind.SCENARIO,
-        county_code=data.county_code,
-        city_code=data.city_code,
-        since=data.started_on,
-        supplier_id=data.supplier_id,
-        industries=data.industries,
-    )
-    await repository.upsert_network(uow.session, row)
+    await repository.stage_row(uow.session, "p_network", scenario_row(data))
 
 
 async def apply_pairing(uow: UnitOfWork, _event: CloudEvent, data: PairingReader) -> None:
     """A pairing was recorded or changed."""
-    row = _network(
-        data,
-        NetworkKind.PAIRING,
-        county_code=data.division_code,
-        city_code=data.city_code,
-        since=data.started_on,
-        subtype=data.kind,
-        supplier_id=data.supplier_id,
-        industries=data.industries,
-    )
-    await repository.upsert_network(uow.session, row)
+    await repository.stage_row(uow.session, "p_network", pairing_row(data))
 
 
 async def apply_platform(uow: UnitOfWork, _event: CloudEvent, data: PlatformReader) -> None:
     """A platform was recorded or changed."""
-    row = _network(
-        data,
-        NetworkKind.PLATFORM,
-        county_code=data.division_code,
-        city_code=data.city_code,
-        since=data.launched_on,
-        subtype=data.kind,
-        supplier_id=data.supplier_id,
+    await repository.stage_row(uow.session, "p_network", platform_row(data))
+
+
+def enterprise_row(data: EnterpriseReader) -> ProjectedRow:
+    """A key enterprise's row."""
+    return (
+        data.city_code,
+        data.county_code,
+        data.industries,
+        data.id,
+        data.owner_node,
+        data.version,
     )
-    await repository.upsert_network(uow.session, row)
 
 
 async def apply_enterprise(uow: UnitOfWork, _event: CloudEvent, data: EnterpriseReader) -> None:
     """A key enterprise was registered or changed."""
-    row = {
-        **_meta(data),
-        "city_code": data.city_code,
-        "county_code": data.county_code,
-        "industries": data.industries,
-    }
-    await repository.upsert_enterprise(uow.session, row)
+    await repository.stage_row(uow.session, "p_enterprises", enterprise_row(data))
+
+
+def activity_row(data: ActivityReader) -> ProjectedRow:
+    """An activity's row, its standing occurrences expanded."""
+    overrides = {o.key: Moved(o.starts_at, o.cancelled) for o in data.overrides}
+    occurrences = standing(data.starts_at, data.rrule, overrides)
+    outcome = data.outcome
+    return (
+        data.kind, data.level, data.campaign, data.division_code, data.city_code, data.status,
+        data.industries, [[key, day.isoformat()] for key, day in occurrences],
+        outcome.positions_offered if outcome else None,
+        outcome.intents_signed if outcome else None,
+        outcome.hr_managers_attended if outcome else None,
+        outcome.firms_participated if outcome else None,
+        data.id, data.owner_node, data.version,
+    )  # fmt: skip
 
 
 async def apply_activity(uow: UnitOfWork, _event: CloudEvent, data: ActivityReader) -> None:
     """An activity was scheduled, changed, held, completed or cancelled."""
-    overrides = {o.key: Moved(o.starts_at, o.cancelled) for o in data.overrides}
-    occurrences = standing(data.starts_at, data.rrule, overrides)
-    outcome = data.outcome
-    row = {
-        **_meta(data),
-        "kind": data.kind,
-        "level": data.level,
-        "campaign": data.campaign,
-        "division_code": data.division_code,
-        "city_code": data.city_code,
-        "status": data.status,
-        "industries": data.industries,
-        "occurrences": [[key, day.isoformat()] for key, day in occurrences],
-        "positions_offered": outcome.positions_offered if outcome else None,
-        "intents_signed": outcome.intents_signed if outcome else None,
-        "hr_managers_attended": outcome.hr_managers_attended if outcome else None,
-        "firms_participated": outcome.firms_participated if outcome else None,
-    }
-    await repository.upsert_projection(uow.session, "p_activities", row)
+    await repository.stage_row(uow.session, "p_activities", activity_row(data))
+
+
+def registration_row(data: RegistrationReader) -> ProjectedRow:
+    """A registration's row."""
+    checked_in = data.checked_in_at
+    return (
+        data.activity_id, data.occurrence_key, data.participant_kind, data.participant_id,
+        data.status, data.attendees, local_day(checked_in) if checked_in else None,
+        data.id, data.owner_node, data.version,
+    )  # fmt: skip
 
 
 async def apply_registration(uow: UnitOfWork, _event: CloudEvent, data: RegistrationReader) -> None:
     """A registration was decided, approved, promoted, cancelled or checked in."""
-    row = {
-        **_meta(data),
-        "activity_id": data.activity_id,
-        "occurrence_key": data.occurrence_key,
-        "participant_kind": data.participant_kind,
-        "participant_id": data.participant_id,
-        "status": data.status,
-        "attendees": data.attendees,
-        "checked_in_on": local_day(data.checked_in_at) if data.checked_in_at else None,
-    }
-    await repository.upsert_projection(uow.session, "p_registrations", row)
+    await repository.stage_row(uow.session, "p_registrations", registration_row(data))
+
+
+def order_row(data: OrderReader) -> ProjectedRow:
+    """An order's row."""
+    fulfilled = data.fulfilled_at
+    return (
+        data.kind, data.city_code, data.county_code, data.service_line, data.industry,
+        data.occupation_code, data.head_count, data.accepted_count, data.status,
+        local_day(data.created_at), data.placements, data.contract_value_yuan,
+        local_day(fulfilled) if fulfilled else None,
+        data.id, data.owner_node, data.version,
+    )  # fmt: skip
 
 
 async def apply_order(uow: UnitOfWork, _event: CloudEvent, data: OrderReader) -> None:
     """An order was placed, changed or fulfilled."""
-    row = {
-        **_meta(data),
-        "kind": data.kind,
-        "city_code": data.city_code,
-        "county_code": data.county_code,
-        "service_line": data.service_line,
-        "industry": data.industry,
-        "occupation_code": data.occupation_code,
-        "head_count": data.head_count,
-        "accepted_count": data.accepted_count,
-        "status": data.status,
-        "placed_on": local_day(data.created_at),
-        "placements": data.placements,
-        "contract_value_yuan": data.contract_value_yuan,
-        "fulfilled_on": local_day(data.fulfilled_at) if data.fulfilled_at else None,
-    }
-    await repository.upsert_projection(uow.session, "p_orders", row)
+    await repository.stage_row(uow.session, "p_orders", order_row(data))
+
+
+def talent_row(data: TalentReader) -> ProjectedRow:
+    """A talent's row (occupation and county only)."""
+    return (
+        data.occupation_code, data.county_code, city_of(data.county_code),
+        data.id, data.owner_node, data.version,
+    )  # fmt: skip
 
 
 async def apply_talent(uow: UnitOfWork, _event: CloudEvent, data: TalentReader) -> None:
     """A talent's profile was saved (occupation and county only)."""
-    row = {
-        **_meta(data),
-        "occupation_code": data.occupation_code,
-        "county_code": data.county_code,
-        "city_code": city_of(data.county_code),
-    }
-    await repository.upsert_projection(uow.session, "p_talents", row)
+    await repository.stage_row(uow.session, "p_talents", talent_row(data))
+
+
+# What each handler stages, for the bulk rebuild: the table and the row of a validated snapshot
+# (the handler is exactly ``stage_row(table, row(data))``).
+ROWS: dict[Callable[..., Awaitable[None]], tuple[str, Callable[[Any], ProjectedRow]]] = {
+    apply_supplier: ("p_suppliers", supplier_row),
+    apply_supplier_listing: ("p_suppliers", supplier_listing_row),
+    apply_park: ("p_network", park_row),
+    apply_market: ("p_network", market_row),
+    apply_station: ("p_network", station_row),
+    apply_scenario: ("p_network", scenario_row),
+    apply_pairing: ("p_network", pairing_row),
+    apply_platform: ("p_network", platform_row),
+    apply_enterprise: ("p_enterprises", enterprise_row),
+    apply_activity: ("p_activities", activity_row),
+    apply_registration: ("p_registrations", registration_row),
+    apply_order: ("p_orders", order_row),
+    apply_talent: ("p_talents", talent_row),
+}
 
 
 def city_of(county_code: str) -> str:

@@ -25,9 +25,30 @@ from shulian_reporting.domain.scope import Scope, city_name, scope_of
 # load (the projections' rows are what a report costs; computing from them is quick).
 _CACHE: dict[tuple[str, int], Facts] = {}
 # Each part of the facts last loaded, with the position of its table: after a consumer batch
-# only the tables it wrote are loaded again (a batch of registrations leaves the 20,000
-# suppliers as they were).
-_PARTS: dict[str, tuple[tuple[str, int], tuple[Any, ...]]] = {}
+# only the tables it wrote are read again (a batch of registrations leaves the 20,000 suppliers
+# as they were), and of those only the rows written since (each row's write stamp): one
+# supplier written is one row read, patched into the facts held.
+_PARTS: dict[str, _Part] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """One part of the facts as of its table's position: in order, and by id (to patch)."""
+
+    at: tuple[str, int]
+    facts: tuple[Any, ...]
+    by_id: dict[str, Any]
+
+    @classmethod
+    def of(cls, at: tuple[str, int], facts: tuple[Any, ...]) -> _Part:
+        return cls(at, facts, {fact.id: fact for fact in facts})
+
+    def patched(self, at: tuple[str, int], written: tuple[Any, ...]) -> _Part:
+        """This part with the rows written since replacing theirs (projected rows are never
+        deleted but by a rebuild's clearing, which changes the token: a whole load)."""
+        by_id = self.by_id
+        by_id.update((fact.id, fact) for fact in written)  # a new id goes last
+        return _Part(at, tuple(by_id.values()), by_id)
 
 
 def clear_cache() -> None:
@@ -44,19 +65,29 @@ async def facts_at_position(session: AsyncSession) -> Facts:
     if facts is None:
         parts = {}
         for part, table in repository.FACT_PARTS.items():
-            at = positions.of(table)
-            held = _PARTS.get(part)
-            if held is None or at is None or held[0] != at:
-                rows = await repository.load_fact_part(session, table)
-                if at is not None:
-                    _PARTS[part] = (at, rows)
-                parts[part] = rows
-            else:
-                parts[part] = held[1]
+            parts[part] = await _part(session, part, table, positions.of(table))
         facts = repository.facts_of(parts)
         _CACHE.clear()  # one position kept: the latest
         _CACHE[positions.whole] = facts
     return facts
+
+
+async def _part(
+    session: AsyncSession, part: str, table: str, at: tuple[str, int] | None
+) -> tuple[Any, ...]:
+    """One part of the facts at ``at``: held, patched with the rows written since, or loaded."""
+    held = _PARTS.get(part)
+    if at is None:  # a table without a position of its own: always loaded
+        _PARTS.pop(part, None)
+        return await repository.load_fact_part(session, table)
+    if held is not None and held.at == at:
+        return held.facts
+    if held is not None and held.at[0] == at[0] and held.at[1] < at[1]:
+        written = await repository.load_fact_part(session, table, written_after=held.at[1])
+        _PARTS[part] = held.patched(at, written)
+    else:
+        _PARTS[part] = _Part.of(at, await repository.load_fact_part(session, table))
+    return _PARTS[part].facts
 
 
 async def indicators(
