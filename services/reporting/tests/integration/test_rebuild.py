@@ -176,17 +176,17 @@ async def test_a_bulk_rebuild_applies_a_handler_without_a_row_builder_through_th
         handled.append(event.id)
         await projections.apply_platform(uow, event, data)
 
-    def with_handler(node_id: str = "") -> list[Subscription]:
+    def with_handler() -> list[Subscription]:
         return [
             replace(sub, handlers={
                 kind: replace(reads, handle=apply_platform)
                 if reads.handle is projections.apply_platform else reads
                 for kind, reads in sub.handlers.items()
             })
-            for sub in consumers.subscriptions(node_id)
+            for sub in consumers.projection_subscriptions()
         ]  # fmt: skip
 
-    monkeypatch.setattr(rebuild_module, "subscriptions", with_handler)
+    monkeypatch.setattr(rebuild_module, "projection_subscriptions", with_handler)
     general = await rebuild(reporting.settings, batch_size=1000)
     assert len(handled) == 2  # the scenario's platform snapshots, through the handler
     assert (general.rows, general.applied) == (short.rows, short.applied)

@@ -3,8 +3,8 @@ sequence) as of the transaction that last wrote the row, indexed, so reports rel
 rows written since they last loaded a table. Rows already there get 0 (written before any
 report could have loaded them incrementally: a report's first load of a table is whole).
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
