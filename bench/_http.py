@@ -231,11 +231,29 @@ def serve_command(service: str) -> tuple[str, ...]:
     return (sys.executable, "-m", "shulian_common.cli", "serve", service)
 
 
+def baseline_path(checkout: str) -> str:
+    """``PYTHONPATH`` that runs the kit and services of another checkout of this repository
+    (e.g. ``git archive int | tar -x -C DIR``) instead of the installed ones: its source
+    directories, found before the venv's editable installs."""
+    root = Path(checkout).resolve()
+    sources = [root / "libs" / "common" / "src", *sorted(root.glob("services/*/src"))]
+    missing = [str(path) for path in sources if not path.is_dir()]
+    if missing or len(sources) < 2:
+        raise SystemExit(f"--baseline {checkout}: not a checkout of this repository")
+    return os.pathsep.join(str(path) for path in sources)
+
+
 def serve_env(
-    url: str, bus_url: str, tmp: str, port: int, workers: int, otlp: str | None = None
+    url: str,
+    bus_url: str,
+    tmp: str,
+    port: int,
+    workers: int,
+    otlp: str | None = None,
+    baseline: str | None = None,
 ) -> dict[str, str]:
     """The environment of ``shulian serve`` for a benchmark: test env, quiet, telemetry off
-    unless exported to ``otlp``."""
+    unless exported to ``otlp``; ``baseline``'s code instead of this checkout's when given."""
     env = {
         "SHULIAN_ENV": "test",
         "SHULIAN_DATABASE_URL": url,
@@ -249,6 +267,8 @@ def serve_env(
         env["SHULIAN_TELEMETRY_ENABLED"] = "false"
     else:
         env["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp
+    if baseline is not None:
+        env["PYTHONPATH"] = baseline_path(baseline)
     return env
 
 

@@ -490,11 +490,17 @@ async def bench_lean(url: str, endpoint: Endpoint, plan: Sequence[dict[str, str]
 
 
 async def bench_app(
-    url: str, endpoint: Endpoint, plan: Sequence[dict[str, str]], c: int, workers: int
+    url: str,
+    endpoint: Endpoint,
+    plan: Sequence[dict[str, str]],
+    c: int,
+    workers: int,
+    baseline: str | None = None,
 ) -> Timed:
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
-        env = serve_env(url, f"local://{Path(tmp) / 'bus.db'}", tmp, port, workers)
+        bus = f"local://{Path(tmp) / 'bus.db'}"
+        env = serve_env(url, bus, tmp, port, workers, baseline=baseline)
         command = serve_command(endpoint.service)
         return await over_http(command, env, port, _targets(endpoint, plan), c, _bearer())
 
@@ -568,7 +574,7 @@ async def prepare(url: str, endpoint: Endpoint, size: int) -> list[str]:
 
 
 async def run_endpoint(endpoint: Endpoint, size: int, args: argparse.Namespace) -> None:
-    database = f"shulian_bench_list_{endpoint.name}"
+    database = f"{args.database_prefix}{endpoint.name}"
     url = database_url(database)
     await admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     await admin(f'CREATE DATABASE "{database}"')
@@ -580,6 +586,10 @@ async def run_endpoint(endpoint: Endpoint, size: int, args: argparse.Namespace) 
             print(f"-- concurrency {c}, load average {os.getloadavg()[0]:.1f}")
             sql = report("raw SQL (asyncpg)", *await bench_sql(url, endpoint, plan, c))
             lean = report("lean reference (HTTP)", *await bench_lean(url, endpoint, plan, c))
+            if args.baseline:
+                # Another checkout's app just before this one's, on the same database and plan.
+                baseline = await bench_app(url, endpoint, plan, c, args.workers, args.baseline)
+                print_ratios(sql, lean, report("baseline app over HTTP", *baseline))
             app: Result = report(
                 f"app over HTTP ({args.workers} worker{'s' if args.workers > 1 else ''})",
                 *await bench_app(url, endpoint, plan, c, args.workers),
@@ -607,6 +617,16 @@ if __name__ == "__main__":
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--concurrency", type=_levels, default=[1, 4], help="e.g. 1,4")
     parser.add_argument("--workers", type=int, default=1, help="processes of the app")
+    parser.add_argument(
+        "--database-prefix",
+        default="shulian_bench_list_",
+        help="of each endpoint's database's name (default shulian_bench_list_)",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="also the app from another checkout (e.g. `git archive int`), just before this one",
+    )
     parser.add_argument("--serve-lean", metavar="NAME:PORT", help=argparse.SUPPRESS)
     parsed = parser.parse_args()
     if parsed.serve_lean is not None:

@@ -216,15 +216,20 @@ async def bench_asgi(
 
 
 async def bench_uvicorn(
-    url: str, plan: Sequence[Planned], concurrency: int, workers: int, otlp: str | None = None
+    url: str,
+    plan: Sequence[Planned],
+    concurrency: int,
+    workers: int,
+    otlp: str | None = None,
+    baseline: str | None = None,
 ) -> tuple[list[float], float, float | None]:
     """The searches over loopback HTTP to the registry run as a container runs it
     (``shulian serve registry``: uvicorn, ``workers`` processes), exporting its telemetry over
-    OTLP/HTTP to ``otlp`` when given."""
+    OTLP/HTTP to ``otlp`` when given, running ``baseline``'s code when given."""
     with tempfile.TemporaryDirectory() as tmp:
         settings = _settings(url, Path(tmp))
         port = free_port()
-        env = serve_env(url, settings.resolved_bus_url, tmp, port, workers, otlp)
+        env = serve_env(url, settings.resolved_bus_url, tmp, port, workers, otlp, baseline)
         command = serve_command("registry")
         return await over_http(command, env, port, _targets(plan), concurrency, _bearer(settings))
 
@@ -443,6 +448,10 @@ async def run_at(
     sql = report("raw SQL (asyncpg)", *await bench_sql(url, plan, concurrency))
     lean = report("lean reference (HTTP)", *await bench_lean(url, plan, concurrency))
     workers = args.workers
+    if args.baseline:
+        # Another checkout's app just before this one's, on the same database and plan.
+        baseline = await bench_uvicorn(url, plan, concurrency, workers, baseline=args.baseline)
+        print_ratios(sql, lean, report("baseline app over HTTP", *baseline))
     label = f"app over HTTP ({workers} worker{'s' if workers > 1 else ''})"
     app = report(label, *await bench_uvicorn(url, plan, concurrency, workers))
     if args.telemetry:
@@ -456,10 +465,11 @@ async def run_at(
 
 
 async def main(args: argparse.Namespace) -> None:
-    url = database_url(DATABASE)
+    database = args.database
+    url = database_url(database)
     if not args.reuse:
-        await admin(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        await admin(f'CREATE DATABASE "{DATABASE}"')
+        await admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await admin(f'CREATE DATABASE "{database}"')
     try:
         if not args.reuse:
             await prepare(url, args.suppliers, args.replicated)
@@ -469,7 +479,7 @@ async def main(args: argparse.Namespace) -> None:
             await run_at(url, plan, concurrency, args)
     finally:
         if not args.keep and not args.reuse:
-            await admin(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+            await admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 
 
 def _levels(text: str) -> list[int]:
@@ -491,6 +501,12 @@ if __name__ == "__main__":
     )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--reuse", action="store_true", help="search a database kept earlier")
+    parser.add_argument("--database", default=DATABASE, help=f"its name (default {DATABASE})")
+    parser.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="also the app from another checkout (e.g. `git archive int`), just before this one",
+    )
     parser.add_argument("--serve-lean", type=int, metavar="PORT", help=argparse.SUPPRESS)
     parsed = parser.parse_args()
     if parsed.serve_lean is not None:

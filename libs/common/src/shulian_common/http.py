@@ -202,7 +202,12 @@ async def page_params(
     dependencies in a worker thread, a hop that costs more than the rest of a typical search.
     The settings are read from the app, not through ``SettingsDep`` (see ``deps``).
     """
-    settings: Settings = request.app.state.settings
+    return page_at(cursor, limit, request.app.state.settings)
+
+
+def page_at(cursor: str | None, limit: int | None, settings: Settings) -> PageParams:
+    """The page after ``cursor`` (400 ``invalid_cursor`` when it is not one of ours) of
+    ``limit`` rows, by default and at most as many as the settings say."""
     wanted = limit or settings.page_limit_default
     return PageParams(after=decode_cursor(cursor), limit=min(wanted, settings.page_limit_max))
 

@@ -72,6 +72,10 @@ def create_service_app(
     )
     app.state.settings = settings
     install_error_handlers(app)
+    # Imported here: ``query`` builds on ``http``, whose dependencies use this package's runtime.
+    from shulian_common.query import install_query_models_openapi
+
+    install_query_models_openapi(app)
     _document_bearer_scheme(app)
     # Added first, so it runs inside the request context (its 422s carry the request id).
     app.add_middleware(RefuseUnstorableTextMiddleware)

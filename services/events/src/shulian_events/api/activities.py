@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
+from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shulian_common.deps import ConnectionDep, SessionDep, SettingsDep, UowFactoryDep, WriterDep
@@ -16,11 +17,11 @@ from shulian_common.http import (
     Authenticated,
     IdempotencyDep,
     IfMatch,
-    PageDep,
     created_response,
     expected_versions,
     record_response,
 )
+from shulian_common.query import Cursor, Limit, QueryModel, page_of, query_model
 from shulian_common.records import load
 from shulian_common.schemas import Page
 from shulian_events import repository
@@ -43,41 +44,46 @@ from shulian_events.schemas import (
 router = APIRouter(prefix="/v1/activities", tags=["activities"], dependencies=[Authenticated])
 
 _WRITE_ERRORS = problem_responses(401, 403, 404, 409, 412, 422, 428)
-Code6 = Annotated[str | None, Query(pattern=r"^\d{6}$")]
+Code6 = Annotated[str | None, Field(pattern=r"^\d{6}$")]
 
 
-async def activity_filter(
+class ActivityQuery(QueryModel):
+    """The list's page and filters, from the query string, validated in one pass."""
+
+    cursor: Cursor = None
+    limit: Limit = None
     starts_before: Annotated[
-        datetime | None, Query(alias="to", description="occurrences starting before this")
-    ] = None,
+        datetime | None, Field(alias="to", description="occurrences starting before this")
+    ] = None
     ends_after: Annotated[
-        datetime | None, Query(alias="from", description="occurrences ending after this")
-    ] = None,
-    city: Code6 = None,
-    division: Code6 = None,
-    kind: ActivityKind | None = None,
-    level: Level | None = None,
-    campaign: Campaign | None = None,
-    industry: Annotated[IndustryCode | None, Query()] = None,
-    status: ActivityStatus | None = None,
-    owner_node: Code6 = None,
-) -> ActivityFilter:
-    """The list and calendar filters, from the query string."""
-    return ActivityFilter(
-        starts_before=starts_before,
-        ends_after=ends_after,
-        city_code=city,
-        division_code=division,
-        kind=kind,
-        level=level,
-        campaign=campaign,
-        industry=industry,
-        status=status,
-        owner_node=owner_node,
-    )
+        datetime | None, Field(alias="from", description="occurrences ending after this")
+    ] = None
+    city: Code6 = None
+    division: Code6 = None
+    kind: ActivityKind | None = None
+    level: Level | None = None
+    campaign: Campaign | None = None
+    industry: IndustryCode | None = None
+    status: ActivityStatus | None = None
+    owner_node: Code6 = None
+
+    def filter(self) -> ActivityFilter:
+        """The list and calendar filters."""
+        return ActivityFilter(
+            starts_before=self.starts_before,
+            ends_after=self.ends_after,
+            city_code=self.city,
+            division_code=self.division,
+            kind=self.kind,
+            level=self.level,
+            campaign=self.campaign,
+            industry=self.industry,
+            status=self.status,
+            owner_node=self.owner_node,
+        )
 
 
-FilterDep = Annotated[ActivityFilter, Depends(activity_filter)]
+QueryDep = Annotated[ActivityQuery, Depends(query_model(ActivityQuery))]
 
 
 async def _view(session: AsyncSession, row: Activity, *, warn: bool = False) -> ActivityRead:
@@ -109,8 +115,12 @@ async def create_activity(
 
 
 @router.get("", response_model=Page[ActivityRead], responses=problem_responses(400, 401, 422))
-async def list_activities(connection: ConnectionDep, page: PageDep, where: FilterDep) -> Response:
+async def list_activities(
+    connection: ConnectionDep, settings: SettingsDep, query: QueryDep
+) -> Response:
     """The province-wide calendar: activities with an occurrence in ``from``–``to``, filtered."""
+    page = page_of(query, settings)
+    where = query.filter()
     rows = await repository.activity_rows(connection, where, after=page.after, limit=page.fetch)
     shown, _ = page.split(rows)
     occurrences = await repository.occurrence_rows(connection, [r.id for r in shown])

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
 from shulian_common.commands import RequestRead, accepted_response
-from shulian_common.deps import ConnectionDep, SessionDep, UowFactoryDep, WriterDep
+from shulian_common.deps import ConnectionDep, SessionDep, SettingsDep, UowFactoryDep, WriterDep
 from shulian_common.errors import problem_responses
 from shulian_common.http import (
     Authenticated,
@@ -20,6 +20,7 @@ from shulian_common.http import (
     record_response,
 )
 from shulian_common.idempotency import Created
+from shulian_common.query import Cursor, Limit, QueryModel, page_of, query_model
 from shulian_common.records import load
 from shulian_common.schemas import Page, plain_fields
 from shulian_matching import repository
@@ -82,21 +83,31 @@ async def place_order(
     )
 
 
+class OrderQuery(QueryModel):
+    """The list's filters and page, from the query string, validated in one pass."""
+
+    status: list[OrderStatus] | None = None
+    kind: list[OrderKind] | None = None
+    city_code: list[str] | None = None
+    owner_node: list[str] | None = None
+    cursor: Cursor = None
+    limit: Limit = None
+
+
+OrderQueryDep = Annotated[OrderQuery, Depends(query_model(OrderQuery))]
+
+
 @router.get("", response_model=Page[OrderRead], responses=problem_responses(400, 401))
 async def list_orders(
-    connection: ConnectionDep,
-    page: PageDep,
-    status: Annotated[list[OrderStatus] | None, Query()] = None,
-    kind: Annotated[list[OrderKind] | None, Query()] = None,
-    city_code: Annotated[list[str] | None, Query()] = None,
-    owner_node: Annotated[list[str] | None, Query()] = None,
+    connection: ConnectionDep, settings: SettingsDep, query: OrderQueryDep
 ) -> Response:
     """Every order this node knows, its own and the other nodes', in id order, by cursor."""
+    page = page_of(query, settings)
     filters = {
-        "status": [str(s) for s in status or []],
-        "kind": [str(k) for k in kind or []],
-        "city_code": city_code or [],
-        "owner_node": owner_node or [],
+        "status": [str(s) for s in query.status or []],
+        "kind": [str(k) for k in query.kind or []],
+        "city_code": query.city_code or [],
+        "owner_node": query.owner_node or [],
     }
     rows = await repository.order_rows(
         connection, filters=filters, after=page.after, limit=page.fetch

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
+from pydantic import Field
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +31,7 @@ from shulian_common.http import (
     record_response,
 )
 from shulian_common.idempotency import Idempotency
+from shulian_common.query import Cursor, Limit, QueryModel, page_of, query_model
 from shulian_common.records import load
 from shulian_common.reference import Region
 from shulian_common.schemas import Page
@@ -95,42 +97,50 @@ async def register_supplier(
     return created_response(created, _view(principal, row), location=f"/v1/suppliers/{row.id}")
 
 
+class SupplierSearch(QueryModel):
+    """The search's query string, validated in one pass (``query_model``)."""
+
+    q: Annotated[
+        str | None,
+        Field(max_length=100, description="free Chinese text, e.g. `猎头` or `宜宾 动力电池`"),
+    ] = None
+    city: Annotated[list[str], Field(description="city codes, e.g. 511500")] = []  # noqa: RUF012
+    county: Annotated[list[str], Field(description="county codes")] = []  # noqa: RUF012
+    region: list[Region] = []  # noqa: RUF012
+    industry: list[IndustryCode] = []  # noqa: RUF012
+    service_line: list[ServiceLineCode] = []  # noqa: RUF012
+    status: Annotated[list[ListingStatus], Field(description="listing status")] = []  # noqa: RUF012
+    node: Annotated[
+        list[str], Field(description="owner node codes, e.g. 511500 (default: every node)")
+    ] = []  # noqa: RUF012
+    high_end: bool | None = None
+    cursor: Cursor = None
+    limit: Limit = None
+
+
+SearchDep = Annotated[SupplierSearch, Depends(query_model(SupplierSearch))]
+
+
 @router.get("", response_model=SupplierPage, responses=problem_responses(400, 401, 422))
 # Returns the page as JSON bytes built from the rows (``PageParams.response``): no model per
 # row, no validation; ``SupplierPage`` documents it, and the API tests hold the body to it.
 async def search_suppliers(
-    principal: PrincipalDep,
-    connection: ConnectionDep,
-    settings: SettingsDep,
-    page: PageDep,
-    q: Annotated[
-        str | None,
-        Query(max_length=100, description="free Chinese text, e.g. `猎头` or `宜宾 动力电池`"),
-    ] = None,
-    city: Annotated[list[str], Query(description="city codes, e.g. 511500")] = [],  # noqa: B006
-    county: Annotated[list[str], Query(description="county codes")] = [],  # noqa: B006
-    region: Annotated[list[Region], Query()] = [],  # noqa: B006
-    industry: Annotated[list[IndustryCode], Query()] = [],  # noqa: B006
-    service_line: Annotated[list[ServiceLineCode], Query()] = [],  # noqa: B006
-    status: Annotated[list[ListingStatus], Query(description="listing status")] = [],  # noqa: B006
-    node: Annotated[
-        list[str], Query(description="owner node codes, e.g. 511500 (default: every node)")
-    ] = [],  # noqa: B006
-    high_end: bool | None = None,
+    principal: PrincipalDep, connection: ConnectionDep, settings: SettingsDep, search: SearchDep
 ) -> Response:
     """Search the province's directory (this node's suppliers and those replicated from every
     other node, each with its ``owner_node``); filters of different kinds all apply, values of
     one kind are alternatives. Ordered by registration (id), paged by cursor."""
-    text = parse_query(q or "")
+    page = page_of(search, settings)
+    text = parse_query(search.q or "")
     groups = filter_groups(
-        city=city,
-        county=county,
-        region=region,
-        industry=industry,
-        service_line=service_line,
-        status=status,
-        high_end=high_end,
-        node=node,
+        city=search.city,
+        county=search.county,
+        region=search.region,
+        industry=search.industry,
+        service_line=search.service_line,
+        status=search.status,
+        high_end=search.high_end,
+        node=search.node,
     )
     rows = await repository.search_suppliers(
         connection,

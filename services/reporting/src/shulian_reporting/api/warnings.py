@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import Response
+from pydantic import Field
 
 from shulian_common.deps import ConnectionDep, SessionDep, SettingsDep, UowFactoryDep
 from shulian_common.errors import problem_responses
 from shulian_common.http import Authenticated, json_response
+from shulian_common.query import QueryModel, query_model
 from shulian_common.reference import PROVINCE_CODE
 from shulian_common.schemas import plain_fields
 from shulian_reporting import repository
@@ -30,17 +32,24 @@ from shulian_reporting.schemas import EvaluationRead, RuleRead, WarningRead
 router = APIRouter(prefix="/v1", tags=["warnings"], dependencies=[Authenticated])
 
 
+class WarningQuery(QueryModel):
+    """The list's query string, validated in one pass (``query_model``)."""
+
+    include_cleared: Annotated[bool, Field(description="cleared warnings too")] = False
+
+
+WarningQueryDep = Annotated[WarningQuery, Depends(query_model(WarningQuery))]
+
+
 @router.get("/warnings", response_model=list[WarningRead], responses=problem_responses(401, 403))
 async def list_warnings(
-    principal: ReaderDep,
-    connection: ConnectionDep,
-    include_cleared: Annotated[bool, Query(description="cleared warnings too")] = False,
+    principal: ReaderDep, connection: ConnectionDep, query: WarningQueryDep
 ) -> Response:
     """Warnings, newest first: the province sees all, a city its own and the province's."""
     city = own_city(principal)
     scopes = None if principal.division == PROVINCE_CODE else [PROVINCE_CODE, city or ""]
     rows = await repository.list_warnings(
-        connection, include_cleared=include_cleared, scopes=scopes
+        connection, include_cleared=query.include_cleared, scopes=scopes
     )
     # JSON bytes straight from the rows (no model per warning); the tests hold them to
     # WarningRead.
