@@ -86,3 +86,24 @@ async def test_lists_filter_by_status_and_kind(yibin: Matching) -> None:
         assert_conforms(Page[OrderRead], listed.content)
     unknown = await yibin.client.get("/v1/orders/nope", headers=yibin.province)
     assert unknown.status_code == 404
+
+
+async def test_lists_filter_by_city_under_the_name_registry_and_events_use(yibin: Matching) -> None:
+    placed = await place(yibin, service_order("511502"), YIBIN)
+
+    async def ids(**params: str) -> list[str]:
+        response = await yibin.client.get("/v1/orders", params=params, headers=yibin.province)
+        assert response.status_code == 200, response.text
+        return [item["id"] for item in response.json()["items"]]
+
+    assert await ids(city=YIBIN) == [placed["id"]]
+    assert await ids(city=CHENGDU) == []
+    # The former name still filters the same way; both names together widen the filter.
+    assert await ids(city_code=YIBIN) == [placed["id"]]
+    assert await ids(city_code=CHENGDU) == []
+    assert await ids(city=CHENGDU, city_code=YIBIN) == [placed["id"]]
+    for odd in ("abc", "5101", "51010000"):
+        refused = await yibin.client.get("/v1/orders", params={"city": odd}, headers=yibin.province)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["code"] == "validation_error"
+        assert refused.json()["errors"][0]["loc"][:2] == ["query", "city"]

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
+from pydantic import Field, StringConstraints
 
 from shulian_common.commands import RequestRead, accepted_response
 from shulian_common.deps import ConnectionDep, SessionDep, SettingsDep, UowFactoryDep, WriterDep
@@ -83,12 +84,20 @@ async def place_order(
     )
 
 
+CityCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+
+
 class OrderQuery(QueryModel):
     """The list's filters and page, from the query string, validated in one pass."""
 
     status: list[OrderStatus] | None = None
     kind: list[OrderKind] | None = None
-    city_code: list[str] | None = None
+    city: list[CityCode] | None = Field(
+        default=None, description="the orders' cities (GB/T 2260), as registry and events name it"
+    )
+    city_code: list[CityCode] | None = Field(
+        default=None, description="the former name of `city`, still accepted"
+    )
     owner_node: list[str] | None = None
     cursor: Cursor = None
     limit: Limit = None
@@ -106,7 +115,7 @@ async def list_orders(
     filters = {
         "status": [str(s) for s in query.status or []],
         "kind": [str(k) for k in query.kind or []],
-        "city_code": query.city_code or [],
+        "city_code": [*(query.city or []), *(query.city_code or [])],
         "owner_node": query.owner_node or [],
     }
     rows = await repository.order_rows(
