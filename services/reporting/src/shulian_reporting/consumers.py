@@ -319,7 +319,14 @@ def _summaries(node_id: str) -> list[Subscription]:
             topic=SUMMARIES_TOPIC,
             handlers={
                 **dict.fromkeys(
-                    _types("summary", "submitted", "approved", "returned", prefix=_REPORTING),
+                    _types(
+                        "summary",
+                        "started",
+                        "submitted",
+                        "approved",
+                        "returned",
+                        prefix=_REPORTING,
+                    ),  # fmt: skip,
                     Reads(model=SummaryReader, handle=keep_summary(node_id)),
                 ),
                 **followed.handlers,

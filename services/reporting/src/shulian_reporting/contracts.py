@@ -66,6 +66,12 @@ class SummarySnapshot(EventModel):
     updated_at: datetime | None = None
 
 
+@event_type(type=f"{_PREFIX}.summary.started.v1", topic=SUMMARIES_TOPIC)
+class SummaryStarted(SummarySnapshot):
+    """年度工作总结已开始填写 (a city started its summary's draft on its node; the narrative
+    stays there until it is submitted, so ``sections`` is not sent)."""
+
+
 @event_type(type=f"{_PREFIX}.summary.submitted.v1", topic=SUMMARIES_TOPIC)
 class SummarySubmitted(SummarySnapshot):
     """年度工作总结已报送 (a city submitted its summary)."""

@@ -64,6 +64,7 @@ async def test_submit_return_resubmit_approve(reporting: Reporting) -> None:
 
     steps = [e["type"] for e in await reporting.events() if e["type"].startswith("summary.")]
     assert steps == [
+        "summary.started.v1",  # the first write only: other nodes learn who holds it
         "summary.submitted.v1",
         "summary.returned.v1",
         "summary.submitted.v1",

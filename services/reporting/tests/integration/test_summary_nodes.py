@@ -72,6 +72,49 @@ async def test_a_city_nodes_summary_shows_on_the_province_which_cannot_write_it(
         assert [e for e in await reporting.events() if e["type"].startswith("summary.")] == []
 
 
+async def test_a_draft_started_on_the_city_node_keeps_the_province_from_starting_another(
+    reporting: Reporting, start_node: NodeFactory
+) -> None:
+    async with start_node(YIBIN) as yibin:
+        city = yibin.auth("city_operator", YIBIN)
+        draft = await yibin.client.put(BASE, json={"sections": SECTIONS}, headers=city)
+        assert draft.status_code == 200, draft.text
+        await yibin.drain(reporting)
+
+        # The province knows the draft and who holds it, not its narrative (a draft stays home).
+        seen = await reporting.client.get(BASE, headers=reporting.province)
+        assert seen.status_code == 200, seen.text
+        assert (seen.json()["owner_node"], seen.json()["status"]) == (YIBIN, "draft")
+        assert seen.json()["id"] == draft.json()["id"]
+        assert set(seen.json()["sections"].values()) == {""}
+        started = [e for e in await yibin.events() if e["type"] == "summary.started.v1"]
+        assert len(started) == 1
+        assert started[0]["data"]["sections"] is None
+
+        second = await reporting.client.put(
+            BASE,
+            json={"sections": {"工作开展情况": "另一份"}},
+            headers=reporting.auth("city_operator", YIBIN),
+        )
+        assert second.status_code == 409, second.text
+        assert (second.json()["code"], second.json()["owner_node"]) == ("not_owner_node", YIBIN)
+
+        # Edits stay on the city node; the submission brings the narrative to every node.
+        edited = await yibin.client.put(
+            BASE,
+            json={"sections": {**SECTIONS, "存在的问题": "人才供给不足。"}},
+            headers={**city, "If-Match": draft.headers["ETag"]},
+        )
+        assert len([e for e in await yibin.events() if e["type"] == "summary.started.v1"]) == 1
+        await yibin.client.post(
+            f"{BASE}/submit", headers={**city, "If-Match": edited.headers["ETag"]}
+        )
+        await yibin.drain(reporting)
+        replica = await reporting.client.get(BASE, headers=reporting.province)
+        assert replica.json()["status"] == "submitted"
+        assert replica.json()["sections"]["存在的问题"] == "人才供给不足。"
+
+
 async def test_replicas_follow_newer_versions_and_replays_apply_once(
     reporting: Reporting, start_node: NodeFactory
 ) -> None:
@@ -97,16 +140,19 @@ async def test_replicas_follow_newer_versions_and_replays_apply_once(
             3,
         )
 
-        # Yibin's two snapshots delivered again as new events, newest first: each is taken
-        # (none dead-lettered) and none changes the replica, which keeps version 3.
+        # Yibin's three snapshots (started, submitted, returned) delivered again as new events,
+        # newest first: each is taken (none dead-lettered) and none changes the replica, which
+        # keeps version 3 and its narrative.
         consumer = runtime_of(reporting.app).consumers
         assert consumer is not None
         before = consumer.stats()
-        await t.publish(reporting, list(reversed(await _snapshots(yibin))))
+        replayed = list(reversed(await _snapshots(yibin)))
+        assert len(replayed) == 3
+        await t.publish(reporting, replayed)
         after = consumer.stats()
         again = (await reporting.client.get(BASE, headers=reporting.province)).json()
         assert again == seen
-        assert (after["processed"] - before["processed"], after["dead_lettered"]) == (2, 0)
+        assert (after["processed"] - before["processed"], after["dead_lettered"]) == (3, 0)
 
 
 async def _snapshots(node: Reporting) -> list[tuple[str, CloudEvent]]:
@@ -168,6 +214,7 @@ async def test_the_province_approves_a_city_nodes_summary_which_that_node_decide
         assert replica.json() == on_yibin.json()
         steps = [e["type"] for e in await yibin.events() if e["type"].startswith("summary")]
         assert steps == [
+            "summary.started.v1",
             "summary.submitted.v1",
             "summary.approved.v1",
             "summary_decision.decided.v1",

@@ -38,6 +38,8 @@ from shulian_reporting.contracts import (
     SummaryDecisionDecided,
     SummaryDecisionRequested,
     SummaryReturned,
+    SummarySnapshot,
+    SummaryStarted,
     SummarySubmitted,
 )
 from shulian_reporting.domain.summaries import (
@@ -106,6 +108,9 @@ async def edit_summary(
                 comment=None,
             )
             await add(uow.session, summary)
+            # Every node learns at once which node holds this city's summary, and refuses to
+            # start a second one; the narrative travels only with the submission.
+            _record(uow, SummaryStarted, summary, sections=False)
             await uow.commit()
             return summary
         ensure_owned(summary, node_id)
@@ -157,7 +162,14 @@ async def _apply_step(
         summary.decided_at = now
         summary.comment = comment
     await flush_update(uow.session, summary)
-    event = _EVENTS[action].model_validate(
+    _record(uow, _EVENTS[action], summary, sections=True)
+
+
+def _record(
+    uow: UnitOfWork, event_type: type[SummarySnapshot], summary: orm.Summary, *, sections: bool
+) -> None:
+    """Record ``summary``'s snapshot as ``event_type``, with its narrative or without."""
+    event = event_type.model_validate(
         {
             "id": summary.id,
             "owner_node": summary.owner_node,
@@ -169,7 +181,7 @@ async def _apply_step(
             "comment": summary.comment,
             "submitted_at": summary.submitted_at,
             "decided_at": summary.decided_at,
-            "sections": summary.sections,
+            "sections": summary.sections if sections else None,
             "created_at": summary.created_at,
             "updated_at": summary.updated_at,
         }
@@ -274,9 +286,13 @@ def keep_summary(
             "submitted_at": data.submitted_at,
             "decided_at": data.decided_at,
         }
+        # A snapshot without its narrative (a draft's start, or one from before the events
+        # carried the sections) keeps what the replica holds: the upsert's insert needs a value.
         if data.sections is not None:
             values["sections"] = {name: data.sections.get(name, "") for name in SECTIONS}
-        elif held is None:  # a snapshot from before the events carried the sections
+        elif held is not None:
+            values["sections"] = held.sections
+        else:
             values["sections"] = dict.fromkeys(SECTIONS, "")
         await repository.upsert_summary(uow.session, values)
 
