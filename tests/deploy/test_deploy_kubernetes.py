@@ -1,12 +1,14 @@
 """Every overlay and the backbone, built by kubectl, against the Kubernetes and the CRD schemas.
 
 Core kinds are validated by kubernetes-validate (strict: an unknown field fails); the Strimzi,
-KEDA and CloudNativePG resources by the trimmed CRD schemas of ``schemas/crds.yaml`` (no package
-ships those CRDs; the file names its sources and versions).
+KEDA and CloudNativePG resources by the operators' own CRD schemas, vendored in
+``schemas/crds`` with their source and release (no package ships them), strict as well
+(``crd_schemas``).
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from collections import Counter
 from functools import cache
@@ -17,7 +19,6 @@ import jsonschema
 import jsonschema.protocols
 import kubernetes_validate
 import pytest
-import yaml
 from kubernetes_validate.utils import schema_contents
 from referencing import Registry, Resource
 
@@ -28,8 +29,9 @@ from shulian_common.service import installed_services
 from shulian_common.settings import Settings
 from shulian_common.testing.node import node_settings, run_node
 
+from .crd_schemas import cel_rules, crd_problems, vendored
+
 KUBERNETES_VERSION = "1.32.0"  # the oldest release still supported when this was written
-CRDS = yaml.safe_load((Path(__file__).parent / "schemas" / "crds.yaml").read_text())["schemas"]
 
 
 def _key(resource: dict[str, Any]) -> str:
@@ -38,21 +40,18 @@ def _key(resource: dict[str, Any]) -> str:
 
 @cache
 def _validator(api_version: str, kind: str) -> jsonschema.protocols.Validator:
-    """The validator of a kind: a trimmed CRD schema, or kubernetes-validate's strict schema.
+    """kubernetes-validate's strict validator of a core kind.
 
-    For a core kind this is what ``kubernetes_validate.validate(..., strict=True)`` builds on each
-    call (the schema and the definitions it refers to), built once: the definitions file is
-    large, and 22 overlays hold hundreds of resources.
+    This is what ``kubernetes_validate.validate(..., strict=True)`` builds on each call (the
+    schema and the definitions it refers to), built once: the definitions file is large, and 22
+    overlays hold hundreds of resources.
     """
-    crd = CRDS.get(f"{api_version}/{kind}")
-    if crd is not None:
-        return jsonschema.Draft202012Validator(crd)
     group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
     directory = f"kubernetes-json-schema/v{KUBERNETES_VERSION}-local-strict"
     try:
         schema = schema_contents(f"{directory}/{kind.lower()}-{group}.json", KUBERNETES_VERSION)
     except FileNotFoundError:
-        pytest.fail(f"no schema for {api_version} {kind}: add its CRD schema to crds.yaml")
+        pytest.fail(f"no schema for {api_version} {kind}: vendor its CRD (schemas/README.md)")
     definitions = schema_contents(f"{directory}/_definitions.json", KUBERNETES_VERSION)
     registry: Registry[Any] = Resource.from_contents(definitions) @ (
         Resource.from_contents(schema) @ Registry()
@@ -61,6 +60,9 @@ def _validator(api_version: str, kind: str) -> jsonschema.protocols.Validator:
 
 
 def _invalid(resource: dict[str, Any]) -> list[str]:
+    problems = crd_problems(resource)
+    if problems is not None:
+        return problems
     validator = _validator(resource["apiVersion"], resource["kind"])
     return [f"{'.'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(resource)]
 
@@ -90,35 +92,79 @@ def test_every_resource_of_every_overlay_and_the_backbone_is_valid(
     # Each kind reached a validator (a kind without a schema fails in _validator).
     for kind in ("Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy", "ConfigMap"):
         assert any(key.endswith(f"/{kind}") for key in checked), kind
-    for key in CRDS:
-        assert checked[key] > 0, f"nothing rendered is a {key}"
+    for key in vendored():
+        assert checked[key] > 0, f"nothing rendered is a {key}: drop its vendored CRD"
 
 
-def test_the_crd_schemas_refuse_what_the_operators_would(network: Network) -> None:
-    topic = {
-        "apiVersion": "kafka.strimzi.io/v1beta2",
-        "kind": "KafkaTopic",
-        "metadata": {"name": "t", "labels": {"strimzi.io/cluster": "shulian"}},
-        "spec": {"topicName": "t", "partitions": 0},
-    }
+def _rendered(built: dict[str, list[dict[str, Any]]], build: str, kind: str) -> dict[str, Any]:
+    return copy.deepcopy(next(r for r in built[build] if r["kind"] == kind))
+
+
+def test_the_crd_schemas_refuse_what_the_operators_would(
+    built: dict[str, list[dict[str, Any]]],
+) -> None:
+    topic = _rendered(built, "backbone", "KafkaTopic")
+    assert _invalid(topic) == []
+    topic["spec"]["partitions"] = 0
+    assert any("partitions" in p for p in _invalid(topic))
+    del topic["metadata"]["labels"]["strimzi.io/cluster"]  # the operator would ignore it
+    topic["spec"]["partitions"] = 6
     assert _invalid(topic)
-    scaled = {
-        "apiVersion": "keda.sh/v1alpha1",
-        "kind": "ScaledObject",
-        "metadata": {"name": "s"},
-        "spec": {
-            "scaleTargetRef": {"name": "registry"},
-            "triggers": [{"type": "kafka", "metadata": {"lagThreshold": 100}}],
-        },
-    }
-    assert len(_invalid(scaled)) >= 2  # a number where KEDA wants a string; no group nor brokers
-    cluster = {
-        "apiVersion": "postgresql.cnpg.io/v1",
-        "kind": "Cluster",
-        "metadata": {"name": "db"},
-        "spec": {"instances": 2, "storge": {"size": "1Gi"}},
-    }
+
+    user = _rendered(built, "backbone", "KafkaUser")
+    user["spec"]["authorization"]["acls"][0]["operations"] = ["Wrte"]
+    assert _invalid(user)
+
+    cluster = _rendered(built, "backbone", "Kafka")
+    cluster["spec"]["kafka"]["listeners"][0]["type"] = "intenal"
     assert _invalid(cluster)
+    cluster = _rendered(built, "backbone", "Kafka")
+    cluster["spec"]["kafka"]["replicas"] = 3  # v1beta2's field: v1 moved it to KafkaNodePool
+    assert _invalid(cluster)
+
+    scaled = _rendered(built, "510100", "ScaledObject")
+    assert _invalid(scaled) == []
+    scaled["spec"]["triggers"][0]["metadata"]["lagThreshold"] = 100  # KEDA wants a string
+    assert _invalid(scaled)
+    scaled = _rendered(built, "510100", "ScaledObject")
+    scaled["spec"]["triggers"][0]["metadata"]["lagTreshold"] = "100"  # KEDA would ignore it
+    assert _invalid(scaled)
+    scaled = _rendered(built, "510100", "ScaledObject")
+    scaled["spec"]["minReplicaCount"] = scaled["spec"]["maxReplicaCount"] + 1  # a CEL rule
+    assert _invalid(scaled) == ["CEL rule refused: " + next(iter(_cel_rules_of(scaled)))]
+
+    database = _rendered(built, "510100", "Cluster")
+    database["spec"]["storge"] = database["spec"].pop("storage")
+    assert _invalid(database)
+    database = _rendered(built, "510100", "Cluster")
+    database["spec"]["imageCatalogRef"] = {
+        "apiGroup": "postgresql.cnpg.io",
+        "kind": "ImageCatalog",
+        "name": "postgresql",
+        "major": 16,
+    }
+    assert any(
+        p.startswith("CEL rule refused: !(has(self.imageCatalogRef)") for p in _invalid(database)
+    )
+
+
+def _cel_rules_of(resource: dict[str, Any]) -> list[str]:
+    key = f"{resource['apiVersion']}/{resource['kind']}"
+    return [rule for rule, _ in cel_rules(vendored()[key]["openAPIV3Schema"], resource)]
+
+
+def test_the_vendored_crds_are_the_operators_releases_deploy_names(network: Network) -> None:
+    releases = {key.split("/")[0]: d["release"] for key, d in vendored().items()}
+    assert releases == {
+        "kafka.strimzi.io": "strimzi-1.2.0",
+        "keda.sh": "keda-2.20.2",
+        "postgresql.cnpg.io": "cloudnative-pg-1.30.0",
+    }
+    for document in vendored().values():
+        assert document["source"].startswith("https://github.com/"), document["source"]
+    # Strimzi 1.2.0 runs the Kafka versions of its kafka-versions.yaml: 4.2.x and 4.3.x.
+    assert re.fullmatch(r"4\.[23]\.\d+", network.config.kafka.version)
+    assert network.config.compose.kafka_image == f"apache/kafka:{network.config.kafka.version}"
 
 
 def _by_kind(resources: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
@@ -188,11 +234,36 @@ def test_each_service_logs_in_to_kafka_as_its_nodes_own_user_over_tls(
             assert volumes["kafka-ca"]["secret"]["items"] == [
                 {"key": "ca.crt", "path": cafile.name}
             ]
-    # The listener without a login (principal ANONYMOUS) is open to KEDA's namespace alone.
-    plain = [listener for listener in listeners.values() if "authentication" not in listener]
-    assert [p["networkPolicyPeers"] for p in plain] == [
-        [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "keda"}}}]
-    ]
+    # Every listener asks for a login: no principal is anonymous, none is a super user.
+    assert all(
+        listener["authentication"] == {"type": "scram-sha-512"} for listener in listeners.values()
+    )
+    assert "superUsers" not in cluster["spec"]["kafka"]["authorization"]
+
+
+def test_keda_reads_the_lag_as_its_own_user_that_reads_no_record(
+    network: Network, built: dict[str, list[dict[str, Any]]]
+) -> None:
+    users = _by_kind(built["backbone"], "KafkaUser")
+    (cluster,) = _by_kind(built["backbone"], "Kafka").values()
+    listeners = {listener["port"]: listener for listener in cluster["spec"]["kafka"]["listeners"]}
+    acls = _acls(users["keda"])
+    assert {ops for _, _, _, ops in acls} == {frozenset({"Describe"})}
+    groups = {(name, pattern) for kind, name, pattern, _ in acls if kind == "group"}
+    assert groups == {(f"{s.name}-", "prefix") for s in network.services}
+    for node in (network.node("510000"), network.node("513400")):
+        (auth,) = _by_kind(built[node.code], "TriggerAuthentication").values()
+        secrets = {ref["parameter"]: ref for ref in auth["spec"]["secretTargetRef"]}
+        assert set(secrets) == {"username", "password", "ca"}
+        for scaled in _by_kind(built[node.code], "ScaledObject").values():
+            (trigger,) = scaled["spec"]["triggers"]
+            assert trigger["authenticationRef"] == {"name": auth["metadata"]["name"]}
+            metadata = trigger["metadata"]
+            assert (metadata["tls"], metadata["sasl"]) == ("enable", "scram_sha512")
+            port = int(metadata["bootstrapServers"].rsplit(":", 1)[1])
+            assert listeners[port]["tls"] is True
+            group = metadata["consumerGroup"]
+            assert any(group.startswith(prefix) for prefix, _ in groups)
 
 
 def _assert_accepted(settings_type: type[Settings], env: dict[str, dict[str, Any]]) -> None:

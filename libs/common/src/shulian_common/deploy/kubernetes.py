@@ -26,7 +26,13 @@ JWT_SECRET = "shulian-jwt"
 KAFKA_CA_SECRET = "kafka-cluster-ca"
 KAFKA_CA_DIR = "/etc/shulian/kafka-ca"
 KUSTOMIZATION = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization"}
-STRIMZI = "kafka.strimzi.io/v1beta2"
+STRIMZI = "kafka.strimzi.io/v1"
+KEDA = "keda.sh/v1alpha1"
+# KEDA reads the consumer groups' lag over the TLS listener as this KafkaUser (describe only);
+# each node namespace holds its login as the Secret KEDA_SECRET (keys username, password).
+KEDA_USER = "keda"
+KEDA_SECRET = "kafka-keda"
+KEDA_AUTH = "kafka"
 # Hand-written, next to the generated base: the collector and its configuration.
 COLLECTOR_FILES = ("otel-collector.yaml",)
 
@@ -62,7 +68,11 @@ def _base(network: Network) -> dict[Path, str]:
                 "includeTemplates": True,
             }
         ],
-        "resources": [*COLLECTOR_FILES, *(f"{s.name}.yaml" for s in network.services)],
+        "resources": [
+            *COLLECTOR_FILES,
+            *(f"{s.name}.yaml" for s in network.services),
+            "keda.yaml",
+        ],
         "configMapGenerator": [
             {"name": "shulian-common", "envs": ["settings/common.env"]},
             *(
@@ -76,11 +86,18 @@ def _base(network: Network) -> dict[Path, str]:
             for s in network.services
         ],
     }
+    files[BASE / "keda.yaml"] = yaml_documents(
+        "How KEDA logs in to the brokers to read the consumer groups' lag (the overlays'\n"
+        f"ScaledObjects refer to it): the KafkaUser {KEDA_USER} over TLS, from the Secrets\n"
+        f"{KEDA_SECRET} and {KAFKA_CA_SECRET} that ops copy into the node's namespace.",
+        [_trigger_authentication()],
+    )
     files[BASE / "kustomization.yaml"] = yaml_documents(
         "One node's services. Not applied alone: an overlay (overlays/<code>) names the node.\n"
         f"Ops create in each node's namespace the Secret {JWT_SECRET} (key jwt-secret), and copy\n"
         f"from the backbone the brokers' CA as {KAFKA_CA_SECRET} (key ca.crt) and each service's\n"
-        "KafkaUser Secret node-<code>-<service> as kafka-<service> (key password).",
+        "KafkaUser Secret node-<code>-<service> as kafka-<service> (key password), and the\n"
+        f"login of the KafkaUser {KEDA_USER} as {KEDA_SECRET} (keys username, password).",
         [kustomization],
     )
     return files
@@ -415,7 +432,7 @@ def max_replicas(network: Network, service: Service) -> int:
 def _scaled_object(network: Network, node: Node, service: Service) -> dict[str, Any]:
     k8s = network.config.kubernetes
     return {
-        "apiVersion": "keda.sh/v1alpha1",
+        "apiVersion": KEDA,
         "kind": "ScaledObject",
         "metadata": {"name": service.name, "labels": _labels(service.name)},
         "spec": {
@@ -426,14 +443,33 @@ def _scaled_object(network: Network, node: Node, service: Service) -> dict[str, 
                 {
                     "type": "kafka",
                     "metadata": {
-                        "bootstrapServers": network.config.kafka.bootstrap,
+                        "bootstrapServers": network.config.kafka.tls_bootstrap,
                         "consumerGroup": service.consumer_group(node.code),
                         "lagThreshold": str(k8s.lag_threshold),
                         "offsetResetPolicy": "earliest",
                         "allowIdleConsumers": "false",
+                        "tls": "enable",
+                        "sasl": "scram_sha512",
                     },
+                    "authenticationRef": {"name": KEDA_AUTH},
                 }
             ],
+        },
+    }
+
+
+def _trigger_authentication() -> dict[str, Any]:
+    """KEDA's login to the brokers: SCRAM over TLS, as the read-only KafkaUser ``keda``."""
+    return {
+        "apiVersion": KEDA,
+        "kind": "TriggerAuthentication",
+        "metadata": {"name": KEDA_AUTH, "labels": _labels("keda", "autoscaling")},
+        "spec": {
+            "secretTargetRef": [
+                {"parameter": "username", "name": KEDA_SECRET, "key": "username"},
+                {"parameter": "password", "name": KEDA_SECRET, "key": "password"},
+                {"parameter": "ca", "name": KAFKA_CA_SECRET, "key": "ca.crt"},
+            ]
         },
     }
 
@@ -468,10 +504,12 @@ def _backbone(network: Network) -> dict[Path, str]:
             [_kafka_topic(network, t) for t in network.topics],
         ),
         BACKBONE / "users.yaml": yaml_documents(
-            "Kafka principals: each node's services (write only their own service's topics)\n"
-            "and each partner of network.toml (read only the public event topics).",
+            "Kafka principals: each node's services (write only their own service's topics),\n"
+            "KEDA (describes topics and the services' groups, reads nothing) and each partner\n"
+            "of network.toml (read only the public event topics).",
             [
                 *(_node_user(network, n, s) for n in network.nodes for s in network.services),
+                _keda_user(network),
                 *(partner_user(network, p.name, p.description) for p in network.config.partners),
             ],
         ),
@@ -484,11 +522,6 @@ def _cluster_labels(network: Network) -> dict[str, str]:
 
 def _kafka(network: Network) -> list[dict[str, Any]]:
     kafka = network.config.kafka
-    keda = {
-        "namespaceSelector": {
-            "matchLabels": {"kubernetes.io/metadata.name": network.config.kubernetes.keda_namespace}
-        }
-    }
     scram = {"type": "scram-sha-512"}
     pool = {
         "apiVersion": STRIMZI,
@@ -514,26 +547,14 @@ def _kafka(network: Network) -> list[dict[str, Any]]:
     cluster = {
         "apiVersion": STRIMZI,
         "kind": "Kafka",
-        "metadata": {
-            "name": kafka.cluster,
-            "annotations": {"strimzi.io/node-pools": "enabled", "strimzi.io/kraft": "enabled"},
-        },
+        "metadata": {"name": kafka.cluster},
         "spec": {
             "kafka": {
                 "version": kafka.version,
+                # Every client logs in: no listener admits an anonymous principal.
                 "listeners": [
-                    # KEDA, reading the consumer groups' lag: it does not authenticate (principal
-                    # ANONYMOUS), so only KEDA's namespace may reach it (Strimzi turns
-                    # networkPolicyPeers into a NetworkPolicy).
-                    {
-                        "name": "plain",
-                        "port": 9092,
-                        "type": "internal",
-                        "tls": False,
-                        "networkPolicyPeers": [keda],
-                    },
                     # SCRAM principals with the ACLs of users.yaml: each node's services (as
-                    # node-<code>-<service>) and partners inside the cluster.
+                    # node-<code>-<service>), KEDA (keda) and partners inside the cluster.
                     {
                         "name": "tls",
                         "port": 9093,
@@ -549,7 +570,7 @@ def _kafka(network: Network) -> list[dict[str, Any]]:
                         "authentication": scram,
                     },
                 ],
-                "authorization": {"type": "simple", "superUsers": ["ANONYMOUS"]},
+                "authorization": {"type": "simple"},
                 "config": {
                     "default.replication.factor": kafka.replicas,
                     "min.insync.replicas": kafka.min_insync_replicas,
@@ -615,6 +636,26 @@ def _node_user(network: Network, node: Node, service: Service) -> dict[str, Any]
         "metadata": {
             "name": kafka_user(node, service),
             "labels": {**_cluster_labels(network), NODE_LABEL: node.code},
+        },
+        "spec": {
+            "authentication": {"type": "scram-sha-512"},
+            "authorization": {"type": "simple", "acls": acls},
+        },
+    }
+
+
+def _keda_user(network: Network) -> dict[str, Any]:
+    """KEDA's principal: enough to compute a group's lag (offsets, log ends), no record read."""
+    acls = [
+        _acl("topic", "shulian.", ["Describe"], "prefix"),
+        *(_acl("group", f"{s.name}-", ["Describe"], "prefix") for s in network.services),
+    ]
+    return {
+        "apiVersion": STRIMZI,
+        "kind": "KafkaUser",
+        "metadata": {
+            "name": KEDA_USER,
+            "labels": {**_cluster_labels(network), "shulian.sichuan.gov.cn/role": "autoscaler"},
         },
         "spec": {
             "authentication": {"type": "scram-sha-512"},

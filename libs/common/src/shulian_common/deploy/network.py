@@ -70,13 +70,8 @@ class KafkaConfig(_Strict):
     partner_request_percentage: int = Field(ge=0, le=100)
 
     @property
-    def bootstrap(self) -> str:
-        """The in-cluster bootstrap address of the plain listener (KEDA's lag reads only)."""
-        return f"{self.cluster}-kafka-bootstrap.{self.namespace}.svc.cluster.local:9092"
-
-    @property
     def tls_bootstrap(self) -> str:
-        """The in-cluster bootstrap address of the TLS + SCRAM listener the services use."""
+        """The in-cluster bootstrap address of the TLS + SCRAM listener (services and KEDA)."""
         return f"{self.cluster}-kafka-bootstrap.{self.namespace}.svc.cluster.local:9093"
 
 
@@ -98,7 +93,6 @@ class KubernetesConfig(_Strict):
     min_replicas: int = Field(ge=1)
     max_replicas: int = Field(ge=1)
     lag_threshold: int = Field(ge=1)
-    keda_namespace: str
     postgres_instances: int = Field(ge=1)
     postgres_storage: str
     postgres_image: str
