@@ -195,6 +195,14 @@ def test_each_node_runs_every_service_in_its_namespace_with_every_setting(
             _assert_references_defined_before(container["env"])
             _assert_accepted(service.settings, env)
             assert env["OTEL_EXPORTER_OTLP_ENDPOINT"]["value"] == "http://otel-collector:4318"
+            # The init step migrates with the app's own settings, database URL included.
+            (migrate,) = deployments[service.name]["spec"]["template"]["spec"]["initContainers"]
+            assert migrate["command"] == ["shulian", "migrate", service.name]
+            assert (migrate["image"], migrate["env"], migrate["envFrom"]) == (
+                container["image"],
+                container["env"],
+                container["envFrom"],
+            )
             assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
             assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
             assert container["resources"]["limits"]

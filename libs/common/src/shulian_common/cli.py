@@ -75,6 +75,35 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(service.create_app, settings)
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Upgrade one service's database to its latest migration, then exit (an init step)."""
+    from shulian_common import db
+    from shulian_common.service import installed_service, installed_service_names
+
+    service = installed_service(args.service)
+    if service is None:
+        known = ", ".join(sorted(installed_service_names()))
+        print(f"unknown service {args.service!r}; installed: {known}", file=sys.stderr)
+        return 2
+    settings = Settings(service=args.service)
+    # The app knows its migrations (the factory's ``migrations``); building it starts nothing.
+    migrations: Path | None = service.create_app(settings).state.migrations
+    if migrations is None:
+        print(f"{args.service}: no migrations")
+        return 0
+
+    async def upgrade() -> None:
+        engine = db.create_engine(settings.resolved_database_url)
+        try:
+            await db.migrate(engine, migrations)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(upgrade())
+    print(f"{args.service}: database at the latest migration")
+    return 0
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     """Print a bearer token and nothing else."""
     from shulian_common.auth import Role, mint_token
@@ -396,6 +425,17 @@ def build_parser(service_commands: bool = True) -> argparse.ArgumentParser:
         "--workers", type=int, help="processes on the port (default SHULIAN_WORKERS, 1)"
     )
     serve.set_defaults(func=cmd_serve)
+
+    migrate = sub.add_parser(
+        "migrate",
+        help="upgrade one service's database and exit (SHULIAN_* settings)",
+        description="Upgrade the service's database (SHULIAN_DATABASE_URL) to its latest "
+        "migration and exit: Kubernetes runs it as the init container of each pod. Replicas "
+        "take turns under a PostgreSQL advisory lock; at the latest migration it changes "
+        "nothing.",
+    )
+    migrate.add_argument("service")
+    migrate.set_defaults(func=cmd_migrate)
 
     token = sub.add_parser(
         "token",

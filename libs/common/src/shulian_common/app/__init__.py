@@ -71,6 +71,8 @@ def create_service_app(
         lifespan=_lifespan(settings, migrations, subscriptions, on_startup),
     )
     app.state.settings = settings
+    # ``shulian migrate`` (Kubernetes' init container) upgrades the database without serving.
+    app.state.migrations = migrations
     install_error_handlers(app)
     # Imported here: ``query`` builds on ``http``, whose dependencies use this package's runtime.
     from shulian_common.query import install_query_models_openapi

@@ -141,12 +141,9 @@ def _deployment(network: Network, service: Service) -> dict[str, Any]:
     name = service.name
     db = _database_name(service)
     probe = {"httpGet": {"path": "/healthz", "port": "http"}}
-    container = {
-        "name": "app",
+    process = {
         "image": f"shulian-{name}",
         "imagePullPolicy": "IfNotPresent",
-        "command": ["shulian", "serve", name],
-        "ports": [{"name": "http", "containerPort": 8000}],
         "envFrom": [
             {"configMapRef": {"name": "shulian-common"}},
             {"configMapRef": {"name": f"shulian-{name}"}},
@@ -167,8 +164,34 @@ def _deployment(network: Network, service: Service) -> dict[str, Any]:
             _secret_env(env_name("kafka_sasl_password"), kafka_secret(service), "password"),
             {"name": env_name("service"), "value": name},
         ],
-        # The migrations run first in the process (lifespan, under a PostgreSQL advisory lock
-        # so that replicas take turns): uvicorn answers /healthz only once they are done.
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [
+            {"name": "tmp", "mountPath": "/tmp"},
+            {"name": "kafka-ca", "mountPath": KAFKA_CA_DIR, "readOnly": True},
+        ],
+    }
+    # The init step: the database upgraded to the image's migrations before the app starts
+    # (replicas take turns under a PostgreSQL advisory lock). A failed migration shows as the
+    # pod's Init:Error, and the app's own check at start then finds nothing to do.
+    migrate = {
+        "name": "migrate",
+        **process,
+        "command": ["shulian", "migrate", name],
+        "resources": {
+            "requests": {"cpu": "100m", "memory": "256Mi"},
+            "limits": {"cpu": "1", "memory": "512Mi"},
+        },
+    }
+    container = {
+        "name": "app",
+        **process,
+        "command": ["shulian", "serve", name],
+        "ports": [{"name": "http", "containerPort": 8000}],
         "startupProbe": {**probe, "periodSeconds": 2, "failureThreshold": 90},
         "livenessProbe": {**probe, "periodSeconds": 10, "timeoutSeconds": 2, "failureThreshold": 3},
         "readinessProbe": {
@@ -183,16 +206,6 @@ def _deployment(network: Network, service: Service) -> dict[str, Any]:
             "requests": {"cpu": "100m", "memory": "256Mi"},
             "limits": {"cpu": "1", "memory": "512Mi"},
         },
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
-        "volumeMounts": [
-            {"name": "tmp", "mountPath": "/tmp"},
-            {"name": "kafka-ca", "mountPath": KAFKA_CA_DIR, "readOnly": True},
-        ],
     }
     return {
         "apiVersion": "apps/v1",
@@ -229,6 +242,7 @@ def _deployment(network: Network, service: Service) -> dict[str, Any]:
                             "labelSelector": {"matchLabels": {"app.kubernetes.io/name": name}},
                         }
                     ],
+                    "initContainers": [migrate],
                     "containers": [container],
                     "volumes": [
                         {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
