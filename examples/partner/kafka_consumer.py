@@ -7,7 +7,10 @@ AsyncAPI document (``GET /v1/events/asyncapi.json``). Order holds per key (per a
 same event may arrive twice after a rebalance, so handle it idempotently by ``ce_id``.
 The group id must start with ``partner.<name>.``: the partner's KafkaUser may use no other.
 
-    python examples/partner/kafka_consumer.py kafka.example.cn:9094 chengdu-online-park PASSWORD
+    python examples/partner/kafka_consumer.py kafka.example.cn:9094 chengdu-online-park PW [CA]
+
+With a password (PW) it logs in with SCRAM-SHA-512 over TLS, trusting the brokers' CA from the file
+CA (the backbone's ``shulian-cluster-ca-cert``, deploy/README.md) or else the system's CAs.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
+from aiokafka.helpers import create_ssl_context
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.bindings.kafka import KafkaMessage, from_binary_event
 
@@ -47,15 +51,19 @@ def consumer_for(
     *,
     topics: Sequence[str] = PUBLIC_TOPICS,
     password: str | None = None,
+    cafile: str | None = None,
     group: str = "main",
     **options: Any,
 ) -> AIOKafkaConsumer:
-    """A consumer in the partner's group ``partner.<partner>.<group>``, SCRAM when a password
-    (``options``: any other ``AIOKafkaConsumer`` setting)."""
+    """A consumer in the partner's group ``partner.<partner>.<group>``, SCRAM over TLS when a
+    password (trusting ``cafile``, else the system's CAs; ``options``: any other
+    ``AIOKafkaConsumer`` setting)."""
     security: dict[str, Any] = {}
     if password is not None:
         security = {
             "security_protocol": "SASL_SSL",
+            # aiokafka refuses SASL_SSL without a context: it does not make a default one.
+            "ssl_context": create_ssl_context(cafile=cafile),
             "sasl_mechanism": "SCRAM-SHA-512",
             "sasl_plain_username": f"partner-{partner}",
             "sasl_plain_password": password,
@@ -71,9 +79,9 @@ def consumer_for(
     )
 
 
-async def main(bootstrap: str, partner: str, password: str | None) -> None:
+async def main(bootstrap: str, partner: str, password: str | None, cafile: str | None) -> None:
     """Print every public event."""
-    consumer = consumer_for(bootstrap, partner, password=password)
+    consumer = consumer_for(bootstrap, partner, password=password, cafile=cafile)
     await consumer.start()
     try:
         async for event in events(consumer):
@@ -83,4 +91,5 @@ async def main(bootstrap: str, partner: str, password: str | None) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None))
+    optional = [*sys.argv[3:5], None, None]
+    asyncio.run(main(sys.argv[1], sys.argv[2], optional[0], optional[1]))
