@@ -352,6 +352,10 @@ def test_a_node_writes_only_its_own_services_topics(
             dlts = {f"{t}.DLT" for t in service.consumes}
             assert written <= own | dlts
             assert {t for t in written if not t.endswith(".DLT")} == set(service.publishes)
+            # A node asks another node's owner by writing the command topic (a grab, a
+            # registration, a summary decision): every node may write its services' ones.
+            commands = {t.name for t in network.topics if t.kind is TopicKind.COMMAND}
+            assert {t for t in service.publishes if t in commands} <= written
             groups = {name for kind, name, _, _ in acls if kind == "group"}
             assert groups == {f"{service.name}-{node.code}"}
             assert all(pattern == "literal" for _, _, pattern, _ in acls)

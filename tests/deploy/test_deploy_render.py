@@ -130,9 +130,38 @@ def test_every_catalogue_topic_and_its_dlt_is_in_the_compose_topic_step(network:
         assert created[topic.name] == (topic.partitions, topic.retention_ms)
 
 
+# Topics each service's catalogue must bring to deploy: a service not installed, or a stream its
+# catalogue stopped registering, would otherwise shrink both sides of the comparisons above.
+EXPECTED = {
+    "registry": ["suppliers", "network", "enterprises"],
+    "events": ["activities", "registrations", "registration_requests"],
+    "matching": ["orders", "talents", "grabs", "applications"],
+    "reporting": ["warnings", "catalogues", "summaries", "summary_decisions"],
+}
+
+
+def test_every_services_topics_reach_the_kafka_topics_and_the_topic_step() -> None:
+    declared = {
+        doc["spec"]["topicName"]
+        for doc in yaml.safe_load_all((ROOT / kubernetes.BACKBONE / "topics.yaml").read_text())
+    }
+    script = (ROOT / compose.TOPICS_SCRIPT).read_text()
+    created = set(re.findall(r"^create (\S+) ", script, re.M))
+
+    assert set(installed_services()) == set(EXPECTED)
+    for service, streams in EXPECTED.items():
+        for stream in streams:
+            topic = f"shulian.{service}.{stream}.v1"
+            assert {topic, f"{topic}.DLT"} <= declared, topic
+            assert {topic, f"{topic}.DLT"} <= created, topic
+
+
 def test_command_topics_are_known_as_such(network: Network) -> None:
     assert network.topic("shulian.matching.grabs.v1").kind is TopicKind.COMMAND
     assert network.topic("shulian.events.registration_requests.v1").kind is TopicKind.COMMAND
+    assert network.topic("shulian.matching.applications.v1").kind is TopicKind.COMMAND
+    assert network.topic("shulian.reporting.summary_decisions.v1").kind is TopicKind.COMMAND
+    assert network.topic("shulian.reporting.summaries.v1").kind is TopicKind.EVENT
     assert network.topic("shulian.registry.suppliers.v1").kind is TopicKind.EVENT
     assert network.topic("shulian.registry.suppliers.v1.DLT").kind is TopicKind.DLT
 
