@@ -11,6 +11,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from shulian_common.db import CONNECTIONS_PER_PROCESS
 from shulian_common.deploy.compose import COMPOSE_FILE, TOPICS_SCRIPT
 
 from .conftest import ROOT
@@ -63,3 +64,21 @@ def test_the_topic_step_is_valid_bash_and_mounted_where_the_step_runs_it() -> No
     mount = f"./{TOPICS_SCRIPT.as_posix()}:/{TOPICS_SCRIPT.name}:ro"
     assert step["volumes"] == [mount]
     assert step["entrypoint"][-1] == f"/{TOPICS_SCRIPT.name}"
+
+
+def test_compose_postgres_admits_every_process_of_every_service() -> None:
+    services = yaml.safe_load((ROOT / COMPOSE_FILE).read_text())["services"]
+    env = dict(
+        line.split("=", 1)
+        for line in (ROOT / "deploy" / "compose" / "settings" / "common.env")
+        .read_text()
+        .splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    processes = sum(1 for name in services if name.split("-")[-1].isdigit()) * int(
+        env["SHULIAN_WORKERS"]
+    )
+    command = services["postgres"]["command"]
+    allowed = int(command[command.index("-c") + 1].removeprefix("max_connections="))
+    assert allowed >= processes * CONNECTIONS_PER_PROCESS
+    assert processes == 8

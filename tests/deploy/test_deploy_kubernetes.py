@@ -22,6 +22,7 @@ import pytest
 from kubernetes_validate.utils import schema_contents
 from referencing import Registry, Resource
 
+from shulian_common.db import CONNECTIONS_PER_PROCESS
 from shulian_common.deploy.kubernetes import max_replicas, namespace_of
 from shulian_common.deploy.network import Network, TopicKind
 from shulian_common.deploy.settings_env import env_name
@@ -309,6 +310,27 @@ def test_each_consumer_scales_on_its_own_groups_lag_within_its_partitions(
             assert trigger["consumerGroup"] == f"{service.name}-{node.code}"
             assert spec["maxReplicaCount"] <= network.partitions_read(service)
             assert spec["maxReplicaCount"] == max_replicas(network, service)
+
+
+def test_each_database_admits_every_process_of_its_most_pods_and_each_pod_a_core_a_worker(
+    network: Network, built: dict[str, list[dict[str, Any]]]
+) -> None:
+    for node in (network.node("510000"), network.node("510700")):
+        resources = built[node.code]
+        scaled = _by_kind(resources, "ScaledObject")
+        common = next(
+            c["data"] for c in resources if c["metadata"]["name"].startswith("shulian-common-")
+        )
+        workers = int(common["SHULIAN_WORKERS"])
+        for service in network.services:
+            deployment = _by_kind(resources, "Deployment")[service.name]
+            most = scaled[service.name]["spec"]["maxReplicaCount"]
+            surge = deployment["spec"]["strategy"]["rollingUpdate"]["maxSurge"]
+            database = _by_kind(resources, "Cluster")[f"{service.name}-db"]
+            allowed = int(database["spec"]["postgresql"]["parameters"]["max_connections"])
+            assert allowed >= (most + surge) * workers * CONNECTIONS_PER_PROCESS, service.name
+            (container,) = deployment["spec"]["template"]["spec"]["containers"]
+            assert float(container["resources"]["limits"]["cpu"]) >= workers
 
 
 def test_a_service_may_reach_its_database_the_brokers_and_the_collector_only(

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from shulian_common.catalogue import catalogue
+from shulian_common.db import CONNECTIONS_PER_PROCESS
 from shulian_common.deploy import compose, kubernetes
 from shulian_common.deploy.cli import main_check
 from shulian_common.deploy.network import Network, NetworkError, TopicKind, load_network
@@ -69,6 +70,32 @@ def test_a_change_of_the_source_makes_the_files_stale(copy: Path) -> None:
     stale = {line.split(" ")[0] for line in problems}
     assert str(kubernetes.BACKBONE / "topics.yaml") in stale
     assert str(compose.TOPICS_SCRIPT) in stale
+
+
+def test_the_worker_count_sizes_the_pods_and_the_databases(network: Network, copy: Path) -> None:
+    source = copy / "deploy" / "network.toml"
+    source.write_text(source.read_text().replace("demo = false", "demo = false\nworkers = 3", 1))
+
+    changed = load_network(copy)
+    files = render_all(changed)
+
+    for target in ("compose", "kubernetes"):
+        assert changed.workers(target) == 3
+        assert network.workers(target) == 1
+    registry = next(s for s in changed.services if s.name == "registry")
+    assert (
+        kubernetes.max_connections(changed, registry)
+        == 3 * (kubernetes.max_connections(network, registry) - kubernetes.RESERVED_CONNECTIONS)
+        + kubernetes.RESERVED_CONNECTIONS
+    )
+    deployment = next(yaml.safe_load_all(files[kubernetes.BASE / "registry.yaml"]))
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["resources"]["limits"]["cpu"] == "3"
+    assert "SHULIAN_WORKERS=3" in files[kubernetes.BASE / "settings" / "common.env"]
+    postgres = yaml.safe_load(files[compose.COMPOSE_FILE])["services"]["postgres"]
+    assert postgres["command"][-1] == f"max_connections={compose.max_connections(changed)}"
+    services = len(changed.config.compose.nodes) * len(changed.services)
+    assert compose.max_connections(changed) >= services * 3 * CONNECTIONS_PER_PROCESS
 
 
 def test_a_contract_that_disagrees_with_the_catalogue_is_refused(copy: Path) -> None:

@@ -53,6 +53,11 @@ _compact_json = functools.partial(json.dumps, ensure_ascii=False, separators=(",
 
 
 POOL_RECYCLE_SECONDS = 1800
+POOL_SIZE = 10  # connections a PostgreSQL engine keeps open
+POOL_MAX_OVERFLOW = 10  # and opens past them at a peak
+# The most PostgreSQL connections one service process opens: its pool at its peak and the
+# ``LISTEN`` connection of ``notify``. Deployments size ``max_connections`` from it.
+CONNECTIONS_PER_PROCESS = POOL_SIZE + POOL_MAX_OVERFLOW + 1
 # PostgreSQL settings of every pooled connection. ``force_custom_plan``: a search term's share of
 # rows ranges from 0.01 % (a brand) to 45 % (a status), so a cached generic plan, blind to the
 # values, is often ten times slower than one planned for them; and the kit's statements are small
@@ -81,8 +86,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 10)
+    kwargs.setdefault("pool_size", POOL_SIZE)
+    kwargs.setdefault("max_overflow", POOL_MAX_OVERFLOW)
     # Connections older than this are replaced at checkout (no round trip): an idle timeout or a
     # failover in between costs a reconnect, never a failed request.
     kwargs.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)

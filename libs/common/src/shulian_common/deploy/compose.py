@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from shulian_common.db import CONNECTIONS_PER_PROCESS
 from shulian_common.deploy.network import Network, Node, Service
 from shulian_common.deploy.settings_env import common_env, env_name, service_env
 from shulian_common.deploy.yaml_out import env_file, header, yaml_text
@@ -26,6 +27,7 @@ PORTS_PER_NODE = 10
 DB_PASSWORD = "${SHULIAN_DB_PASSWORD:-shulian}"
 JWT = "${SHULIAN_JWT_SECRET:?set SHULIAN_JWT_SECRET to a random string of 32+ characters}"
 KAFKA_BIN = "/opt/kafka/bin"
+RESERVED_CONNECTIONS = 10  # ops' psql and PostgreSQL's superuser reserve
 
 
 def render(network: Network) -> dict[Path, str]:
@@ -155,9 +157,21 @@ def _topic_step(network: Network) -> dict[str, Any]:
     }
 
 
+def max_connections(network: Network) -> int:
+    """``max_connections`` of compose's one PostgreSQL: every process of every service at once.
+
+    Each compose service runs ``SHULIAN_WORKERS`` processes of at most ``CONNECTIONS_PER_PROCESS``
+    connections; two nodes of four services are already past PostgreSQL's default of 100.
+    """
+    services = len(network.config.compose.nodes) * len(network.services)
+    processes = services * network.workers(TARGET)
+    return processes * CONNECTIONS_PER_PROCESS + RESERVED_CONNECTIONS
+
+
 def _postgres(network: Network) -> dict[str, Any]:
     return {
         **_long_running(network.config.compose.postgres_image),
+        "command": ["postgres", "-c", f"max_connections={max_connections(network)}"],
         "environment": {
             "POSTGRES_USER": "shulian",
             "POSTGRES_PASSWORD": DB_PASSWORD,

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from shulian_common.db import CONNECTIONS_PER_PROCESS
 from shulian_common.deploy.network import Network, Node, Service, Topic, TopicKind
 from shulian_common.deploy.settings_env import common_env, env_name, service_env
 from shulian_common.deploy.yaml_out import env_file, yaml_documents
@@ -33,6 +34,9 @@ KEDA = "keda.sh/v1alpha1"
 KEDA_USER = "keda"
 KEDA_SECRET = "kafka-keda"
 KEDA_AUTH = "kafka"
+MAX_SURGE = 1  # extra pods of a Deployment during a rolling update
+# PostgreSQL connections past the services' own: ops' psql, CloudNativePG's superuser reserve.
+RESERVED_CONNECTIONS = 10
 # Hand-written, next to the generated base: the collector and its configuration.
 COLLECTOR_FILES = ("otel-collector.yaml",)
 
@@ -182,10 +186,7 @@ def _deployment(network: Network, service: Service) -> dict[str, Any]:
         "name": "migrate",
         **process,
         "command": ["shulian", "migrate", name],
-        "resources": {
-            "requests": {"cpu": "100m", "memory": "256Mi"},
-            "limits": {"cpu": "1", "memory": "512Mi"},
-        },
+        "resources": _resources(1),
     }
     container = {
         "name": "app",
@@ -202,10 +203,7 @@ def _deployment(network: Network, service: Service) -> dict[str, Any]:
         },
         # Let endpoints drop the pod before uvicorn stops accepting connections.
         "lifecycle": {"preStop": {"exec": {"command": ["sleep", "5"]}}},
-        "resources": {
-            "requests": {"cpu": "100m", "memory": "256Mi"},
-            "limits": {"cpu": "1", "memory": "512Mi"},
-        },
+        "resources": _resources(network.workers(TARGET)),
     }
     return {
         "apiVersion": "apps/v1",
@@ -217,7 +215,7 @@ def _deployment(network: Network, service: Service) -> dict[str, Any]:
             "revisionHistoryLimit": 5,
             "strategy": {
                 "type": "RollingUpdate",
-                "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+                "rollingUpdate": {"maxSurge": MAX_SURGE, "maxUnavailable": 0},
             },
             "selector": {"matchLabels": {"app.kubernetes.io/name": name}},
             "template": {
@@ -259,6 +257,36 @@ def _deployment(network: Network, service: Service) -> dict[str, Any]:
             },
         },
     }
+
+
+def _resources(workers: int) -> dict[str, Any]:
+    """A container of ``workers`` processes: a core each at most, and each its own heap.
+
+    One process serves on one core (``app.workers``), so the CPU limit is the worker count; each
+    spawned worker holds its own heap (about 135 MiB after start-up), hence 160 MiB a worker
+    past the first.
+    """
+    extra = 160 * (workers - 1)
+    return {
+        "requests": {"cpu": f"{100 * workers}m", "memory": f"{256 + extra}Mi"},
+        "limits": {"cpu": str(workers), "memory": f"{512 + extra}Mi"},
+    }
+
+
+def max_connections(network: Network, service: Service) -> int:
+    """``max_connections`` of a service's PostgreSQL: every process of its most pods at once.
+
+    Its most pods are KEDA's maximum (or the fixed count of a service without a consumer) plus
+    the rolling update's surge; each runs ``SHULIAN_WORKERS`` processes, each opening at most
+    ``CONNECTIONS_PER_PROCESS``. PostgreSQL's default of 100 is below that from 5 pods on.
+    """
+    most = (
+        max_replicas(network, service)
+        if service.consumes
+        else network.config.kubernetes.min_replicas
+    )
+    processes = (most + MAX_SURGE) * network.workers(TARGET)
+    return processes * CONNECTIONS_PER_PROCESS + RESERVED_CONNECTIONS
 
 
 def kafka_secret(service: Service) -> str:
@@ -359,6 +387,9 @@ def _database(network: Network, service: Service) -> dict[str, Any]:
             "imageName": k8s.postgres_image,
             "primaryUpdateStrategy": "unsupervised",
             "storage": {"size": k8s.postgres_storage},
+            "postgresql": {
+                "parameters": {"max_connections": str(max_connections(network, service))}
+            },
             "bootstrap": {"initdb": {"database": service.name, "owner": service.name}},
             "monitoring": {"enablePodMonitor": False},
         },

@@ -208,6 +208,11 @@ class Network:
         """Partitions the service's consumer group reads: the most members that get any."""
         return sum(self.topic(name).partitions for name in service.consumes)
 
+    def workers(self, target: str) -> int:
+        """Processes ``shulian serve`` runs per container on ``target`` (``SHULIAN_WORKERS``)."""
+        default = Settings.model_fields["workers"].default
+        return int(self.setting_values(target).get("workers", default))
+
     def setting_values(self, target: str) -> dict[str, Any]:
         """Setting values for ``target`` (``compose`` or ``kubernetes``) on top of the code's."""
         values = dict(self.config.settings.all)
