@@ -144,8 +144,8 @@ def _database_name(service: Service) -> str:
 def _deployment(network: Network, service: Service) -> dict[str, Any]:
     name = service.name
     db = _database_name(service)
-    probe = {"httpGet": {"path": "/healthz", "port": "http"}}
-    process = {
+    probe: dict[str, Any] = {"httpGet": {"path": "/healthz", "port": "http"}}
+    process: dict[str, Any] = {
         "image": f"shulian-{name}",
         "imagePullPolicy": "IfNotPresent",
         "envFrom": [
