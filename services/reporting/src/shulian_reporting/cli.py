@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 
 from shulian_common.settings import Settings
@@ -25,8 +26,25 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
         type=int,
         help="events per transaction (default: SHULIAN_REBUILD_BATCH_SIZE)",
     )
+    rebuild.add_argument(
+        "--jobs",
+        type=_at_least_one,
+        default=min(os.cpu_count() or 1, 8),
+        help="processes sharing the partitions when the bus is the local log (default: one "
+        "per CPU, at most 8); on Kafka the replay is one process",
+    )
     rebuild.add_argument("--no-progress", action="store_true", help="no progress bar")
     rebuild.set_defaults(func=cmd_rebuild)
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of at least 1 expected, not {text!r}")
+    return value
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
@@ -43,7 +61,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
             bar.total = done + left
             bar.update(done - bar.n)
 
-        result = asyncio.run(rebuild(settings, batch_size=batch, progress=progress))
+        result = asyncio.run(rebuild(settings, batch_size=batch, progress=progress, jobs=args.jobs))
     rows = ", ".join(f"{table} {count}" for table, count in result.rows.items())
     print(
         f"rebuilt from {result.events} events ({result.applied} applied, "

@@ -191,3 +191,92 @@ async def test_a_bulk_rebuild_applies_a_handler_without_a_row_builder_through_th
     assert len(handled) == 2  # the scenario's platform snapshots, through the handler
     assert (general.rows, general.applied) == (short.rows, short.applied)
     assert await _figures(reporting) == figures
+
+
+async def test_a_rebuild_in_worker_processes_gives_identical_figures(reporting: Reporting) -> None:
+    """The partitions shared out among processes: each record's events share a partition and
+    the projections are version-gated upserts by record, so the figures are one process's."""
+    scenario = [*events(), *stream_events()]
+    await t.publish(reporting, scenario)
+    before = await _figures(reporting)
+    one = await rebuild(reporting.settings, batch_size=3)
+    seen: list[tuple[int, int]] = []
+
+    many = await rebuild(
+        reporting.settings,
+        batch_size=3,
+        jobs=3,
+        progress=lambda done, left: seen.append((done, left)),
+    )
+
+    assert (many.events, many.applied, many.dead_lettered) == (len(scenario), len(scenario), 0)
+    assert many.rows == one.rows
+    assert many.worker_cpu > 0  # it ran in other processes, which reported their CPU time
+    assert seen[-1] == (len(scenario), 0)
+    assert await _figures(reporting) == before
+
+
+async def test_a_rebuild_in_worker_processes_dead_letters_what_one_process_would(
+    reporting: Reporting,
+) -> None:
+    scenario = events()
+    topic, event = t.platform("forged", city="510100")
+    forged = (
+        topic,
+        event.model_copy(
+            update={
+                "source": "/nodes/511500/registry",
+                "data": {**event.data, "owner_node": "511500"},
+            }
+        ),
+    )
+    await t.publish(reporting, [*scenario, forged])
+    result = await rebuild(reporting.settings, batch_size=1000, jobs=2)
+    assert (result.applied, result.dead_lettered) == (len(scenario), 1)
+    assert result.rows["p_network"] == 19
+
+
+async def test_a_worker_killed_mid_rebuild_fails_it_and_a_rebuild_again_ends_right(
+    reporting: Reporting,
+) -> None:
+    import multiprocessing
+    import os
+    import signal
+
+    scenario = [*events(), *stream_events()]
+    await t.publish(reporting, scenario)
+    before = await _figures(reporting)
+    killed: list[int] = []
+
+    def kill_one(done: int, _left: int) -> None:
+        for worker in multiprocessing.active_children():
+            if not killed and worker.name.startswith("reporting-"):
+                killed.append(worker.pid or 0)
+                os.kill(worker.pid or 0, signal.SIGKILL)
+
+    with pytest.raises(rebuild_module.RebuildError, match=r"exit -9.*run it again"):
+        await rebuild(reporting.settings, batch_size=1, jobs=2, progress=kill_one)
+    assert killed
+
+    result = await rebuild(reporting.settings, batch_size=1, jobs=2)
+    assert result.applied == len(scenario)
+    assert await _figures(reporting) == before
+
+
+def test_partitions_are_shared_out_balanced_and_empty_ones_left_out() -> None:
+    from shulian_common.bus.base import TopicPartition
+
+    ends = {
+        TopicPartition("a", 0): 50,
+        TopicPartition("a", 1): 40,
+        TopicPartition("b", 0): 30,
+        TopicPartition("b", 1): 20,
+        TopicPartition("b", 2): 0,
+    }
+    shares = rebuild_module.shares_of(ends, 2)
+    assert sorted(sum(ends[tp] for tp in share) for share in shares) == [70, 70]
+    shared = [tp for share in shares for tp in share]
+    assert len(shared) == len(set(shared))  # each partition in one share
+    assert set(shared) == {tp for tp, end in ends.items() if end}
+    assert len(rebuild_module.shares_of(ends, 8)) == 4  # never more workers than partitions
+    assert rebuild_module.shares_of({TopicPartition("a", 0): 0}, 2) == []

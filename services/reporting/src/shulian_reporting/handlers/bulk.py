@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -74,6 +74,9 @@ class BulkReplay:
     subscriptions: Sequence[Subscription]
     publisher: Publisher
     batch_size: int
+    # On the local log, the partitions this replay applies (a share of a parallel rebuild's);
+    # None: every partition of the subscribed topics.
+    partitions: Collection[TopicPartition] | None = None
     events: int = 0
     applied: int = 0
     dead_lettered: int = 0
@@ -99,6 +102,8 @@ class BulkReplay:
     ) -> None:
         """Read each partition in pages from the log file, the next page while one is applied."""
         ends = await reader.log_ends(list(handlers))
+        if self.partitions is not None:
+            ends = {tp: end for tp, end in ends.items() if tp in self.partitions}
         total = sum(ends.values())
         spans = [(tp, end) for tp, end in ends.items() if end > 0]
 
