@@ -17,6 +17,7 @@ from shulian_reporting.api.common import today_in_sichuan
 from shulian_reporting.cli import add_commands
 from shulian_reporting.consumers import subscriptions
 from shulian_reporting.demo import seed_demo
+from shulian_reporting.handlers import reports
 from shulian_reporting.handlers.lists import seed_levels
 from shulian_reporting.handlers.targets import seed_targets
 from shulian_reporting.handlers.warnings import evaluate_warnings, seed_rules
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await seed_rules(runtime.uow_factory, node_id=reporting.node_id)
         await seed_levels(runtime.uow_factory, node_id=reporting.node_id)
         runtime.tasks.append(asyncio.create_task(_evaluate_periodically(runtime, reporting)))
+        runtime.tasks.append(asyncio.create_task(_warm_facts(runtime)))
 
     return create_service_app(
         settings=reporting,
@@ -69,6 +71,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         on_startup=on_startup,
         openapi_tags=TAGS,
     )
+
+
+async def _warm_facts(runtime: ServiceRuntime) -> None:
+    """Load the projected facts once at start-up, so the first report does not pay the whole
+    load (about half a second of CPU at 30,000 projected rows); a failure is only logged (the
+    first report loads them then)."""
+    try:
+        await reports.warm(runtime.session_factory)
+    except Exception:
+        logger.exception("loading the facts at start-up failed")
 
 
 async def _evaluate_periodically(runtime: ServiceRuntime, settings: ReportingSettings) -> None:

@@ -155,3 +155,65 @@ async def test_a_supplier_write_reads_only_the_rows_written_and_gives_the_cold_f
         ("s1", "listed"), ("s2", "delisted"), ("s3", "listed"), ("s4", "listed"),
     ]  # fmt: skip
     assert _figures(patched) == _figures(cold)
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tables ``load_fact_part`` reads from now on, one entry per read."""
+    reads: list[str] = []
+    load = repository.load_fact_part
+
+    async def counted(session: Any, table: str, *, written_after: int | None = None) -> Any:
+        reads.append(table)
+        return await load(session, table, written_after=written_after)
+
+    monkeypatch.setattr(repository, "load_fact_part", counted)
+    return reads
+
+
+async def test_reports_arriving_during_a_load_share_it(
+    uow_factory: UnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    for sid in ("s1", "s2"):
+        await _write(uow_factory, "p_suppliers", _supplier(sid))
+    reads = _counting(monkeypatch)
+
+    first, second, third = await asyncio.gather(*(_facts(uow_factory) for _ in range(3)))
+
+    assert first is second is third  # one load, shared
+    assert sorted(reads) == sorted(repository.FACT_PARTS.values())  # each table read once
+
+
+async def test_a_service_loads_the_facts_at_start_up(
+    database_url: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first report after a start finds the facts loaded (no request pays the whole load)."""
+    import asyncio
+
+    from shulian_reporting.testing import reporting_settings_for, running
+
+    settings = reporting_settings_for(database_url, tmp_path)
+    async with running(settings):
+        pass  # migrated
+    engine = create_engine(database_url)
+    factory = UnitOfWorkFactory(create_session_factory(engine), source="/nodes/510000/reporting")
+    for sid in ("s1", "s2", "s3"):
+        await _write(factory, "p_suppliers", _supplier(sid))
+    await engine.dispose()
+    reports.clear_cache()
+    reads = _counting(monkeypatch)
+
+    async with running(settings) as node:
+        for _ in range(200):  # the start-up load runs beside the service
+            if len(reads) == len(repository.FACT_PARTS):
+                break
+            await asyncio.sleep(0.05)
+        loaded_at_start = len(reads)
+        response = await node.client.get(
+            "/v1/indicators", params={"year": 2024, "scope": "510000"}, headers=node.province
+        )
+        assert response.status_code == 200
+
+    assert loaded_at_start == len(repository.FACT_PARTS)
+    assert len(reads) == loaded_at_start  # the report read nothing more

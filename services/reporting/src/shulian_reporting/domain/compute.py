@@ -171,9 +171,11 @@ def _by_month(ind: Indicator, items: list[Item], year: int) -> dict[int, float]:
         return {}
     if ind.period is Period.YEARLY and not any(item.on is not None for item in items):
         return {}
-    first: dict[str, Item] = {}
-    for item in sorted(items, key=lambda i: (i.on or date.min, i.key)):
-        first.setdefault(item.key, item)
+    first: dict[str, Item] = {}  # each key's earliest item (the first of equals)
+    for item in items:
+        held = first.get(item.key)
+        if held is None or (item.on or date.min) < (held.on or date.min):
+            first[item.key] = item
     months = dict.fromkeys(range(1, 13), 0.0)
     for item in first.values() if ind.measure is Measure.COUNT else items:
         if item.on is not None and item.on.year == year:

@@ -7,11 +7,13 @@ between two consumer batches share one load (``bench/reporting_indicators.py`` m
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shulian_common.reference import cities
 from shulian_reporting import repository
@@ -29,6 +31,12 @@ _CACHE: dict[tuple[str, int], Facts] = {}
 # as they were), and of those only the rows written since (each row's write stamp): one
 # supplier written is one row read, patched into the facts held.
 _PARTS: dict[str, _Part] = {}
+# Loads in one event loop take turns, so requests that arrive while the facts are being loaded
+# (at start-up, after a consumer batch) wait for that load and share it instead of each
+# loading the same rows again.
+_LOADING: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +70,29 @@ async def facts_at_position(session: AsyncSession) -> Facts:
     each table's part again only when that table was written since."""
     positions = await repository.projection_positions(session)
     facts = _CACHE.get(positions.whole)
-    if facts is None:
-        parts = {}
-        for part, table in repository.FACT_PARTS.items():
-            parts[part] = await _part(session, part, table, positions.of(table))
-        facts = repository.facts_of(parts)
-        _CACHE.clear()  # one position kept: the latest
-        _CACHE[positions.whole] = facts
+    if facts is not None:
+        return facts
+    loop = asyncio.get_running_loop()
+    lock = _LOADING.get(loop)
+    if lock is None:
+        lock = _LOADING[loop] = asyncio.Lock()
+    async with lock:
+        facts = _CACHE.get(positions.whole)  # loaded by the request this one waited for
+        if facts is None:
+            parts = {}
+            for part, table in repository.FACT_PARTS.items():
+                parts[part] = await _part(session, part, table, positions.of(table))
+            facts = repository.facts_of(parts)
+            _CACHE.clear()  # one position kept: the latest
+            _CACHE[positions.whole] = facts
     return facts
+
+
+async def warm(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Load the facts once (a service's start-up): the first report then finds them loaded,
+    or waits for this load instead of starting its own."""
+    async with sessions() as session:
+        await facts_at_position(session)
 
 
 async def _part(
