@@ -32,9 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shulian_common.feed import (
     FeedFilter,
-    grant_of,
     in_division,
     industries_of,
+    partner_grant,
     structured_event,
 )
 from shulian_common.outbox import as_utc
@@ -73,8 +73,8 @@ def matches(
 
 
 def grant_filter(settings: Settings, partner: str) -> FeedFilter | None:
-    """What the partner's grant lets through now (``None``: nothing)."""
-    grant = grant_of(settings, partner)
+    """What the partner's grant lets through now, public types only (``None``: nothing)."""
+    grant = partner_grant(settings, partner)
     if grant is None:
         return None
     return FeedFilter(types=grant.types, cities=grant.cities, industries=grant.industries)
