@@ -435,8 +435,15 @@ def webhook_client(
     settings: Settings, transport: Callable[[], httpx.AsyncBaseTransport] | None = None
 ) -> httpx.AsyncClient:
     """The dispatcher's HTTP client: no redirects, each request sent to its pinned address
-    (``transport``: makes each host's transport; tests pass their own)."""
-    limits = httpx.Limits(max_connections=settings.webhook_endpoint_concurrency * 2)
+    (``transport``: makes each host's transport; tests pass their own).
+
+    A host's pool never makes one endpoint wait for another: several endpoints (subscriptions)
+    may share a host name, and the pool caps connections across them, so it holds as many as
+    the dispatcher may send at once (every endpoint's share); the dispatcher itself limits
+    each endpoint (``webhook_endpoint_concurrency``) and the endpoints at once
+    (``webhook_max_endpoints``)."""
+    at_once = settings.webhook_max_endpoints * settings.webhook_endpoint_concurrency
+    limits = httpx.Limits(max_connections=at_once, max_keepalive_connections=at_once)
 
     def per_host() -> httpx.AsyncBaseTransport:
         return httpx.AsyncHTTPTransport(limits=limits)
