@@ -197,8 +197,8 @@ def subscriptions_router() -> APIRouter:
                 if row is None:
                     values["position"] = await repo.highest_position(conn)
                     await repo.insert_subscription(conn, values)
-                    body = {"id": values["id"], "version": 1}
-                    await _remember(conn, idempotency, body, now)
+                    kept = {"id": values["id"], "version": 1}
+                    await _remember(conn, idempotency, kept, now)
                     row = await _own(conn, values["id"], partner)
         except IntegrityError:  # a concurrent request with the same key won
             async with engine.connect() as conn:
@@ -314,8 +314,8 @@ def subscriptions_router() -> APIRouter:
                         "updated_at": now,
                     }
                     await _update(conn, row, changes)  # two rotations at once: one is 412
-                    body = {"id": row.id, "secret_sha256": _digest(secret)}
-                    await _remember(conn, idempotency, body, now, status_code=200)
+                    kept = {"id": row.id, "secret_sha256": _digest(secret)}
+                    await _remember(conn, idempotency, kept, now, status_code=200)
                     row = await _own(conn, subscription_id, partner)
         except IntegrityError:  # a concurrent request with the same key won
             async with engine.connect() as conn:
