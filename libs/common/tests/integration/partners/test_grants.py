@@ -14,7 +14,7 @@ import pytest
 from kit_example.contracts import SEAT_DECIDED, SERVICE
 from kit_example.main import create_app
 from partner.follower import tail
-from partner.receiver import bound_port, serve, stop
+from partner.receiver import Receiver, bound_port, serve, serving, stop
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -34,6 +34,7 @@ from shulian_common.messaging import outbox
 from shulian_common.settings import Environment, PartnerGrant, Settings
 from shulian_common.testing.node import ServiceNode, run_node
 from shulian_common.uow import outbox_row
+from shulian_common.webhooks.dispatcher import WebhookDispatcher
 
 from .conftest import example_settings, partner, write_notes
 
@@ -134,6 +135,53 @@ async def test_the_live_tail_keeps_to_the_grant(granting: ServiceNode[Settings])
     for refused in (beyond, other_city):
         assert (refused.status_code, refused.json()["code"]) == (403, "not_granted")
     assert (nobody.status_code, nobody.json()["code"]) == (403, "partner_not_granted")
+
+
+async def test_a_narrowed_grant_stops_owed_deliveries_and_their_redelivery(
+    granting: ServiceNode[Settings],
+) -> None:
+    node = granting
+    await node.stop_workers()  # dispatchers of this test's own from here on
+    narrowed = node.settings.model_copy(
+        update={
+            "partner_grants": {
+                **(node.settings.partner_grants or {}),
+                "partner:everything": PartnerGrant(types=frozenset({SEAT_DECIDED})),
+            }
+        }
+    )
+    before = WebhookDispatcher(engine=node.runtime.engine, settings=node.settings)
+    after = WebhookDispatcher(engine=node.runtime.engine, settings=narrowed)
+    receiver = Receiver(secrets=[])
+    me = partner(node, "everything")
+    try:
+        async with serving(receiver) as url:
+            created = await node.client.post("/v1/subscriptions", json={"url": url}, headers=me)
+            receiver.secrets = [created.json()["secret"]]
+            log = f"/v1/subscriptions/{created.json()['id']}/deliveries"
+            await write_notes(node, 2)
+            await node.drain()
+            assert await before.fan_out() == 2  # owed under the grant of the fan-out
+            await after.drain()  # the grant no longer covers notes
+            refused = (await node.client.get(log, headers=me)).json()["items"]
+            again = await node.client.post(f"{log}/{refused[0]['id']}/redeliver", headers=me)
+            await after.drain()
+            still = (await node.client.get(log, headers=me)).json()["items"]
+            arrived_narrowed = dict(receiver.arrivals)
+            await node.client.post(f"{log}/{refused[0]['id']}/redeliver", headers=me)
+            await before.drain()  # under the grant that covers it, the same delivery goes
+    finally:
+        await before.close()
+        await after.close()
+
+    assert [(d["status"], d["attempts"], d["last_error"]) for d in refused] == [
+        ("failed", 0, "not_granted")
+    ] * 2
+    assert again.status_code == 202
+    assert [(d["status"], d["last_error"]) for d in still] == [("failed", "not_granted")] * 2
+    assert arrived_narrowed == {}  # nothing beyond the grant was sent
+    assert list(receiver.arrivals) == [refused[0]["id"]]
+    assert receiver.rejected == 0
 
 
 def _bearer(node: ServiceNode[Settings], name: str) -> str:
