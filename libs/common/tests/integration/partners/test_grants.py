@@ -184,6 +184,50 @@ async def test_a_narrowed_grant_stops_owed_deliveries_and_their_redelivery(
     assert receiver.rejected == 0
 
 
+async def test_a_thin_delivery_is_judged_on_the_events_data_when_sent(
+    granting: ServiceNode[Settings],
+) -> None:
+    node = granting
+    await node.stop_workers()
+    wider = node.settings.model_copy(
+        update={
+            "partner_grants": {
+                **(node.settings.partner_grants or {}),
+                "partner:county-platform": PartnerGrant(types=frozenset({NOTE_SAVED})),
+            }
+        }
+    )
+    before = WebhookDispatcher(engine=node.runtime.engine, settings=wider)
+    granted_now = WebhookDispatcher(engine=node.runtime.engine, settings=node.settings)
+    receiver = Receiver(secrets=[])
+    me = partner(node)  # granted Yibin (511500) only, in node.settings
+    try:
+        async with serving(receiver) as url:
+            created = await node.client.post(
+                "/v1/subscriptions", json={"url": url, "payload": "thin"}, headers=me
+            )
+            receiver.secrets = [created.json()["secret"]]
+            yibin, chengdu = _event("y", city_code="511500"), _event("c", city_code="510100")
+            async with node.runtime.engine.begin() as conn:
+                for event in (yibin, chengdu):
+                    await conn.execute(insert(outbox).values(**outbox_row(event, "shulian.x.v1")))
+            await node.drain()
+            assert await before.fan_out() == 2  # owed under the wider grant
+            await granted_now.drain()
+            log = f"/v1/subscriptions/{created.json()['id']}/deliveries"
+            deliveries = (await node.client.get(log, headers=me)).json()["items"]
+    finally:
+        await before.close()
+        await granted_now.close()
+
+    assert [p["id"] for p in receiver.events.values()] == [yibin.id]
+    assert all("data" not in p for p in receiver.events.values())
+    assert {(d["event_id"], d["status"], d["last_error"]) for d in deliveries} == {
+        (yibin.id, "delivered", None),
+        (chengdu.id, "failed", "not_granted"),
+    }
+
+
 def _bearer(node: ServiceNode[Settings], name: str) -> str:
     return partner(node, name)["Authorization"].removeprefix("Bearer ")
 
