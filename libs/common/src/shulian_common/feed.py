@@ -32,6 +32,12 @@ events outside the granted divisions or industries are left out). A partner with
 nothing (403 ``partner_not_granted``). With no grants configured at all, partners read everything
 in dev and test (local tools, demos) and nothing elsewhere. Webhook subscriptions obey the same
 grant, when saved and at each delivery (``webhooks``). Operators read the feed whole.
+
+Public types. Whatever its grant, a partner reads only the service's public events
+(``public_types``): not what it publishes on a command topic (requests between nodes, and the
+decisions and records that share such a topic, e.g. matching's applications), which the partners'
+Kafka principals cannot read either (``deploy``: their ACLs cover the event topics alone). Asking
+for such a type is 403 ``not_granted``, as for any type beyond the grant.
 """
 
 from __future__ import annotations
@@ -47,6 +53,8 @@ from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shulian_common.auth import Principal, Role
+from shulian_common.catalogue import catalogue
+from shulian_common.commands import CommandModel
 from shulian_common.envelope import CONTENT_TYPE, SPECVERSION
 from shulian_common.errors import BadRequestError, ForbiddenError, ShulianError
 from shulian_common.messaging import outbox
@@ -151,11 +159,30 @@ def grant_of(settings: Settings, partner: str) -> PartnerGrant | None:
     return settings.partner_grants.get(partner)
 
 
+def public_types(service: str) -> frozenset[str]:
+    """The event types of ``service`` partners may read: those of its topics that carry no
+    command (a command topic is the nodes' request channel; partners' Kafka ACLs omit it too)."""
+    published = [spec for spec in catalogue if spec.service == service]
+    commands = {spec.topic for spec in published if issubclass(spec.model, CommandModel)}
+    return frozenset(spec.type for spec in published if spec.topic not in commands)
+
+
+def partner_grant(settings: Settings, partner: str) -> PartnerGrant | None:
+    """What the partner named ``partner`` may read of this service: its grant, within the
+    service's ``public_types`` (``None``: nothing)."""
+    grant = grant_of(settings, partner)
+    if grant is None:
+        return None
+    public = public_types(settings.service)
+    types = public if grant.types is None else grant.types & public
+    return grant.model_copy(update={"types": types})
+
+
 def reader_grant(settings: Settings, reader: Principal) -> PartnerGrant | None:
     """What ``reader`` may read: its grant if it is a partner (403 without one), else ``None``."""
     if reader.role is not Role.PARTNER:
         return None
-    grant = grant_of(settings, reader.sub)
+    grant = partner_grant(settings, reader.sub)
     if grant is None:
         raise ForbiddenError("该合作方未获授权读取本服务的事件", code="partner_not_granted")
     return grant

@@ -1,6 +1,7 @@
 """Matching serves partners: its migrations create the partner tables, a webhook subscription
 gets signed deliveries of its events, the feed serves them, and neither carries a talent's
-personal data (name, phone, ID number), whether the payload is full or thin."""
+personal data (name, phone, ID number), whether the payload is full or thin. Applications and grabs
+travel on command topics, which partners read neither on Kafka nor here."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import httpx
 from partner.follower import tail as sse_tail
 from partner.receiver import Receiver, bound_port, serve, serving, stop
 
+from shulian_common.reference import mask_name, mask_phone, mask_resident_id
 from shulian_common.testing.partners import (
     assert_no_personal_data,
     assert_partner_tables,
@@ -32,7 +34,15 @@ from shulian_matching.testing import (
 )
 
 PHONE, ID_NUMBER, NAME = "13955558888", "511502198806060019", "合作方隐私测试人"
-PERSONAL = (PHONE, ID_NUMBER, NAME)
+# Masked forms count too: a partner gets no part of them.
+PERSONAL = (
+    PHONE,
+    ID_NUMBER,
+    NAME,
+    mask_phone(PHONE),
+    mask_resident_id(ID_NUMBER),
+    mask_name(NAME),
+)
 PREFIX = "cn.sichuan.shulian.matching."
 
 
@@ -67,6 +77,9 @@ async def test_partners_get_deliveries_and_the_feed_without_talents_personal_dat
             assert applied.status_code == 201, applied.text
             await deliver(node)
         feed = await read_whole_feed(node)
+        operator = await node.client.get(
+            "/v1/feed", params={"limit": 1000}, headers=node.auth("city_operator", YIBIN)
+        )
         tail = await _tail(node, len(feed))
         fetched = [
             (await node.client.get(urlsplit(p["dataref"]).path, headers=partner_headers(node)))
@@ -74,7 +87,12 @@ async def test_partners_get_deliveries_and_the_feed_without_talents_personal_dat
         ]
 
     types = {event["type"].removeprefix(PREFIX) for event in feed}
-    assert {"talent.saved.v1", "order.placed.v1", "application.submitted.v1"} <= types
+    assert {"talent.saved.v1", "order.placed.v1"} <= types
+    assert "application.submitted.v1" not in types  # on the applications command topic
+    # An operator reads the whole feed, the application included.
+    assert "application.submitted.v1" in {
+        event["type"].removeprefix(PREFIX) for event in operator.json()
+    }
     assert sorted(p["id"] for p in full.events.values()) == sorted(e["id"] for e in feed)
     assert sorted(p["id"] for p in thin.events.values()) == sorted(e["id"] for e in feed)
     assert [event["id"] for event in tail] == [event["id"] for event in feed]

@@ -14,6 +14,8 @@ is 422 ``idempotency_key_reused``.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -195,7 +197,8 @@ def subscriptions_router() -> APIRouter:
                 if row is None:
                     values["position"] = await repo.highest_position(conn)
                     await repo.insert_subscription(conn, values)
-                    await _remember(conn, idempotency, values["id"], now)
+                    kept = {"id": values["id"], "version": 1}
+                    await _remember(conn, idempotency, kept, now)
                     row = await _own(conn, values["id"], partner)
         except IntegrityError:  # a concurrent request with the same key won
             async with engine.connect() as conn:
@@ -277,27 +280,58 @@ def subscriptions_router() -> APIRouter:
     @router.post(
         "/{subscription_id}/secret",
         response_model=SecretRotated,
-        responses=problem_responses(*common, 404, 412),
+        responses=problem_responses(*common, 404, 409, 412, 422),
     )
     async def rotate(
-        subscription_id: str, partner: PartnerDep, engine: EngineDep, settings: SettingsDep
+        subscription_id: str,
+        partner: PartnerDep,
+        engine: EngineDep,
+        settings: SettingsDep,
+        idempotency: IdempotencyDep,
+        if_match: IfMatch = None,
     ) -> JSONResponse:
-        """Rotate the signing secret; the old one keeps signing during the overlap."""
+        """Rotate the signing secret; the old one keeps signing during the overlap.
+
+        `If-Match` is optional here. With an `Idempotency-Key`, a retry answers the secret the
+        first request made instead of rotating again (which would end the overlap of the secret
+        the partner still holds); 409 `secret_superseded` once that secret was rotated out."""
+        expected = expected_versions(if_match) if if_match is not None else None
         now = datetime.now(UTC)
-        expires = now + timedelta(seconds=settings.webhook_secret_overlap_s)
-        secret = new_secret()
-        async with engine.begin() as conn:
-            row = await _own(conn, subscription_id, partner)
-            changes = {
-                "secret": secret,
-                "previous_secret": row.secret,
-                "previous_secret_expires_at": expires,
-                "version": row.version + 1,
-                "updated_at": now,
-            }
-            await _update(conn, row, changes)  # two rotations at once: one wins, one is 412
-        rotated = SecretRotated(secret=secret, previous_expires_at=expires)
-        return record_response(rotated, version=row.version + 1)
+        try:
+            async with engine.begin() as conn:
+                replayed = await _replayed_rotation(conn, idempotency, subscription_id, partner)
+                if replayed is not None:
+                    row = replayed
+                else:
+                    row = await _current(conn, subscription_id, partner, expected)
+                    secret = new_secret()
+                    changes = {
+                        "secret": secret,
+                        "previous_secret": row.secret,
+                        "previous_secret_expires_at": now
+                        + timedelta(seconds=settings.webhook_secret_overlap_s),
+                        "version": row.version + 1,
+                        "updated_at": now,
+                    }
+                    await _update(conn, row, changes)  # two rotations at once: one is 412
+                    kept = {"id": row.id, "secret_sha256": _digest(secret)}
+                    await _remember(conn, idempotency, kept, now, status_code=200)
+                    row = await _own(conn, subscription_id, partner)
+        except IntegrityError:  # a concurrent request with the same key won
+            async with engine.connect() as conn:
+                replayed = await _replayed_rotation(conn, idempotency, subscription_id, partner)
+            if replayed is None:
+                raise ConflictError(
+                    "与同时进行的另一写入冲突，请重试", code="concurrent_write"
+                ) from None
+            row = replayed
+        rotated = SecretRotated(
+            secret=row.secret, previous_expires_at=as_utc(row.previous_secret_expires_at)
+        )
+        response = record_response(rotated, version=row.version)
+        if replayed is not None:
+            response.headers[IDEMPOTENT_REPLAYED] = "true"
+        return response
 
     @router.get(
         "/{subscription_id}/deliveries",
@@ -416,7 +450,12 @@ async def _replay(
 
 
 async def _remember(
-    conn: AsyncConnection, idempotency: Idempotency | None, subscription_id: str, now: datetime
+    conn: AsyncConnection,
+    idempotency: Idempotency | None,
+    body: dict[str, Any],
+    now: datetime,
+    *,
+    status_code: int = 201,
 ) -> None:
     if idempotency is not None:
         await repo.remember_key(
@@ -425,11 +464,43 @@ async def _remember(
                 "principal_sub": idempotency.principal_sub,
                 "key": idempotency.key,
                 "fingerprint": idempotency.fingerprint,
-                "status_code": 201,
-                "body": {"id": subscription_id, "version": 1},
+                "status_code": status_code,
+                "body": body,
                 "created_at": now,
             },
         )
+
+
+def _digest(secret: str) -> str:
+    """What a rotation's ``Idempotency-Key`` keeps of the secret it made (never the secret)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+async def _replayed_rotation(
+    conn: AsyncConnection,
+    idempotency: Idempotency | None,
+    subscription_id: str,
+    partner: Principal,
+) -> Row[Any] | None:
+    """The subscription as the rotation an earlier request with this key made left it, if any
+    (409 ``secret_superseded`` when its secret was rotated again since)."""
+    if idempotency is None:
+        return None
+    stored = await repo.stored_key(conn, idempotency.principal_sub, idempotency.key)
+    if stored is None:
+        return None
+    if stored.fingerprint != idempotency.fingerprint:
+        raise IdempotencyConflictError(
+            "该 Idempotency-Key 已用于另一个请求", extra={"idempotency_key": idempotency.key}
+        )
+    row = await _own(conn, subscription_id, partner)
+    if not hmac.compare_digest(_digest(row.secret), str(stored.body.get("secret_sha256"))):
+        raise ConflictError(
+            "该请求所换的签名密钥已被再次更换，请重新更换密钥",
+            code="secret_superseded",
+            extra={"idempotency_key": idempotency.key},
+        )
+    return row
 
 
 def _position(cursor: str) -> int:

@@ -8,6 +8,9 @@ Delivery: each subscription with due deliveries gets one worker at a time, which
 by one, in position order. Endpoints never share a worker: a slow or dead endpoint holds only its
 own (and each attempt is cut at ``webhook_timeout_s``), at most ``webhook_max_endpoints`` at once.
 
+The partner's grant is checked at fan-out and again when deliveries are claimed: a grant
+narrowed or withdrawn since fails what it no longer covers, unsent (``not_granted``).
+
 Outcomes: a 2xx delivers; 410 Gone disables the subscription (the partner re-enables it); anything
 else, a timeout or a refused address retries after ``base * factor**(n-1)`` seconds ± jitter, until
 ``webhook_max_attempts`` attempts have failed. Every attempt is logged with status and latency.
@@ -28,13 +31,13 @@ from typing import Any
 
 import httpx
 from sqlalchemy import Row, func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shulian_common.feed import (
     FeedFilter,
-    grant_of,
     in_division,
     industries_of,
+    partner_grant,
     structured_event,
 )
 from shulian_common.outbox import as_utc
@@ -57,6 +60,7 @@ FAN_OUT_BATCH = 500  # outbox rows matched per subscription and transaction
 CLAIM = 50  # deliveries one worker claims at a time
 LEASE_MARGIN = 30.0  # seconds past the timeout a claim holds
 USER_AGENT = "Shulian-Webhooks/1"
+NOT_GRANTED = "not_granted"  # a delivery's last_error when the partner's grant no longer covers it
 
 
 def matches(
@@ -73,8 +77,8 @@ def matches(
 
 
 def grant_filter(settings: Settings, partner: str) -> FeedFilter | None:
-    """What the partner's grant lets through now (``None``: nothing)."""
-    grant = grant_of(settings, partner)
+    """What the partner's grant lets through now, public types only (``None``: nothing)."""
+    grant = partner_grant(settings, partner)
     if grant is None:
         return None
     return FeedFilter(types=grant.types, cities=grant.cities, industries=grant.industries)
@@ -297,8 +301,11 @@ class WebhookDispatcher:
             claimed = await repo.claim_due(
                 conn, subscription_id, now=now, until=now + lease, limit=CLAIM
             )
+            if not claimed:
+                return False
+            claimed = await self._within_grant(conn, sub, claimed)
         if not claimed:
-            return False
+            return True  # all refused: claim the next ones
         try:
             target = await self._target(sub.url)
             # The first delivery goes alone: an endpoint that is gone or unreachable gets one
@@ -315,6 +322,32 @@ class WebhookDispatcher:
             await self._release_on_stop(claimed, leased_until=now + lease)
             raise
         return not first.outcome.gone
+
+    async def _within_grant(
+        self, conn: AsyncConnection, sub: Row[Any], claimed: Sequence[Row[Any]]
+    ) -> list[Row[Any]]:
+        """The claimed deliveries the partner's grant allows now; the others fail for good,
+        unsent (``not_granted``): a grant narrowed or withdrawn after the fan-out stops the
+        retries and redeliveries of what it no longer covers."""
+        allowed = grant_filter(self._settings, sub.partner)
+        kept: list[Row[Any]] = []
+        if allowed is not None and allowed.scans:  # divisions or industries: by the data
+            data = {d.event_id: d.payload["data"] for d in claimed if "data" in d.payload}
+            thin = [d.event_id for d in claimed if d.event_id not in data]
+            data |= await repo.event_data(conn, thin)  # purged from the outbox: not sent
+            kept = [
+                d
+                for d in claimed
+                if d.event_id in data and allowed.matches(d.event_type, data[d.event_id] or {})
+            ]
+        elif allowed is not None:
+            kept = [d for d in claimed if allowed.matches(d.event_type, {})]
+        sent = {d.id for d in kept}
+        refused = [d.id for d in claimed if d.id not in sent]
+        if refused:
+            await repo.refuse(conn, refused, NOT_GRANTED)
+            logger.warning("%d webhook deliveries beyond the partner's grant refused", len(refused))
+        return kept
 
     async def _release_on_stop(
         self, claimed: Sequence[Row[Any]], *, leased_until: datetime
@@ -435,8 +468,15 @@ def webhook_client(
     settings: Settings, transport: Callable[[], httpx.AsyncBaseTransport] | None = None
 ) -> httpx.AsyncClient:
     """The dispatcher's HTTP client: no redirects, each request sent to its pinned address
-    (``transport``: makes each host's transport; tests pass their own)."""
-    limits = httpx.Limits(max_connections=settings.webhook_endpoint_concurrency * 2)
+    (``transport``: makes each host's transport; tests pass their own).
+
+    A host's pool never makes one endpoint wait for another: several endpoints (subscriptions)
+    may share a host name, and the pool caps connections across them, so it holds as many as
+    the dispatcher may send at once (every endpoint's share); the dispatcher itself limits
+    each endpoint (``webhook_endpoint_concurrency``) and the endpoints at once
+    (``webhook_max_endpoints``)."""
+    at_once = settings.webhook_max_endpoints * settings.webhook_endpoint_concurrency
+    limits = httpx.Limits(max_connections=at_once, max_keepalive_connections=at_once)
 
     def per_host() -> httpx.AsyncBaseTransport:
         return httpx.AsyncHTTPTransport(limits=limits)

@@ -168,6 +168,24 @@ async def claim_due(
     return rows
 
 
+async def event_data(conn: AsyncConnection, event_ids: Sequence[str]) -> dict[str, Any]:
+    """The ``data`` of published events by id (those still in the outbox)."""
+    if not event_ids:
+        return {}
+    query = select(outbox.c.event_id, outbox.c.data).where(outbox.c.event_id.in_(list(event_ids)))
+    return {row.event_id: row.data for row in (await conn.execute(query)).all()}
+
+
+async def refuse(conn: AsyncConnection, delivery_ids: Sequence[str], reason: str) -> None:
+    """Fail claimed deliveries for good without sending them (no attempt is logged)."""
+    if delivery_ids:
+        await conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(list(delivery_ids)), deliveries.c.status == "pending")
+            .values(status="failed", next_attempt_at=None, last_error=reason)
+        )
+
+
 async def record_attempt(
     conn: AsyncConnection, *, attempt: Mapping[str, Any], delivery: Mapping[str, Any]
 ) -> None:
