@@ -20,11 +20,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from icalendar import Calendar
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _db import postgres_database
 
 from shulian_common.testing.node import ServiceNode, node_settings, run_node
 from shulian_events import ical, repository
@@ -52,7 +56,12 @@ def percentile(values: list[float], q: float) -> float:
 
 async def main(database_url: str | None, requests: int, year: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        url = database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'events.db'}"
+        url = f"sqlite+aiosqlite:///{Path(tmp) / 'events.db'}"
+        if database_url is not None:  # a database of this run's own on that server
+            fresh = await postgres_database(database_url)
+            if fresh is None:
+                return
+            url = fresh
         settings = node_settings(
             EventsSettings,
             database_url=url,
