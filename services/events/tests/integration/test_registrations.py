@@ -244,6 +244,10 @@ async def test_check_in_on_the_day_and_the_outcome_counts_it(yibin: Events) -> N
     }
     closed = await _register(yibin, activity["id"], "f" * 32)
     assert closed["reason_code"] == "activity_closed"
+    # One under way took registrations (above); one that has ended takes none.
+    ended = await schedule(yibin, starts_at=now - timedelta(hours=6), venue="已散场")
+    over = await _register(yibin, ended["id"], two)
+    assert (over["status"], over["reason_code"]) == ("rejected", "occurrence_over")
 
 
 async def test_a_capacity_increase_promotes_the_waiting_list(yibin: Events) -> None:

@@ -74,6 +74,7 @@ async def decide(
         activity_open=ActivityStatus(activity.status).open,
         occurrence_known=occurrence is not None,
         occurrence_cancelled=occurrence is not None and occurrence.cancelled,
+        occurrence_over=occurrence is not None and occurrence.ends_at <= now,
         opens_at=activity.registration_opens_at,
         closes_at=activity.registration_closes_at,
         now=now,
