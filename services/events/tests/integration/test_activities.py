@@ -4,7 +4,7 @@ nothing."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -14,9 +14,14 @@ from shulian_common.auth import Role
 from shulian_common.schemas import Page
 from shulian_common.testing.responses import assert_conforms
 from shulian_events.schemas import ActivityRead
-from shulian_events.testing import Events, activity_body, soon
+from shulian_events.testing import Events, activity_body, schedule, soon
 
 YIBIN = "511500"
+
+
+def naive(moment: datetime) -> str:
+    """``moment`` without its offset, as a careless client sends it."""
+    return moment.replace(tzinfo=None).isoformat()
 
 
 async def _create(
@@ -140,6 +145,7 @@ async def test_change_needs_if_match_and_new_dates_reschedule(yibin: Events) -> 
     ]
 
 
+@pytest.mark.both_buses
 async def test_hold_then_complete_with_an_outcome(yibin: Events) -> None:
     created = await _created(yibin)
     url = f"/v1/activities/{created['id']}"
@@ -258,6 +264,7 @@ async def test_unknown_industries_are_refused_and_change_nothing(yibin: Events) 
     assert [a["id"] for a in filtered.json()["items"]] == [created["id"]]
 
 
+@pytest.mark.both_buses
 async def test_node_and_division_authorisation(yibin: Events) -> None:
     chengdu_body = activity_body("510100")
     county_op = yibin.auth(Role.COUNTY_OPERATOR, "511502")
@@ -298,7 +305,38 @@ async def test_bad_schedules_are_refused_with_a_code_and_change_nothing(yibin: E
             "invalid_schedule",
         ),
         (activity_body(starts_at=start.replace(tzinfo=None)), "invalid_schedule"),
+        (activity_body(starts_at=start.replace(year=1)), "invalid_schedule"),
         (activity_body("999999"), "invalid_division"),
+        # A registration window: with an offset, opening before the start, closing by the end.
+        (activity_body(registration_opens_at=naive(start - timedelta(days=2))), "invalid_schedule"),
+        (
+            activity_body(
+                registration_opens_at=naive(start - timedelta(days=2)),
+                registration_closes_at=(start - timedelta(days=1)).isoformat(),
+            ),
+            "invalid_schedule",
+        ),
+        (
+            activity_body(registration_opens_at=(start + timedelta(hours=1)).isoformat()),
+            "invalid_schedule",
+        ),
+        (
+            activity_body(registration_closes_at=(start + timedelta(days=2)).isoformat()),
+            "invalid_schedule",
+        ),
+        # Rules: checked from their text before anything expands them.
+        (activity_body(rrule="FREQ=WEEKLY;COUNT=3;INTERVAL=0"), "invalid_recurrence"),
+        (activity_body(rrule="FREQ=WEEKLY;COUNT=3;UNTIL=20991231T000000Z"), "invalid_recurrence"),
+        (
+            activity_body(rrule="FREQ=MINUTELY;BYMONTH=2;BYMONTHDAY=30;COUNT=1"),
+            "invalid_recurrence",
+        ),
+        (  # each lasts two days, one starts every day: they overlap
+            activity_body(
+                rrule="FREQ=DAILY;COUNT=3", ends_at=(start + timedelta(days=2)).isoformat()
+            ),
+            "invalid_recurrence",
+        ),
     ]
     for body, code in cases:
         response = await yibin.client.post("/v1/activities", json=body, headers=yibin.province)
@@ -311,3 +349,66 @@ async def test_bad_schedules_are_refused_with_a_code_and_change_nothing(yibin: E
     assert unknown.status_code == 422
     assert await yibin.count("activities") == 0
     assert await yibin.events() == []
+
+
+async def test_bad_changes_are_refused_with_a_code_and_change_nothing(yibin: Events) -> None:
+    single = await schedule(yibin)
+    weekly = await schedule(yibin, rrule="FREQ=WEEKLY;COUNT=3", venue="B馆")
+    start = datetime.fromisoformat(single["starts_at"])
+    second = weekly["occurrences"][1]["key"]
+    later = {"starts_at": (start + timedelta(days=2)).isoformat()}
+    later["ends_at"] = (start + timedelta(days=2, hours=1)).isoformat()
+    first_start = datetime.fromisoformat(weekly["starts_at"])
+    onto_the_first = {"starts_at": first_start.isoformat()}
+    onto_the_first["ends_at"] = (first_start + timedelta(hours=1)).isoformat()
+    cases = [  # (method, path, body, status, code)
+        ("patch", "", {"registration_opens_at": naive(start)}, 422, "invalid_schedule"),
+        ("patch", "", {"registration_closes_at": naive(start)}, 422, "invalid_schedule"),
+        ("patch", "", {"registration_opens_at": later["starts_at"]}, 422, "invalid_schedule"),
+        ("patch", "", {"ends_at": naive(start + timedelta(hours=1))}, 422, "invalid_schedule"),
+        ("patch", "", {"capacity": 0}, 422, "validation_error"),
+        ("patch", "", {"capacity": -3}, 422, "validation_error"),
+        ("patch", "", {"title": None}, 422, "validation_error"),
+        ("patch", "", {"rrule": "FREQ=WEEKLY;COUNT=2;INTERVAL=0"}, 422, "invalid_recurrence"),
+        ("post", "/occurrences/once/move", later, 409, "not_a_series"),
+        ("post", "/occurrences/once/cancel", {"reason": "场地检修"}, 409, "not_a_series"),
+    ]
+    weekly_cases = [
+        ("post", f"/occurrences/{second}/move", onto_the_first, 422, "invalid_recurrence"),
+        (
+            "post",
+            "/occurrences/20990101T010000Z/cancel",
+            {"reason": "x"},
+            404,
+            "unknown_occurrence",
+        ),
+    ]
+    auth = {**yibin.auth(Role.CITY_OPERATOR, YIBIN), "If-Match": "*"}
+    for activity, these in ((single, cases), (weekly, weekly_cases)):
+        for method, path, body, status, code in these:
+            url = f"/v1/activities/{activity['id']}{path}"
+            response = await getattr(yibin.client, method)(url, json=body, headers=auth)
+            assert (response.status_code, response.json()["code"]) == (status, code), body
+            assert response.headers["content-type"] == "application/problem+json"
+    for activity in (single, weekly):
+        read = await yibin.client.get(f"/v1/activities/{activity['id']}", headers=yibin.province)
+        assert (read.headers["ETag"], read.json()["status"]) == ('"1"', "scheduled")
+        assert read.json()["occurrences"] == activity["occurrences"]
+    assert len(await yibin.events()) == 2  # the two schedulings, nothing since
+    # A cancelled occurrence neither moves nor is cancelled again; nor is a cancelled activity.
+    cancelled = await yibin.client.post(
+        f"/v1/activities/{weekly['id']}/occurrences/{second}/cancel",
+        json={"reason": "暴雨预警"},
+        headers=auth,
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    for path, body in ((f"/occurrences/{second}/move", later), ("/cancel", {"reason": "x"})):
+        url = f"/v1/activities/{weekly['id']}{path}"
+        if path == "/cancel":
+            await yibin.client.post(url, json={"reason": "台风"}, headers=auth)
+        again = await yibin.client.post(url, json=body, headers=auth)
+        assert (again.status_code, again.json()["code"]) == (409, "invalid_transition")
+    naive_range = await yibin.client.get(
+        "/v1/activities", params={"from": naive(start)}, headers=yibin.province
+    )
+    assert (naive_range.status_code, naive_range.json()["code"]) == (422, "validation_error")

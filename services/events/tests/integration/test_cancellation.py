@@ -34,7 +34,7 @@ async def test_cancelling_the_activity_cancels_its_registrations_on_both_nodes(
         await yibin.drain(chengdu)
         asked = [await ask(chengdu, activity["id"], s) for s in suppliers[:2]]
         await yibin.drain(chengdu)
-        refused = await ask(chengdu, activity["id"], suppliers[0])  # already in: rejected
+        refused = await ask(chengdu, activity["id"], "f" * 32)  # not in the registry: rejected
         await yibin.drain(chengdu)
         before = [await _seen(chengdu, r) for r in [*asked, refused]]
 
@@ -51,14 +51,14 @@ async def test_cancelling_the_activity_cancels_its_registrations_on_both_nodes(
         assert before == [
             ("confirmed", None),
             ("waitlisted", None),
-            ("rejected", "already_registered"),
+            ("rejected", "unknown_participant"),
         ]
         for node in (yibin, chengdu):
             # The rejected one stays as it was; the two still in are cancelled, nobody promoted.
             assert [await _seen(node, r) for r in [*asked, refused]] == [
                 ("cancelled", "activity_cancelled"),
                 ("cancelled", "activity_cancelled"),
-                ("rejected", "already_registered"),
+                ("rejected", "unknown_participant"),
             ]
         assert await _seen(chengdu, late) == ("rejected", "activity_closed")
         at_owner = await yibin.client.get(f"/v1/registrations/{asked[0]}", headers=yibin.province)

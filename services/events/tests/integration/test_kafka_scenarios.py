@@ -36,9 +36,9 @@ Start = Callable[..., AbstractAsyncContextManager[Events]]
 
 
 @pytest.fixture
-def start(kafka_broker: KafkaBroker, tmp_path: Path) -> Start:
-    """Start the calendar as a node on the session's broker; the same node started again reuses
-    its database file (and its consumer group)."""
+def start(kafka_broker: KafkaBroker, kafka_bus_url: str, tmp_path: Path) -> Start:
+    """Start the calendar as a node on the session's broker (topics and groups of this test's
+    own); the same node started again reuses its database file (and its consumer group)."""
 
     def start_node(node: str, **overrides: Any) -> AbstractAsyncContextManager[Events]:
         (tmp_path / node).mkdir(exist_ok=True)
@@ -48,7 +48,7 @@ def start(kafka_broker: KafkaBroker, tmp_path: Path) -> Start:
                 database_url=f"sqlite+aiosqlite:///{tmp_path / node / 'events.db'}",
                 tmp_path=tmp_path,
                 node=node,
-                bus_url=f"kafka://{kafka_broker.bootstrap}",
+                bus_url=kafka_bus_url,
                 kafka_enable_idempotence=kafka_broker.idempotence,
                 **overrides,
             )

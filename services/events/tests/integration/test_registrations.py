@@ -138,15 +138,22 @@ async def test_only_existing_non_delisted_suppliers_may_register(yibin: Events) 
     ok = await _register(yibin, activity["id"], listed)
     gone = await _register(yibin, activity["id"], delisted)
     unknown = await _register(yibin, activity["id"], "c" * 32)
-    twice = await _register(yibin, activity["id"], listed)
+    twice = await yibin.client.post(  # the node already sees it in: refused at once
+        f"/v1/activities/{activity['id']}/registrations",
+        json={"participant_kind": "supplier", "participant_id": listed},
+        headers=yibin.auth(Role.SUPPLIER, supplier_id=listed),
+    )
 
     assert (ok["status"], ok["participant_name"]) == ("confirmed", "宜宾市人力资源服务有限公司")
     assert (gone["status"], gone["reason_code"]) == ("rejected", "delisted_participant")
     assert gone["reason"] == "报名机构已出库，不能报名"
     assert (unknown["status"], unknown["reason_code"]) == ("rejected", "unknown_participant")
     outcomes = [d["data"]["outcome"] for d in await yibin.events("registration_request.decided")]
-    assert outcomes == ["accepted", "rejected", "rejected", "rejected"]
-    assert (twice["status"], twice["reason_code"]) == ("rejected", "already_registered")
+    assert outcomes == ["accepted", "rejected", "rejected"]
+    assert (twice.status_code, twice.json()["code"]) == (409, "already_registered")
+    assert twice.headers["content-type"] == "application/problem+json"
+    assert await yibin.count("requests") == 3  # nothing sent for the second one
+    assert await yibin.count("registrations") == 3
 
 
 async def test_suppliers_register_only_themselves_and_partners_only_read(yibin: Events) -> None:
@@ -237,6 +244,10 @@ async def test_check_in_on_the_day_and_the_outcome_counts_it(yibin: Events) -> N
     }
     closed = await _register(yibin, activity["id"], "f" * 32)
     assert closed["reason_code"] == "activity_closed"
+    # One under way took registrations (above); one that has ended takes none.
+    ended = await schedule(yibin, starts_at=now - timedelta(hours=6), venue="已散场")
+    over = await _register(yibin, ended["id"], two)
+    assert (over["status"], over["reason_code"]) == ("rejected", "occurrence_over")
 
 
 async def test_a_capacity_increase_promotes_the_waiting_list(yibin: Events) -> None:

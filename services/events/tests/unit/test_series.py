@@ -85,3 +85,90 @@ def test_find_names_the_missing_occurrence() -> None:
     with pytest.raises(UnknownOccurrence) as missing:
         series.find(found, "20250309T010000Z")
     assert missing.value.status == 404
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=WEEKLY;COUNT=2;INTERVAL=0",  # dateutil would loop on the same date
+        "FREQ=WEEKLY;COUNT=2;UNTIL=20250401T000000Z",  # both bounds (RFC 5545: MUST NOT)
+        "FREQ=HOURLY;COUNT=3",  # not how activities repeat
+        "FREQ=MINUTELY;BYMONTH=2;BYMONTHDAY=30;COUNT=1",  # minutes of CPU to find nothing
+        "FREQ=DAILY;BYMONTH=2,4;BYMONTHDAY=31;COUNT=1",  # no such date
+        "FREQ=DAILY;BYMONTHDAY=-32;COUNT=1",
+        "FREQ=DAILY;BYSETPOS=2;BYDAY=MO;COUNT=1",  # a day holds one date
+        "FREQ=WEEKLY;BYDAY=MO,TU;BYSETPOS=3;COUNT=1",
+        "FREQ=WEEKLY;BYMONTHDAY=1;COUNT=2",
+        "FREQ=WEEKLY;BYDAY=1MO;COUNT=2",  # an ordinal only by month or year
+        "FREQ=MONTHLY;BYDAY=6MO;COUNT=2",
+        "FREQ=WEEKLY;BYDAY=XX;COUNT=2",
+        "FREQ=WEEKLY;BYHOUR=9,14;COUNT=2",  # the time of day is the start's
+        "FREQ=WEEKLY;COUNT=abc",
+        "FREQ=WEEKLY;COUNT=0",
+        "FREQ=WEEKLY;COUNT=201",
+        "FREQ=WEEKLY;;COUNT=2",
+        "FREQ=WEEKLY;COUNT=2;COUNT=3",
+        "",
+    ],
+)
+def test_rules_are_checked_from_their_text_before_anything_expands_them(rule: str) -> None:
+    with pytest.raises(InvalidRecurrence) as refused:
+        series.check_rule(rule)
+    assert refused.value.code == "invalid_recurrence"
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=WEEKLY;COUNT=4",
+        "RRULE:FREQ=WEEKLY;BYDAY=SA;COUNT=4",
+        "freq=daily;until=20250305T235959Z",
+        "FREQ=MONTHLY;BYDAY=-1FR;COUNT=12",
+        "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1;COUNT=6",
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29;COUNT=2",  # leap days exist
+        "FREQ=YEARLY;BYMONTH=3,9;BYDAY=2SA;INTERVAL=1;UNTIL=20271231T000000Z;WKST=MO",
+    ],
+)
+def test_rules_activities_use_pass_the_check_and_expand(rule: str) -> None:
+    series.check_rule(rule)
+    assert series.expand(START, END, rule)
+
+
+def test_a_series_whose_occurrences_overlap_is_refused() -> None:
+    overlapping = series.expand(START, START + timedelta(days=2), "FREQ=DAILY;COUNT=3")
+    with pytest.raises(InvalidRecurrence):
+        series.check_apart(overlapping)
+    series.check_apart(series.expand(START, END, "FREQ=DAILY;COUNT=3"))
+    moved_onto_the_first = {
+        "20250308T010000Z": series.Override(starts_at=START, ends_at=END),
+    }
+    with pytest.raises(InvalidRecurrence):
+        series.check_apart(series.expand(START, END, "FREQ=WEEKLY;COUNT=2", moved_onto_the_first))
+    cancelled = {"20250302T010000Z": series.Override(cancelled=True)}
+    series.check_apart(  # a cancelled occurrence takes no time
+        [*series.expand(START, END, "FREQ=DAILY;COUNT=2", cancelled)][::-1]
+    )
+
+
+def test_a_registration_window_opens_before_the_last_start_and_closes_by_the_last_end() -> None:
+    weekly = series.expand(START, END, "FREQ=WEEKLY;COUNT=2")  # the last: 8 March, 09:00-12:00
+    last_start = START + timedelta(days=7)
+    series.check_window(START - timedelta(days=30), START - timedelta(days=1), weekly)
+    series.check_window(START + timedelta(days=1), last_start, weekly)  # for the second one
+    series.check_window(None, None, weekly)
+    refused = [
+        (last_start, None),  # opens as the last one starts: nobody could register
+        (None, last_start + timedelta(hours=3, minutes=1)),  # closes after it ended
+        (START - timedelta(days=1), START - timedelta(days=2)),  # closes before it opens
+        (START.replace(tzinfo=None) - timedelta(days=1), None),  # no offset
+        (None, START.replace(tzinfo=None)),
+    ]
+    for opens_at, closes_at in refused:
+        with pytest.raises(InvalidSchedule):
+            series.check_window(opens_at, closes_at, weekly)
+
+
+def test_times_fall_in_the_years_a_calendar_plans_for() -> None:
+    for year in (1, 1999, 2100):
+        with pytest.raises(InvalidSchedule):
+            series.check_times(START.replace(year=year), END.replace(year=year))

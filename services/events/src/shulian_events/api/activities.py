@@ -3,12 +3,11 @@ reschedule one occurrence, hold, complete with an outcome, cancel."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shulian_common.deps import ConnectionDep, SessionDep, SettingsDep, UowFactoryDep, WriterDep
@@ -53,10 +52,12 @@ class ActivityQuery(QueryModel):
     cursor: Cursor = None
     limit: Limit = None
     starts_before: Annotated[
-        datetime | None, Field(alias="to", description="occurrences starting before this")
+        AwareDatetime | None,
+        Field(alias="to", description="occurrences starting before this (with its offset)"),
     ] = None
     ends_after: Annotated[
-        datetime | None, Field(alias="from", description="occurrences ending after this")
+        AwareDatetime | None,
+        Field(alias="from", description="occurrences ending after this (with its offset)"),
     ] = None
     city: Code6 = None
     division: Code6 = None

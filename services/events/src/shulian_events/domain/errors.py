@@ -26,6 +26,14 @@ class InvalidRecurrence(ValidationFailedError):
     title = "重复规则无效"
 
 
+class NotASeries(ConflictError):
+    """One occurrence is moved or cancelled alone only in a series; a single activity changes
+    its own dates or is cancelled as a whole."""
+
+    code = "not_a_series"
+    title = "单场活动没有可单独调整的场次"
+
+
 class UnknownOccurrence(ConflictError):
     """The series has no occurrence with this key."""
 
@@ -95,6 +103,14 @@ class SeriesHasRegistrations(ConflictError):
 
     code = "series_has_registrations"
     title = "系列活动已有报名，不能整体改期"
+
+
+class AlreadyRegistered(ConflictError):
+    """The node asked already knows this participant is in for this occurrence (the owner's
+    decision stays the authority: a request it had not yet seen decided is refused there)."""
+
+    code = "already_registered"
+    title = "该单位已报名此场次"
 
 
 class InvalidRegistrationStep(ConflictError):

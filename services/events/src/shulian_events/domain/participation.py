@@ -58,6 +58,7 @@ class Refusal(StrEnum):
 
     ACTIVITY_CLOSED = "activity_closed"
     OCCURRENCE_CANCELLED = "occurrence_cancelled"
+    OCCURRENCE_OVER = "occurrence_over"
     UNKNOWN_OCCURRENCE = "unknown_occurrence"
     WINDOW_NOT_OPEN = "registration_not_open"
     WINDOW_CLOSED = "registration_closed"
@@ -75,6 +76,7 @@ class Refusal(StrEnum):
 _REFUSALS = {
     Refusal.ACTIVITY_CLOSED: "活动已办结或已取消，不再接受报名",
     Refusal.OCCURRENCE_CANCELLED: "该场次已取消",
+    Refusal.OCCURRENCE_OVER: "该场次已结束，不再接受报名",
     Refusal.UNKNOWN_OCCURRENCE: "活动没有该场次",
     Refusal.WINDOW_NOT_OPEN: "报名尚未开始",
     Refusal.WINDOW_CLOSED: "报名已截止",
@@ -92,6 +94,7 @@ class Situation:
     activity_open: bool
     occurrence_known: bool
     occurrence_cancelled: bool
+    occurrence_over: bool  # it has ended (one under way still takes registrations)
     opens_at: datetime | None
     closes_at: datetime | None
     now: datetime
@@ -126,6 +129,7 @@ def _refusal(s: Situation) -> Refusal | None:
         (not s.activity_open, Refusal.ACTIVITY_CLOSED),
         (not s.occurrence_known, Refusal.UNKNOWN_OCCURRENCE),
         (s.occurrence_cancelled, Refusal.OCCURRENCE_CANCELLED),
+        (s.occurrence_over, Refusal.OCCURRENCE_OVER),
         (s.opens_at is not None and s.now < s.opens_at, Refusal.WINDOW_NOT_OPEN),
         (s.closes_at is not None and s.now >= s.closes_at, Refusal.WINDOW_CLOSED),
         (not s.participant_known, Refusal.UNKNOWN_PARTICIPANT),

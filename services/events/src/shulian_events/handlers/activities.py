@@ -20,8 +20,8 @@ from shulian_events import contracts, repository
 from shulian_events.domain import access, participation, series
 from shulian_events.domain.conflicts import Clash, Slot, clashes
 from shulian_events.domain.errors import (
-    InvalidSchedule,
     InvalidTransition,
+    NotASeries,
     SeriesHasRegistrations,
     UnknownIndustry,
 )
@@ -74,18 +74,31 @@ async def materialise(session: AsyncSession, row: Activity) -> list[series.Occur
     return found
 
 
-def _check_window(opens_at: datetime | None, closes_at: datetime | None) -> None:
-    if opens_at is not None and closes_at is not None and closes_at <= opens_at:
-        raise InvalidSchedule("报名截止时间须晚于报名开始时间")
+def _check_schedule(
+    starts_at: datetime,
+    ends_at: datetime,
+    rule: str | None,
+    window: tuple[datetime | None, datetime | None],
+    overrides: Mapping[str, series.Override] | None = None,
+) -> None:
+    """Refuse times, occurrences or a registration window that make no schedule (a new rule's
+    text is checked before this, by ``series.check_rule``, so nothing expands a bad one)."""
+    series.check_times(starts_at, ends_at)
+    found = series.expand(starts_at, ends_at, rule, overrides)
+    series.check_apart(found)
+    series.check_window(*window, found)
 
 
-def _check_industries(codes: Iterable[str]) -> None:
-    unknown = sorted({code for code in codes if not is_industry(code)})
+def _known_industries(codes: Iterable[str]) -> list[str]:
+    """The codes, each once in the order given; ``UnknownIndustry`` if any is not the kit's."""
+    unique = list(dict.fromkeys(codes))
+    unknown = sorted(code for code in unique if not is_industry(code))
     if unknown:
         raise UnknownIndustry(
             f"未知的产业代码：{'、'.join(unknown)}（见 registry 的 /v1/reference/industries）",
             extra={"industries": unknown},
         )
+    return unique
 
 
 async def create_activity(
@@ -100,9 +113,11 @@ async def create_activity(
     division = fields["division_code"]
     access.check_level(Level(fields["level"]), division)
     access.ensure_may_schedule(principal, node_id=node_id, division_code=division)
-    series.check_times(fields["starts_at"], fields["ends_at"])
-    _check_window(fields.get("registration_opens_at"), fields.get("registration_closes_at"))
-    _check_industries(fields.get("industries", ()))
+    if fields.get("rrule") is not None:
+        series.check_rule(fields["rrule"])
+    window = (fields.get("registration_opens_at"), fields.get("registration_closes_at"))
+    _check_schedule(fields["starts_at"], fields["ends_at"], fields.get("rrule"), window)
+    fields = {**fields, "industries": _known_industries(fields.get("industries", ()))}
 
     async def work(uow: UnitOfWork) -> Activity:
         now = utc_now()
@@ -119,7 +134,6 @@ async def create_activity(
             outcome=None,
             **fields,
         )
-        occurrences(row)  # refuses a bad RRULE before anything is written
         await add(uow.session, row)
         await materialise(uow.session, row)
         record_snapshot(uow, contracts.ActivityScheduled, row)
@@ -149,7 +163,10 @@ async def update_activity(
 ) -> Activity:
     """Change an activity's details; new dates reschedule it (a series only while no one is
     registered, since its dates name its occurrences)."""
-    _check_industries(changes.get("industries") or ())
+    if changes.get("industries") is not None:
+        changes = {**changes, "industries": _known_industries(changes["industries"])}
+    if changes.get("rrule") is not None:
+        series.check_rule(changes["rrule"])
     async with uow_factory() as uow:
         row = await _load_for_change(
             uow, principal=principal, node_id=node_id, activity_id=activity_id, expected=expected
@@ -168,10 +185,11 @@ async def update_activity(
         for name, value in changed.items():
             setattr(row, name, value)
         series.check_times(row.starts_at, row.ends_at)
-        _check_window(row.registration_opens_at, row.registration_closes_at)
         if rescheduling:
             keys = {o.key for o in series.expand(row.starts_at, row.ends_at, row.rrule)}
             row.overrides = [o for o in row.overrides if o["key"] in keys]
+        window = (row.registration_opens_at, row.registration_closes_at)
+        _check_schedule(row.starts_at, row.ends_at, row.rrule, window, overrides_of(row))
         await flush_update(uow.session, row)
         await materialise(uow.session, row)
         if "capacity" in changed:
@@ -207,12 +225,15 @@ async def _override(
         row = await _load_for_change(
             uow, principal=principal, node_id=node_id, activity_id=activity_id, expected=expected
         )
+        if row.rrule is None:
+            raise NotASeries("单场活动请修改活动时间（PATCH）或取消整个活动", extra={"key": key})
         current = series.find(occurrences(row), key)
         if current.cancelled:
             raise InvalidTransition("该场次已取消", extra={"occurrence_key": key})
         row.status = str(next_status(ActivityStatus(row.status), ActivityAction.RESCHEDULE))
         kept = [o for o in row.overrides if o["key"] != key]
         row.overrides = [*kept, {"key": key, **override}]
+        series.check_apart(occurrences(row))
         await flush_update(uow.session, row)
         await materialise(uow.session, row)
         record_snapshot(uow, contracts.ActivityRescheduled, row)

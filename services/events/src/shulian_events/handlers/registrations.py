@@ -22,7 +22,7 @@ from shulian_common.records import flush_update, load, utc_now
 from shulian_common.uow import UnitOfWork, UnitOfWorkFactory
 from shulian_events import contracts, repository
 from shulian_events.domain import access, participation, series
-from shulian_events.domain.errors import NotOnTheDay, NotSelf
+from shulian_events.domain.errors import AlreadyRegistered, NotOnTheDay, NotSelf
 from shulian_events.domain.lifecycle import ActivityStatus
 from shulian_events.domain.participation import Refusal, RegistrationStatus, Situation
 from shulian_events.handlers.places import promote_waiting, record_registration
@@ -74,6 +74,7 @@ async def decide(
         activity_open=ActivityStatus(activity.status).open,
         occurrence_known=occurrence is not None,
         occurrence_cancelled=occurrence is not None and occurrence.cancelled,
+        occurrence_over=occurrence is not None and occurrence.ends_at <= now,
         opens_at=activity.registration_opens_at,
         closes_at=activity.registration_closes_at,
         now=now,
@@ -175,6 +176,7 @@ async def request_registration(
 
     async def work(uow: UnitOfWork) -> Request:
         activity = await load(uow.session, Activity, activity_id, "活动")
+        await _refuse_if_known_in(uow.session, activity, request)
         command = contracts.RegistrationRequested(
             request_id=new_request_id(),
             requester_node=node_id,
@@ -188,6 +190,22 @@ async def request_registration(
         return await send_command(uow, command, kind=REQUEST_KIND, requester_sub=requester_sub)
 
     return await create_once(uow_factory, Request, idempotency=idempotency, work=work)
+
+
+async def _refuse_if_known_in(
+    session: AsyncSession, activity: Activity, request: RegistrationAsk
+) -> None:
+    """Answer at once, with nothing sent, a request of a participant this node already sees in
+    for the occurrence (its own decision, or its replica of the owner's): the owner would refuse
+    it anyway. One this node has not seen decided yet still goes to the owner, which decides."""
+    key = request.occurrence_key or (series.ONCE if activity.rrule is None else None)
+    if key is None:
+        return
+    if request.participant_id in await repository.active_participants(session, activity.id, key):
+        raise AlreadyRegistered(
+            "该单位已报名此场次，无需重复报名",
+            extra={"occurrence_key": key, "participant_id": request.participant_id},
+        )
 
 
 async def load_activity(uow: UnitOfWork, activity_id: str) -> Activity | None:
