@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,11 +85,9 @@ async def test_signed_deliveries_retry_disable_and_do_not_wait_for_each_other(
         flaky.secrets = [subs["flaky"]["secret"]]
         hanging.secrets = [subs["hang"]["secret"]]
         leaving.secrets = [subs["gone"]["secret"]]
-        started = time.monotonic()
         event_ids = await write_notes(node, 12, per_commit=3)
 
         await wait_until(lambda: len(flaky.events) == 12, timeout=20, message="all delivered")
-        took = time.monotonic() - started
 
         async def logged() -> bool:  # the dispatcher records after the endpoint answered
             log = await log_of(node, subs["flaky"]["id"])
@@ -112,8 +109,9 @@ async def test_signed_deliveries_retry_disable_and_do_not_wait_for_each_other(
     for times in flaky.arrivals.values():
         gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
         assert all(map(_within_schedule(gaps), range(len(gaps)))), gaps
-    # The hanging endpoint (1 s timeout per attempt, 12 events) held up no one.
-    assert took < 6, took
+    # The hanging endpoint's attempts timed out. That it holds up no other endpoint is proven
+    # without a clock in test_webhook_shared_host.py (endpoints that never answer beside one
+    # that does, on the same host: the one that answers gets everything).
     assert any(d["last_error"] == "timeout" for d in hang_log)
     # 410 disabled its subscription after one attempt; nothing more was tried.
     assert gone_sub.json()["status"] == "disabled"
