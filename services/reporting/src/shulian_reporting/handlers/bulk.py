@@ -35,7 +35,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from pydantic import ValidationError
@@ -55,6 +55,15 @@ from shulian_reporting.handlers.projections import ROWS
 from shulian_reporting.repository import ProjectedRow
 
 logger = logging.getLogger(__name__)
+
+
+class WriteLock(Protocol):
+    """A lock of another module's making (``multiprocessing``'s, shared between processes)."""
+
+    def acquire(self) -> bool: ...
+
+    def release(self) -> None: ...
+
 
 Progress = Callable[[int, int], None]
 # The CloudEvent headers a replay reads; the others (time, trace) are not used by reporting.
@@ -77,6 +86,10 @@ class BulkReplay:
     # On the local log, the partitions this replay applies (a share of a parallel rebuild's);
     # None: every partition of the subscribed topics.
     partitions: Collection[TopicPartition] | None = None
+    # A lock shared by the processes of a parallel rebuild on SQLite, held while a page is
+    # written: a writer waiting for it starts the moment the other is done, where SQLite's busy
+    # handler would sleep in steps of up to 100 ms. None: no one to take turns with.
+    write_lock: WriteLock | None = None
     events: int = 0
     applied: int = 0
     dead_lettered: int = 0
@@ -211,7 +224,14 @@ class BulkReplay:
                         staged = buffers[table] = repository.staged(uow.session, table)
                     repository.stage(staged, table, row(data))
                 self.applied += 1
-            await uow.commit()
+            if self.write_lock is None:
+                await uow.commit()
+            else:
+                await asyncio.to_thread(self.write_lock.acquire)
+                try:
+                    await uow.commit()
+                finally:
+                    self.write_lock.release()
         for bad, error in poison:
             await self.publisher.publish([dead_letter(bad, error, consumer=self.name)])
             self.dead_lettered += 1

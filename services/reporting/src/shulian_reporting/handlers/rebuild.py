@@ -45,13 +45,13 @@ from shulian_common.bus import bus_from_url
 from shulian_common.bus.base import TopicPartition
 from shulian_common.bus.local import LocalBus
 from shulian_common.consumer import ConsumerRunner
-from shulian_common.db import create_engine, create_session_factory, migrate
+from shulian_common.db import create_engine, create_session_factory, is_sqlite, migrate
 from shulian_common.messaging import inbox
 from shulian_common.settings import Settings
 from shulian_common.uow import UnitOfWorkFactory
 from shulian_reporting import repository
 from shulian_reporting.consumers import projection_subscriptions
-from shulian_reporting.handlers.bulk import BulkReplay
+from shulian_reporting.handlers.bulk import BulkReplay, WriteLock
 from shulian_reporting.orm import MIGRATIONS
 
 # Called after each poll with (events handled so far, events known to be left).
@@ -197,10 +197,12 @@ async def _replay_in_processes(
     context.set_forkserver_preload([__name__])
     # Per worker: events read, applied, dead-lettered, CPU µs (written by the worker alone).
     counts = context.Array("q", _SLOTS * len(shares), lock=False)
+    # SQLite has one writer: the workers take turns at it by this lock, not by its busy handler.
+    lock = context.Lock() if is_sqlite(settings.resolved_database_url) else None
     workers = [
         context.Process(
             target=_work,
-            args=(settings, f"{name}-{i}", share, batch_size, counts, i),
+            args=(settings, f"{name}-{i}", share, batch_size, counts, i, lock),
             name=f"{name}-{i}",
             daemon=True,
         )
@@ -258,9 +260,10 @@ def _work(
     batch_size: int,
     counts: MutableSequence[int],
     index: int,
+    lock: WriteLock | None,
 ) -> None:
     """A worker process: replay ``share`` (a process target, so a plain function)."""
-    asyncio.run(_replay_share(settings, name, share, batch_size, counts, index))
+    asyncio.run(_replay_share(settings, name, share, batch_size, counts, index, lock))
 
 
 async def _replay_share(
@@ -270,6 +273,7 @@ async def _replay_share(
     batch_size: int,
     counts: MutableSequence[int],
     index: int,
+    lock: WriteLock | None,
 ) -> None:
     engine = create_engine(settings.resolved_database_url, json_serializer=_json_text)
     bus = bus_from_url(settings.resolved_bus_url, settings)
@@ -284,6 +288,7 @@ async def _replay_share(
             publisher=publisher,
             batch_size=batch_size,
             partitions=frozenset(share),
+            write_lock=lock,
         )
 
         def progress(done: int, _left: int) -> None:
