@@ -14,8 +14,6 @@ from pydantic_core import from_json
 from sqlalchemy import MetaData, Select, event, exc, make_url, pool, text
 from sqlalchemy.engine import Connection, IteratorResult, Result
 from sqlalchemy.engine.result import SimpleResultMetaData
-from sqlalchemy.sql.base import Executable
-from sqlalchemy.util.concurrency import await_
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -23,6 +21,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.util.concurrency import await_
 
 # Constraint names are stable across both backends, so migrations can refer to them.
 NAMING_CONVENTION = {
@@ -294,9 +294,7 @@ def _known(
         shape = cache.shapes[key] = _Shape(compiled)
     if len(cache.known) >= cache.SIZE:
         cache.known.clear()
-    known = cache.known[id(statement)] = _Known(
-        statement, names, shape, cache_key[1], cache_key[2]
-    )
+    known = cache.known[id(statement)] = _Known(statement, names, shape, cache_key[1], cache_key[2])
     return known
 
 
@@ -331,7 +329,7 @@ async def _fetch(
             if metadata is None:
                 return None
         records = await driver.fetch(sql, *arguments)
-    except Exception:  # noqa: BLE001  (SQLAlchemy runs it again and reports its own error)
+    except Exception:  # SQLAlchemy runs it again, and reports its own error
         return None
     return IteratorResult(metadata, iter(records))
 

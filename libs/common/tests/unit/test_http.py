@@ -106,8 +106,16 @@ class _Place(BaseModel):
         {"items": [], "next_cursor": None},
         {"s": "园区 <a href='/'>\u2028", "n": 3, "f": 0.1, "big": 1e20, "neg": -2.5, "t": True},
         {"utc": datetime(2026, 1, 2, 8, 30, 1, 123456, tzinfo=UTC), "at": datetime(2026, 1, 2)},
-        {"cst": datetime(2026, 1, 2, 8, 30, tzinfo=timezone(timedelta(hours=8))), "d": date(2026, 1, 2)},
-        {"kind": _Kind.PARK, "price": Decimal("12.50"), "tags": {"x"}, "wait": timedelta(seconds=90)},
+        {
+            "cst": datetime(2026, 1, 2, 8, 30, tzinfo=timezone(timedelta(hours=8))),
+            "d": date(2026, 1, 2),
+        },
+        {
+            "kind": _Kind.PARK,
+            "price": Decimal("12.50"),
+            "tags": {"x"},
+            "wait": timedelta(seconds=90),
+        },
         {"id": UUID(int=7), "model": _Place(name="x", at=datetime(2026, 1, 2, tzinfo=UTC))},
         {"inf": float("inf"), "nan": float("nan"), "nested": [[1, {"a": None}], ()]},
         {1: "an int key"},  # orjson refuses: pydantic-core writes it
