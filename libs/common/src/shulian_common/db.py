@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.sql.base import Executable
-from sqlalchemy.util.concurrency import await_
 
 # Constraint names are stable across both backends, so migrations can refer to them.
 NAMING_CONVENTION = {
@@ -102,29 +101,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(url, **kwargs)
     if not kwargs.get("pool_pre_ping"):
         _ping_when_idle(engine, ping_idle_after)
-    if engine.dialect.driver == "asyncpg":
-        _json_as_text(engine, kwargs["json_deserializer"])
     return engine
-
-
-def _json_as_text(engine: AsyncEngine, deserializer: Any) -> None:
-    """JSON and JSONB columns exchanged with asyncpg as text, parsed by ``deserializer`` called
-    from asyncpg's C code. SQLAlchemy's own codecs (binary format) go through a Python function
-    per value that slices and decodes the bytes first: on a page of directory entries (five
-    JSON columns a row) that was half the cost of reading the rows (issue 13). Values are the
-    same: the text a JSONB column sends is its binary form without the version byte, and the
-    text bound for a parameter is SQLAlchemy's serialised JSON as before."""
-
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        driver = dbapi_connection.driver_connection
-        for kind in ("json", "jsonb"):
-            codec = driver.set_type_codec(
-                kind, encoder=str, decoder=deserializer, schema="pg_catalog", format="text"
-            )
-            await_(codec)
-
-    # After the dialect's own listener, which sets its binary codecs on each new connection.
-    event.listen(engine.sync_engine, "connect", on_connect)
 
 
 def _ping_when_idle(engine: AsyncEngine, idle_after: float) -> None:
