@@ -6,6 +6,8 @@ import asyncio
 import functools
 import json
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.sql.base import Executable
+from sqlalchemy.util.concurrency import await_
 
 # Constraint names are stable across both backends, so migrations can refer to them.
 NAMING_CONVENTION = {
@@ -101,7 +104,63 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(url, **kwargs)
     if not kwargs.get("pool_pre_ping"):
         _ping_when_idle(engine, ping_idle_after)
+    if engine.dialect.driver == "asyncpg":
+        _json_as_text(engine, kwargs["json_deserializer"])
     return engine
+
+
+_JSON_KINDS = ("json", "jsonb")
+
+
+def _json_as_text(engine: AsyncEngine, deserializer: Any) -> None:
+    """JSON and JSONB columns exchanged with asyncpg as text, parsed by ``deserializer`` called
+    from asyncpg's C code. SQLAlchemy's own codecs (binary format) run a Python function per
+    value that slices and decodes the bytes first: on a page of directory entries (five JSON
+    columns a row) that was the largest cost after the query itself (issue 13). The values are
+    the same: a JSONB value's text is its binary form without the version byte, and the text
+    bound for a parameter is SQLAlchemy's serialised JSON, as before. Binary ``COPY`` needs
+    binary codecs: run it inside ``binary_json(driver)``."""
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        await_(_set_json_codecs(dbapi_connection.driver_connection, deserializer))
+
+    # After the dialect's own listener, which sets its binary codecs on each new connection.
+    event.listen(engine.sync_engine, "connect", on_connect)
+
+
+async def _set_json_codecs(driver: Any, deserializer: Any) -> None:
+    for kind in _JSON_KINDS:
+        await driver.set_type_codec(
+            kind, encoder=str, decoder=deserializer, schema="pg_catalog", format="text"
+        )
+
+
+def _binary_json_encoder(kind: str) -> Any:
+    version = b"\x01" if kind == "jsonb" else b""  # JSONB's binary form: a version byte first
+    return lambda text: version + text.encode()
+
+
+def _binary_json_decoder(kind: str) -> Any:
+    skip = 1 if kind == "jsonb" else 0
+    return lambda data: from_json(data[skip:])
+
+
+@asynccontextmanager
+async def binary_json(driver: Any) -> AsyncIterator[None]:
+    """JSON and JSONB in binary format on the asyncpg connection ``driver`` meanwhile (what
+    ``copy_records_to_table`` needs, JSON values given as serialised text); text again after."""
+    for kind in _JSON_KINDS:
+        await driver.set_type_codec(
+            kind,
+            encoder=_binary_json_encoder(kind),
+            decoder=_binary_json_decoder(kind),
+            schema="pg_catalog",
+            format="binary",
+        )
+    try:
+        yield
+    finally:
+        await _set_json_codecs(driver, from_json)
 
 
 def _ping_when_idle(engine: AsyncEngine, idle_after: float) -> None:
