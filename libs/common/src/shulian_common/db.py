@@ -6,12 +6,16 @@ import asyncio
 import functools
 import json
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic_core import from_json
-from sqlalchemy import MetaData, event, exc, make_url, pool, text
-from sqlalchemy.engine import Connection
+from sqlalchemy import MetaData, Select, event, exc, make_url, pool, text
+from sqlalchemy.engine import Connection, IteratorResult, Result
+from sqlalchemy.engine.result import SimpleResultMetaData
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -19,6 +23,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.util.concurrency import await_
 
 # Constraint names are stable across both backends, so migrations can refer to them.
 NAMING_CONVENTION = {
@@ -103,7 +109,63 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     engine = create_async_engine(url, **kwargs)
     if not kwargs.get("pool_pre_ping"):
         _ping_when_idle(engine, ping_idle_after)
+    if engine.dialect.driver == "asyncpg":
+        _json_as_text(engine, kwargs["json_deserializer"])
     return engine
+
+
+_JSON_KINDS = ("json", "jsonb")
+
+
+def _json_as_text(engine: AsyncEngine, deserializer: Any) -> None:
+    """JSON and JSONB columns exchanged with asyncpg as text, parsed by ``deserializer`` called
+    from asyncpg's C code. SQLAlchemy's own codecs (binary format) run a Python function per
+    value that slices and decodes the bytes first: on a page of directory entries (five JSON
+    columns a row) that was the largest cost after the query itself (issue 13). The values are
+    the same: a JSONB value's text is its binary form without the version byte, and the text
+    bound for a parameter is SQLAlchemy's serialised JSON, as before. Binary ``COPY`` needs
+    binary codecs: run it inside ``binary_json(driver)``."""
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        await_(_set_json_codecs(dbapi_connection.driver_connection, deserializer))
+
+    # After the dialect's own listener, which sets its binary codecs on each new connection.
+    event.listen(engine.sync_engine, "connect", on_connect)
+
+
+async def _set_json_codecs(driver: Any, deserializer: Any) -> None:
+    for kind in _JSON_KINDS:
+        await driver.set_type_codec(
+            kind, encoder=str, decoder=deserializer, schema="pg_catalog", format="text"
+        )
+
+
+def _binary_json_encoder(kind: str) -> Any:
+    version = b"\x01" if kind == "jsonb" else b""  # JSONB's binary form: a version byte first
+    return lambda text: version + text.encode()
+
+
+def _binary_json_decoder(kind: str) -> Any:
+    skip = 1 if kind == "jsonb" else 0
+    return lambda data: from_json(data[skip:])
+
+
+@asynccontextmanager
+async def binary_json(driver: Any) -> AsyncIterator[None]:
+    """JSON and JSONB in binary format on the asyncpg connection ``driver`` meanwhile (what
+    ``copy_records_to_table`` needs, JSON values given as serialised text); text again after."""
+    for kind in _JSON_KINDS:
+        await driver.set_type_codec(
+            kind,
+            encoder=_binary_json_encoder(kind),
+            decoder=_binary_json_decoder(kind),
+            schema="pg_catalog",
+            format="binary",
+        )
+    try:
+        yield
+    finally:
+        await _set_json_codecs(driver, from_json)
 
 
 def _ping_when_idle(engine: AsyncEngine, idle_after: float) -> None:
@@ -157,6 +219,197 @@ def create_read_engine(engine: AsyncEngine) -> AsyncEngine:
 def _refuse_writes(_connection: Any, statement: Any, *_: Any) -> None:
     if getattr(statement, "is_dml", False):
         raise RuntimeError("a read-only connection: write through a unit of work")
+
+
+class ReadConnection(AsyncConnection):
+    """A read-only request's Core connection (``deps.ConnectionDep``) that runs a ``SELECT`` on
+    the driver's connection itself when it can, skipping SQLAlchemy's execution layer.
+
+    SQLAlchemy executes a statement in a greenlet, through an execution context, a DB-API cursor
+    adapted over asyncpg and a cursor result; on a directory search that machinery cost as much
+    CPU as the query's own round trip (issue 13). Here, on asyncpg and outside a transaction
+    (the read engine is in autocommit), a ``SELECT`` is compiled by SQLAlchemy once per shape
+    (its cache key and parameter names; a statement object met again is known by identity and
+    not even keyed), its parameters are bound as SQLAlchemy binds them (its bind processors,
+    expanding ``IN`` lists included), and the SQL is run by ``asyncpg.Connection.fetch``
+    (asyncpg's own prepared-statement cache) on the very connection SQLAlchemy checked out; the
+    records become SQLAlchemy ``Row`` objects through the column types' result processors, in
+    a buffered ``Result`` with the usual API (``all``, ``scalars``, ``first``, ``mappings``…).
+
+    Anything else goes through SQLAlchemy unchanged: other statements (a write is refused on
+    the read engine), SQLite, a connection in a transaction, execution options, several
+    parameter sets, engines with cursor-execute listeners (OpenTelemetry's SQLAlchemy
+    instrumentation, which then sees every query). A statement that fails on the driver is run
+    once more through SQLAlchemy, so errors surface as SQLAlchemy's (a read repeats safely).
+    """
+
+    async def execute(  # type: ignore[override]
+        self,
+        statement: Executable,
+        parameters: Any = None,
+        *,
+        execution_options: Any = None,
+    ) -> Result[Any]:
+        if execution_options is None and (parameters is None or isinstance(parameters, dict)):
+            driver = self._driver_connection(statement)
+            if driver is not None:
+                result = await _fetch(self, driver, statement, parameters or {})
+                if result is not None:
+                    return result
+        return await super().execute(statement, parameters, execution_options=execution_options)
+
+    def _driver_connection(self, statement: Executable) -> Any:
+        """The asyncpg connection to run ``statement`` on directly, if it may be."""
+        if not isinstance(statement, Select) or statement._execution_options:
+            return None
+        connection = self.sync_connection
+        if connection is None or connection.closed or connection.invalidated:
+            return None
+        if self.dialect.driver != "asyncpg" or connection.in_transaction():
+            return None
+        dispatch = self.sync_engine.dispatch
+        if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
+            return None
+        adapted = connection.connection.dbapi_connection
+        if adapted is None or not getattr(adapted, "autocommit", False):
+            return None
+        return adapted.driver_connection
+
+
+@dataclass(slots=True)
+class _Shape:
+    """A compiled ``SELECT`` and what turns its records into rows (known after its first run)."""
+
+    compiled: Any  # SQLCompiler
+    metadata: SimpleResultMetaData | None = None
+    unsupported: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """A statement object met before: its shape and the values its cache key extracted."""
+
+    statement: Executable
+    names: tuple[str, ...]  # of the parameters given with it
+    shape: _Shape
+    extracted: Any
+    collected: Any
+
+
+class _DriverCache:
+    """Per engine: compiled shapes by cache key, and statement objects by identity."""
+
+    SIZE = 500
+
+    def __init__(self) -> None:
+        self.shapes: dict[Any, _Shape] = {}
+        self.known: dict[int, _Known] = {}
+
+
+def _driver_cache(connection: AsyncConnection) -> _DriverCache:
+    engine = connection.sync_engine
+    cache: _DriverCache | None = engine.__dict__.get("_shulian_driver_cache")
+    if cache is None:
+        cache = engine.__dict__["_shulian_driver_cache"] = _DriverCache()
+    return cache
+
+
+def _known(
+    connection: AsyncConnection, statement: Select[Any], names: tuple[str, ...]
+) -> _Known | None:
+    cache = _driver_cache(connection)
+    known = cache.known.get(id(statement))
+    if known is not None and known.statement is statement and known.names == names:
+        return known
+    cache_key = statement._generate_cache_key()
+    if cache_key is None:
+        return None
+    key = (cache_key[0], names)
+    shape = cache.shapes.get(key)
+    if shape is None:
+        if len(cache.shapes) >= cache.SIZE:
+            cache.shapes.clear()
+        compiled = statement._compiler(
+            connection.dialect, cache_key=cache_key, column_keys=list(names)
+        )
+        shape = cache.shapes[key] = _Shape(compiled)
+    if len(cache.known) >= cache.SIZE:
+        cache.known.clear()
+    known = cache.known[id(statement)] = _Known(statement, names, shape, cache_key[1], cache_key[2])
+    return known
+
+
+async def _fetch(
+    connection: AsyncConnection, driver: Any, statement: Any, parameters: dict[str, Any]
+) -> Result[Any] | None:
+    """``statement`` run on ``driver`` (asyncpg), or ``None`` where SQLAlchemy must run it."""
+    known = _known(connection, statement, tuple(sorted(parameters)))
+    if known is None or known.shape.unsupported:
+        return None
+    compiled = known.shape.compiled
+    values = compiled.construct_params(
+        parameters or None,
+        extracted_parameters=known.extracted,
+        escape_names=False,
+        _collected_params=known.collected,
+    )
+    processors = compiled._bind_processors
+    if compiled.literal_execute_params or compiled.post_compile_params:
+        expanded = compiled._process_parameters_for_postcompile(values)
+        sql, order = expanded.statement, expanded.positiontup
+        processors = {**processors, **expanded.processors}
+    else:
+        sql, order = compiled.string, compiled.positiontup
+    arguments = [
+        processors[name](values[name]) if name in processors else values[name] for name in order
+    ]
+    try:
+        metadata = known.shape.metadata
+        if metadata is None:
+            metadata = await _result_metadata(connection, driver, known.shape, sql)
+            if metadata is None:
+                return None
+        records = await driver.fetch(sql, *arguments)
+    except Exception:  # SQLAlchemy runs it again, and reports its own error
+        return None
+    return IteratorResult(metadata, iter(records))
+
+
+async def _result_metadata(
+    connection: AsyncConnection, driver: Any, shape: _Shape, sql: str
+) -> SimpleResultMetaData | None:
+    """The shape's row metadata: its columns' keys and objects, and each column type's result
+    processor. Most types' processors do not depend on the type PostgreSQL reports; for those
+    that do (numerics) the statement is described once (a round trip once per shape), as
+    SQLAlchemy's cursor description would give it."""
+    compiled = shape.compiled
+    columns = compiled._result_columns
+    if (
+        not compiled._ordered_columns
+        or compiled._textual_ordered_columns
+        or compiled._ad_hoc_textual
+        or not columns
+    ):
+        shape.unsupported = True
+        return None
+    dialect = connection.dialect
+    try:
+        processors = [column.type._cached_result_processor(dialect, None) for column in columns]
+    except (TypeError, exc.InvalidRequestError):  # the reported type decides: ask for it
+        attributes = (await driver.prepare(sql)).get_attributes()
+        if len(attributes) != len(columns):
+            shape.unsupported = True
+            return None
+        processors = [
+            column.type._cached_result_processor(dialect, attribute.type.oid)
+            for column, attribute in zip(columns, attributes, strict=True)
+        ]
+    shape.metadata = SimpleResultMetaData(
+        [column.keyname for column in columns],
+        extra=[column.objects for column in columns],
+        _processors=processors if any(processors) else None,
+    )
+    return shape.metadata
 
 
 def create_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

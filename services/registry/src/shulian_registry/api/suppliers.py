@@ -67,8 +67,9 @@ def _view(principal: Principal, row: orm.Supplier) -> SupplierRead:
 
 def _fields(principal: Principal, row: Row[Any], node_id: str) -> dict[str, Any]:
     # A replicated entry has no contact to show (events carry none): it is always masked.
-    own = row.owner_node == node_id
-    show = own and domain.may_see_contact(principal, row.id, row.county_code)
+    columns = row._mapping  # read by key in C (getattr on a Row costs several times more)
+    own = columns["owner_node"] == node_id
+    show = own and domain.may_see_contact(principal, columns["id"], columns["county_code"])
     return supplier_fields(row, show_contact=show)
 
 

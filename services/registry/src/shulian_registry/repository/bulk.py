@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from shulian_common.db import binary_json
 from shulian_registry import orm
 
 # Rows per INSERT statement on SQLite: well under its 32766 bound-parameter limit.
@@ -40,6 +41,6 @@ async def _copy(connection: AsyncConnection, table: Any, rows: Sequence[Mapping[
         for row in rows
     ]
     raw = await connection.get_raw_connection()
-    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-        table.name, records=records, columns=columns
-    )
+    driver: Any = raw.driver_connection
+    async with binary_json(driver):  # binary COPY needs the binary JSON codecs
+        await driver.copy_records_to_table(table.name, records=records, columns=columns)

@@ -151,26 +151,33 @@ class SupplierRead(RecordRead):
 
 def supplier_fields(row: orm.Supplier | Row[Any], *, show_contact: bool) -> dict[str, Any]:
     """The input of ``SupplierRead`` for a supplier object or ``suppliers`` row, unvalidated."""
-    contact = Contact(row.contact_name, row.contact_phone, row.contact_email)
-    shown = contact if show_contact else contact.masked()
     # A row's mapping reads a column by key in C; getattr on a Row costs several times that.
-    columns = row._mapping if isinstance(row, Row) else None
-    return {
-        **(
-            {name: columns[name] for name in _SUPPLIER_COLUMNS}
-            if columns is not None
-            else {name: getattr(row, name) for name in _SUPPLIER_COLUMNS}
-        ),
-        "uscc_region_name": _division_name(row.uscc_region_code),
-        "county_name": get_division(row.county_code).name,
-        "city_name": get_division(row.city_code).name,
-        "contact": {
-            "name": shown.name,
-            "phone": shown.phone,
-            "email": shown.email,
-            "masked": not show_contact,
-        },
+    read: Any = row._mapping if isinstance(row, Row) else _Attributes(row)
+    contact = Contact(read["contact_name"], read["contact_phone"], read["contact_email"])
+    shown = contact if show_contact else contact.masked()
+    fields = {name: read[name] for name in _SUPPLIER_COLUMNS}
+    fields["uscc_region_name"] = _division_name(fields["uscc_region_code"])
+    fields["county_name"] = get_division(fields["county_code"]).name
+    fields["city_name"] = get_division(fields["city_code"]).name
+    fields["contact"] = {
+        "name": shown.name,
+        "phone": shown.phone,
+        "email": shown.email,
+        "masked": not show_contact,
     }
+    return fields
+
+
+class _Attributes:
+    """An object's attributes read by key, as a row's mapping reads its columns."""
+
+    __slots__ = ("source",)
+
+    def __init__(self, source: object) -> None:
+        self.source = source
+
+    def __getitem__(self, name: str) -> Any:
+        return getattr(self.source, name)
 
 
 _SUPPLIER_COLUMNS = (

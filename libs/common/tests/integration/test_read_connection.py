@@ -1,0 +1,203 @@
+"""A request's read connection (``db.ReadConnection``) runs a SELECT on asyncpg itself, with the
+rows, values and errors SQLAlchemy would give, and leaves everything else to SQLAlchemy."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Enum,
+    Float,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    bindparam,
+    event,
+    func,
+    insert,
+    make_url,
+    select,
+    text,
+)
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shulian_common.db import ReadConnection, create_engine, create_read_engine
+
+
+class Kind(enum.Enum):
+    PARK = "park"
+    MARKET = "market"
+
+
+_metadata = MetaData()
+places = Table(
+    "read_connection_places",
+    _metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(50)),
+    Column("city", String(6)),
+    Column("opened_at", DateTime(timezone=True)),
+    Column("facts", JSON),
+    Column("ratio", Float),
+    Column("price", Numeric(10, 2)),
+    Column("open", Boolean),
+    Column("kind", Enum(Kind, native_enum=False, length=10)),
+)
+ROWS = [
+    {
+        "id": i,
+        "name": f"园区{i}",
+        "city": "510100" if i % 2 else "510700",
+        "opened_at": datetime(2026, 1, i, 8, 30, tzinfo=UTC),
+        "facts": {"beds": i, "tags": ["a", "b"][: i % 3]},
+        "ratio": i / 4,
+        "price": Decimal(f"{i}.25"),
+        "open": i % 3 != 0,
+        "kind": Kind.PARK if i % 2 else Kind.MARKET,
+    }
+    for i in range(1, 9)
+]
+
+
+@pytest.fixture
+async def engines(database_url: str) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
+    """The writers' engine and its read engine, on a table of ``ROWS``."""
+    engine = create_engine(database_url)
+    async with engine.begin() as connection:
+        await connection.run_sync(_metadata.create_all)
+        await connection.execute(insert(places), ROWS)
+    try:
+        yield engine, create_read_engine(engine)
+    finally:
+        await engine.dispose()
+
+
+def _postgres(engine: AsyncEngine) -> bool:
+    return make_url(str(engine.url)).get_backend_name() == "postgresql"
+
+
+QUERIES: list[tuple[Any, dict[str, Any] | None]] = [
+    (select(places).order_by(places.c.id), None),
+    (select(places).where(places.c.city.in_(["510100", "511500"])).order_by(places.c.id), None),
+    (select(places.c.id, places.c.facts).where(places.c.id > bindparam("after")), {"after": 5}),
+    (select(places.c.name, places.c.price).where(places.c.kind == Kind.MARKET), None),
+    (select(func.count()).select_from(places).where(places.c.open.is_(True)), None),
+    (select(places.c.id.label("n"), places.c.ratio).order_by(places.c.ratio.desc()).limit(3), None),
+]
+
+
+@pytest.mark.parametrize(("statement", "parameters"), QUERIES)
+async def test_a_select_gives_the_rows_sqlalchemy_gives(
+    engines: tuple[AsyncEngine, AsyncEngine], statement: Any, parameters: dict[str, Any] | None
+) -> None:
+    _, read = engines
+    async with read.connect() as connection:
+        expected = (await connection.execute(statement, parameters)).all()
+    async with ReadConnection(read) as connection:
+        result = await connection.execute(statement, parameters)
+        rows = result.all()
+        # On PostgreSQL the driver ran it (no cursor result); SQLite goes through SQLAlchemy.
+        assert isinstance(result, CursorResult) is not _postgres(read)
+    assert expected
+    assert rows == expected
+    assert [row._mapping for row in rows] == [row._mapping for row in expected]
+    assert [type(value) for value in rows[0]] == [type(value) for value in expected[0]]
+    for column in statement.selected_columns:  # by column object, as a cursor result allows
+        assert rows[0]._mapping[column] == expected[0]._mapping[column]
+
+
+async def test_values_are_bound_per_statement_not_per_shape(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    # Two statements of one shape (one compiled SQL) with different values inside them, each
+    # run twice (the second time known by identity): each returns its own rows.
+    _, read = engines
+    first = select(places.c.id).where(places.c.city == "510100").order_by(places.c.id)
+    second = select(places.c.id).where(places.c.city == "510700").order_by(places.c.id)
+    async with ReadConnection(read) as connection:
+        for _ in range(2):
+            assert (await connection.execute(first)).scalars().all() == [1, 3, 5, 7]
+            assert (await connection.execute(second)).scalars().all() == [2, 4, 6, 8]
+            wider = select(places.c.id).where(places.c.id.in_([2, 3, 4]))
+            assert sorted((await connection.execute(wider)).scalars()) == [2, 3, 4]
+            fewer = select(places.c.id).where(places.c.id.in_([8]))
+            assert (await connection.execute(fewer)).scalars().all() == [8]
+
+
+async def test_a_select_is_one_round_trip(postgres_url: str) -> None:
+    engine = create_engine(postgres_url, pool_size=1, max_overflow=0)
+    sent: list[str] = []
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.driver_connection.add_query_logger(lambda r: sent.append(r.query))
+
+    event.listen(engine.sync_engine, "connect", on_connect)
+    try:
+        read = create_read_engine(engine)
+        for n in (41, 7):
+            async with ReadConnection(read) as connection:
+                statement = select(bindparam("n", type_=Integer) + 1)
+                result = await connection.execute(statement, {"n": n})
+                assert not isinstance(result, CursorResult)
+                assert result.scalar_one() == n + 1
+        assert len([q for q in sent if "+" in q]) == 2
+        assert not [q for q in sent if q.split()[0].upper() in ("BEGIN", "ROLLBACK", "SET")]
+    finally:
+        await engine.dispose()
+
+
+async def test_anything_else_goes_through_sqlalchemy(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    engine, read = engines
+    async with ReadConnection(read) as connection:
+        # Writes are still refused on the read engine (they would commit at once).
+        with pytest.raises(RuntimeError, match="read-only"):
+            await connection.execute(insert(places).values(id=99))
+        # Text, execution options: SQLAlchemy's cursor result.
+        found = await connection.execute(text("SELECT count(*) FROM read_connection_places"))
+        assert isinstance(found, CursorResult)
+        assert found.scalar_one() == len(ROWS)
+        optioned = select(places.c.id).execution_options(note="any option")
+        assert isinstance(await connection.execute(optioned), CursorResult)
+    # Inside a transaction (the writers' engine), SQLAlchemy runs it, in that transaction.
+    async with ReadConnection(engine) as connection, connection.begin():
+        assert isinstance(await connection.execute(select(places.c.id)), CursorResult)
+
+
+async def test_errors_are_sqlalchemys(engines: tuple[AsyncEngine, AsyncEngine]) -> None:
+    _, read = engines
+    missing = Table("read_connection_nowhere", MetaData(), Column("id", Integer))
+    async with ReadConnection(read) as connection:
+        with pytest.raises(DBAPIError):
+            await connection.execute(select(missing.c.id))
+    async with ReadConnection(read) as connection:  # the pooled connection is usable again
+        assert (await connection.execute(select(func.count()).select_from(places))).scalar() == 8
+
+
+async def test_cursor_listeners_see_every_query(postgres_url: str) -> None:
+    # Telemetry's SQLAlchemy instrumentation listens to cursor executions: with a listener the
+    # read connection leaves every statement to SQLAlchemy, so no query goes unseen.
+    engine = create_engine(postgres_url)
+    seen: list[str] = []
+    event.listen(engine.sync_engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+    try:
+        async with ReadConnection(create_read_engine(engine)) as connection:
+            result = await connection.execute(select(bindparam("n", type_=Integer)), {"n": 1})
+            assert isinstance(result, CursorResult)
+        assert len(seen) == 1
+    finally:
+        await engine.dispose()
