@@ -41,6 +41,13 @@ async def _inbox_rows(node: Reporting) -> int:
         return int((await connection.execute(select(func.count()).select_from(inbox))).scalar_one())
 
 
+def _forged(record_id: str) -> tuple[str, CloudEvent]:
+    """A platform snapshot from a city node about a Chengdu record owned by Yibin: untrusted."""
+    topic, event = t.platform(record_id, city="510100")
+    data = {**event.data, "owner_node": "511500"}
+    return topic, event.model_copy(update={"source": "/nodes/511500/registry", "data": data})
+
+
 async def test_a_rebuild_gives_identical_figures(reporting: Reporting) -> None:
     scenario = [*events(), *stream_events()]  # registry, events and matching streams
     await t.publish(reporting, scenario)
@@ -119,17 +126,7 @@ async def test_a_bulk_rebuild_dead_letters_what_the_live_consumer_would(
     reporting: Reporting,
 ) -> None:
     scenario = events()
-    # A platform snapshot from a city node about a Chengdu record owned by Yibin: untrusted.
-    topic, event = t.platform("forged", city="510100")
-    forged = (
-        topic,
-        event.model_copy(
-            update={
-                "source": "/nodes/511500/registry",
-                "data": {**event.data, "owner_node": "511500"},
-            }
-        ),
-    )
+    forged = _forged("forged")
     # A platform snapshot missing a field its reader model requires: invalid.
     topic, event = t.platform("broken", city="510100")
     data = {k: v for k, v in event.data.items() if k != "launched_on"}
@@ -147,13 +144,7 @@ async def test_a_bulk_rebuild_dead_letters_every_untrusted_record_not_only_the_f
     # The trust rule's outcome is remembered per (source, owner, divisions): records alike must
     # each be dead-lettered, and a trusted record alike but for its owner still applied.
     scenario = events()
-    forged = []
-    for i in range(3):
-        topic, event = t.platform(f"forged{i}", city="510100")
-        data = {**event.data, "owner_node": "511500"}
-        forged.append(
-            (topic, event.model_copy(update={"source": "/nodes/511500/registry", "data": data}))
-        )
+    forged = [_forged(f"forged{i}") for i in range(3)]
     trusted = t.platform("trusted", city="510100")
     await t.publish(reporting, [*scenario, *forged, trusted, *forged[:1]])
     result = await rebuild(reporting.settings, batch_size=1000)
@@ -220,16 +211,7 @@ async def test_a_rebuild_in_worker_processes_dead_letters_what_one_process_would
     reporting: Reporting,
 ) -> None:
     scenario = events()
-    topic, event = t.platform("forged", city="510100")
-    forged = (
-        topic,
-        event.model_copy(
-            update={
-                "source": "/nodes/511500/registry",
-                "data": {**event.data, "owner_node": "511500"},
-            }
-        ),
-    )
+    forged = _forged("forged")
     await t.publish(reporting, [*scenario, forged])
     result = await rebuild(reporting.settings, batch_size=1000, jobs=2)
     assert (result.applied, result.dead_lettered) == (len(scenario), 1)
