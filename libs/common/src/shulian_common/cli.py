@@ -14,12 +14,16 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
 from shulian_common.deploy.cli import add_deploy_commands
 from shulian_common.outbox_cli import add_outbox_commands
 from shulian_common.settings import Settings
+
+if TYPE_CHECKING:
+    from shulian_common.service import ServiceDefinition
 
 BASE_PORT = 8000
 PORTS_PER_NODE = 10
@@ -55,15 +59,24 @@ def _settings_for(node: str, service: str, data_dir: Path, **extra: object) -> S
     return Settings(node_id=node, service=service, data_dir=data_dir, **extra)  # type: ignore[arg-type]
 
 
+def _named_service(name: str) -> ServiceDefinition | None:
+    """The installed service ``name`` (its entry point alone imported), or None after saying
+    which are installed."""
+    from shulian_common.service import installed_service, installed_service_names
+
+    service = installed_service(name)
+    if service is None:
+        known = ", ".join(sorted(installed_service_names()))
+        print(f"unknown service {name!r}; installed: {known}", file=sys.stderr)
+    return service
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run one service in the foreground, as a container would (``SHULIAN_WORKERS`` processes)."""
     from shulian_common.app.workers import serve
-    from shulian_common.service import installed_service, installed_service_names
 
-    service = installed_service(args.service)
+    service = _named_service(args.service)
     if service is None:
-        known = ", ".join(sorted(installed_service_names()))
-        print(f"unknown service {args.service!r}; installed: {known}", file=sys.stderr)
         return 2
     settings = Settings(service=args.service)
     if args.port is not None:
@@ -78,12 +91,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Upgrade one service's database to its latest migration, then exit (an init step)."""
     from shulian_common import db
-    from shulian_common.service import installed_service, installed_service_names
 
-    service = installed_service(args.service)
+    service = _named_service(args.service)
     if service is None:
-        known = ", ".join(sorted(installed_service_names()))
-        print(f"unknown service {args.service!r}; installed: {known}", file=sys.stderr)
         return 2
     settings = Settings(service=args.service)
     # The app knows its migrations (the factory's ``migrations``); building it starts nothing.

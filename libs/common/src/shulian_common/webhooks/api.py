@@ -426,19 +426,26 @@ def _stale(version: int) -> PreconditionFailedError:
     )
 
 
+async def _prior_key(conn: AsyncConnection, idempotency: Idempotency) -> Row[Any] | None:
+    """What an earlier request with this ``Idempotency-Key`` kept, if there was one (409 when
+    that request was another one)."""
+    stored = await repo.stored_key(conn, idempotency.principal_sub, idempotency.key)
+    if stored is not None and stored.fingerprint != idempotency.fingerprint:
+        raise IdempotencyConflictError(
+            "该 Idempotency-Key 已用于另一个请求", extra={"idempotency_key": idempotency.key}
+        )
+    return stored
+
+
 async def _replay(
     conn: AsyncConnection, idempotency: Idempotency | None, partner: Principal
 ) -> Row[Any] | None:
     """The subscription an earlier request with this ``Idempotency-Key`` created, if any."""
     if idempotency is None:
         return None
-    stored = await repo.stored_key(conn, idempotency.principal_sub, idempotency.key)
+    stored = await _prior_key(conn, idempotency)
     if stored is None:
         return None
-    if stored.fingerprint != idempotency.fingerprint:
-        raise IdempotencyConflictError(
-            "该 Idempotency-Key 已用于另一个请求", extra={"idempotency_key": idempotency.key}
-        )
     row = await repo.get_subscription(conn, str(stored.body.get("id")), partner=partner.sub)
     if row is None:
         raise NotFoundError(
@@ -486,13 +493,9 @@ async def _replayed_rotation(
     (409 ``secret_superseded`` when its secret was rotated again since)."""
     if idempotency is None:
         return None
-    stored = await repo.stored_key(conn, idempotency.principal_sub, idempotency.key)
+    stored = await _prior_key(conn, idempotency)
     if stored is None:
         return None
-    if stored.fingerprint != idempotency.fingerprint:
-        raise IdempotencyConflictError(
-            "该 Idempotency-Key 已用于另一个请求", extra={"idempotency_key": idempotency.key}
-        )
     row = await _own(conn, subscription_id, partner)
     if not hmac.compare_digest(_digest(row.secret), str(stored.body.get("secret_sha256"))):
         raise ConflictError(

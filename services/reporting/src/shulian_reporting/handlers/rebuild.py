@@ -104,9 +104,8 @@ async def rebuild(
         async with uow_factory() as uow:
             await repository.clear_projections(uow.session)
             await uow.commit()
-        await publisher.start()
         name = f"{settings.service}-{settings.node_id}-rebuild-{uuid.uuid4().hex[:8]}"
-        if bulk and jobs > 1 and isinstance(bus, LocalBus):
+        if bulk and jobs > 1 and isinstance(bus, LocalBus):  # the workers publish dead letters
             started = time.perf_counter()
             events, applied, dead, cpu = await _replay_in_processes(
                 settings, bus, name, batch_size, jobs, progress
@@ -115,6 +114,7 @@ async def rebuild(
             async with uow_factory() as uow:
                 rows = await repository.projection_counts(uow.session)
             return RebuildResult(events, applied, dead, seconds, rows, cpu)
+        await publisher.start()
         if bulk:
             replay = BulkReplay(
                 name=name,
@@ -202,11 +202,11 @@ async def _replay_in_processes(
     workers = [
         context.Process(
             target=_work,
-            args=(settings, f"{name}-{i}", share, batch_size, counts, i, lock),
+            args=(_Share(settings, f"{name}-{i}", frozenset(tps), batch_size, counts, i, lock),),
             name=f"{name}-{i}",
             daemon=True,
         )
-        for i, share in enumerate(shares)
+        for i, tps in enumerate(shares)
     ]
     for worker in workers:
         worker.start()
@@ -253,51 +253,49 @@ def shares_of(ends: Mapping[TopicPartition, int], jobs: int) -> list[list[TopicP
     return shares
 
 
-def _work(
-    settings: Settings,
-    name: str,
-    share: list[TopicPartition],
-    batch_size: int,
-    counts: MutableSequence[int],
-    index: int,
-    lock: WriteLock | None,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class _Share:
+    """What one worker process of a parallel rebuild replays, and where it reports."""
+
+    settings: Settings
+    name: str
+    partitions: frozenset[TopicPartition]
+    batch_size: int
+    counts: MutableSequence[int]  # shared with the parent: _SLOTS values from index * _SLOTS
+    index: int
+    lock: WriteLock | None
+
+
+def _work(share: _Share) -> None:
     """A worker process: replay ``share`` (a process target, so a plain function)."""
-    asyncio.run(_replay_share(settings, name, share, batch_size, counts, index, lock))
+    asyncio.run(_replay_share(share))
 
 
-async def _replay_share(
-    settings: Settings,
-    name: str,
-    share: list[TopicPartition],
-    batch_size: int,
-    counts: MutableSequence[int],
-    index: int,
-    lock: WriteLock | None,
-) -> None:
+async def _replay_share(share: _Share) -> None:
+    settings = share.settings
     engine = create_engine(settings.resolved_database_url, json_serializer=_json_text)
     bus = bus_from_url(settings.resolved_bus_url, settings)
     publisher = bus.publisher()
     try:
         await publisher.start()
         replay = BulkReplay(
-            name=name,
+            name=share.name,
             bus=bus,
             uow_factory=UnitOfWorkFactory(create_session_factory(engine), source=settings.source),
             subscriptions=projection_subscriptions(),
             publisher=publisher,
-            batch_size=batch_size,
-            partitions=frozenset(share),
-            write_lock=lock,
+            batch_size=share.batch_size,
+            partitions=share.partitions,
+            write_lock=share.lock,
         )
+        at = _SLOTS * share.index
 
         def progress(done: int, _left: int) -> None:
-            counts[_SLOTS * index] = done
+            share.counts[at] = done
 
         await replay.run(progress)
         cpu = round(time.process_time() * 1e6)
-        at = _SLOTS * index
-        counts[at : at + _SLOTS] = [replay.events, replay.applied, replay.dead_lettered, cpu]
+        share.counts[at : at + _SLOTS] = [replay.events, replay.applied, replay.dead_lettered, cpu]
     finally:
         await publisher.stop()
         await bus.close()
