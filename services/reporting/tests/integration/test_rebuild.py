@@ -3,7 +3,13 @@ giving identical figures, through the inbox and in batches."""
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
+import os
+import signal
 from dataclasses import replace
+from multiprocessing.context import BaseContext
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,13 +19,15 @@ from shulian_common.cli import main
 from shulian_common.consumer import Subscription
 from shulian_common.envelope import CloudEvent
 from shulian_common.messaging import inbox
+from shulian_common.settings import Settings
 from shulian_common.uow import UnitOfWork
 from shulian_reporting import consumers
 from shulian_reporting import testing as t
 from shulian_reporting.handlers import projections
 from shulian_reporting.handlers import rebuild as rebuild_module
+from shulian_reporting.handlers.bulk import WriteLock
 from shulian_reporting.handlers.rebuild import rebuild
-from shulian_reporting.testing import Reporting
+from shulian_reporting.testing import Reporting, reporting_settings_for, running
 from shulian_reporting.testing.worked import AS_OF, events, stream_events
 
 
@@ -221,10 +229,6 @@ async def test_a_rebuild_in_worker_processes_dead_letters_what_one_process_would
 async def test_a_worker_killed_mid_rebuild_fails_it_and_a_rebuild_again_ends_right(
     reporting: Reporting,
 ) -> None:
-    import multiprocessing
-    import os
-    import signal
-
     scenario = [*events(), *stream_events()]
     await t.publish(reporting, scenario)
     before = await _figures(reporting)
@@ -243,6 +247,43 @@ async def test_a_worker_killed_mid_rebuild_fails_it_and_a_rebuild_again_ends_rig
     result = await rebuild(reporting.settings, batch_size=1, jobs=2)
     assert result.applied == len(scenario)
     assert await _figures(reporting) == before
+
+
+async def test_a_worker_dead_while_holding_the_sqlite_write_lock_fails_the_rebuild_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed mid-commit never releases SQLite's write lock, and the others would wait
+    for it forever (a whole CI run once hung so): the rebuild stops them and fails. Here the lock
+    is held from the start, as by such a worker, and one worker is killed."""
+    held: list[WriteLock] = []
+    make_lock = rebuild_module._write_lock
+
+    def taken(context: BaseContext, settings: Settings) -> WriteLock | None:
+        lock = make_lock(context, settings)
+        assert lock is not None  # SQLite
+        lock.acquire()
+        held.append(lock)
+        return lock
+
+    monkeypatch.setattr(rebuild_module, "_write_lock", taken)
+    database = f"sqlite+aiosqlite:///{tmp_path / 'reporting.db'}"
+    async with running(reporting_settings_for(database, tmp_path)) as node:
+        await t.publish(node, [*events(), *stream_events()])
+        killed: list[int] = []
+
+        def kill_one(done: int, _left: int) -> None:
+            for worker in multiprocessing.active_children():
+                if not killed and worker.name.startswith("reporting-") and worker.pid:
+                    killed.append(worker.pid)
+                    os.kill(worker.pid, signal.SIGKILL)
+
+        stuck = rebuild(node.settings, batch_size=1, jobs=2, progress=kill_one)
+        with pytest.raises(rebuild_module.RebuildError, match=r"exit -9\) failed \(.+ stopped\)"):
+            await asyncio.wait_for(stuck, timeout=60)
+        assert killed
+        assert held
+        assert not [w for w in multiprocessing.active_children() if w.name.startswith("reporting-")]
+        held[0].release()
 
 
 def test_partitions_are_shared_out_balanced_and_empty_ones_left_out() -> None:

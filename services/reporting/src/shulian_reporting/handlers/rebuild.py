@@ -37,6 +37,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, MutableSequence
 from dataclasses import dataclass
+from multiprocessing.context import BaseContext
 
 import orjson
 from sqlalchemy import delete
@@ -197,8 +198,7 @@ async def _replay_in_processes(
     context.set_forkserver_preload([__name__])
     # Per worker: events read, applied, dead-lettered, CPU µs (written by the worker alone).
     counts = context.Array("q", _SLOTS * len(shares), lock=False)
-    # SQLite has one writer: the workers take turns at it by this lock, not by its busy handler.
-    lock = context.Lock() if is_sqlite(settings.resolved_database_url) else None
+    lock = _write_lock(context, settings)
     workers = [
         context.Process(
             target=_work,
@@ -216,21 +216,33 @@ async def _replay_in_processes(
             if progress is not None:
                 done = sum(counts[0::_SLOTS])
                 progress(done, max(0, total - done))
+            if any(worker.exitcode for worker in workers):
+                break
     finally:
+        # Cancelled, or a worker failed: the projections are partial whatever the others do, and
+        # a worker that died holding the write lock would leave the others waiting for it forever.
+        failed = [worker for worker in workers if worker.exitcode]
         for worker in workers:
-            if worker.is_alive():  # cancelled: stop them, the projections are partial
+            if worker.is_alive():
                 worker.terminate()
             worker.join()
-    failed = [f"{w.name} (exit {w.exitcode})" for w in workers if w.exitcode != 0]
     if failed:
+        names = ", ".join(f"{w.name} (exit {w.exitcode})" for w in failed)
+        stopped = ", ".join(w.name for w in workers if w.exitcode and w not in failed)
         raise RebuildError(
-            f"rebuild: {', '.join(failed)} failed; the projections are partial until a "
-            "rebuild ends (run it again)"
+            f"rebuild: {names} failed{f' ({stopped} stopped)' if stopped else ''}; the "
+            "projections are partial until a rebuild ends (run it again)"
         )
     events = sum(counts[0::_SLOTS])
     if progress is not None:
         progress(events, max(0, total - events))
     return events, sum(counts[1::_SLOTS]), sum(counts[2::_SLOTS]), sum(counts[3::_SLOTS]) / 1e6
+
+
+def _write_lock(context: BaseContext, settings: Settings) -> WriteLock | None:
+    """SQLite has one writer: the workers take turns at it by this lock, not by its busy
+    handler. PostgreSQL takes concurrent writers."""
+    return context.Lock() if is_sqlite(settings.resolved_database_url) else None
 
 
 def shares_of(ends: Mapping[TopicPartition, int], jobs: int) -> list[list[TopicPartition]]:
