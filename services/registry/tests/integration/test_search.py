@@ -181,6 +181,16 @@ async def test_bad_search_parameters_are_problems(registry: Registry) -> None:
     assert (bad_cursor.status_code, bad_cursor.json()["code"]) == (400, "invalid_cursor")
     assert (bad_industry.status_code, bad_industry.json()["code"]) == (422, "validation_error")
     assert bad_region.status_code == 422
+    # A division code that cannot be one is a mistake to report, not a filter matching nothing.
+    for field in ("city", "county", "node"):
+        for value in ("abc", "5101", "5101000"):
+            response = await registry.client.get(
+                f"/v1/suppliers?{field}={value}", headers=registry.province
+            )
+            assert (response.status_code, response.json()["code"]) == (422, "validation_error")
+    for path in ("/v1/stations?county=abc", "/v1/parks?city=5115"):
+        response = await registry.client.get(path, headers=registry.province)
+        assert (response.status_code, response.json()["code"]) == (422, "validation_error"), path
 
 
 async def test_everyone_authenticated_reads_and_no_one_else(

@@ -94,8 +94,8 @@ def record_router(resource: Resource) -> APIRouter:
     async def list_records(
         session: SessionDep,
         page: PageDep,
-        city: Annotated[list[str], Query(description="city codes")] = [],  # noqa: B006
-        county: Annotated[list[str], Query(description=_FILTER_DOC)] = [],  # noqa: B006
+        city: Annotated[list[schemas.DivisionCode], Query(description="city codes")] = [],  # noqa: B006
+        county: Annotated[list[schemas.DivisionCode], Query(description=_FILTER_DOC)] = [],  # noqa: B006
         kind: Annotated[list[str], Query(description=_FILTER_DOC)] = [],  # noqa: B006
         level: Annotated[list[str], Query(description=_FILTER_DOC)] = [],  # noqa: B006
         supplier_id: Annotated[list[str], Query(description=_FILTER_DOC)] = [],  # noqa: B006

@@ -41,6 +41,7 @@ from shulian_registry import domain, handlers, orm, repository
 from shulian_registry.domain import ListingAction, ListingStatus
 from shulian_registry.schemas import (
     ConflictRead,
+    DivisionCode,
     IndustryCode,
     ListingApplication,
     ListingDecisionIn,
@@ -105,14 +106,15 @@ class SupplierSearch(QueryModel):
         str | None,
         Field(max_length=100, description="free Chinese text, e.g. `猎头` or `宜宾 动力电池`"),
     ] = None
-    city: Annotated[list[str], Field(description="city codes, e.g. 511500")] = []  # noqa: RUF012
-    county: Annotated[list[str], Field(description="county codes")] = []  # noqa: RUF012
+    city: Annotated[list[DivisionCode], Field(description="city codes, e.g. 511500")] = []  # noqa: RUF012
+    county: Annotated[list[DivisionCode], Field(description="county codes")] = []  # noqa: RUF012
     region: list[Region] = []  # noqa: RUF012
     industry: list[IndustryCode] = []  # noqa: RUF012
     service_line: list[ServiceLineCode] = []  # noqa: RUF012
     status: Annotated[list[ListingStatus], Field(description="listing status")] = []  # noqa: RUF012
     node: Annotated[
-        list[str], Field(description="owner node codes, e.g. 511500 (default: every node)")
+        list[DivisionCode],
+        Field(description="owner node codes, e.g. 511500 (default: every node)"),
     ] = []  # noqa: RUF012
     high_end: bool | None = None
     cursor: Cursor = None
