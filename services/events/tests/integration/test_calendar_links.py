@@ -102,3 +102,38 @@ async def test_the_link_is_built_on_the_public_url_when_one_is_set(yibin: Events
     assert response.json()["url"].startswith("https://cal.example.cn/ev/v1/calendar.ics?key=")
     assert response.json()["webcal_url"].startswith("webcal://cal.example.cn/ev/v1/calendar.ics")
     assert isinstance(httpx.URL(response.json()["url"]), httpx.URL)
+
+
+async def test_a_calendar_app_polling_its_link_downloads_the_feed_only_when_it_changed(
+    yibin: Events,
+) -> None:
+    """Apps poll their subscriptions with the ETag they hold: 304 and no body until an activity
+    changes, then the new feed under a new ETag."""
+    tour = await _two_activities(yibin)
+    link = (await yibin.client.get(SUBSCRIPTION, headers=yibin.province)).json()
+    path, query = _path_and_query(link["url"])
+    for url in (path, f"/v1/activities/{tour}.ics"):
+        first = await yibin.client.get(url, params=query)
+        assert first.status_code == 200
+        tag = first.headers["etag"]
+        for held in (tag, f"W/{tag}", f'"stale", {tag}', "*"):
+            polled = await yibin.client.get(url, params=query, headers={"If-None-Match": held})
+            assert (polled.status_code, polled.content) == (304, b""), held
+            assert polled.headers["etag"] == tag
+        stale = await yibin.client.get(url, params=query, headers={"If-None-Match": '"stale"'})
+        assert (stale.status_code, stale.content) == (200, first.content)
+
+    tags = {}
+    for url in (path, f"/v1/activities/{tour}.ics"):
+        tags[url] = (await yibin.client.get(url, params=query)).headers["etag"]
+    renamed = await yibin.client.patch(
+        f"/v1/activities/{tour}",
+        json={"title": "宜宾乡村行（改期通知）"},
+        headers={**yibin.province, "If-Match": '"1"'},
+    )
+    assert renamed.status_code == 200, renamed.text
+    for url, tag in tags.items():
+        polled = await yibin.client.get(url, params=query, headers={"If-None-Match": tag})
+        assert polled.status_code == 200, url
+        assert polled.headers["etag"] != tag
+        assert "宜宾乡村行（改期通知）" in Calendar.from_ical(polled.content).to_ical().decode()

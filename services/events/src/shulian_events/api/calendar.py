@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -27,7 +28,8 @@ CALENDAR_KEY_TTL = timedelta(days=366)
 router = APIRouter(tags=["calendar"])
 CalendarReader = Annotated[Principal, Depends(principal_by_key_or_bearer(CALENDAR_AUDIENCE))]
 _ICS: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/calendar": {}}, "description": "RFC 5545 iCalendar"}
+    200: {"content": {"text/calendar": {}}, "description": "RFC 5545 iCalendar"},
+    304: {"description": "Not Modified: `If-None-Match` names the feed's current ETag"},
 }
 City = Annotated[str | None, Query(pattern=r"^\d{6}$")]
 
@@ -48,13 +50,12 @@ CalendarFilter = Annotated[ActivityFilter, Depends(_calendar_filter)]
     "/v1/calendar.ics", response_class=Response, responses={**_ICS, **problem_responses(401, 422)}
 )
 async def calendar_feed(
-    _reader: CalendarReader, session: SessionDep, where: CalendarFilter
+    request: Request, _reader: CalendarReader, session: SessionDep, where: CalendarFilter
 ) -> Response:
     """The province-wide calendar as iCalendar, to subscribe from any calendar app (with the
     link `GET /v1/calendar/subscription` gives, or a bearer token)."""
     rows = await repository.list_activities(session, where, after=None, limit=None)
-    body = ical.calendar(rows, name="四川人力资源服务活动日历")
-    return Response(body, media_type=ical.MEDIA_TYPE)
+    return _ics(request, ical.calendar(rows, name="四川人力资源服务活动日历"))
 
 
 @router.get(
@@ -95,7 +96,27 @@ async def calendar_subscription(
     response_class=Response,
     responses={**_ICS, **problem_responses(401, 404)},
 )
-async def activity_feed(activity_id: str, _reader: CalendarReader, session: SessionDep) -> Response:
+async def activity_feed(
+    request: Request, activity_id: str, _reader: CalendarReader, session: SessionDep
+) -> Response:
     """One activity as iCalendar."""
     row = await load(session, Activity, activity_id, "活动")
-    return Response(ical.calendar([row], name=row.title), media_type=ical.MEDIA_TYPE)
+    return _ics(request, ical.calendar([row], name=row.title))
+
+
+def _ics(request: Request, body: bytes) -> Response:
+    """The feed with a strong ETag of its bytes, or 304 Not Modified when the calendar app's
+    ``If-None-Match`` names it: apps poll their subscriptions, and most polls find no change."""
+    tag = f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
+    headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
+    wanted = request.headers.get("if-none-match")
+    if wanted is not None and _names(wanted, tag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=ical.MEDIA_TYPE, headers=headers)
+
+
+def _names(if_none_match: str, tag: str) -> bool:
+    """Whether an ``If-None-Match`` value matches ``tag`` (weak comparison, RFC 9110 13.1.2)."""
+    if if_none_match.strip() == "*":
+        return True
+    return any(t.strip().removeprefix("W/") == tag for t in if_none_match.split(","))
