@@ -1,8 +1,8 @@
 """Fixtures of the deploy tests: the network, and every overlay built once by ``kubectl kustomize``.
 
 No Docker engine nor cluster is needed: the files are built and validated as an API server would
-read them. kubectl (Debian's ``kubernetes-client``, which ``.ci/run`` installs when missing) may be
-absent on a developer's machine: the tests that build overlays then skip, except under
+read them. kubectl (Debian's ``kubernetes-client``, which ``./dev test`` installs when missing)
+may be absent on a developer's machine: the tests that build overlays then skip, except under
 ``SHULIAN_REQUIRE_BACKENDS=1`` (CI), where they fail.
 """
 

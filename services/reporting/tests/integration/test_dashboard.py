@@ -1,6 +1,6 @@
 """The dashboard in a real browser: Debian's headless Chromium, CJK fonts, ECharts served by the
 service itself. Fails when a chart draws nothing or no CJK font is installed; the screenshot is
-kept in ``var/test-artefacts/`` (``.ci/run`` installs chromium and fonts-noto-cjk if missing).
+kept in ``var/test-artefacts/`` (``./dev test`` installs chromium and fonts-noto-cjk if missing).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[Reporting, str]]:
 
 
 async def _chromium(*args: str) -> str:
-    assert shutil.which("chromium"), "Debian's chromium is not installed (.ci/run installs it)"
+    assert shutil.which("chromium"), "Debian's chromium is not installed (./dev test installs it)"
     process = await asyncio.create_subprocess_exec(
         *CHROMIUM, *args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
     )
@@ -65,7 +65,7 @@ async def _chromium(*args: str) -> str:
 
 def test_a_cjk_font_is_installed() -> None:
     fonts = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, check=True)
-    assert fonts.stdout.strip(), "no CJK font installed (.ci/run installs fonts-noto-cjk)"
+    assert fonts.stdout.strip(), "no CJK font installed (./dev test installs fonts-noto-cjk)"
 
 
 async def test_the_dashboard_draws_its_charts_with_chinese_text(
