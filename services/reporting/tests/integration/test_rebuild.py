@@ -4,9 +4,14 @@ giving identical figures, through the inbox and in batches."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from multiprocessing.context import BaseContext
 from pathlib import Path
@@ -284,6 +289,87 @@ async def test_a_worker_dead_while_holding_the_sqlite_write_lock_fails_the_rebui
         assert held
         assert not [w for w in multiprocessing.active_children() if w.name.startswith("reporting-")]
         held[0].release()
+
+
+_STUCK_REBUILD = """
+import sys
+from shulian_common.cli import main
+from shulian_reporting.handlers import rebuild
+
+make_lock = rebuild._write_lock
+
+def taken(context, settings):  # held from the start: the workers wait on it
+    lock = make_lock(context, settings)
+    lock.acquire()
+    return lock
+
+rebuild._write_lock = taken
+sys.exit(main(["reporting", "rebuild", "--jobs", "2", "--batch-size", "1"]))
+"""
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _until(done: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return done()
+
+
+async def test_workers_of_a_killed_rebuild_stop_by_themselves(tmp_path: Path) -> None:
+    """``kill -9`` of a rebuild: nothing joins or terminates its workers, which would go on
+    writing projections (or, here, wait for ever on the write lock, held from the start): they
+    notice and exit. SQLite, where the workers share a write lock."""
+    database = f"sqlite+aiosqlite:///{tmp_path / 'reporting.db'}"
+    async with running(reporting_settings_for(database, tmp_path)) as node:
+        await t.publish(node, [*events(), *stream_events()])
+        settings = node.settings
+    env = {
+        **os.environ,
+        "SHULIAN_DATABASE_URL": database,
+        "SHULIAN_BUS_URL": str(settings.bus_url),
+        "SHULIAN_DATA_DIR": str(settings.data_dir),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _STUCK_REBUILD, env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    workers: set[int] = set()
+
+    def started() -> bool:
+        workers.update(w for server in _children(process.pid) for w in _children(server))
+        return len(workers) == 2
+
+    try:
+        assert await asyncio.to_thread(_until, started, 60), "the two workers never started"
+        process.kill()
+        await process.wait()
+        gone = await asyncio.to_thread(_until, lambda: not any(map(_running, workers)), 30)
+        assert gone, "workers outlived their rebuild"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        for worker in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker, signal.SIGKILL)
 
 
 def test_partitions_are_shared_out_balanced_and_empty_ones_left_out() -> None:

@@ -32,11 +32,14 @@ work, run side by side. On Kafka the replay stays one group member in one proces
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
+import os
 import time
 import uuid
 from collections.abc import Callable, Mapping, MutableSequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 
 import orjson
@@ -54,6 +57,8 @@ from shulian_reporting import repository
 from shulian_reporting.consumers import projection_subscriptions
 from shulian_reporting.handlers.bulk import BulkReplay, WriteLock
 from shulian_reporting.orm import MIGRATIONS
+
+logger = logging.getLogger(__name__)
 
 # Called after each poll with (events handled so far, events known to be left).
 Progress = Callable[[int, int], None]
@@ -173,6 +178,7 @@ async def _replay(runner: ConsumerRunner, progress: Progress | None) -> int:
 
 
 _SLOTS = 4  # the shared counts of one worker
+ORPHAN_CHECK_S = 1.0  # how often a worker looks whether the rebuilding process is still there
 
 
 async def _replay_in_processes(
@@ -199,10 +205,14 @@ async def _replay_in_processes(
     # Per worker: events read, applied, dead-lettered, CPU µs (written by the worker alone).
     counts = context.Array("q", _SLOTS * len(shares), lock=False)
     lock = _write_lock(context, settings)
+    # Never written: the workers see its end of file when this process is gone, even killed.
+    alive, here = context.Pipe(duplex=False)
     workers = [
         context.Process(
             target=_work,
-            args=(_Share(settings, f"{name}-{i}", frozenset(tps), batch_size, counts, i, lock),),
+            args=(
+                _Share(settings, f"{name}-{i}", frozenset(tps), batch_size, counts, i, lock, alive),
+            ),
             name=f"{name}-{i}",
             daemon=True,
         )
@@ -226,6 +236,8 @@ async def _replay_in_processes(
             if worker.is_alive():
                 worker.terminate()
             worker.join()
+        here.close()
+        alive.close()
     if failed:
         names = ", ".join(f"{w.name} (exit {w.exitcode})" for w in failed)
         stopped = ", ".join(w.name for w in workers if w.exitcode and w not in failed)
@@ -276,11 +288,25 @@ class _Share:
     counts: MutableSequence[int]  # shared with the parent: _SLOTS values from index * _SLOTS
     index: int
     lock: WriteLock | None
+    rebuilding: Connection  # the read end of a pipe the rebuilding process holds open
 
 
 def _work(share: _Share) -> None:
     """A worker process: replay ``share`` (a process target, so a plain function)."""
-    asyncio.run(_replay_share(share))
+    asyncio.run(_replay_share_unless_orphaned(share))
+
+
+async def _replay_share_unless_orphaned(share: _Share) -> None:
+    """Replay ``share``, or exit when the rebuilding process is gone (killed, so nothing joins
+    or terminates its workers): an orphan would go on writing projections that the next rebuild
+    empties and refills, or wait for ever on a write lock its dead sibling held."""
+    replay = asyncio.ensure_future(_replay_share(share))
+    while not replay.done():
+        await asyncio.wait({replay}, timeout=ORPHAN_CHECK_S)
+        if not replay.done() and share.rebuilding.poll():  # end of file: nothing is written
+            logger.error("rebuild %s: the rebuilding process is gone; stopping", share.name)
+            os._exit(3)
+    replay.result()
 
 
 async def _replay_share(share: _Share) -> None:
