@@ -26,7 +26,9 @@ own connections. A record's events share its key and so its partition, and every
 a version-gated upsert keyed by the record, so the shares touch disjoint rows and the order
 between partitions does not matter: the figures are those of one process. The processes take
 turns at SQLite's single writer (WAL, busy timeout), while decoding and validating, most of the
-work, run side by side. On Kafka the replay stays one group member in one process.
+work, run side by side. On Kafka the replay stays one group member in one process. A worker that
+fails stops the others and the rebuild (the projections are partial until one ends: run it
+again); the workers of a rebuild that was killed see it gone and exit.
 """
 
 from __future__ import annotations
