@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 
 from shulian_common.auth import Role, decode_token
 from shulian_common.settings import Settings
+from shulian_common.testing.ports import free_port_block
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,26 +43,6 @@ def test_dev_runs_any_shulian_command() -> None:
     assert principal.role is Role.PARTNER
 
 
-def _free_base_port() -> int:
-    """A base port with the ten ports after it free (one node's services)."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1] // 10 * 10
-        if base + 10 < 65535 and all(_is_free(base + i) for i in range(10)):
-            return base
-    raise RuntimeError("no free block of ports")
-
-
-def _is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def _wait_for_ready(proc: subprocess.Popen[str], seconds: float) -> list[str]:
     assert proc.stdout is not None
     deadline, lines = time.monotonic() + seconds, []
@@ -78,7 +58,7 @@ def _wait_for_ready(proc: subprocess.Popen[str], seconds: float) -> list[str]:
 
 def test_ctrl_c_stops_dev_up_cleanly(tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        [str(DEV), "up", "--data-dir", str(tmp_path), "--base-port", str(_free_base_port())],
+        [str(DEV), "up", "--data-dir", str(tmp_path), "--base-port", str(free_port_block(10))],
         env=_env(SHULIAN_LOG_LEVEL="WARNING"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -3,6 +3,7 @@ first worker runs the relay), a clean stop on SIGTERM, and no half-running group
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -168,3 +169,51 @@ def test_a_worker_that_dies_stops_the_group(served: tuple[subprocess.Popen[bytes
     os.kill(others[0], signal.SIGKILL)
     assert proc.wait(timeout=60) == 1
     assert _gone({first})
+
+
+# A parent that starts `shulian serve` as `shulian up` does, prints its pid and waits.
+_PARENT = """
+import subprocess, sys
+command = [sys.executable, "-m", "shulian_common.cli", "serve", "registry",
+           "--stop-with-parent", str(__import__("os").getpid())]
+print(subprocess.Popen(command).pid, flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_service_started_by_a_killed_parent_stops(tmp_path: Path) -> None:
+    """`shulian up` killed with SIGKILL cannot stop what it started: each service it starts is
+    told to stop with it (``--stop-with-parent``), so none keeps the port or the database."""
+    port = _free_port()
+    env = os.environ | {
+        "SHULIAN_ENV": "test",
+        "SHULIAN_DATA_DIR": str(tmp_path),
+        "SHULIAN_PORT": str(port),
+        "SHULIAN_LOG_LEVEL": "WARNING",
+    }
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _PARENT], env=env, cwd=tmp_path, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )  # fmt: skip
+    assert parent.stdout is not None
+    served = int(parent.stdout.readline())
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+            deadline = time.monotonic() + 120
+            while not _answers(client):
+                assert time.monotonic() < deadline, "the service did not start"
+                time.sleep(0.2)
+        parent.kill()
+        parent.wait()
+        assert _gone({served})
+    finally:
+        parent.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(served, signal.SIGKILL)
+
+
+def _answers(client: httpx.Client) -> bool:
+    try:
+        return client.get("/readyz").status_code == 200
+    except httpx.TransportError:
+        return False

@@ -18,29 +18,10 @@ import pytest
 
 from shulian_common.bus.local import LocalBus
 from shulian_common.envelope import CloudEvent
+from shulian_common.testing.ports import free_port_block
 
 pytestmark = pytest.mark.slow
 SUPPLIERS_TOPIC = "shulian.registry.suppliers.v1"
-
-
-def _free_base_port() -> int:
-    # A block of ten free ports: the launcher numbers each node's services from its base.
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1] // 10 * 10
-        if base + 20 < 65535 and all(_is_free(base + i) for i in range(20)):
-            return base
-    raise RuntimeError("no free block of ports")
-
-
-def _is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 async def _sources_on(bus_file: Path, topic: str) -> set[str]:
@@ -75,7 +56,7 @@ READY_WITHIN = 300.0  # seconds: seeding two nodes and starting eight processes 
 
 
 def test_up_runs_two_nodes_with_demo_data_and_stops_cleanly(tmp_path: Path) -> None:
-    base = _free_base_port()
+    base = free_port_block(20)
     env = os.environ | {"PYTHONUNBUFFERED": "1", "SHULIAN_LOG_LEVEL": "WARNING"}
     env.pop("SHULIAN_DATABASE_URL", None)
     env.pop("SHULIAN_BUS_URL", None)
@@ -133,7 +114,7 @@ def test_up_runs_two_nodes_with_demo_data_and_stops_cleanly(tmp_path: Path) -> N
 
 
 def test_up_names_a_service_that_fails_to_start_and_shows_its_log(tmp_path: Path) -> None:
-    base = _free_base_port()
+    base = free_port_block(20)
     env = os.environ | {"SHULIAN_LOG_LEVEL": "WARNING"}
     env.pop("SHULIAN_DATABASE_URL", None)
     env.pop("SHULIAN_BUS_URL", None)

@@ -73,11 +73,13 @@ def _named_service(name: str) -> ServiceDefinition | None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run one service in the foreground, as a container would (``SHULIAN_WORKERS`` processes)."""
-    from shulian_common.app.workers import serve
+    from shulian_common.app.workers import serve, stop_with_parent
 
     service = _named_service(args.service)
     if service is None:
         return 2
+    if args.stop_with_parent is not None:
+        stop_with_parent(args.stop_with_parent)
     settings = Settings(service=args.service)
     if args.port is not None:
         settings = settings.model_copy(update={"port": args.port})
@@ -385,6 +387,7 @@ def _spawn(item: Planned, data_dir: Path) -> subprocess.Popen[bytes]:
     (data_dir / item.node).mkdir(parents=True, exist_ok=True)
     log = (data_dir / item.node / f"{item.service}.log").open("ab")
     cmd = [sys.executable, "-m", "shulian_common.cli", "serve", item.service]
+    cmd += ["--stop-with-parent", str(os.getpid())]  # no orphan if `up` itself is killed
     return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
@@ -433,6 +436,13 @@ def build_parser(service_commands: bool = True) -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.add_argument(
         "--workers", type=int, help="processes on the port (default SHULIAN_WORKERS, 1)"
+    )
+    serve.add_argument(
+        "--stop-with-parent",
+        type=int,
+        metavar="PID",
+        help="stop (gracefully) once process PID is no longer this one's parent, even killed "
+        "(`shulian up` passes its own)",
     )
     serve.set_defaults(func=cmd_serve)
 

@@ -132,16 +132,16 @@ def _run_worker(
 ) -> None:
     import uvicorn
 
-    _stop_with_parent(parent)  # the parent's pid as it gave it: it may be gone already
+    stop_with_parent(parent)  # the parent's pid as it gave it: it may be gone already
     app = create_app(settings)
     app.router.lifespan_context = _signalling(app.router.lifespan_context, started)
     config = uvicorn.Config(app, log_config=None, access_log=False)
     uvicorn.Server(config).run(sockets=[listener])
 
 
-def _stop_with_parent(parent: int) -> None:
-    """Stop this worker (SIGTERM: a graceful shutdown) once its parent is gone, even killed
-    with SIGKILL: no orphan keeps serving the port or running the relay."""
+def stop_with_parent(parent: int) -> None:
+    """Stop this process (SIGTERM: a graceful shutdown) once ``parent`` is no longer its parent,
+    even killed with SIGKILL: no orphan keeps serving the port or running the relay."""
 
     def watch() -> None:
         while os.getppid() == parent:
