@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shulian_common.auth import Role
@@ -155,3 +155,28 @@ async def test_a_filtered_list_shows_an_activity_with_all_its_occurrences(yibin:
     assert len(item["occurrences"]) == 4  # not only the one in the window
     assert item == await _modelled(yibin, ids["series"])
     assert by_industry == [item]
+
+
+async def test_a_page_is_one_statement_its_values_bound(yibin: Events) -> None:
+    await _varied_calendar(yibin)
+    sent: list[str] = []
+
+    def record(*args: Any) -> None:  # before_cursor_execute(conn, cursor, statement, ...)
+        if "activities" in args[2] or "occurrences" in args[2]:
+            sent.append(args[2])
+
+    engine = yibin.runtime.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        for city in (YIBIN, "510100"):
+            response = await yibin.client.get(
+                "/v1/activities", params={"city": city, "limit": 2}, headers=yibin.province
+            )
+            assert response.status_code == 200, response.text
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    # One round trip a page (occurrences joined, not fetched by a second query), and the
+    # same SQL for other values: one prepared statement per shape, not one per city.
+    assert len(sent) == 2
+    assert sent[0] == sent[1]
