@@ -16,10 +16,11 @@ p50/p99/requests/s, the server CPU per request and the issue-13 ratios:
 - the app as a container runs it: ``shulian serve SERVICE`` (uvicorn, ``--workers`` processes).
 
 Endpoints: ``GET /v1/activities`` (events: a page of 20 of 10,000 activities, one in five a
-weekly series of four, with their occurrences; unfiltered, by city or by kind, at a random
-cursor), ``GET /v1/orders`` (matching: a page of 20 of 10,000 orders; unfiltered, open ones or a
-city's, at a random cursor) and ``GET /v1/warnings`` (reporting: the province's open warnings,
-the whole list as the route answers it, unpaged: 8 rules × 22 scopes × 3 years, a third open).
+weekly series of four, with their occurrences, in one statement: the page joined to them;
+unfiltered, by city or by kind, at a random cursor), ``GET /v1/orders`` (matching: a page of 20
+of 10,000 orders; unfiltered, open ones or a city's, at a random cursor) and ``GET /v1/warnings``
+(reporting: the province's open warnings, the whole list as the route answers it, unpaged:
+8 rules × 22 scopes × 3 years, a third open).
 The databases are dropped at the end.
 """
 
@@ -201,71 +202,73 @@ def activity_queries(rng: random.Random, ids: list[str]) -> list[dict[str, str]]
     return [query]
 
 
-def _activity_statements(query: dict[str, str]) -> tuple[Statement, Callable[[list[str]], Any]]:
-    """The route's two statements as ``repository.list_activities`` and
-    ``repository.occurrences_of`` build them (``ActivityFilter``'s equality conditions)."""
+_ACTIVITY_COLUMNS = (
+    *("id", "owner_node", "version", "created_at", "updated_at", "title", "level"),
+    *("division_code", "city_code", "host_kind", "host_ref", "host_name", "venue"),
+    *("timezone", "starts_at", "ends_at", "rrule", "capacity", "registration_opens_at"),
+    *("registration_closes_at", "approval_required", "cancel_reason"),
+)
+_RENDERED = ("kind", "campaign", "status", "industries", "outcome")
+_OCCURRENCE = ("key", "starts_at", "ends_at", "moved", "cancelled")
+
+
+def _activity_statement(query: dict[str, str]) -> Statement:
+    """The route's one statement as ``repository.listed_activities`` builds it: the page of
+    activities (``ActivityFilter``'s equality conditions) joined to their occurrences."""
     activity, occurrence = events_orm.Activity, events_orm.Occurrence
     values: dict[str, Any] = {"city": query.get("city"), "kind": query.get("kind")}
     values["after"] = decode_cursor(query.get("cursor"))
     shape = tuple(name for name, value in values.items() if value is not None)
 
-    def page() -> Any:
-        stmt = select(activity)
+    def build() -> Any:
+        columns = activity.__table__.c
+        stmt = select(*(columns[name] for name in (*_ACTIVITY_COLUMNS, *_RENDERED)))
         if "city" in shape:
             stmt = stmt.where(activity.city_code == bindparam("city", values["city"]))
         if "kind" in shape:
             stmt = stmt.where(activity.kind == bindparam("kind", values["kind"]))
         if "after" in shape:
             stmt = stmt.where(activity.id > bindparam("after", values["after"]))
-        return stmt.order_by(activity.id).limit(PAGE + 1)
+        page = stmt.order_by(activity.id).limit(PAGE + 1).subquery("page")
+        found = occurrence.__table__.c
+        return (
+            select(page, *(found[name].label(f"occurrence_{name}") for name in _OCCURRENCE))
+            .select_from(page.outerjoin(occurrence, occurrence.activity_id == page.c.id))
+            .order_by(page.c.id, occurrence.starts_at, occurrence.key)
+        )
 
-    def occurrences(ids: list[str]) -> Statement:
-        def build() -> Any:
-            return (
-                select(occurrence)
-                .where(occurrence.activity_id.in_(ids))
-                .order_by(occurrence.activity_id, occurrence.starts_at)
-            )
-
-        sql, _ = _sql(("occurrences", len(ids)), build, {})
-        return sql, list(ids)  # the expanded IN list's parameters, in order
-
-    return _sql(("activities", shape), page, values), occurrences
-
-
-_ACTIVITY_COLUMNS = (
-    *("id", "owner_node", "version", "created_at", "updated_at", "title", "level"),
-    *("division_code", "city_code", "host_kind", "host_ref", "host_name", "venue"),
-    *("timezone", "starts_at", "ends_at", "rrule", "capacity", "registration_opens_at"),
-    *("registration_closes_at", "approval_required", "cancel_reason", "industries", "outcome"),
-)
-_OCCURRENCE = ("key", "starts_at", "ends_at", "moved", "cancelled")
+    return _sql(("activities", shape), build, values)
 
 
 async def fetch_activities(connection: Any, query: dict[str, str]) -> dict[str, Any]:
-    (sql, args), occurrences = _activity_statements(query)
-    rows = await connection.fetch(sql, *args)
-    shown = rows[:PAGE]
-    by_activity: dict[str, list[dict[str, Any]]] = {}
-    if shown:
-        sql, args = occurrences([row["id"] for row in shown])
-        for found in await connection.fetch(sql, *args):
-            by_activity.setdefault(found["activity_id"], []).append(
-                {name: found[name] for name in _OCCURRENCE}
-            )
+    sql, args = _activity_statement(query)
+    records = await connection.fetch(sql, *args)
+    grouped: list[list[Any]] = []
+    for record in records:
+        if grouped and grouped[-1][0]["id"] == record["id"]:
+            grouped[-1].append(record)
+        else:
+            grouped.append([record])
     items = []
-    for row in shown:
+    for rows in grouped[:PAGE]:
+        row = rows[0]
         item = {name: row[name] for name in _ACTIVITY_COLUMNS}
         kind, status = ActivityKind(row["kind"]), ActivityStatus(row["status"])
         campaign = Campaign(row["campaign"]) if row["campaign"] is not None else None
         item["kind"], item["kind_label"] = kind.value, kind.label
-        item["status"], item["status_label"] = status.value, status.label
         item["campaign"] = campaign.value if campaign else None
         item["campaign_label"] = campaign.label if campaign else None
-        item["occurrences"] = by_activity.get(row["id"], [])
+        item["industries"] = row["industries"]
+        item["status"], item["status_label"] = status.value, status.label
+        item["outcome"] = row["outcome"]
+        item["occurrences"] = [
+            {name: found[f"occurrence_{name}"] for name in _OCCURRENCE}
+            for found in rows
+            if found["occurrence_key"] is not None
+        ]
         item["warnings"] = []
         items.append(item)
-    return _page(items, rows)
+    return _page(items, grouped)
 
 
 def _page(items: list[dict[str, Any]], rows: Sequence[Any]) -> dict[str, Any]:
@@ -460,19 +463,12 @@ async def bench_sql(url: str, endpoint: Endpoint, plan: Sequence[dict[str, str]]
 
 async def _raw(endpoint: Endpoint, connection: Any, query: dict[str, str]) -> None:
     """The statements only: what ``fetch`` runs, without building any field."""
-    if endpoint.name == "activities":
-        (sql, args), occurrences = _activity_statements(query)
-        rows = await connection.fetch(sql, *args)
-        if rows[:PAGE]:
-            sql, args = occurrences([row["id"] for row in rows[:PAGE]])
-            await connection.fetch(sql, *args)
-    else:
-        await endpoint.fetch(_Bare(connection), query)
+    await endpoint.fetch(_Bare(connection), query)
 
 
 class _Bare:
-    """A connection whose ``fetch`` returns the records only, for the single-statement routes:
-    the statement is the route's, the field building on top of it is skipped."""
+    """A connection whose ``fetch`` returns the records only: the statement is the route's, the
+    field building on top of it is skipped."""
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import Row, Select, delete, func, insert, or_, select
+from sqlalchemy import Integer, Row, Select, bindparam, delete, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -99,66 +100,157 @@ class ActivityFilter:
     status: str | None = None
     owner_node: str | None = None
 
-    def where(self) -> list[ColumnElement[bool]]:
-        """The conditions on ``Activity`` (and its occurrences for the date range)."""
-        conditions: list[ColumnElement[bool]] = []
-        for column, value in (
-            (Activity.city_code, self.city_code),
-            (Activity.division_code, self.division_code),
-            (Activity.kind, self.kind),
-            (Activity.level, self.level),
-            (Activity.campaign, self.campaign),
-            (Activity.status, self.status),
-            (Activity.owner_node, self.owner_node),
-        ):
-            if value is not None:
-                conditions.append(column == value)
-        if self.industry is not None:
-            tagged = select(ActivityIndustry.activity_id).where(
-                ActivityIndustry.industry == self.industry
-            )
-            conditions.append(Activity.id.in_(tagged))
-        if self.starts_before is not None or self.ends_after is not None:
-            conditions.append(Activity.id.in_(self._in_range()))
-        return conditions
-
-    def _in_range(self) -> Any:
-        stmt = select(Occurrence.activity_id).where(Occurrence.cancelled.is_(False))
-        if self.starts_before is not None:
-            stmt = stmt.where(Occurrence.starts_at < self.starts_before)
-        if self.ends_after is not None:
-            stmt = stmt.where(Occurrence.ends_at > self.ends_after)
-        return stmt
+    def parameters(self) -> dict[str, Any]:
+        """The values set, by field name: the parameters of ``_filtered``'s statement."""
+        return {name: value for name in _FILTERS if (value := getattr(self, name)) is not None}
 
 
-def _activities(where: ActivityFilter, after: str | None, limit: int | None) -> Select[Any]:
-    stmt = select(Activity).where(*where.where())
-    if after is not None:
-        stmt = stmt.where(Activity.id > after)
+# ActivityFilter's fields, in the order their conditions are added; equal ones compare a column.
+_FILTERS = (
+    *("city_code", "division_code", "kind", "level", "campaign", "status", "owner_node"),
+    *("industry", "starts_before", "ends_after"),
+)
+_EQUAL = {
+    "city_code": Activity.city_code,
+    "division_code": Activity.division_code,
+    "kind": Activity.kind,
+    "level": Activity.level,
+    "campaign": Activity.campaign,
+    "status": Activity.status,
+    "owner_node": Activity.owner_node,
+}
+
+
+def _conditions(names: tuple[str, ...]) -> list[ColumnElement[bool]]:
+    """The conditions on ``Activity`` of a filter setting ``names``, values as parameters."""
+    conditions = [_EQUAL[name] == bindparam(name) for name in names if name in _EQUAL]
+    if "industry" in names:
+        tagged = select(ActivityIndustry.activity_id).where(
+            ActivityIndustry.industry == bindparam("industry")
+        )
+        conditions.append(Activity.id.in_(tagged))
+    if "starts_before" in names or "ends_after" in names:
+        # One occurrence must be in the whole range: both bounds in one subquery.
+        live = select(Occurrence.activity_id).where(Occurrence.cancelled.is_(False))
+        if "starts_before" in names:
+            live = live.where(Occurrence.starts_at < bindparam("starts_before"))
+        if "ends_after" in names:
+            live = live.where(Occurrence.ends_at > bindparam("ends_after"))
+        conditions.append(Activity.id.in_(live))
+    return conditions
+
+
+@lru_cache(maxsize=256)
+def _filtered(names: tuple[str, ...], paged: bool, limited: bool) -> Select[Any]:
+    """Activities matching a filter setting ``names`` in id order (after ``:after`` when
+    ``paged``, ``:limit`` of them when ``limited``), built once per shape with the values as
+    parameters: building the statement per request cost about as much CPU as running it
+    (issue 13), and the read connection knows a statement met before by identity."""
+    stmt = select(Activity).where(*_conditions(names))
+    if paged:
+        stmt = stmt.where(Activity.id > bindparam("after"))
     stmt = stmt.order_by(Activity.id)
-    return stmt if limit is None else stmt.limit(limit)
+    return stmt.limit(bindparam("limit", type_=Integer())) if limited else stmt
+
+
+def _parameters(
+    where: ActivityFilter, after: str | None, limit: int | None
+) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """The filters set (the statement's shape) and every parameter's value."""
+    parameters = where.parameters()
+    names = tuple(parameters)  # in ``_FILTERS``' order: one statement per set of filters
+    if after is not None:
+        parameters["after"] = after
+    if limit is not None:
+        parameters["limit"] = limit
+    return names, parameters
+
+
+def _activities(
+    where: ActivityFilter, after: str | None, limit: int | None
+) -> tuple[Select[Any], dict[str, Any]]:
+    """The statement of activities matching ``where`` after ``after``, and its parameters."""
+    names, parameters = _parameters(where, after, limit)
+    return _filtered(names, after is not None, limit is not None), parameters
 
 
 async def list_activities(
     session: AsyncSession, where: ActivityFilter, *, after: str | None, limit: int | None
 ) -> list[Activity]:
     """Activities matching ``where`` in id order after ``after`` (all when ``limit`` is None)."""
-    return list(await session.scalars(_activities(where, after, limit)))
+    statement, parameters = _activities(where, after, limit)
+    return list(await session.scalars(statement, parameters))
 
 
 async def activity_rows(
     connection: AsyncConnection, where: ActivityFilter, *, after: str | None, limit: int
 ) -> Sequence[Row[Any]]:
-    """``list_activities`` as rows of the table's columns (the list route's lean path)."""
-    rows: Sequence[Row[Any]] = (await connection.execute(_activities(where, after, limit))).all()
+    """``list_activities`` as rows of the table's columns (read by bench/events_calendar.py)."""
+    statement, parameters = _activities(where, after, limit)
+    rows: Sequence[Row[Any]] = (await connection.execute(statement, parameters)).all()
     return rows
+
+
+# The list's columns: an activity's shown as they are (first ``id``, which groups the rows),
+# then those ``views.listed_activity_fields`` renders, then one of its occurrences'.
+LISTED_AS_IS = (
+    *("id", "owner_node", "version", "created_at", "updated_at", "title", "level"),
+    *("division_code", "city_code", "host_kind", "host_ref", "host_name", "venue"),
+    *("timezone", "starts_at", "ends_at", "rrule", "capacity", "registration_opens_at"),
+    *("registration_closes_at", "approval_required", "cancel_reason"),
+)
+LISTED_RENDERED = ("kind", "campaign", "status", "industries", "outcome")
+LISTED_OCCURRENCE = ("key", "starts_at", "ends_at", "moved", "cancelled")
+
+
+class ListedActivity(NamedTuple):
+    """An activity of a list page: its rows, one per occurrence (an activity without any has
+    one row whose occurrence columns are null), each ``LISTED_AS_IS`` + ``LISTED_RENDERED`` +
+    ``LISTED_OCCURRENCE``."""
+
+    id: str
+    rows: list[Row[Any]]
+
+
+@lru_cache(maxsize=256)
+def _listed(names: tuple[str, ...], paged: bool) -> Select[Any]:
+    """``_filtered``'s page joined to its activities' occurrences: one round trip where an
+    ``IN`` list of the page's ids took a second (and a statement compiled per page size)."""
+    columns = Activity.__table__.c
+    page = (
+        _filtered(names, paged, limited=True)
+        .with_only_columns(*(columns[name] for name in (*LISTED_AS_IS, *LISTED_RENDERED)))
+        .subquery("page")
+    )
+    occurrence = Occurrence.__table__.c
+    return (
+        select(page, *(occurrence[name].label(f"occurrence_{name}") for name in LISTED_OCCURRENCE))
+        .select_from(page.outerjoin(Occurrence, Occurrence.activity_id == page.c.id))
+        .order_by(page.c.id, Occurrence.starts_at, Occurrence.key)
+    )
+
+
+async def listed_activities(
+    connection: AsyncConnection, where: ActivityFilter, *, after: str | None, limit: int
+) -> list[ListedActivity]:
+    """Up to ``limit`` activities matching ``where`` after ``after``, in id order, with their
+    occurrences by start, in one statement."""
+    names, parameters = _parameters(where, after, limit)
+    result = await connection.execute(_listed(names, after is not None), parameters)
+    listed: list[ListedActivity] = []
+    for row in result.all():
+        if listed and listed[-1].id == row[0]:
+            listed[-1].rows.append(row)
+        else:
+            listed.append(ListedActivity(row[0], [row]))
+    return listed
 
 
 def _occurrences(activity_ids: Sequence[str]) -> Select[Any]:
     return (
         select(Occurrence)
         .where(Occurrence.activity_id.in_(list(activity_ids)))
-        .order_by(Occurrence.activity_id, Occurrence.starts_at)
+        .order_by(Occurrence.activity_id, Occurrence.starts_at, Occurrence.key)
     )
 
 
@@ -167,16 +259,6 @@ async def occurrences_of(session: AsyncSession, activity_ids: Sequence[str]) -> 
     if not activity_ids:
         return []
     return list(await session.scalars(_occurrences(activity_ids)))
-
-
-async def occurrence_rows(
-    connection: AsyncConnection, activity_ids: Sequence[str]
-) -> Sequence[Row[Any]]:
-    """``occurrences_of`` as rows of the table's columns."""
-    if not activity_ids:
-        return []
-    rows: Sequence[Row[Any]] = (await connection.execute(_occurrences(activity_ids))).all()
-    return rows
 
 
 async def slots_at(

@@ -24,7 +24,7 @@ from shulian_common.query import Cursor, Limit, QueryModel, page_of, query_model
 from shulian_common.records import load
 from shulian_common.schemas import Page
 from shulian_events import repository
-from shulian_events.api.views import activity_fields, activity_view
+from shulian_events.api.views import activity_view, listed_activity_fields
 from shulian_events.domain.lifecycle import ActivityAction, ActivityStatus
 from shulian_events.domain.terms import ActivityKind, Campaign, Level
 from shulian_events.handlers import activities as handlers
@@ -121,16 +121,12 @@ async def list_activities(
 ) -> Response:
     """The province-wide calendar: activities with an occurrence in ``from``–``to``, filtered."""
     page = page_of(query, settings)
-    where = query.filter()
-    rows = await repository.activity_rows(connection, where, after=page.after, limit=page.fetch)
-    shown, _ = page.split(rows)
-    occurrences = await repository.occurrence_rows(connection, [r.id for r in shown])
-    by_activity: dict[str, list[Any]] = {}
-    for occurrence in occurrences:
-        by_activity.setdefault(occurrence.activity_id, []).append(occurrence)
+    listed = await repository.listed_activities(
+        connection, query.filter(), after=page.after, limit=page.fetch
+    )
     # JSON bytes straight from the rows (no model per activity); the tests hold them to
     # ActivityRead.
-    return page.response(rows, lambda r: activity_fields(r, by_activity.get(r.id, [])))
+    return page.response(listed, listed_activity_fields)
 
 
 @router.get("/{activity_id}", response_model=ActivityRead, responses=problem_responses(401, 404))

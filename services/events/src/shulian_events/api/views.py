@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row
-
 from shulian_common.commands import PENDING, Outcome, Request
 from shulian_common.schemas import plain_fields
 from shulian_events.domain.conflicts import Clash
@@ -15,6 +13,11 @@ from shulian_events.domain.participation import RegistrationStatus
 from shulian_events.domain.terms import ActivityKind, Campaign, ParticipantKind
 from shulian_events.handlers.registrations import RegistrationAsk
 from shulian_events.orm import Activity, Occurrence, Registration
+from shulian_events.repository import (
+    LISTED_AS_IS,
+    LISTED_RENDERED,
+    ListedActivity,
+)
 from shulian_events.schemas import (
     ActivityRead,
     OccurrenceRead,
@@ -73,34 +76,43 @@ def activity_view(
     )
 
 
-_ACTIVITY_COLUMNS = (
-    *("id", "owner_node", "version", "created_at", "updated_at", "title", "level"),
-    *("division_code", "city_code", "host_kind", "host_ref", "host_name", "venue"),
-    *("timezone", "starts_at", "ends_at", "rrule", "capacity", "registration_opens_at"),
-    *("registration_closes_at", "approval_required", "cancel_reason"),
-)
+_AS_IS = len(LISTED_AS_IS)
+_OCCURRENCE = _AS_IS + len(LISTED_RENDERED)  # where an occurrence's columns start in a row
+_KIND_LABELS = {kind.value: kind.label for kind in ActivityKind}
+_CAMPAIGN_LABELS = {campaign.value: campaign.label for campaign in Campaign}
+_STATUS_LABELS = {status.value: status.label for status in ActivityStatus}
+# A value outside the terms fails as the enum would (``ValueError``): ``labels.get(v) or E(v)``.
 
 
-def activity_fields(
-    row: Activity | Row[Any], occurrences: Sequence[Occurrence | Row[Any]]
-) -> dict[str, Any]:
-    """What ``activity_view`` shows (without warnings), as plain data for
-    ``PageParams.response``: no model built or validated per activity; the list's test holds
-    the body to ``ActivityRead``."""
-    kind = ActivityKind(row.kind)
-    status = ActivityStatus(row.status)
-    campaign = Campaign(row.campaign) if row.campaign is not None else None
-    fields: dict[str, Any] = {name: getattr(row, name) for name in _ACTIVITY_COLUMNS}
-    fields["kind"] = kind.value
-    fields["kind_label"] = kind.label
-    fields["campaign"] = campaign.value if campaign is not None else None
-    fields["campaign_label"] = campaign.label if campaign is not None else None
-    fields["industries"] = list(row.industries)
-    fields["status"] = status.value
-    fields["status_label"] = status.label
-    outcome = row.outcome
+def listed_activity_fields(listed: ListedActivity) -> dict[str, Any]:
+    """What ``activity_view`` shows (without warnings: the list checks no clashes), as plain
+    data for ``PageParams.response``, read by position from the list's rows
+    (``repository.listed_activities``): no model built or validated, no column looked up by
+    name. ``test_activity_list.py`` holds it to ``ActivityRead`` on a varied page."""
+    row = listed.rows[0]
+    fields: dict[str, Any] = dict(zip(LISTED_AS_IS, row, strict=False))
+    kind, campaign, status, industries, outcome = row[_AS_IS:_OCCURRENCE]
+    fields["kind"] = kind
+    fields["kind_label"] = _KIND_LABELS.get(kind) or ActivityKind(kind).label
+    fields["campaign"] = fields["campaign_label"] = campaign
+    if campaign is not None:
+        fields["campaign_label"] = _CAMPAIGN_LABELS.get(campaign) or Campaign(campaign).label
+    fields["industries"] = list(industries)
+    fields["status"] = status
+    fields["status_label"] = _STATUS_LABELS.get(status) or ActivityStatus(status).label
     fields["outcome"] = plain_fields(OutcomeRead, outcome) if outcome is not None else None
-    fields["occurrences"] = [plain_fields(OccurrenceRead, o) for o in occurrences]
+    at = _OCCURRENCE
+    fields["occurrences"] = [
+        {
+            "key": r[at],
+            "starts_at": r[at + 1],
+            "ends_at": r[at + 2],
+            "moved": r[at + 3],
+            "cancelled": r[at + 4],
+        }
+        for r in listed.rows
+        if r[at] is not None  # the outer join's row of an activity without occurrences
+    ]
     fields["warnings"] = []
     return fields
 
