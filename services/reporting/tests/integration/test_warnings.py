@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import RootModel
 
+from shulian_common.auth import Role
 from shulian_common.testing.responses import assert_conforms
 from shulian_reporting import testing as t
 from shulian_reporting.schemas import WarningRead
@@ -74,8 +75,20 @@ async def test_a_city_behind_pace_is_warned_once_and_cleared_when_it_catches_up(
     assert ("directory_behind_pace", CHENGDU) in _keys(listing.json())
     open_only = await reporting.client.get("/v1/warnings", headers=reporting.province)
     assert ("directory_behind_pace", CHENGDU) not in _keys(open_only.json())
+    # A city sees its own warnings and the province's, not another city's.
+    own, other = [
+        await reporting.client.get(
+            "/v1/warnings",
+            params={"include_cleared": True},
+            headers=reporting.auth(Role.CITY_OPERATOR, city),
+        )
+        for city in (CHENGDU, "510700")
+    ]
+    assert ("directory_behind_pace", CHENGDU) in _keys(own.json())
+    assert {w["scope_code"] for w in own.json()} <= {"510000", CHENGDU}
+    assert {w["scope_code"] for w in other.json()} <= {"510000", "510700"}
     # Serialised from the rows without a model: exactly what WarningRead would render.
-    for answer in (listing, open_only):
+    for answer in (listing, open_only, own, other):
         assert_conforms(RootModel[list[WarningRead]], answer.content)
 
 
