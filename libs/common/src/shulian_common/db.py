@@ -7,7 +7,7 @@ import functools
 import json
 import time
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -388,6 +388,27 @@ class ReadConnection(AsyncConnection):
         await self._through_sqlalchemy()
         return await super().execute(statement, parameters, execution_options=execution_options)
 
+    async def mappings(
+        self, statement: Executable, parameters: dict[str, Any] | None = None
+    ) -> Sequence[Mapping[Any, Any]]:
+        """``execute(statement, parameters).mappings().all()``, without building ``Row``s where
+        the driver ran it and its columns need no conversion: asyncpg's records themselves
+        (read by key in C; they are not ``Row``s, nor ``dict``s)."""
+        driver = (
+            self._pooled_driver(statement)
+            if self._read_pool is not None
+            else self._driver_connection(statement)
+        )
+        if driver is not None:
+            fetched = await _fetch_records(self, driver, statement, parameters or {})
+            if fetched is not None:
+                shape, records = fetched
+                if shape.plain is not False:
+                    return records
+                assert shape.metadata is not None
+                return IteratorResult(shape.metadata, iter(records)).mappings().all()
+        return (await self.execute(statement, parameters)).mappings().all()
+
     async def exec_driver_sql(self, *args: Any, **kwargs: Any) -> Any:
         await self._through_sqlalchemy()
         return await super().exec_driver_sql(*args, **kwargs)
@@ -435,6 +456,9 @@ class _Shape:
     compiled: Any  # SQLCompiler
     metadata: SimpleResultMetaData | None = None
     unsupported: bool = False
+    # Whether its records are already what its rows' mappings hold: no column needs a result
+    # processor, and the records' keys are the rows' keys (known once a run returned a record).
+    plain: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -495,10 +519,23 @@ async def _fetch(
     connection: AsyncConnection, driver: Any, statement: Any, parameters: dict[str, Any]
 ) -> Result[Any] | None:
     """``statement`` run on ``driver`` (asyncpg), or ``None`` where SQLAlchemy must run it."""
+    fetched = await _fetch_records(connection, driver, statement, parameters)
+    if fetched is None:
+        return None
+    shape, records = fetched
+    assert shape.metadata is not None
+    return IteratorResult(shape.metadata, iter(records))
+
+
+async def _fetch_records(
+    connection: AsyncConnection, driver: Any, statement: Any, parameters: dict[str, Any]
+) -> tuple[_Shape, list[Any]] | None:
+    """``statement``'s shape and asyncpg records, or ``None`` where SQLAlchemy must run it."""
     known = _known(connection, statement, tuple(sorted(parameters)))
     if known is None or known.shape.unsupported:
         return None
-    compiled = known.shape.compiled
+    shape = known.shape
+    compiled = shape.compiled
     values = compiled.construct_params(
         parameters or None,
         extracted_parameters=known.extracted,
@@ -516,15 +553,19 @@ async def _fetch(
         processors[name](values[name]) if name in processors else values[name] for name in order
     ]
     try:
-        metadata = known.shape.metadata
-        if metadata is None:
-            metadata = await _result_metadata(connection, driver, known.shape, sql)
-            if metadata is None:
-                return None
+        if (
+            shape.metadata is None
+            and await _result_metadata(connection, driver, shape, sql) is None
+        ):
+            return None
         records = await driver.fetch(sql, *arguments)
     except Exception:  # SQLAlchemy runs it again, and reports its own error
         return None
-    return IteratorResult(metadata, iter(records))
+    if shape.plain is None and records:
+        metadata = shape.metadata
+        assert metadata is not None
+        shape.plain = not metadata._processors and tuple(records[0].keys()) == tuple(metadata.keys)
+    return shape, records
 
 
 async def _result_metadata(

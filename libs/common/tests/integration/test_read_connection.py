@@ -32,7 +32,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.engine import CursorResult
+from sqlalchemy.engine import CursorResult, RowMapping
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -50,6 +50,7 @@ from shulian_common.db import (
     create_read_pool,
 )
 from shulian_common.deps import get_connection
+from shulian_common.records import UTCDateTime
 from shulian_common.settings import Settings
 
 
@@ -419,3 +420,47 @@ async def test_a_runtime_serves_read_connections_from_its_read_pool_and_closes_i
         await stop_runtime(runtime)
     assert read_pool.is_closing()
     assert read_pool.get_size() == 0
+
+
+@pytest.mark.parametrize(("statement", "parameters"), QUERIES)
+async def test_mappings_are_sqlalchemys_without_rows_where_nothing_converts(
+    pooled: tuple[AsyncEngine, AsyncEngine, _SpyPool],
+    statement: Any,
+    parameters: dict[str, Any] | None,
+) -> None:
+    _, read, spy = pooled
+    async with read.connect() as connection:
+        expected = [dict(m) for m in (await connection.execute(statement, parameters)).mappings()]
+    for _ in range(2):  # the first run learns whether the shape's records are plain
+        async with ReadConnection(read, spy) as connection:
+            found = await connection.mappings(statement, parameters)
+        assert [{key: m[key] for key in m.keys()} for m in found] == expected  # noqa: SIM118
+    converts = any(isinstance(column.type, Enum) for column in statement.selected_columns)
+    # asyncpg's records where no column converts; SQLAlchemy's mappings (converted) otherwise.
+    assert all(isinstance(m, RowMapping) for m in found) is converts
+
+
+async def test_mappings_without_a_read_pool_or_on_sqlite(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    _, read = engines
+    statement = select(places.c.id, places.c.kind).order_by(places.c.id)
+    async with ReadConnection(read) as connection:
+        found = await connection.mappings(statement)
+    assert [(m["id"], m["kind"]) for m in found] == [(row["id"], row["kind"]) for row in ROWS]
+
+
+async def test_utc_timestamps_come_back_aware_without_a_processor_on_postgresql(
+    pooled: tuple[AsyncEngine, AsyncEngine, _SpyPool],
+) -> None:
+    _, read, spy = pooled
+    # A timestamptz comes back with its offset: no processor, so such rows stay plain records.
+    assert UTCDateTime()._cached_result_processor(read.dialect, None) is None
+    moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    statement = select(bindparam("t", type_=UTCDateTime()).label("t"))
+    async with read.connect() as connection:
+        assert (await connection.execute(statement, {"t": moment})).scalar_one() == moment
+    async with ReadConnection(read, spy) as connection:
+        [found] = await connection.mappings(statement, {"t": moment})
+    assert found["t"] == moment
+    assert found["t"].utcoffset() is not None
