@@ -62,9 +62,10 @@ _compact_json = functools.partial(json.dumps, ensure_ascii=False, separators=(",
 POOL_RECYCLE_SECONDS = 1800
 POOL_SIZE = 10  # connections a PostgreSQL engine keeps open
 POOL_MAX_OVERFLOW = 10  # and opens past them at a peak
-# The most PostgreSQL connections one service process opens: its pool at its peak and the
-# ``LISTEN`` connection of ``notify``. Deployments size ``max_connections`` from it.
-CONNECTIONS_PER_PROCESS = POOL_SIZE + POOL_MAX_OVERFLOW + 1
+# The most PostgreSQL connections one service process opens: its engine's pool and its read
+# pool (``create_read_pool``, the same limits) at their peaks, and the ``LISTEN`` connection of
+# ``notify``. Deployments size ``max_connections`` from it.
+CONNECTIONS_PER_PROCESS = 2 * (POOL_SIZE + POOL_MAX_OVERFLOW) + 1
 # PostgreSQL settings of every pooled connection. ``force_custom_plan``: a search term's share of
 # rows ranges from 0.01 % (a brand) to 45 % (a status), so a cached generic plan, blind to the
 # values, is often ten times slower than one planned for them; and the kit's statements are small
