@@ -249,7 +249,9 @@ async def create_read_pool(engine: AsyncEngine) -> ReadPool | None:
     """An asyncpg pool for ``ReadConnection``s of ``engine`` (made by ``create_engine``), with
     the connect settings of its connections (server, ``server_settings`` such as
     ``plan_cache_mode``, JSON codecs) plus ``READ_POOL_SETTINGS``, and its pool's size limits;
-    ``None`` where reads keep SQLAlchemy's pool (SQLite, another driver, a custom creator).
+    ``None`` where reads keep SQLAlchemy's pool (SQLite, another driver, a custom creator, an
+    engine whose cursor executions are listened to, as telemetry's instrumentation does: its
+    reads all go through SQLAlchemy, so a connection of the read pool would sit unused).
 
     Connections are opened on demand and handed back without asyncpg's reset (``RESET ALL``
     and more, a round trip per request): a read connection runs only ``SELECT``s outside a
@@ -264,6 +266,8 @@ async def create_read_pool(engine: AsyncEngine) -> ReadPool | None:
         or "async_creator_fn" in connect_args
         or not isinstance(sizes, pool.QueuePool)
         or sizes.size() < 1
+        or sync_engine.dispatch.before_cursor_execute
+        or sync_engine.dispatch.after_cursor_execute
     ):
         return None
     import asyncpg  # type: ignore[import-untyped]

@@ -380,17 +380,21 @@ async def test_a_pooled_error_is_sqlalchemys_and_the_connection_goes_back(
         assert (await connection.execute(select(func.count()).select_from(places))).scalar() == 8
 
 
-async def test_a_read_pool_only_where_the_driver_is_asyncpg(
+async def test_a_read_pool_only_where_the_driver_is_asyncpg_and_not_traced(
     tmp_path: Path, postgres_url: str
 ) -> None:
     sqlite = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'read.db'}")
     foreign = create_async_engine(postgres_url)  # not made by ``create_engine``: settings unknown
+    traced = create_engine(postgres_url)  # its reads go through SQLAlchemy, seen by a listener
+    event.listen(traced.sync_engine, "before_cursor_execute", lambda *_: None)
     try:
         assert await create_read_pool(create_read_engine(sqlite)) is None
         assert await create_read_pool(foreign) is None
+        assert await create_read_pool(create_read_engine(traced)) is None
     finally:
         await sqlite.dispose()
         await foreign.dispose()
+        await traced.dispose()
 
 
 async def test_a_runtime_serves_read_connections_from_its_read_pool_and_closes_it(
