@@ -367,6 +367,15 @@ class ReadConnection(AsyncConnection):
             if driver is not None:
                 await self._read_pool.release(driver)  # type: ignore[union-attr]
 
+    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        # SQLAlchemy closes in a task of its own, shielded from cancellation (a task created per
+        # request); asyncpg's pool shields its release itself, so only a SQLAlchemy connection,
+        # if one was needed, needs SQLAlchemy's way.
+        if self._read_pool is None or self.sync_connection is not None:
+            await super().__aexit__(type_, value, traceback)
+        else:
+            await self.close()
+
     async def _through_sqlalchemy(self) -> None:
         if self._read_pool is not None and self.sync_connection is None:
             self.sync_connection = self._assign_proxied(
