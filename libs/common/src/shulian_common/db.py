@@ -6,11 +6,12 @@ import asyncio
 import functools
 import json
 import time
-from collections.abc import AsyncIterator
+import weakref
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic_core import from_json
 from sqlalchemy import MetaData, Select, event, exc, make_url, pool, text
@@ -24,7 +25,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.sql.base import Executable
-from sqlalchemy.util.concurrency import await_
+from sqlalchemy.util.concurrency import await_, greenlet_spawn
 
 # Constraint names are stable across both backends, so migrations can refer to them.
 NAMING_CONVENTION = {
@@ -61,9 +62,10 @@ _compact_json = functools.partial(json.dumps, ensure_ascii=False, separators=(",
 POOL_RECYCLE_SECONDS = 1800
 POOL_SIZE = 10  # connections a PostgreSQL engine keeps open
 POOL_MAX_OVERFLOW = 10  # and opens past them at a peak
-# The most PostgreSQL connections one service process opens: its pool at its peak and the
-# ``LISTEN`` connection of ``notify``. Deployments size ``max_connections`` from it.
-CONNECTIONS_PER_PROCESS = POOL_SIZE + POOL_MAX_OVERFLOW + 1
+# The most PostgreSQL connections one service process opens: its engine's pool and its read
+# pool (``create_read_pool``, the same limits) at their peaks, and the ``LISTEN`` connection of
+# ``notify``. Deployments size ``max_connections`` from it.
+CONNECTIONS_PER_PROCESS = 2 * (POOL_SIZE + POOL_MAX_OVERFLOW) + 1
 # PostgreSQL settings of every pooled connection. ``force_custom_plan``: a search term's share of
 # rows ranges from 0.01 % (a brand) to 45 % (a status), so a cached generic plan, blind to the
 # values, is often ten times slower than one planned for them; and the kit's statements are small
@@ -107,6 +109,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # and SQLAlchemy then recycles every connection of the pool opened before the loss.
     ping_idle_after = kwargs.pop("ping_idle_after", 1.0)
     engine = create_async_engine(url, **kwargs)
+    _connect_args[engine.sync_engine] = dict(connect_args)
     if not kwargs.get("pool_pre_ping"):
         _ping_when_idle(engine, ping_idle_after)
     if engine.dialect.driver == "asyncpg":
@@ -221,6 +224,94 @@ def _refuse_writes(_connection: Any, statement: Any, *_: Any) -> None:
         raise RuntimeError("a read-only connection: write through a unit of work")
 
 
+class ReadPool(Protocol):
+    """An asyncpg pool (``create_read_pool``): what ``ReadConnection`` needs of it."""
+
+    async def acquire(self) -> Any: ...
+
+    async def release(self, connection: Any) -> None: ...
+
+    async def close(self) -> None: ...
+
+    def terminate(self) -> None: ...
+
+
+# On top of the engine's: the database itself refuses a write sent on a read pool's connection
+# (``ReadConnection`` sends only ``SELECT``s; a volatile function inside one would still fail).
+READ_POOL_SETTINGS = {"default_transaction_read_only": "on"}
+READ_POOL_CLOSE_TIMEOUT = 10.0  # seconds to wait for reads in flight at shutdown
+# SQLAlchemy's own arguments of its asyncpg adapter, not asyncpg's.
+_ADAPTER_ARGUMENTS = ("prepared_statement_cache_size", "prepared_statement_name_func")
+_connect_args: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+async def create_read_pool(engine: AsyncEngine) -> ReadPool | None:
+    """An asyncpg pool for ``ReadConnection``s of ``engine`` (made by ``create_engine``), with
+    the connect settings of its connections (server, ``server_settings`` such as
+    ``plan_cache_mode``, JSON codecs) plus ``READ_POOL_SETTINGS``, and its pool's size limits;
+    ``None`` where reads keep SQLAlchemy's pool (SQLite, another driver, a custom creator, an
+    engine whose cursor executions are listened to, as telemetry's instrumentation does: its
+    reads all go through SQLAlchemy, so a connection of the read pool would sit unused).
+
+    Connections are opened on demand and handed back without asyncpg's reset (``RESET ALL``
+    and more, a round trip per request): a read connection runs only ``SELECT``s outside a
+    transaction, so it leaves no session state behind. Close it with ``close_read_pool``."""
+    sync_engine = engine.sync_engine
+    # A read engine (``create_read_engine``) proxies the engine ``create_engine`` made.
+    connect_args = _connect_args.get(getattr(sync_engine, "_proxied", sync_engine))
+    sizes = sync_engine.pool
+    if (
+        engine.dialect.driver != "asyncpg"
+        or connect_args is None
+        or "async_creator_fn" in connect_args
+        or not isinstance(sizes, pool.QueuePool)
+        or sizes.size() < 1
+        or sync_engine.dispatch.before_cursor_execute
+        or sync_engine.dispatch.after_cursor_execute
+    ):
+        return None
+    import asyncpg  # type: ignore[import-untyped]
+
+    _, params = engine.dialect.create_connect_args(engine.url)
+    params.update(connect_args)
+    for name in _ADAPTER_ARGUMENTS:
+        params.pop(name, None)
+    params["server_settings"] = {**params.get("server_settings", {}), **READ_POOL_SETTINGS}
+    dialect: Any = engine.dialect
+    deserializer = dialect._json_deserializer or from_json
+
+    async def init(driver: Any) -> None:
+        await _set_json_codecs(driver, deserializer)
+        if dialect._native_inet_types is False:
+            await dialect._disable_asyncpg_inet_codecs(_Adapted(driver))
+
+    read_pool: ReadPool = await asyncpg.create_pool(
+        min_size=0,
+        max_size=sizes.size() + max(sizes._max_overflow, 0),
+        init=init,
+        reset=_keep_session,
+        **params,
+    )
+    return read_pool
+
+
+@dataclass(frozen=True, slots=True)
+class _Adapted:
+    _connection: Any  # what the dialect's codec helpers read from an adapted connection
+
+
+async def _keep_session(_driver: Any) -> None:
+    """No reset on release (see ``create_read_pool``)."""
+
+
+async def close_read_pool(read_pool: ReadPool) -> None:
+    """Close ``read_pool`` once its reads in flight are done (terminated after a timeout)."""
+    try:
+        await asyncio.wait_for(read_pool.close(), READ_POOL_CLOSE_TIMEOUT)
+    except TimeoutError:
+        read_pool.terminate()
+
+
 class ReadConnection(AsyncConnection):
     """A read-only request's Core connection (``deps.ConnectionDep``) that runs a ``SELECT`` on
     the driver's connection itself when it can, skipping SQLAlchemy's execution layer.
@@ -232,16 +323,64 @@ class ReadConnection(AsyncConnection):
     (its cache key and parameter names; a statement object met again is known by identity and
     not even keyed), its parameters are bound as SQLAlchemy binds them (its bind processors,
     expanding ``IN`` lists included), and the SQL is run by ``asyncpg.Connection.fetch``
-    (asyncpg's own prepared-statement cache) on the very connection SQLAlchemy checked out; the
-    records become SQLAlchemy ``Row`` objects through the column types' result processors, in
-    a buffered ``Result`` with the usual API (``all``, ``scalars``, ``first``, ``mappings``…).
+    (asyncpg's own prepared-statement cache); the records become SQLAlchemy ``Row`` objects
+    through the column types' result processors, in a buffered ``Result`` with the usual API
+    (``all``, ``scalars``, ``first``, ``mappings``…).
+
+    Given a ``ReadPool`` (``create_read_pool``, what a service's runtime holds on PostgreSQL),
+    the driver's connection comes from that asyncpg pool: no SQLAlchemy ``Connection`` and pool
+    checkout, each two greenlet hops (checkout and close were a tenth of a search's CPU). A
+    statement the driver may not run then checks a connection out of SQLAlchemy's pool, on
+    first need. Without one, the driver's connection is the one SQLAlchemy checked out.
 
     Anything else goes through SQLAlchemy unchanged: other statements (a write is refused on
     the read engine), SQLite, a connection in a transaction, execution options, several
     parameter sets, engines with cursor-execute listeners (OpenTelemetry's SQLAlchemy
     instrumentation, which then sees every query). A statement that fails on the driver is run
     once more through SQLAlchemy, so errors surface as SQLAlchemy's (a read repeats safely).
+    A pooled read connection has no transactions (``begin``): reads need none.
     """
+
+    __slots__ = ("_driver", "_read_pool")
+
+    def __init__(self, engine: AsyncEngine, pool: ReadPool | None = None) -> None:
+        super().__init__(engine)
+        self._read_pool = pool
+        self._driver: Any = None
+
+    async def start(self, is_ctxmanager: bool = False) -> AsyncConnection:
+        """Check a driver connection out of the read pool, or SQLAlchemy's without one."""
+        if self._read_pool is None:
+            return await super().start(is_ctxmanager)
+        if self._driver is not None:
+            raise exc.InvalidRequestError("connection is already started")
+        self._driver = await self._read_pool.acquire()
+        return self
+
+    async def close(self) -> None:
+        """Return the driver connection to the read pool, and SQLAlchemy's if one was needed."""
+        driver, self._driver = self._driver, None
+        try:
+            if self._read_pool is None or self.sync_connection is not None:
+                await super().close()
+        finally:
+            if driver is not None:
+                await self._read_pool.release(driver)  # type: ignore[union-attr]
+
+    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        # SQLAlchemy closes in a task of its own, shielded from cancellation (a task created per
+        # request); asyncpg's pool shields its release itself, so only a SQLAlchemy connection,
+        # if one was needed, needs SQLAlchemy's way.
+        if self._read_pool is None or self.sync_connection is not None:
+            await super().__aexit__(type_, value, traceback)
+        else:
+            await self.close()
+
+    async def _through_sqlalchemy(self) -> None:
+        if self._read_pool is not None and self.sync_connection is None:
+            self.sync_connection = self._assign_proxied(
+                await greenlet_spawn(self.sync_engine.connect)
+            )
 
     async def execute(  # type: ignore[override]
         self,
@@ -251,12 +390,60 @@ class ReadConnection(AsyncConnection):
         execution_options: Any = None,
     ) -> Result[Any]:
         if execution_options is None and (parameters is None or isinstance(parameters, dict)):
-            driver = self._driver_connection(statement)
+            driver = (
+                self._pooled_driver(statement)
+                if self._read_pool is not None
+                else self._driver_connection(statement)
+            )
             if driver is not None:
                 result = await _fetch(self, driver, statement, parameters or {})
                 if result is not None:
                     return result
+        await self._through_sqlalchemy()
         return await super().execute(statement, parameters, execution_options=execution_options)
+
+    async def mappings(
+        self, statement: Executable, parameters: dict[str, Any] | None = None
+    ) -> Sequence[Mapping[Any, Any]]:
+        """``execute(statement, parameters).mappings().all()``, without building ``Row``s where
+        the driver ran it and its columns need no conversion: asyncpg's records themselves
+        (read by key in C; they are not ``Row``s, nor ``dict``s)."""
+        driver = (
+            self._pooled_driver(statement)
+            if self._read_pool is not None
+            else self._driver_connection(statement)
+        )
+        if driver is not None:
+            fetched = await _fetch_records(self, driver, statement, parameters or {})
+            if fetched is not None:
+                shape, records = fetched
+                if shape.plain is not False:
+                    return records
+                assert shape.metadata is not None
+                return IteratorResult(shape.metadata, iter(records)).mappings().all()
+        return (await self.execute(statement, parameters)).mappings().all()
+
+    async def exec_driver_sql(self, *args: Any, **kwargs: Any) -> Any:
+        await self._through_sqlalchemy()
+        return await super().exec_driver_sql(*args, **kwargs)
+
+    async def stream(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        await self._through_sqlalchemy()
+        return await super().stream(*args, **kwargs)
+
+    async def run_sync(self, *args: Any, **kwargs: Any) -> Any:
+        await self._through_sqlalchemy()
+        return await super().run_sync(*args, **kwargs)
+
+    def _pooled_driver(self, statement: Executable) -> Any:
+        """The read pool's connection, if it may run ``statement``."""
+        if not isinstance(statement, Select) or statement._execution_options:
+            return None
+        dispatch = self.sync_engine.dispatch
+        if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
+            return None
+        # No transaction to stay in: a read engine's SQLAlchemy connection is in autocommit.
+        return self._driver
 
     def _driver_connection(self, statement: Executable) -> Any:
         """The asyncpg connection to run ``statement`` on directly, if it may be."""
@@ -283,6 +470,9 @@ class _Shape:
     compiled: Any  # SQLCompiler
     metadata: SimpleResultMetaData | None = None
     unsupported: bool = False
+    # Whether its records are already what its rows' mappings hold: no column needs a result
+    # processor, and the records' keys are the rows' keys (known once a run returned a record).
+    plain: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,7 +520,7 @@ def _known(
         if len(cache.shapes) >= cache.SIZE:
             cache.shapes.clear()
         compiled = statement._compiler(
-            connection.dialect, cache_key=cache_key, column_keys=list(names)
+            connection.sync_engine.dialect, cache_key=cache_key, column_keys=list(names)
         )
         shape = cache.shapes[key] = _Shape(compiled)
     if len(cache.known) >= cache.SIZE:
@@ -343,10 +533,23 @@ async def _fetch(
     connection: AsyncConnection, driver: Any, statement: Any, parameters: dict[str, Any]
 ) -> Result[Any] | None:
     """``statement`` run on ``driver`` (asyncpg), or ``None`` where SQLAlchemy must run it."""
+    fetched = await _fetch_records(connection, driver, statement, parameters)
+    if fetched is None:
+        return None
+    shape, records = fetched
+    assert shape.metadata is not None
+    return IteratorResult(shape.metadata, iter(records))
+
+
+async def _fetch_records(
+    connection: AsyncConnection, driver: Any, statement: Any, parameters: dict[str, Any]
+) -> tuple[_Shape, list[Any]] | None:
+    """``statement``'s shape and asyncpg records, or ``None`` where SQLAlchemy must run it."""
     known = _known(connection, statement, tuple(sorted(parameters)))
     if known is None or known.shape.unsupported:
         return None
-    compiled = known.shape.compiled
+    shape = known.shape
+    compiled = shape.compiled
     values = compiled.construct_params(
         parameters or None,
         extracted_parameters=known.extracted,
@@ -364,15 +567,19 @@ async def _fetch(
         processors[name](values[name]) if name in processors else values[name] for name in order
     ]
     try:
-        metadata = known.shape.metadata
-        if metadata is None:
-            metadata = await _result_metadata(connection, driver, known.shape, sql)
-            if metadata is None:
-                return None
+        if (
+            shape.metadata is None
+            and await _result_metadata(connection, driver, shape, sql) is None
+        ):
+            return None
         records = await driver.fetch(sql, *arguments)
     except Exception:  # SQLAlchemy runs it again, and reports its own error
         return None
-    return IteratorResult(metadata, iter(records))
+    if shape.plain is None and records:
+        metadata = shape.metadata
+        assert metadata is not None
+        shape.plain = not metadata._processors and tuple(records[0].keys()) == tuple(metadata.keys)
+    return shape, records
 
 
 async def _result_metadata(
@@ -392,7 +599,7 @@ async def _result_metadata(
     ):
         shape.unsupported = True
         return None
-    dialect = connection.dialect
+    dialect = connection.sync_engine.dialect
     try:
         processors = [column.type._cached_result_processor(dialect, None) for column in columns]
     except (TypeError, exc.InvalidRequestError):  # the reported type decides: ask for it

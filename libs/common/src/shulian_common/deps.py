@@ -79,11 +79,12 @@ async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
     For reads rendered straight from rows: a statement on it skips the ORM session's result
     machinery (its compile state, identity map, object per row), about a fifth of a list
     route's CPU on the ORM path, and on PostgreSQL a ``SELECT`` runs on asyncpg itself
-    (``db.ReadConnection``). An ORM entity ``select(Model)`` run on it yields rows of the
-    table's columns, not objects.
+    (``db.ReadConnection``, on a connection of the runtime's read pool). An ORM entity
+    ``select(Model)`` run on it yields rows of the table's columns, not objects.
     """
     runtime = runtime_of(request.app)
-    async with ReadConnection(runtime.read_engine or runtime.engine) as connection:
+    engine = runtime.read_engine or runtime.engine
+    async with ReadConnection(engine, runtime.read_pool) as connection:
         yield connection
 
 

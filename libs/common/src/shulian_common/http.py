@@ -10,7 +10,6 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from operator import attrgetter
 from typing import Annotated, Any, TypeVar
 
 import orjson
@@ -32,12 +31,19 @@ from shulian_common.settings import Settings
 
 S = TypeVar("S")
 T = TypeVar("T")
-_id_of = attrgetter("id")  # of a record or a row
 _ETAG = re.compile(r'^\s*(?:W/)?"(\d+)"\s*$')
 IDEMPOTENT_REPLAYED = "Idempotent-Replayed"
 _JSON = "application/json"
 # A router dependency: every route behind it needs a valid token.
 Authenticated = Depends(get_principal)
+
+
+def _id_of(row: Any) -> Any:
+    """The ``id`` of an object or a row, or of a mapping of columns (a driver's record)."""
+    try:
+        return row.id
+    except AttributeError:
+        return row["id"]
 
 
 def etag(version: int) -> str:

@@ -51,6 +51,14 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value
         return value.replace(tzinfo=UTC)
 
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        """None on PostgreSQL, whose ``timestamptz`` always comes back with its offset: a
+        function call per value saved, and rows of these columns need no conversion at all
+        (``db.ReadConnection.mappings`` then hands the driver's records on as they are)."""
+        if dialect.name == "postgresql" and isinstance(self.impl_instance, DateTime):
+            return self.impl_instance.result_processor(dialect, coltype)
+        return super().result_processor(dialect, coltype)
+
 
 class Record:
     """Columns of every aggregate; ``version`` is the optimistic-concurrency counter (ETag).

@@ -7,6 +7,8 @@ import enum
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -30,11 +32,26 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.engine import CursorResult
+from sqlalchemy.engine import CursorResult, RowMapping
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from shulian_common.db import ReadConnection, create_engine, create_read_engine
+from shulian_common.app import start_runtime, stop_runtime
+from shulian_common.db import (
+    POOL_MAX_OVERFLOW,
+    POOL_SIZE,
+    READ_POOL_SETTINGS,
+    SERVER_SETTINGS,
+    ReadConnection,
+    ReadPool,
+    close_read_pool,
+    create_engine,
+    create_read_engine,
+    create_read_pool,
+)
+from shulian_common.deps import get_connection
+from shulian_common.records import UTCDateTime
+from shulian_common.settings import Settings
 
 
 class Kind(enum.Enum):
@@ -201,3 +218,253 @@ async def test_cursor_listeners_see_every_query(postgres_url: str) -> None:
         assert len(seen) == 1
     finally:
         await engine.dispose()
+
+
+class _SpyPool:
+    """A read pool that records its checkouts and the SQL sent on the connections it lends."""
+
+    def __init__(self, pool: ReadPool) -> None:
+        self.pool = pool
+        self.acquired = 0
+        self.released = 0
+        self.sent: list[str] = []
+
+    async def acquire(self) -> Any:
+        driver = await self.pool.acquire()
+        driver.add_query_logger(self._log)
+        self.acquired += 1
+        return driver
+
+    async def release(self, connection: Any) -> None:
+        connection.remove_query_logger(self._log)
+        await self.pool.release(connection)
+        self.released += 1
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    def terminate(self) -> None:
+        self.pool.terminate()
+
+    def _log(self, record: Any) -> None:
+        self.sent.append(record.query)
+
+
+@pytest.fixture
+async def pooled(postgres_url: str) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine, _SpyPool]]:
+    """The writers' engine on a table of ``ROWS``, its read engine and its read pool (spied)."""
+    engine = create_engine(postgres_url)
+    async with engine.begin() as connection:
+        await connection.run_sync(_metadata.drop_all)
+        await connection.run_sync(_metadata.create_all)
+        await connection.execute(insert(places), ROWS)
+    read = create_read_engine(engine)
+    read_pool = await create_read_pool(read)
+    assert read_pool is not None
+    try:
+        yield engine, read, _SpyPool(read_pool)
+    finally:
+        await close_read_pool(read_pool)
+        async with engine.begin() as connection:
+            await connection.run_sync(_metadata.drop_all)
+        await engine.dispose()
+
+
+@pytest.mark.parametrize(("statement", "parameters"), QUERIES)
+async def test_a_pooled_select_runs_on_the_read_pool_with_sqlalchemys_rows(
+    pooled: tuple[AsyncEngine, AsyncEngine, _SpyPool],
+    statement: Any,
+    parameters: dict[str, Any] | None,
+) -> None:
+    engine, read, spy = pooled
+    async with read.connect() as connection:
+        expected = (await connection.execute(statement, parameters)).all()
+    async with ReadConnection(read, spy) as connection:
+        result = await connection.execute(statement, parameters)
+        # Neither SQLAlchemy's pool nor its execution: the read pool's connection ran it.
+        assert engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        assert connection.sync_connection is None
+        assert not isinstance(result, CursorResult)
+        rows = result.all()
+    assert (spy.acquired, spy.released) == (1, 1)
+    assert expected
+    assert rows == expected
+    assert [type(value) for value in rows[0]] == [type(value) for value in expected[0]]
+    for column in statement.selected_columns:
+        assert rows[0]._mapping[column] == expected[0]._mapping[column]
+
+
+async def test_a_pooled_select_is_one_round_trip_and_its_release_none(
+    pooled: tuple[AsyncEngine, AsyncEngine, _SpyPool],
+) -> None:
+    _, read, spy = pooled
+    for n in (41, 7):
+        async with ReadConnection(read, spy) as connection:
+            statement = select(bindparam("n", type_=Integer) + 1)
+            assert (await connection.execute(statement, {"n": n})).scalar_one() == n + 1
+    # asyncpg's reset on release (RESET ALL, UNLISTEN…) would be a round trip per request.
+    assert spy.sent == [spy.sent[0]] * 2
+    assert "+" in spy.sent[0]
+
+
+async def test_the_read_pool_has_the_engines_settings_and_size(postgres_url: str) -> None:
+    settings = {**SERVER_SETTINGS, "application_name": "shulian-read-pool-test"}
+    engine = create_engine(
+        postgres_url, pool_size=3, max_overflow=2, connect_args={"server_settings": settings}
+    )
+    read = create_read_engine(engine)
+    read_pool = await create_read_pool(read)
+    assert read_pool is not None
+    names = [*settings, *READ_POOL_SETTINGS]
+    statement = select(*(func.current_setting(name) for name in names))
+    try:
+        async with read.connect() as connection:
+            engines = (await connection.execute(statement)).one()
+        async with ReadConnection(read, read_pool) as connection:
+            pools = (await connection.execute(statement)).one()
+        assert dict(zip(names, pools, strict=True)) == {
+            **dict(zip(settings, engines[: len(settings)], strict=True)),
+            **READ_POOL_SETTINGS,
+        }
+        assert engines[len(settings)] == "off"  # the read-only setting is the pool's own
+        assert (read_pool.get_min_size(), read_pool.get_max_size()) == (0, 5)  # type: ignore[attr-defined]
+    finally:
+        await close_read_pool(read_pool)
+        await engine.dispose()
+
+
+async def test_a_read_pool_refuses_writes_in_the_database(
+    pooled: tuple[AsyncEngine, AsyncEngine, _SpyPool],
+) -> None:
+    _, _, spy = pooled
+    driver = await spy.acquire()
+    try:
+        with pytest.raises(Exception, match="read-only transaction"):
+            await driver.execute("DELETE FROM read_connection_places")
+    finally:
+        await spy.release(driver)
+
+
+async def test_a_pooled_connection_leaves_anything_else_to_sqlalchemy(
+    pooled: tuple[AsyncEngine, AsyncEngine, _SpyPool],
+) -> None:
+    engine, read, spy = pooled
+    async with ReadConnection(read, spy) as connection:
+        with pytest.raises(RuntimeError, match="read-only"):
+            await connection.execute(insert(places).values(id=99))
+        found = await connection.execute(text("SELECT count(*) FROM read_connection_places"))
+        assert isinstance(found, CursorResult)
+        assert found.scalar_one() == len(ROWS)
+        optioned = select(places.c.id).execution_options(note="any option")
+        assert isinstance(await connection.execute(optioned), CursorResult)
+        assert await connection.run_sync(lambda sync: sync.closed) is False
+        # Selects go to the driver again once SQLAlchemy's connection is open.
+        again = await connection.execute(select(func.count()).select_from(places))
+        assert not isinstance(again, CursorResult)
+    # Both connections went back to their pools.
+    assert engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert (spy.acquired, spy.released) == (1, 1)
+
+
+async def test_a_pooled_error_is_sqlalchemys_and_the_connection_goes_back(
+    pooled: tuple[AsyncEngine, AsyncEngine, _SpyPool],
+) -> None:
+    engine, read, spy = pooled
+    missing = Table("read_connection_nowhere", MetaData(), Column("id", Integer))
+    with pytest.raises(DBAPIError):
+        async with ReadConnection(read, spy) as connection:
+            await connection.execute(select(missing.c.id))
+    assert (spy.acquired, spy.released) == (1, 1)
+    assert engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    async with ReadConnection(read, spy) as connection:
+        assert (await connection.execute(select(func.count()).select_from(places))).scalar() == 8
+
+
+async def test_a_read_pool_only_where_the_driver_is_asyncpg_and_not_traced(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    sqlite = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'read.db'}")
+    foreign = create_async_engine(postgres_url)  # not made by ``create_engine``: settings unknown
+    traced = create_engine(postgres_url)  # its reads go through SQLAlchemy, seen by a listener
+    event.listen(traced.sync_engine, "before_cursor_execute", lambda *_: None)
+    try:
+        assert await create_read_pool(create_read_engine(sqlite)) is None
+        assert await create_read_pool(foreign) is None
+        assert await create_read_pool(create_read_engine(traced)) is None
+    finally:
+        await sqlite.dispose()
+        await foreign.dispose()
+        await traced.dispose()
+
+
+async def test_a_runtime_serves_read_connections_from_its_read_pool_and_closes_it(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    settings = Settings(
+        env="test", service="readpool", data_dir=tmp_path, database_url=postgres_url, http_only=True
+    )
+    runtime = await start_runtime(settings)
+    read_pool: Any = runtime.read_pool
+    try:
+        assert read_pool is not None
+        assert read_pool.get_max_size() == POOL_SIZE + POOL_MAX_OVERFLOW
+        request: Any = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(runtime=runtime)))
+        dependency = get_connection(request)
+        connection = await anext(dependency)
+        assert isinstance(connection, ReadConnection)
+        assert (
+            await connection.execute(select(bindparam("n", type_=Integer)), {"n": 3})
+        ).scalar() == 3
+        assert read_pool.get_size() - read_pool.get_idle_size() == 1  # checked out of it
+        assert runtime.engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        with pytest.raises(StopAsyncIteration):
+            await anext(dependency)
+        assert read_pool.get_idle_size() == read_pool.get_size() == 1
+    finally:
+        await stop_runtime(runtime)
+    assert read_pool.is_closing()
+    assert read_pool.get_size() == 0
+
+
+@pytest.mark.parametrize(("statement", "parameters"), QUERIES)
+async def test_mappings_are_sqlalchemys_without_rows_where_nothing_converts(
+    pooled: tuple[AsyncEngine, AsyncEngine, _SpyPool],
+    statement: Any,
+    parameters: dict[str, Any] | None,
+) -> None:
+    _, read, spy = pooled
+    async with read.connect() as connection:
+        expected = [dict(m) for m in (await connection.execute(statement, parameters)).mappings()]
+    for _ in range(2):  # the first run learns whether the shape's records are plain
+        async with ReadConnection(read, spy) as connection:
+            found = await connection.mappings(statement, parameters)
+        assert [{key: m[key] for key in m.keys()} for m in found] == expected  # noqa: SIM118
+    converts = any(isinstance(column.type, Enum) for column in statement.selected_columns)
+    # asyncpg's records where no column converts; SQLAlchemy's mappings (converted) otherwise.
+    assert all(isinstance(m, RowMapping) for m in found) is converts
+
+
+async def test_mappings_without_a_read_pool_or_on_sqlite(
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    _, read = engines
+    statement = select(places.c.id, places.c.kind).order_by(places.c.id)
+    async with ReadConnection(read) as connection:
+        found = await connection.mappings(statement)
+    assert [(m["id"], m["kind"]) for m in found] == [(row["id"], row["kind"]) for row in ROWS]
+
+
+async def test_utc_timestamps_come_back_aware_without_a_processor_on_postgresql(
+    pooled: tuple[AsyncEngine, AsyncEngine, _SpyPool],
+) -> None:
+    _, read, spy = pooled
+    # A timestamptz comes back with its offset: no processor, so such rows stay plain records.
+    assert UTCDateTime()._cached_result_processor(read.dialect, None) is None
+    moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    statement = select(bindparam("t", type_=UTCDateTime()).label("t"))
+    async with read.connect() as connection:
+        assert (await connection.execute(statement, {"t": moment})).scalar_one() == moment
+    async with ReadConnection(read, spy) as connection:
+        [found] = await connection.mappings(statement, {"t": moment})
+    assert found["t"] == moment
+    assert found["t"].utcoffset() is not None

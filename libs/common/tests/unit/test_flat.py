@@ -72,6 +72,11 @@ def _app(calls: list[str]) -> FastAPI:
     async def for_operators(operator: OperatorDep) -> JSONResponse:
         return JSONResponse({"role": str(operator.role)})
 
+    @router.get("/mine")
+    async def mine(request: Request, principal: PrincipalDep) -> JSONResponse:
+        # The endpoint itself takes the request, after a dependency.
+        return JSONResponse({"path": request.url.path, "sub": principal.sub})
+
     @router.get("/old")
     async def old_style(principal: PrincipalDep, q: Annotated[str | None, Query()] = None) -> Any:
         return {"sub": principal.sub, "q": q}
@@ -93,12 +98,17 @@ REQUESTS = [
     ("/v1/things", {"Authorization": "Bearer not-a-token"}),
     ("/v1/things/operators", _token()),  # 403
     ("/v1/things/operators", _token(Role.PROVINCE_ADMIN)),
+    ("/v1/things/mine", _token()),
     ("/v1/things/old?q=x", _token()),
 ]
 
 
 def test_only_routes_without_parameters_for_fastapi_are_flattened() -> None:
-    assert install_flat_handlers(_app([])) == ["GET /v1/things", "GET /v1/things/operators"]
+    assert install_flat_handlers(_app([])) == [
+        "GET /v1/things",
+        "GET /v1/things/operators",
+        "GET /v1/things/mine",
+    ]
 
 
 @pytest.mark.parametrize(("target", "headers"), REQUESTS)

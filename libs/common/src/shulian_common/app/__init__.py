@@ -15,13 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from starlette.types import ASGIApp
 
 from shulian_common.app.flat import install_flat_handlers
-from shulian_common.app.middleware import (
-    REQUEST_ID_HEADER,
-    RefuseUnstorableTextMiddleware,
-    RequestContextMiddleware,
-)
+from shulian_common.app.middleware import REQUEST_ID_HEADER, ServiceMiddleware, service_stack
 from shulian_common.app.runtime import (
     ServiceRuntime,
     StartupHook,
@@ -40,7 +37,8 @@ from shulian_common.telemetry import configure_telemetry
 __all__ = [
     "REQUEST_ID_HEADER",
     "Readiness",
-    "RequestContextMiddleware",
+    "ServiceApp",
+    "ServiceMiddleware",
     "ServiceRuntime",
     "StartupHook",
     "check_readiness",
@@ -49,6 +47,13 @@ __all__ = [
     "start_runtime",
     "stop_runtime",
 ]
+
+
+class ServiceApp(FastAPI):
+    """A FastAPI app whose middleware stack is the kit's (``middleware.service_stack``)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return service_stack(self, super().build_middleware_stack())
 
 
 def create_service_app(
@@ -64,7 +69,7 @@ def create_service_app(
     openapi_tags: Sequence[dict[str, Any]] = (),
 ) -> FastAPI:
     """A service's FastAPI app: error handling, request ids, tracing, probes, partner feed."""
-    app = FastAPI(
+    app = ServiceApp(
         title=title,
         description=description,
         version=version,
@@ -80,9 +85,7 @@ def create_service_app(
 
     install_query_models_openapi(app)
     _document_bearer_scheme(app)
-    # Added first, so it runs inside the request context (its 422s carry the request id).
-    app.add_middleware(RefuseUnstorableTextMiddleware)
-    app.add_middleware(RequestContextMiddleware, service=settings.service, node=settings.node_id)
+    app.add_middleware(ServiceMiddleware, service=settings.service, node=settings.node_id)
     app.include_router(system_router(settings))
     for router in routers:
         app.include_router(router)

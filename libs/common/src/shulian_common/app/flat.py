@@ -129,6 +129,12 @@ def _returns_response(call: Callable[..., Any]) -> bool:
     return isinstance(returned, type) and issubclass(returned, Response)
 
 
+def _arguments(step: _Step, request: Request, results: list[Any]) -> dict[str, Any]:
+    return {
+        name: request if index == _REQUEST else results[index] for name, index in step.arguments
+    }
+
+
 def _handler(steps: tuple[_Step, ...]) -> Callable[[Request], Any]:
     *dependencies, endpoint = steps
 
@@ -136,18 +142,13 @@ def _handler(steps: tuple[_Step, ...]) -> Callable[[Request], Any]:
         results: list[Any] = []
         async with AsyncExitStack() as stack:
             for step in dependencies:
-                kwargs = {
-                    name: request if index == _REQUEST else results[index]
-                    for name, index in step.arguments
-                }
+                kwargs = _arguments(step, request, results)
                 if step.generator:
                     opened = asynccontextmanager(step.call)(**kwargs)
                     results.append(await stack.enter_async_context(opened))
                 else:
                     results.append(await step.call(**kwargs))
-            response: Response = await endpoint.call(
-                **{name: results[index] for name, index in endpoint.arguments}
-            )
+            response: Response = await endpoint.call(**_arguments(endpoint, request, results))
         return response
 
     return handle

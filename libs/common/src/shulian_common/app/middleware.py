@@ -8,13 +8,19 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AsyncExitStack
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette._utils import is_async_callable
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shulian_common.errors import InvalidCharacterError, internal_error_response, problem_response
@@ -43,23 +49,48 @@ def _request_id_from(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
-class RequestContextMiddleware:
-    """Gives each request an id (kept from X-Request-ID when sane), echoes it, logs the request,
-    and turns an unhandled exception into a 500 problem that names only the request id."""
+class ServiceMiddleware:
+    """The kit's one middleware, for every HTTP request: an id (kept from X-Request-ID when
+    sane), echoed and bound to the logs with the service; an access log line; the refusal
+    (422 ``invalid_character``) of a request carrying text no database can store, before any
+    route sees it; and an unhandled exception turned into a 500 problem naming only the
+    request id.
 
-    def __init__(self, app: ASGIApp, *, service: str, node: str) -> None:
+    One layer instead of two: each middleware is a coroutine and a ``send`` wrapper per request
+    (issue 13). Given ``exceptions`` (``service_stack``), it also does the work of FastAPI's
+    innermost layers, so that it can sit right on the router: the exception handlers of
+    Starlette's ``ExceptionMiddleware`` (in the scope for the routes, and around the router for
+    its own 404 and 405), and the exit stack FastAPI's request handler expects in the scope.
+    Other scopes (lifespan, websockets) then go to ``standard``, FastAPI's own stack.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        service: str,
+        node: str,
+        exceptions: ExceptionMiddleware | None = None,
+        standard: ASGIApp | None = None,
+    ) -> None:
         self.app = app
         self.service = service
         self.node = node
+        self.handlers = (
+            None
+            if exceptions is None
+            else (exceptions._exception_handlers, exceptions._status_handlers)
+        )
+        self.standard = standard or app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            await self.standard(scope, receive, send)
             return
         request_id = _request_id_from(scope)
         scope.setdefault("state", {})["request_id"] = request_id
         tokens = (bind_request_id(request_id), bind_service(self.service, self.node))
-        status = 500
+        status = 0  # none sent yet
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
@@ -70,14 +101,94 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            loc = _unstorable_in_request_line(scope)
+            if loc is None and _may_be_json(scope):
+                body, receive = await _buffered(receive)
+                loc = _unstorable_in_json(body)
+            if loc is not None:
+                await _refusal(scope, loc)(scope, receive, send_with_id)
+            elif self.handlers is None:
+                await self.app(scope, receive, send_with_id)
+            else:
+                await self._route(scope, receive, send_with_id, lambda: status != 0)
         except Exception as exc:
             logger.error("unhandled error", exc_info=loggable(exc))
             await internal_error_response(Request(scope))(scope, receive, send_with_id)
         finally:
-            _log_access(scope, status, time.perf_counter() - started)
+            _log_access(scope, status or 500, time.perf_counter() - started)
             reset_request_id(tokens[0])
             reset_service(tokens[1])
+
+    async def _route(
+        self, scope: Scope, receive: Receive, send: Send, responded: Callable[[], bool]
+    ) -> None:
+        """The router, with what ``ExceptionMiddleware`` and ``AsyncExitStackMiddleware`` give."""
+        assert self.handlers is not None
+        scope["starlette.exception_handlers"] = self.handlers
+        async with AsyncExitStack() as stack:
+            scope["fastapi_middleware_astack"] = stack
+            try:
+                await self.app(scope, receive, send)
+            except Exception as exc:
+                await self._handle(exc, scope, receive, send, responded())
+
+    async def _handle(
+        self, exc: Exception, scope: Scope, receive: Receive, send: Send, responded: bool
+    ) -> None:
+        """As ``starlette._exception_handler.wrap_app_handling_exceptions`` handles ``exc``."""
+        assert self.handlers is not None
+        exception_handlers, status_handlers = self.handlers
+        handler: Any = None
+        if isinstance(exc, HTTPException):
+            handler = status_handlers.get(exc.status_code)
+        if handler is None:
+            handler = next(
+                (exception_handlers[cls] for cls in type(exc).__mro__ if cls in exception_handlers),
+                None,
+            )
+        if handler is None:
+            raise exc
+        if responded:
+            raise RuntimeError("Caught handled exception, but response already started.") from exc
+        request = Request(scope, receive, send)
+        if is_async_callable(handler):
+            response = await handler(request, exc)
+        else:
+            response = await run_in_threadpool(handler, request, exc)
+        if response is not None:
+            await response(scope, receive, send)
+        exc.__traceback__ = None  # a reused exception instance would accumulate tracebacks
+
+
+def service_stack(app: FastAPI, standard: ASGIApp) -> ASGIApp:
+    """The middleware stack of a service app (``ServiceApp.build_middleware_stack``): its
+    ``ServiceMiddleware`` right on the router, instead of FastAPI's ``standard`` stack around
+    it (``ServerErrorMiddleware``, ``ExceptionTelemetryMiddleware``, ``AppBodyLimitMiddleware``,
+    then ``ExceptionMiddleware`` and ``AsyncExitStackMiddleware`` inside it): five coroutine
+    layers per request that, in a service, have nothing left to do. The service middleware
+    answers every exception itself, so the outer three never see one (FastAPI's exception
+    telemetry only records what reaches it), and the kit sets no app-wide body limit (a
+    route's own ``max_body_size`` is applied by its handler). ``standard`` is kept where any of
+    that does not hold: another middleware added, an app-wide body limit, debug mode.
+
+    OpenTelemetry's FastAPI instrumentation (``telemetry``) re-wraps whatever is inside an
+    outermost ``ServerErrorMiddleware``: an instrumented app gets one, as FastAPI's stack has."""
+    middleware = app.user_middleware
+    added: Any = middleware[0].cls if len(middleware) == 1 else None
+    if added is not ServiceMiddleware or app.max_body_size is not None or app.debug:
+        return standard
+    handlers = {
+        key: handler
+        for key, handler in app.exception_handlers.items()
+        if key not in (500, Exception)
+    }
+    exceptions = ExceptionMiddleware(app.router, handlers=handlers, debug=app.debug)
+    options: dict[str, Any] = dict(middleware[0].kwargs)
+    lean = ServiceMiddleware(app.router, **options, exceptions=exceptions, standard=standard)
+    if not getattr(app, "_is_instrumented_by_opentelemetry", False):
+        return lean
+    error_handler = app.exception_handlers.get(500) or app.exception_handlers.get(Exception)
+    return ServerErrorMiddleware(lean, handler=error_handler, debug=app.debug)
 
 
 def _log_access(scope: Scope, status: int, seconds: float) -> None:
@@ -99,30 +210,6 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # so bodies without one are passed on unparsed.
 _JSON_ESCAPE_SUSPECTS = re.compile(rb"\\u0000|\\u[dD][89a-fA-F]", re.ASCII)
 Loc = list[str | int]
-
-
-class RefuseUnstorableTextMiddleware:
-    """Answers 422 ``invalid_character`` for a request carrying U+0000 or a lone surrogate in
-    its path, query, headers or JSON body, before any route sees it.
-
-    Checked once here for every route rather than per field: such text reached PostgreSQL as a
-    500 (whose log line carried the other parameters), and SQLite stores it silently."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        loc = _unstorable_in_request_line(scope)
-        if loc is None and _may_be_json(scope):
-            body, receive = await _buffered(receive)
-            loc = _unstorable_in_json(body)
-        if loc is None:
-            await self.app(scope, receive, send)
-            return
-        await _refusal(scope, loc)(scope, receive, send)
 
 
 def _unstorable_in_request_line(scope: Scope) -> Loc | None:

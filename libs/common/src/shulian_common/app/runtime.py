@@ -66,6 +66,9 @@ class ServiceRuntime:
     # per query on PostgreSQL, no BEGIN; writes refused).
     read_engine: AsyncEngine | None = None
     read_session_factory: async_sessionmaker[AsyncSession] | None = None
+    # The driver's pool of ``deps.ConnectionDep``'s read connections (``db.create_read_pool``;
+    # ``None`` on SQLite): a checkout without SQLAlchemy's ``Connection``.
+    read_pool: db.ReadPool | None = None
     consumers: ConsumerRunner | None = None
     # Partner webhooks, where the service's migrations created the partner tables.
     webhooks: WebhookDispatcher | None = None
@@ -124,6 +127,7 @@ async def start_runtime(
         relay=_relay(settings, engine, uow_factory, publisher),
         read_engine=read_engine,
         read_session_factory=async_sessionmaker(read_engine, expire_on_commit=False),
+        read_pool=await db.create_read_pool(read_engine),
     )
     if settings.http_only:
         # Another process of this service runs the background work (``app.workers``); this
@@ -358,4 +362,6 @@ async def stop_runtime(runtime: ServiceRuntime) -> None:
             await close()
         except Exception as exc:
             logger.warning("closing the bus: %s: %s", type(exc).__name__, exc)
+    if runtime.read_pool is not None:
+        await db.close_read_pool(runtime.read_pool)
     await runtime.engine.dispose()

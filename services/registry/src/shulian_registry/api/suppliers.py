@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -66,12 +67,15 @@ def _view(principal: Principal, row: orm.Supplier) -> SupplierRead:
     return SupplierRead.from_row(row, show_contact=show)
 
 
-def _fields(principal: Principal, row: Row[Any], node_id: str) -> dict[str, Any]:
+def _fields(
+    principal: Principal, row: Row[Any] | Mapping[str, Any], node_id: str
+) -> dict[str, Any]:
     # A replicated entry has no contact to show (events carry none): it is always masked.
-    columns = row._mapping  # read by key in C (getattr on a Row costs several times more)
+    # Read by key in C (getattr on a Row costs several times more).
+    columns = row._mapping if isinstance(row, Row) else row
     own = columns["owner_node"] == node_id
     show = own and domain.may_see_contact(principal, columns["id"], columns["county_code"])
-    return supplier_fields(row, show_contact=show)
+    return supplier_fields(columns, show_contact=show)
 
 
 @router.post(

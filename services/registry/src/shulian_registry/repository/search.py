@@ -15,7 +15,7 @@ add cost.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement, Subquery
 
-from shulian_common.db import Queryable
+from shulian_common.db import Queryable, ReadConnection
 from shulian_registry import orm
 from shulian_registry.orm import SupplierTerm
 
@@ -224,11 +224,16 @@ async def search_suppliers(
     name_fragments: Sequence[str] = (),
     after: str | None = None,
     limit: int,
-) -> Sequence[Row[Any]]:
-    """Run a ``search``: directory entries (local and replicated), not ORM objects."""
+) -> Sequence[Mapping[Any, Any]]:
+    """Run a ``search``: directory entries (local and replicated) as mappings of their
+    columns (on a request's read connection, the driver's records: no ``Row`` per entry)."""
     # PostgreSQL plans each search for its values (``plan_cache_mode = force_custom_plan``, set
     # on every pooled connection by ``shulian_common.db``): a term's share of suppliers ranges
     # from 0.01 % (a brand) to 45 % (a status), and a generic plan is often ten times slower.
     found = search(groups=groups, name_fragments=name_fragments, after=after, limit=limit)
-    rows: Sequence[Row[Any]] = (await session.execute(found.statement, found.params)).all()
+    if isinstance(session, ReadConnection):
+        return await session.mappings(found.statement, found.params)
+    rows: Sequence[Mapping[Any, Any]] = (
+        (await session.execute(found.statement, found.params)).mappings().all()
+    )
     return rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -149,10 +150,19 @@ class SupplierRead(RecordRead):
         return cls.model_validate(supplier_fields(row, show_contact=show_contact))
 
 
-def supplier_fields(row: orm.Supplier | Row[Any], *, show_contact: bool) -> dict[str, Any]:
-    """The input of ``SupplierRead`` for a supplier object or ``suppliers`` row, unvalidated."""
+def supplier_fields(
+    row: orm.Supplier | Row[Any] | Mapping[Any, Any], *, show_contact: bool
+) -> dict[str, Any]:
+    """The input of ``SupplierRead`` for a supplier object, or a ``suppliers`` row or mapping
+    of its columns (a driver's record too), unvalidated."""
     # A row's mapping reads a column by key in C; getattr on a Row costs several times that.
-    read: Any = row._mapping if isinstance(row, Row) else _Attributes(row)
+    read: Any = (
+        row._mapping
+        if isinstance(row, Row)
+        else _Attributes(row)
+        if isinstance(row, orm.Supplier)
+        else row
+    )
     contact = Contact(read["contact_name"], read["contact_phone"], read["contact_email"])
     shown = contact if show_contact else contact.masked()
     fields = {name: read[name] for name in _SUPPLIER_COLUMNS}
