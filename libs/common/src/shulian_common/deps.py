@@ -17,7 +17,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.security.base import SecurityBase
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -30,10 +31,37 @@ from shulian_common.uow import UnitOfWorkFactory
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-_bearer = HTTPBearer(
-    auto_error=False,
+
+class BearerToken(SecurityBase):
+    """The bearer token of the ``Authorization`` header, or ``None``: FastAPI's ``HTTPBearer``
+    with ``auto_error=False`` without its per-request ``HTTPAuthorizationCredentials`` model.
+
+    A ``SecurityBase`` with ``HTTPBearer``'s OpenAPI model and scheme name, so the document
+    declares the same security scheme, and each route using it the same requirement. The header
+    is read as ``HTTPBearer`` reads it: the first ``Authorization`` header, its scheme the text
+    before the first space (``bearer`` in any case), the token the rest, stripped; anything else
+    (no header, no token, another scheme) is ``None``.
+    """
+
+    def __init__(self, *, scheme_name: str, bearer_format: str, description: str) -> None:
+        self.model = HTTPBearerModel(bearerFormat=bearer_format, description=description)
+        self.scheme_name = scheme_name
+
+    async def __call__(self, request: Request) -> str | None:
+        headers: list[tuple[bytes, bytes]] = request.scope["headers"]
+        for name, value in headers:
+            if name == b"authorization":
+                scheme, _, token = value.decode("latin-1").partition(" ")
+                token = token.strip()
+                if scheme.lower() != "bearer" or not token:
+                    return None
+                return token
+        return None
+
+
+_bearer = BearerToken(
     scheme_name=BEARER_SCHEME,
-    bearerFormat="JWT",
+    bearer_format="JWT",
     description="A JWT carrying role and node scope (`shulian token` mints one for dev).",
 )
 
@@ -95,12 +123,12 @@ ConnectionDep = Annotated[AsyncConnection, Depends(get_connection)]
 
 async def get_principal(
     request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    token: Annotated[str | None, Depends(_bearer)],
 ) -> Principal:
     """The caller named by the bearer token; 401 problem (with a challenge) otherwise."""
-    if credentials is None:
+    if token is None:
         raise UnauthorizedError("需要 Bearer 令牌")
-    return decode_token(request.app.state.settings, credentials.credentials)
+    return decode_token(request.app.state.settings, token)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
@@ -114,7 +142,7 @@ def principal_by_key_or_bearer(audience: str) -> Callable[..., Awaitable[Princip
 
     async def principal(
         request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        token: Annotated[str | None, Depends(_bearer)],
         key: Annotated[
             str | None,
             Query(
@@ -127,9 +155,9 @@ def principal_by_key_or_bearer(audience: str) -> Callable[..., Awaitable[Princip
         settings = request.app.state.settings
         if key is not None:
             return decode_token(settings, key, audience)
-        if credentials is None:
+        if token is None:
             raise UnauthorizedError("需要 Bearer 令牌或订阅链接中的 key")
-        return decode_token(settings, credentials.credentials)
+        return decode_token(settings, token)
 
     return principal
 
