@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.telemetry import TelemetryConfig
 from starlette.types import ASGIApp
 
 from shulian_common.app.flat import install_flat_handlers
@@ -32,7 +33,7 @@ from shulian_common.consumer import Subscription
 from shulian_common.errors import install_error_handlers
 from shulian_common.logs import bind_service, configure_logging, reset_service
 from shulian_common.settings import Settings
-from shulian_common.telemetry import configure_telemetry
+from shulian_common.telemetry import configure_telemetry, telemetry_active
 
 __all__ = [
     "REQUEST_ID_HEADER",
@@ -47,6 +48,13 @@ __all__ = [
     "start_runtime",
     "stop_runtime",
 ]
+
+
+# FastAPI's own telemetry, for a service whose telemetry is off: FastAPI asks per request whether
+# it is enabled, looking up the global tracer, meter and logger providers (issue 13); off in its
+# configuration, the answer is three dictionary lookups. A service with telemetry on keeps
+# FastAPI's defaults.
+_NO_NATIVE_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 class ServiceApp(FastAPI):
@@ -75,6 +83,7 @@ def create_service_app(
         version=version,
         openapi_tags=[*SYSTEM_TAGS, *openapi_tags],
         lifespan=_lifespan(settings, migrations, subscriptions, on_startup),
+        telemetry=None if telemetry_active(settings) else _NO_NATIVE_TELEMETRY,
     )
     app.state.settings = settings
     # ``shulian migrate`` (Kubernetes' init container) upgrades the database without serving.

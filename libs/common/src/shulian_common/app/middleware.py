@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AsyncExitStack
 from typing import Any
@@ -46,7 +46,8 @@ def _request_id_from(scope: Scope) -> str:
             candidate: str = value.decode("latin-1")
             if _SANE_REQUEST_ID.match(candidate):
                 return candidate
-    return uuid.uuid4().hex
+    # 32 hex digits, as ``uuid4().hex`` gave, without building a UUID (and its int) per request.
+    return os.urandom(16).hex()
 
 
 class ServiceMiddleware:
@@ -230,11 +231,20 @@ def _unstorable_in_request_line(scope: Scope) -> Loc | None:
 
 
 def _may_be_json(scope: Scope) -> bool:
-    # FastAPI parses a body without a content type as JSON too.
+    """Whether the request may carry a JSON body: one is framed (``Content-Length`` other than
+    0, or ``Transfer-Encoding``; without either an HTTP/1.1 request has no body, so a GET's
+    empty body is not awaited) and typed JSON or not typed (FastAPI parses it as JSON too)."""
+    content_type: bytes | None = None
+    framed = False
     for name, value in scope.get("headers", ()):
         if name == b"content-type":
-            return b"json" in value.lower()
-    return True
+            if content_type is None:
+                content_type = value
+        elif name == b"content-length":
+            framed = framed or value.strip() != b"0"
+        elif name == b"transfer-encoding":
+            framed = True
+    return framed and (content_type is None or b"json" in content_type.lower())
 
 
 async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
