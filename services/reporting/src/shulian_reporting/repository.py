@@ -16,7 +16,6 @@ from typing import Any
 
 from sqlalchemy import (
     Dialect,
-    Row,
     Select,
     Table,
     bindparam,
@@ -32,6 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 
+from shulian_common.db import ReadConnection
 from shulian_reporting import orm
 from shulian_reporting.domain.facts import (
     ActivityFact,
@@ -585,12 +585,17 @@ async def open_warnings(session: AsyncSession) -> list[orm.Warning]:
 
 async def list_warnings(
     connection: AsyncConnection, *, include_cleared: bool, scopes: Sequence[str] | None
-) -> Sequence[Row[Any]]:
-    """Warnings, newest first; only open ones unless ``include_cleared``: rows of the table's
-    columns (the list route renders them straight to JSON)."""
+) -> Sequence[Mapping[str, Any]]:
+    """Warnings, newest first; only open ones unless ``include_cleared``: the table's columns
+    by name (asyncpg's records on the read connection: the list route renders them straight
+    to JSON)."""
     statement = _warnings_statement(include_cleared=include_cleared, scoped=scopes is not None)
     parameters = {} if scopes is None else {"scopes": list(scopes)}
-    rows: Sequence[Row[Any]] = (await connection.execute(statement, parameters)).all()
+    if isinstance(connection, ReadConnection):  # asyncpg's records where nothing converts
+        return await connection.mappings(statement, parameters)
+    rows: Sequence[Mapping[str, Any]] = (
+        (await connection.execute(statement, parameters)).mappings().all()
+    )
     return rows
 
 

@@ -53,7 +53,7 @@ async def list_warnings(
     )
     # JSON bytes straight from the rows (no model per warning); the tests hold them to
     # WarningRead.
-    return json_response([plain_fields(WarningRead, row) for row in rows])
+    return json_response([plain_fields(WarningRead, dict(row)) for row in rows])
 
 
 @router.get(
