@@ -382,6 +382,13 @@ class ReadConnection(AsyncConnection):
                 await greenlet_spawn(self.sync_engine.connect)
             )
 
+    def _driver_for(self, statement: Executable) -> Any:
+        """The driver connection to run ``statement`` on (the read pool's, else the one
+        SQLAlchemy checked out), or ``None`` when it must go through SQLAlchemy."""
+        if self._read_pool is not None:
+            return self._pooled_driver(statement)
+        return self._driver_connection(statement)
+
     async def execute(  # type: ignore[override]
         self,
         statement: Executable,
@@ -390,11 +397,7 @@ class ReadConnection(AsyncConnection):
         execution_options: Any = None,
     ) -> Result[Any]:
         if execution_options is None and (parameters is None or isinstance(parameters, dict)):
-            driver = (
-                self._pooled_driver(statement)
-                if self._read_pool is not None
-                else self._driver_connection(statement)
-            )
+            driver = self._driver_for(statement)
             if driver is not None:
                 result = await _fetch(self, driver, statement, parameters or {})
                 if result is not None:
@@ -408,11 +411,7 @@ class ReadConnection(AsyncConnection):
         """``execute(statement, parameters).mappings().all()``, without building ``Row``s where
         the driver ran it and its columns need no conversion: asyncpg's records themselves
         (read by key in C; they are not ``Row``s, nor ``dict``s)."""
-        driver = (
-            self._pooled_driver(statement)
-            if self._read_pool is not None
-            else self._driver_connection(statement)
-        )
+        driver = self._driver_for(statement)
         if driver is not None:
             fetched = await _fetch_records(self, driver, statement, parameters or {})
             if fetched is not None:
