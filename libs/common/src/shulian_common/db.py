@@ -462,6 +462,21 @@ class ReadConnection(AsyncConnection):
         return adapted.driver_connection
 
 
+async def fetch_mappings(
+    queryable: Queryable, statement: Executable, parameters: dict[str, Any] | None = None
+) -> Sequence[Mapping[Any, Any]]:
+    """``statement``'s rows as mappings of their columns, on any connection or session: on a
+    request's ``ReadConnection``, the driver's records where nothing converts (its
+    ``mappings``); elsewhere SQLAlchemy's ``RowMapping``s. For list routes that render rows
+    straight to JSON (``schemas.plain_rows``)."""
+    if isinstance(queryable, ReadConnection):
+        return await queryable.mappings(statement, parameters)
+    rows: Sequence[Mapping[Any, Any]] = (
+        (await queryable.execute(statement, parameters)).mappings().all()
+    )
+    return rows
+
+
 @dataclass(slots=True)
 class _Shape:
     """A compiled ``SELECT`` and what turns its records into rows (known after its first run)."""

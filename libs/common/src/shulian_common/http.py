@@ -26,7 +26,7 @@ from shulian_common.errors import (
 )
 from shulian_common.idempotency import Created, Idempotency
 from shulian_common.records import R, Versions
-from shulian_common.schemas import Page
+from shulian_common.schemas import Page, plain_rows
 from shulian_common.settings import Settings
 
 S = TypeVar("S")
@@ -207,6 +207,12 @@ class PageParams:
         route's item model, serialised once (``json_response``): the lean path of list routes."""
         shown, next_cursor = self.split(rows)
         return json_response({"items": [render(row) for row in shown], "next_cursor": next_cursor})
+
+    def plain_response(self, rows: Sequence[Any], model: type[BaseModel]) -> Response:
+        """``response`` for rows that are ``model``'s fields as they are (the rows of a
+        statement selecting the table its read model mirrors): rendered by ``plain_rows``."""
+        shown, next_cursor = self.split(rows)
+        return json_response({"items": plain_rows(model, shown), "next_cursor": next_cursor})
 
 
 async def page_params(

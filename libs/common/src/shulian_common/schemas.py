@@ -4,9 +4,10 @@ update models derived from create models."""
 from __future__ import annotations
 
 import types
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
+from operator import itemgetter
 from typing import Any, Generic, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -68,6 +69,8 @@ def plain_fields(model: type[BaseModel], source: Any) -> dict[str, Any]:
         read = source
     elif isinstance(source, Row):  # a Core row (``deps.ConnectionDep``): its columns by name
         read = source._mapping
+    elif hasattr(type(source), "keys"):  # a driver's record (``db.fetch_mappings``): by key
+        read = source
     else:
         # An object's loaded values straight from its instance dictionary (an ORM row's
         # columns: no attribute descriptor per field, issue 13's profile), else its attribute.
@@ -76,6 +79,52 @@ def plain_fields(model: type[BaseModel], source: Any) -> dict[str, Any]:
     return {
         name: read[name] if nested is None else _plain(nested, read[name]) for name, nested in plan
     }
+
+
+def plain_rows(model: type[BaseModel], rows: Sequence[Any]) -> list[dict[str, Any]]:
+    """``plain_fields(model, row)`` of each of ``rows``, the rows of one result (each has the
+    same columns), read by position rather than by name where the rows allow it (a ``Row``, a
+    driver's record) and ``model`` nests no read model: a list route's statement selecting the
+    table its read model mirrors. Half the CPU of reading each field by name (a page of 20
+    orders of 29 fields, issue 13)."""
+    if not rows:
+        return []
+    names = _flat_names(model)
+    first = rows[0]
+    if names is None or isinstance(first, Mapping):  # nested models, or by name only
+        return [plain_fields(model, row) for row in rows]
+    if isinstance(first, Row):
+        keys = first._fields
+    elif hasattr(type(first), "keys"):  # a driver's record: by key and by position
+        keys = tuple(first.keys())
+    else:  # objects: by attribute
+        return [plain_fields(model, row) for row in rows]
+    if keys == names:
+        if isinstance(first, Row):
+            return [dict(zip(names, row, strict=True)) for row in rows]
+        return [dict(zip(names, row.values(), strict=True)) for row in rows]  # faster than iter
+    positions = _positions(names, keys)
+    if positions is None:  # a field the rows lack: plain_fields says which
+        return [plain_fields(model, row) for row in rows]
+    if len(names) == 1:
+        return [{names[0]: positions(row)} for row in rows]
+    return [dict(zip(names, positions(row), strict=True)) for row in rows]
+
+
+@lru_cache(maxsize=256)
+def _positions(names: tuple[str, ...], keys: tuple[str, ...]) -> itemgetter[Any] | None:
+    """What reads ``names`` by position from a row of columns ``keys``, if it has them all."""
+    try:
+        return itemgetter(*(keys.index(name) for name in names))
+    except ValueError:
+        return None
+
+
+@cache
+def _flat_names(model: type[BaseModel]) -> tuple[str, ...] | None:
+    """``model``'s field names, in order, if none of its fields is a nested read model."""
+    plan = _field_plan(model)
+    return None if any(nested is not None for _, nested in plan) else tuple(n for n, _ in plan)
 
 
 def _plain(nested: type[BaseModel] | None, value: Any) -> Any:

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -48,9 +49,12 @@ from shulian_common.db import (
     create_engine,
     create_read_engine,
     create_read_pool,
+    create_session_factory,
+    fetch_mappings,
 )
 from shulian_common.deps import get_connection
 from shulian_common.records import UTCDateTime
+from shulian_common.schemas import plain_fields, plain_rows
 from shulian_common.settings import Settings
 
 
@@ -468,3 +472,43 @@ async def test_utc_timestamps_come_back_aware_without_a_processor_on_postgresql(
         [found] = await connection.mappings(statement, {"t": moment})
     assert found["t"] == moment
     assert found["t"].utcoffset() is not None
+
+
+class _PlaceRead(BaseModel):
+    """Some of ``places``' columns, in another order than the table's (read by position)."""
+
+    name: str
+    id: int
+    opened_at: datetime
+    city: str
+
+
+async def test_fetch_mappings_is_the_same_on_a_read_connection_a_connection_and_a_session(
+    pooled: tuple[AsyncEngine, AsyncEngine, _SpyPool],
+) -> None:
+    engine, read, spy = pooled
+    columns = ("id", "city", "opened_at", "facts", "name")  # none converts
+    statement = select(*(places.c[name] for name in columns)).order_by(places.c.id)
+    expected = [{name: row[name] for name in columns} for row in ROWS]
+    for _ in range(2):  # the first run learns that the shape's records are plain
+        async with ReadConnection(read, spy) as connection:
+            records = await fetch_mappings(connection, statement)
+    async with engine.connect() as connection:
+        mappings = await fetch_mappings(connection, statement)
+    async with create_session_factory(engine)() as session:
+        from_session = await fetch_mappings(session, statement)
+    assert not isinstance(records[0], RowMapping)  # the driver's records
+    assert isinstance(mappings[0], RowMapping) and isinstance(from_session[0], RowMapping)
+    for found in (records, mappings, from_session):
+        assert [{key: m[key] for key in m.keys()} for m in found] == expected  # noqa: SIM118
+        # Rendered by position where the rows allow it, the same as by name.
+        assert plain_rows(_PlaceRead, found) == [plain_fields(_PlaceRead, m) for m in found]
+        assert plain_rows(_PlaceRead, found) == [
+            {
+                "name": row["name"],
+                "id": row["id"],
+                "opened_at": row["opened_at"],
+                "city": row["city"],
+            }
+            for row in ROWS
+        ]

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel, field_serializer
+from sqlalchemy import create_engine, text
 
 from shulian_common.http import json_response
-from shulian_common.schemas import Page, plain_fields
+from shulian_common.schemas import Page, plain_fields, plain_rows
 from shulian_common.testing.responses import assert_conforms
 
 
@@ -98,3 +99,46 @@ def test_fields_not_in_the_instance_dictionary_are_read_as_attributes() -> None:
     assert "tags" not in vars(row)
     assert plain_fields(Outer, row)["tags"] == ["computed"]
     assert plain_fields(Outer, row)["id"] == "a1"
+
+
+class Flat(BaseModel):
+    id: str
+    year: int
+    label: str | None
+
+
+def _core_rows(sql: str) -> list[Any]:
+    """SQLAlchemy ``Row``s of ``sql`` on an in-memory SQLite database."""
+    engine = create_engine("sqlite://")
+    with engine.connect() as connection:
+        return list(connection.execute(text(sql)).all())
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT 'a' AS id, 2024 AS year, '宜宾' AS label UNION ALL SELECT 'b', 2025, NULL",
+        # Another order, and a column the model does not show: read by position all the same.
+        "SELECT NULL AS label, 'x' AS secret, 2024 AS year, 'a' AS id UNION ALL "
+        "SELECT '泸州', 'y', 2025, 'b'",
+    ],
+)
+def test_plain_rows_of_core_rows_are_their_plain_fields(sql: str) -> None:
+    rows = _core_rows(sql)
+    assert plain_rows(Flat, rows) == [plain_fields(Flat, row) for row in rows]
+    assert [sorted(item) for item in plain_rows(Flat, rows)] == [["id", "label", "year"]] * 2
+    assert [item["id"] for item in plain_rows(Flat, rows)] == ["a", "b"]
+
+
+def test_plain_rows_of_mappings_objects_and_nested_models() -> None:
+    mappings = [{"label": None, "year": 1, "id": "a", "extra": 0}]
+    assert plain_rows(Flat, mappings) == [{"id": "a", "year": 1, "label": None}]
+    objects = [_row(None), _row({"year": 1, "label": "x"})]
+    assert plain_rows(Outer, objects) == [plain_fields(Outer, row) for row in objects]
+    assert plain_rows(Flat, []) == []
+
+
+def test_plain_rows_missing_a_field_is_an_error_as_plain_fields_is() -> None:
+    rows = _core_rows("SELECT 'a' AS id, 2024 AS year")
+    with pytest.raises(KeyError, match="label"):
+        plain_rows(Flat, rows)

@@ -8,7 +8,6 @@ from typing import Any, TypeVarTuple
 
 from sqlalchemy import (
     Integer,
-    Row,
     Select,
     bindparam,
     delete,
@@ -21,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from shulian_common.db import fetch_mappings
 from shulian_matching.domain.grabs import LISTED, GrabStatus
 from shulian_matching.orm import (
     ANY_INDUSTRY,
@@ -206,8 +206,9 @@ async def order_rows(
     filters: Mapping[str, Iterable[str]],
     after: str | None,
     limit: int,
-) -> Sequence[Row[Any]]:
-    """``list_orders`` as rows of the table's columns (the list route's lean path)."""
+) -> Sequence[Mapping[str, Any]]:
+    """``list_orders`` as the table's columns by name (the list route's lean path: on the read
+    connection, asyncpg's records where nothing converts)."""
     params: dict[str, Any] = {"limit": limit}
     columns = []
     for column, values in filters.items():
@@ -218,8 +219,7 @@ async def order_rows(
     if after is not None:
         params["after"] = after
     statement = _order_rows_statement(tuple(columns), after is not None)
-    rows: Sequence[Row[Any]] = (await connection.execute(statement, params)).all()
-    return rows
+    return await fetch_mappings(connection, statement, params)
 
 
 @lru_cache(maxsize=64)

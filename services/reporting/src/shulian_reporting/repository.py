@@ -31,7 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session
 
-from shulian_common.db import ReadConnection
+from shulian_common.db import fetch_mappings
 from shulian_reporting import orm
 from shulian_reporting.domain.facts import (
     ActivityFact,
@@ -591,12 +591,7 @@ async def list_warnings(
     to JSON)."""
     statement = _warnings_statement(include_cleared=include_cleared, scoped=scopes is not None)
     parameters = {} if scopes is None else {"scopes": list(scopes)}
-    if isinstance(connection, ReadConnection):  # asyncpg's records where nothing converts
-        return await connection.mappings(statement, parameters)
-    rows: Sequence[Mapping[str, Any]] = (
-        (await connection.execute(statement, parameters)).mappings().all()
-    )
-    return rows
+    return await fetch_mappings(connection, statement, parameters)
 
 
 @functools.cache

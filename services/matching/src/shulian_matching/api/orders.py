@@ -23,7 +23,7 @@ from shulian_common.http import (
 from shulian_common.idempotency import Created
 from shulian_common.query import Cursor, Limit, QueryModel, page_of, query_model
 from shulian_common.records import load
-from shulian_common.schemas import Page, plain_fields
+from shulian_common.schemas import Page
 from shulian_matching import repository
 from shulian_matching.api.common import (
     MatchingSettingsDep,
@@ -122,7 +122,7 @@ async def list_orders(
         connection, filters=filters, after=page.after, limit=page.fetch
     )
     # JSON bytes straight from the rows (no model per order); the tests hold them to OrderRead.
-    return page.response(rows, lambda row: plain_fields(OrderRead, row))
+    return page.plain_response(rows, OrderRead)
 
 
 @router.get("/{order_id}", response_model=OrderRead, responses=problem_responses(401, 404))

@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement, Subquery
 
-from shulian_common.db import Queryable, ReadConnection
+from shulian_common.db import Queryable, fetch_mappings
 from shulian_registry import orm
 from shulian_registry.orm import SupplierTerm
 
@@ -231,9 +231,4 @@ async def search_suppliers(
     # on every pooled connection by ``shulian_common.db``): a term's share of suppliers ranges
     # from 0.01 % (a brand) to 45 % (a status), and a generic plan is often ten times slower.
     found = search(groups=groups, name_fragments=name_fragments, after=after, limit=limit)
-    if isinstance(session, ReadConnection):
-        return await session.mappings(found.statement, found.params)
-    rows: Sequence[Mapping[Any, Any]] = (
-        (await session.execute(found.statement, found.params)).mappings().all()
-    )
-    return rows
+    return await fetch_mappings(session, found.statement, found.params)

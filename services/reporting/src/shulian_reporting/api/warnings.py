@@ -13,7 +13,7 @@ from shulian_common.errors import problem_responses
 from shulian_common.http import Authenticated, json_response
 from shulian_common.query import QueryModel, query_model
 from shulian_common.reference import PROVINCE_CODE
-from shulian_common.schemas import plain_fields
+from shulian_common.schemas import plain_rows
 from shulian_reporting import repository
 from shulian_reporting.api.common import (
     PROVINCE,
@@ -53,7 +53,7 @@ async def list_warnings(
     )
     # JSON bytes straight from the rows (no model per warning); the tests hold them to
     # WarningRead.
-    return json_response([plain_fields(WarningRead, dict(row)) for row in rows])
+    return json_response(plain_rows(WarningRead, rows))
 
 
 @router.get(
