@@ -9,7 +9,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -487,6 +487,10 @@ class _Shape:
     # Whether its records are already what its rows' mappings hold: no column needs a result
     # processor, and the records' keys are the rows' keys (known once a run returned a record).
     plain: bool | None = None
+    # Its expanding parameters' names (``()``: none, or rendered by SQLAlchemy every time), and
+    # its renderings by their lists' lengths (``_expand``).
+    expanding: tuple[str, ...] | None = None
+    expansions: dict[tuple[int, ...], _Replay] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -570,16 +574,14 @@ async def _fetch_records(
         escape_names=False,
         _collected_params=known.collected,
     )
-    processors = compiled._bind_processors
     if compiled.literal_execute_params or compiled.post_compile_params:
-        expanded = compiled._process_parameters_for_postcompile(values)
-        sql, order = expanded.statement, expanded.positiontup
-        processors = {**processors, **expanded.processors}
+        sql, arguments = _expand(shape, values)
     else:
-        sql, order = compiled.string, compiled.positiontup
-    arguments = [
-        processors[name](values[name]) if name in processors else values[name] for name in order
-    ]
+        sql, processors = compiled.string, compiled._bind_processors
+        arguments = [
+            processors[name](values[name]) if name in processors else values[name]
+            for name in compiled.positiontup
+        ]
     try:
         if (
             shape.metadata is None
@@ -594,6 +596,68 @@ async def _fetch_records(
         assert metadata is not None
         shape.plain = not metadata._processors and tuple(records[0].keys()) == tuple(metadata.keys)
     return shape, records
+
+
+def _expand(shape: _Shape, values: dict[str, Any]) -> tuple[str, list[Any]]:
+    """The SQL and arguments of a statement with expanding parameters (``IN`` lists) for these
+    ``values``. SQLAlchemy renders them per execution (``_process_parameters_for_postcompile``,
+    a tenth of a filtered list request's CPU, issue 13); the rendering depends only on each
+    list's length, so it is kept per lengths and replayed. Literal-execute parameters (their
+    values in the SQL), tuple ``IN``s and escaped names are rendered by SQLAlchemy each time."""
+    compiled = shape.compiled
+    expanding = shape.expanding
+    if expanding is None:
+        params = compiled.post_compile_params
+        plain = not compiled.literal_execute_params and not compiled.escaped_bind_names
+        if plain and all(p.expanding and not p.type._is_tuple_type for p in params):
+            expanding = tuple(sorted(compiled.bind_names[p] for p in params))
+        else:
+            expanding = ()
+        shape.expanding = expanding
+    try:
+        lengths = tuple(len(values[name]) for name in expanding)
+    except TypeError:  # not a sized list: SQLAlchemy says what it makes of it
+        expanding = ()
+    if not expanding:
+        expanded = compiled._process_parameters_for_postcompile(values)
+        processors = {**compiled._bind_processors, **expanded.processors}
+        return expanded.statement, [
+            processors[name](values[name]) if name in processors else values[name]
+            for name in expanded.positiontup
+        ]
+    replay = shape.expansions.get(lengths)
+    if replay is None:
+        template = compiled._process_parameters_for_postcompile(dict(values))
+        processors = {**compiled._bind_processors, **template.processors}
+        sources = {
+            new: (name, index)
+            for name, news in template.parameter_expansion.items()
+            for index, new in enumerate(news)
+        }
+        replay = _Replay(
+            template.statement,
+            tuple(
+                (*sources.get(name, (name, -1)), processors.get(name))
+                for name in template.positiontup
+            ),
+        )
+        if len(shape.expansions) >= 64:  # lists of many lengths: keep the newest
+            shape.expansions.clear()
+        shape.expansions[lengths] = replay
+    arguments = []
+    for name, index, process in replay.positions:
+        value = values[name] if index < 0 else values[name][index]
+        arguments.append(value if process is None else process(value))
+    return replay.sql, arguments
+
+
+@dataclass(frozen=True, slots=True)
+class _Replay:
+    """A statement's rendering for lists of given lengths: its SQL, and per argument the
+    parameter (and the index in its list, -1 for a single value) and its bind processor."""
+
+    sql: str
+    positions: tuple[tuple[str, int, Any], ...]
 
 
 async def _result_metadata(

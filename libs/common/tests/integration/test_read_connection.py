@@ -36,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import CursorResult, RowMapping
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from shulian_common.app import start_runtime, stop_runtime
 from shulian_common.db import (
@@ -512,3 +513,44 @@ async def test_fetch_mappings_is_the_same_on_a_read_connection_a_connection_and_
             }
             for row in ROWS
         ]
+
+
+async def test_in_lists_are_rendered_once_per_lengths_with_each_runs_values(
+    pooled: tuple[AsyncEngine, AsyncEngine, _SpyPool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, read, spy = pooled
+    statement = (
+        select(places.c.id)
+        .where(places.c.city.in_(bindparam("cities", expanding=True)))
+        .where(places.c.kind.in_(bindparam("kinds", expanding=True)))  # a bind processor
+        .where(places.c.id > bindparam("after"))
+        .order_by(places.c.id)
+    )
+    rendered: list[int] = []
+    render = SQLCompiler._process_parameters_for_postcompile
+
+    def counted(self: SQLCompiler, *args: Any, **kwargs: Any) -> Any:
+        rendered.append(1)
+        return render(self, *args, **kwargs)
+
+    monkeypatch.setattr(SQLCompiler, "_process_parameters_for_postcompile", counted)
+    runs: list[dict[str, Any]] = [
+        {"cities": ["510100"], "kinds": [Kind.PARK], "after": 0},
+        {"cities": ["510700"], "kinds": [Kind.MARKET], "after": 2},  # same lengths, new values
+        {"cities": ["510100", "510700"], "kinds": [Kind.PARK, Kind.MARKET], "after": 5},
+        {"cities": ["510700", "510100"], "kinds": [Kind.MARKET], "after": 1},
+        {"cities": [], "kinds": [Kind.PARK], "after": 0},  # SQLAlchemy's empty IN
+        {"cities": ["510100"], "kinds": [Kind.MARKET], "after": 0},  # no rows
+    ]
+    for parameters in runs * 2:
+        expected = [
+            row["id"]
+            for row in ROWS
+            if row["city"] in parameters["cities"]
+            and row["kind"] in parameters["kinds"]
+            and row["id"] > parameters["after"]
+        ]
+        async with ReadConnection(read, spy) as connection:
+            assert (await connection.execute(statement, parameters)).scalars().all() == expected
+    assert spy.acquired == len(runs) * 2  # each ran on the driver, not through SQLAlchemy
+    assert len(rendered) == 4  # once per distinct pair of lengths, then replayed
