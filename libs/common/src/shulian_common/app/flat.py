@@ -43,7 +43,6 @@ from fastapi._body_limit import wrap_app_with_body_limit
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import iter_route_contexts
 from starlette.responses import Response
-from starlette.routing import request_response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 _REQUEST = -1  # an argument that is the request itself, not a step's result
@@ -154,6 +153,19 @@ def _handler(steps: tuple[_Step, ...]) -> Callable[[Request], Any]:
     return handle
 
 
+def _asgi(handle: Callable[[Request], Any]) -> ASGIApp:
+    """``handle`` as the route's ASGI app: Starlette's ``request_response`` without the layer
+    that answers the route's exceptions (two closures and a ``send`` wrapper per request). The
+    same handlers answer them one layer out: the kit's ``ServiceMiddleware`` on the service
+    stack, FastAPI's ``ExceptionMiddleware`` on the standard one."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        response: Response = await handle(Request(scope, receive, send))
+        await response(scope, receive, send)
+
+    return app
+
+
 class _Flat:
     """A flattened route's ASGI app, handing over to FastAPI's while overrides are set."""
 
@@ -190,7 +202,7 @@ def install_flat_handlers(app: FastAPI) -> list[str]:
         except _Unflattenable:
             continue
         flat = wrap_app_with_body_limit(
-            request_response(_handler(steps)), getattr(effective, "max_body_size", None)
+            _asgi(_handler(steps)), getattr(effective, "max_body_size", None)
         )
         effective.app = _Flat(app, flat, effective.app)
         flattened.extend(f"{method} {effective.path}" for method in sorted(effective.methods))
