@@ -16,8 +16,10 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from starlette.types import ASGIApp, Scope
 
 from shulian_common.app import create_service_app
+from shulian_common.app.dispatch import ExactRoutes
 from shulian_common.logs import configure_logging
 from shulian_common.settings import Settings
 from shulian_common.telemetry import (
@@ -98,6 +100,32 @@ async def test_request_span_continues_the_incoming_traceparent(
     assert inner.parent.span_id == server.context.span_id
     assert server.resource.attributes["service.name"] == f"shulian-{settings.service}"
     assert server.resource.attributes["shulian.node"] == "510100"
+
+
+async def test_the_server_span_names_the_route_however_the_request_reached_it(
+    spans: tuple[Settings, Telemetry, InMemorySpanExporter], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An exact path goes straight to its route (``app.dispatch``), unless FastAPI's own
+    # telemetry observes the request (on once a global provider is set): then its router, which
+    # names the route for it, does. The instrumentation's span names the route either way.
+    settings, telemetry, exporter = spans
+    reached: list[tuple[bool, bool]] = []
+    app_for = ExactRoutes.app_for
+
+    def recorded(self: ExactRoutes, scope: Scope) -> ASGIApp | None:
+        observed = scope.get("fastapi.telemetry") is not None
+        app = app_for(self, scope)
+        reached.append((app is not None, observed))
+        return app
+
+    monkeypatch.setattr(ExactRoutes, "app_for", recorded)
+    response = await _get(settings, telemetry, "/work", {})
+    assert response.status_code == 200
+    [(directly, observed)] = reached
+    assert directly is not observed
+    [server] = _by_kind(exporter.get_finished_spans(), trace.SpanKind.SERVER)
+    assert server.attributes is not None
+    assert server.attributes["http.route"] == "/work"
 
 
 async def test_probes_are_not_traced(

@@ -23,6 +23,7 @@ from starlette.middleware.errors import ServerErrorMiddleware
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shulian_common.app.dispatch import ExactRoutes
 from shulian_common.errors import InvalidCharacterError, internal_error_response, problem_response
 from shulian_common.errors.redact import loggable
 from shulian_common.logs import (
@@ -62,7 +63,9 @@ class ServiceMiddleware:
     innermost layers, so that it can sit right on the router: the exception handlers of
     Starlette's ``ExceptionMiddleware`` (in the scope for the routes, and around the router for
     its own 404 and 405), and the exit stack FastAPI's request handler expects in the scope.
-    Other scopes (lifespan, websockets) then go to ``standard``, FastAPI's own stack.
+    Other scopes (lifespan, websockets) then go to ``standard``, FastAPI's own stack. Given
+    ``routes`` too, a request whose exact path and method select a route is handed to that
+    route without walking the router (``dispatch``); any other goes through the router.
     """
 
     def __init__(
@@ -73,6 +76,7 @@ class ServiceMiddleware:
         node: str,
         exceptions: ExceptionMiddleware | None = None,
         standard: ASGIApp | None = None,
+        routes: ExactRoutes | None = None,
     ) -> None:
         self.app = app
         self.service = service
@@ -83,6 +87,7 @@ class ServiceMiddleware:
             else (exceptions._exception_handlers, exceptions._status_handlers)
         )
         self.standard = standard or app
+        self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -123,13 +128,15 @@ class ServiceMiddleware:
     async def _route(
         self, scope: Scope, receive: Receive, send: Send, responded: Callable[[], bool]
     ) -> None:
-        """The router, with what ``ExceptionMiddleware`` and ``AsyncExitStackMiddleware`` give."""
+        """The router (or the route an exact path selects), with what ``ExceptionMiddleware``
+        and ``AsyncExitStackMiddleware`` give."""
         assert self.handlers is not None
         scope["starlette.exception_handlers"] = self.handlers
         async with AsyncExitStack() as stack:
             scope["fastapi_middleware_astack"] = stack
             try:
-                await self.app(scope, receive, send)
+                app = None if self.routes is None else self.routes.app_for(scope)
+                await (app or self.app)(scope, receive, send)
             except Exception as exc:
                 await self._handle(exc, scope, receive, send, responded())
 
@@ -170,7 +177,8 @@ def service_stack(app: FastAPI, standard: ASGIApp) -> ASGIApp:
     answers every exception itself, so the outer three never see one (FastAPI's exception
     telemetry only records what reaches it), and the kit sets no app-wide body limit (a
     route's own ``max_body_size`` is applied by its handler). ``standard`` is kept where any of
-    that does not hold: another middleware added, an app-wide body limit, debug mode.
+    that does not hold: another middleware added, an app-wide body limit, debug mode. A
+    request whose exact path selects a route goes straight to it (``dispatch.ExactRoutes``).
 
     OpenTelemetry's FastAPI instrumentation (``telemetry``) re-wraps whatever is inside an
     outermost ``ServerErrorMiddleware``: an instrumented app gets one, as FastAPI's stack has."""
@@ -185,7 +193,13 @@ def service_stack(app: FastAPI, standard: ASGIApp) -> ASGIApp:
     }
     exceptions = ExceptionMiddleware(app.router, handlers=handlers, debug=app.debug)
     options: dict[str, Any] = dict(middleware[0].kwargs)
-    lean = ServiceMiddleware(app.router, **options, exceptions=exceptions, standard=standard)
+    lean = ServiceMiddleware(
+        app.router,
+        **options,
+        exceptions=exceptions,
+        standard=standard,
+        routes=ExactRoutes(app.router),
+    )
     if not getattr(app, "_is_instrumented_by_opentelemetry", False):
         return lean
     error_handler = app.exception_handlers.get(500) or app.exception_handlers.get(Exception)
