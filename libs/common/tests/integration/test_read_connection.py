@@ -499,7 +499,8 @@ async def test_fetch_mappings_is_the_same_on_a_read_connection_a_connection_and_
     async with create_session_factory(engine)() as session:
         from_session = await fetch_mappings(session, statement)
     assert not isinstance(records[0], RowMapping)  # the driver's records
-    assert isinstance(mappings[0], RowMapping) and isinstance(from_session[0], RowMapping)
+    assert isinstance(mappings[0], RowMapping)
+    assert isinstance(from_session[0], RowMapping)
     for found in (records, mappings, from_session):
         assert [{key: m[key] for key in m.keys()} for m in found] == expected  # noqa: SIM118
         # Rendered by position where the rows allow it, the same as by name.
