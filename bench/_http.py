@@ -113,6 +113,31 @@ def print_ratios(sql: Result, lean: Result, app: Result) -> None:
     )
 
 
+def print_rounds(rounds: Sequence[tuple[int, Result, Result, Result]]) -> None:
+    """Where a concurrency level was measured in several rounds (``--concurrency 4,4,4``), the
+    median of each ratio over them and how many rounds met the aims: on a shared two-core
+    machine one round's ratio moves by a third from one round to the next, so a level is
+    better judged over rounds (each round measures the lean reference just before the app)."""
+    for level in sorted({c for c, *_ in rounds}):
+        at = [(sql, lean, app) for c, sql, lean, app in rounds if c == level]
+        if len(at) < 2:
+            continue
+        rates = [app.rate / lean.rate for _, lean, app in at]
+        p99s = [app.p99 / lean.p99 for _, lean, app in at]
+        p50s = [app.p50 - sql.p50 for sql, _, app in at]
+        cpus = [app.cpu / lean.cpu for _, lean, app in at if app.cpu and lean.cpu]
+        met = sum(
+            rate >= 0.8 and p99 <= 1.5 if level > 1 else p50 <= 3
+            for rate, p99, p50 in zip(rates, p99s, p50s, strict=True)
+        )
+        cpu_text = f", server CPU app/lean {statistics.median(cpus):.2f}x" if cpus else ""
+        print(
+            f"concurrency {level} over {len(at)} rounds (medians): req/s"
+            f" {statistics.median(rates):.2f}x, p99 {statistics.median(p99s):.2f}x, p50 over raw"
+            f" SQL {statistics.median(p50s):+.2f} ms{cpu_text}; aims met in {met} of {len(at)}"
+        )
+
+
 _TICK = os.sysconf("SC_CLK_TCK")
 
 

@@ -54,6 +54,7 @@ from _http import (
     measure,
     over_http,
     print_ratios,
+    print_rounds,
     report,
     serve_command,
     serve_env,
@@ -578,6 +579,7 @@ async def run_endpoint(endpoint: Endpoint, size: int, args: argparse.Namespace) 
         ids = await prepare(url, endpoint, size)
         rng = random.Random(7)
         plan = [query for _ in range(args.requests) for query in endpoint.queries(rng, ids)]
+        rounds: list[tuple[int, Result, Result, Result]] = []
         for c in args.concurrency:
             print(f"-- concurrency {c}, load average {os.getloadavg()[0]:.1f}")
             sql = report("raw SQL (asyncpg)", *await bench_sql(url, endpoint, plan, c))
@@ -591,6 +593,8 @@ async def run_endpoint(endpoint: Endpoint, size: int, args: argparse.Namespace) 
                 *await bench_app(url, endpoint, plan, c, args.workers),
             )
             print_ratios(sql, lean, app)
+            rounds.append((c, sql, lean, app))
+        print_rounds(rounds)
     finally:
         await admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
 

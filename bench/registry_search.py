@@ -40,6 +40,7 @@ import asyncpg  # type: ignore[import-untyped]
 import httpx
 import orjson
 from _http import (
+    Result,
     admin,
     cpu_seconds,
     database_url,
@@ -49,6 +50,7 @@ from _http import (
     measure,
     over_http,
     print_ratios,
+    print_rounds,
     report,
     serve_command,
     serve_env,
@@ -442,8 +444,8 @@ def _plan(requests: int, cursors: dict[int, str]) -> list[Planned]:
 
 async def run_at(
     url: str, plan: Sequence[Planned], concurrency: int, args: argparse.Namespace
-) -> None:
-    """Every line at one concurrency, and the issue-13 ratios."""
+) -> tuple[int, Result, Result, Result]:
+    """Every line at one concurrency, and the issue-13 ratios; the round's results."""
     print(f"-- concurrency {concurrency}, load average {os.getloadavg()[0]:.1f}")
     sql = report("raw SQL (asyncpg)", *await bench_sql(url, plan, concurrency))
     lean = report("lean reference (HTTP)", *await bench_lean(url, plan, concurrency))
@@ -462,6 +464,7 @@ async def run_at(
     if args.asgi:
         report("app in-process (ASGI)", *await bench_asgi(url, plan, concurrency))
     print_ratios(sql, lean, app)
+    return concurrency, sql, lean, app
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -475,8 +478,8 @@ async def main(args: argparse.Namespace) -> None:
             await prepare(url, args.suppliers, args.replicated)
         plan = _plan(args.requests, await second_pages(url))
         print(f"{len(QUERIES)} query shapes, {args.requests} requests")
-        for concurrency in args.concurrency:
-            await run_at(url, plan, concurrency, args)
+        rounds = [await run_at(url, plan, concurrency, args) for concurrency in args.concurrency]
+        print_rounds(rounds)
     finally:
         if not args.keep and not args.reuse:
             await admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
