@@ -85,8 +85,8 @@ def plain_rows(model: type[BaseModel], rows: Sequence[Any]) -> list[dict[str, An
     """``plain_fields(model, row)`` of each of ``rows``, the rows of one result (each has the
     same columns), read by position rather than by name where the rows allow it (a ``Row``, a
     driver's record) and ``model`` nests no read model: a list route's statement selecting the
-    table its read model mirrors. Half the CPU of reading each field by name (a page of 20
-    orders of 29 fields, issue 13)."""
+    table its read model mirrors. A page of 20 orders of 29 fields from asyncpg's records:
+    43 µs, against 57 µs read by name (issue 13)."""
     if not rows:
         return []
     names = _flat_names(model)
