@@ -487,10 +487,11 @@ class _Shape:
     # Whether its records are already what its rows' mappings hold: no column needs a result
     # processor, and the records' keys are the rows' keys (known once a run returned a record).
     plain: bool | None = None
-    # Its expanding parameters' names (``()``: none, or rendered by SQLAlchemy every time), and
-    # its renderings by their lists' lengths (``_expand``).
-    expanding: tuple[str, ...] | None = None
-    expansions: dict[tuple[int, ...], _Replay] = field(default_factory=dict)
+    # Whether its rendering can be kept and replayed (``_rendered``), its expanding parameters'
+    # names, and its renderings by their lists' lengths.
+    replayable: bool | None = None
+    expanding: tuple[str, ...] = ()
+    renderings: dict[tuple[int, ...], _Rendering] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -574,14 +575,7 @@ async def _fetch_records(
         escape_names=False,
         _collected_params=known.collected,
     )
-    if compiled.literal_execute_params or compiled.post_compile_params:
-        sql, arguments = _expand(shape, values)
-    else:
-        sql, processors = compiled.string, compiled._bind_processors
-        arguments = [
-            processors[name](values[name]) if name in processors else values[name]
-            for name in compiled.positiontup
-        ]
+    sql, arguments = _rendered(shape, values)
     try:
         if (
             shape.metadata is None
@@ -598,66 +592,77 @@ async def _fetch_records(
     return shape, records
 
 
-def _expand(shape: _Shape, values: dict[str, Any]) -> tuple[str, list[Any]]:
-    """The SQL and arguments of a statement with expanding parameters (``IN`` lists) for these
-    ``values``. SQLAlchemy renders them per execution (``_process_parameters_for_postcompile``,
-    a tenth of a filtered list request's CPU, issue 13); the rendering depends only on each
-    list's length, so it is kept per lengths and replayed. Literal-execute parameters (their
-    values in the SQL), tuple ``IN``s and escaped names are rendered by SQLAlchemy each time."""
+def _rendered(shape: _Shape, values: dict[str, Any]) -> tuple[str, list[Any]]:
+    """The SQL and positional arguments of the shape's statement for these ``values``.
+
+    SQLAlchemy renders a statement with expanding parameters (``IN`` lists) per execution
+    (``_process_parameters_for_postcompile``, ~7 % of a filtered list request's CPU, issue 13);
+    that rendering depends only on each list's length, so it is kept per lengths and replayed
+    with each run's values. Literal-execute parameters (their values in the SQL), tuple ``IN``s
+    and escaped names are rendered by SQLAlchemy every time."""
     compiled = shape.compiled
-    expanding = shape.expanding
-    if expanding is None:
+    if shape.replayable is None:
         params = compiled.post_compile_params
-        plain = not compiled.literal_execute_params and not compiled.escaped_bind_names
-        if plain and all(p.expanding and not p.type._is_tuple_type for p in params):
-            expanding = tuple(sorted(compiled.bind_names[p] for p in params))
-        else:
-            expanding = ()
-        shape.expanding = expanding
-    try:
-        lengths = tuple(len(values[name]) for name in expanding)
-    except TypeError:  # not a sized list: SQLAlchemy says what it makes of it
-        expanding = ()
-    if not expanding:
-        expanded = compiled._process_parameters_for_postcompile(values)
-        processors = {**compiled._bind_processors, **expanded.processors}
-        return expanded.statement, [
-            processors[name](values[name]) if name in processors else values[name]
-            for name in expanded.positiontup
-        ]
-    replay = shape.expansions.get(lengths)
-    if replay is None:
-        template = compiled._process_parameters_for_postcompile(dict(values))
-        processors = {**compiled._bind_processors, **template.processors}
-        sources = {
-            new: (name, index)
-            for name, news in template.parameter_expansion.items()
-            for index, new in enumerate(news)
-        }
-        replay = _Replay(
-            template.statement,
-            tuple(
-                (*sources.get(name, (name, -1)), processors.get(name))
-                for name in template.positiontup
-            ),
+        shape.replayable = (
+            not compiled.literal_execute_params
+            and not compiled.escaped_bind_names
+            and all(p.expanding and not p.type._is_tuple_type for p in params)
         )
-        if len(shape.expansions) >= 64:  # lists of many lengths: keep the newest
-            shape.expansions.clear()
-        shape.expansions[lengths] = replay
-    arguments = []
-    for name, index, process in replay.positions:
-        value = values[name] if index < 0 else values[name][index]
-        arguments.append(value if process is None else process(value))
-    return replay.sql, arguments
+        if shape.replayable:
+            shape.expanding = tuple(sorted(compiled.bind_names[p] for p in params))
+    lengths = None
+    if shape.replayable:
+        try:
+            lengths = tuple(len(values[name]) for name in shape.expanding)
+        except TypeError:  # not a sized list: SQLAlchemy says what it makes of it
+            lengths = None
+    if lengths is None:
+        rendering = _Rendering.of(compiled, values, replayable=False)
+    elif (kept := shape.renderings.get(lengths)) is not None:
+        rendering = kept
+    else:
+        if len(shape.renderings) >= 64:  # lists of many lengths: keep the newest
+            shape.renderings.clear()
+        rendering = shape.renderings[lengths] = _Rendering.of(compiled, values)
+    return rendering.sql, rendering.arguments(values)
 
 
 @dataclass(frozen=True, slots=True)
-class _Replay:
-    """A statement's rendering for lists of given lengths: its SQL, and per argument the
-    parameter (and the index in its list, -1 for a single value) and its bind processor."""
+class _Rendering:
+    """A statement's SQL for its lists' lengths, and per positional argument the parameter it
+    is read from (with the index in its list, -1 for a single value) and its bind processor."""
 
     sql: str
     positions: tuple[tuple[str, int, Any], ...]
+
+    @classmethod
+    def of(cls, compiled: Any, values: dict[str, Any], *, replayable: bool = True) -> _Rendering:
+        """``compiled`` rendered for ``values``. Replayable: each list's elements are read from
+        the list, so the rendering serves any values of the same lengths; otherwise from the
+        names SQLAlchemy adds to ``values`` as it renders (good for this run only)."""
+        processors = compiled._bind_processors
+        if not (compiled.literal_execute_params or compiled.post_compile_params):
+            sql, order, sources = compiled.string, compiled.positiontup, {}
+        else:
+            expanded = compiled._process_parameters_for_postcompile(
+                dict(values) if replayable else values
+            )
+            processors = {**processors, **expanded.processors}
+            sql, order = expanded.statement, expanded.positiontup
+            sources = {
+                new: (name, index)
+                for name, news in (expanded.parameter_expansion.items() if replayable else ())
+                for index, new in enumerate(news)
+            }
+        return cls(sql, tuple((*sources.get(n, (n, -1)), processors.get(n)) for n in order))
+
+    def arguments(self, values: dict[str, Any]) -> list[Any]:
+        """The positional arguments for ``values``, each through its bind processor."""
+        arguments = []
+        for name, index, process in self.positions:
+            value = values[name] if index < 0 else values[name][index]
+            arguments.append(value if process is None else process(value))
+        return arguments
 
 
 async def _result_metadata(

@@ -32,6 +32,7 @@ from sqlalchemy import (
     make_url,
     select,
     text,
+    tuple_,
 )
 from sqlalchemy.engine import CursorResult, RowMapping
 from sqlalchemy.exc import DBAPIError
@@ -555,3 +556,31 @@ async def test_in_lists_are_rendered_once_per_lengths_with_each_runs_values(
             assert (await connection.execute(statement, parameters)).scalars().all() == expected
     assert spy.acquired == len(runs) * 2  # each ran on the driver, not through SQLAlchemy
     assert len(rendered) == 4  # once per distinct pair of lengths, then replayed
+
+
+async def test_tuple_in_lists_and_literal_values_are_rendered_by_sqlalchemy_each_run(
+    pooled: tuple[AsyncEngine, AsyncEngine, _SpyPool],
+) -> None:
+    _, read, spy = pooled
+    pairs = select(places.c.id).where(
+        tuple_(places.c.city, places.c.open).in_(bindparam("pairs", expanding=True))
+    )
+    literal = select(places.c.id).where(
+        places.c.id.in_(bindparam("ids", expanding=True, literal_execute=True))
+    )
+    runs: list[tuple[Any, dict[str, Any]]] = [
+        (pairs, {"pairs": [("510100", True)]}),
+        (pairs, {"pairs": [("510700", True), ("510100", False)]}),
+        (literal, {"ids": [2, 3]}),
+        (literal, {"ids": [7]}),
+    ]
+    for statement, parameters in runs * 2:
+        async with read.connect() as connection:
+            expected = sorted((await connection.execute(statement, parameters)).scalars())
+        async with ReadConnection(read, spy) as connection:
+            result = await connection.execute(statement, parameters)
+            assert not isinstance(result, CursorResult)  # the driver ran it, no fallback
+            found = sorted(result.scalars())
+        assert expected
+        assert found == expected
+    assert spy.acquired == len(runs) * 2
